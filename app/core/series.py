@@ -1,0 +1,178 @@
+"""Equity series of one bot: curve, drawdown, daily baseline, Sharpe buckets (pure).
+
+Every statistic here is maintained incrementally so applying an event is
+O(1) and memory stays bounded however long the monitor runs:
+
+* the displayed curve keeps at most ``curve_points`` points; when full, its
+  older half is thinned by two (recent history at full resolution, older
+  history at geometrically coarser resolution);
+* drawdown needs only the running peak;
+* daily P&L needs only the last point before today's midnight;
+* Sharpe needs one equity value per bucket for the last ``W/I + 1`` buckets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+
+class DayClock:
+    """Start of the calendar day of a timestamp in a timezone, cached per day."""
+
+    __slots__ = ("_end", "_start", "tz")
+
+    def __init__(self, tz: str) -> None:
+        self.tz = ZoneInfo(tz)
+        self._start = math.inf
+        self._end = -math.inf
+
+    def day_start(self, ts: float) -> float:
+        if self._start <= ts < self._end:
+            return self._start
+        local = datetime.fromtimestamp(ts, self.tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        nxt = (midnight + timedelta(days=1, hours=3)).replace(hour=0)  # DST-safe next midnight
+        self._start = _aware_ts(midnight, self.tz)
+        self._end = _aware_ts(nxt, self.tz)
+        return self._start
+
+
+def _aware_ts(local: datetime, tz: ZoneInfo) -> float:
+    """Epoch of a local wall time, re-resolving the UTC offset for that date."""
+    return local.replace(tzinfo=None).replace(tzinfo=tz).timestamp()
+
+
+class EquitySeries:
+    """The equity curve and the statistics derived from it."""
+
+    def __init__(self, curve_points: int, sharpe_interval_s: int, sharpe_window_s: int) -> None:
+        self.curve: list[tuple[float, float, float]] = []  # (ts, equity, drawdown)
+        self._curve_cap = curve_points
+        self.interval = sharpe_interval_s
+        self.window_buckets = sharpe_window_s // sharpe_interval_s
+        self.buckets: deque[list[float]] = deque()  # [bucket_index, equity]
+        self.first_bucket: int | None = None
+        self.last: tuple[float, float] | None = None
+        self.peak = -math.inf
+        self.max_drawdown = 0.0
+        self.day_start = -math.inf
+        self.baseline: tuple[float, float] | None = None  # last point before day_start
+        self.first_today: tuple[float, float] | None = None
+
+    def append(self, ts: float, equity: float) -> None:
+        point = (ts, equity)
+        if ts < self.day_start:
+            self.baseline = point
+        elif self.first_today is None:
+            self.first_today = point
+        self.last = point
+        self.peak = max(self.peak, equity)
+        drawdown = self.drawdown_at(equity)
+        self.max_drawdown = max(self.max_drawdown, drawdown)
+        self._push_curve((ts, equity, drawdown))
+        self._push_bucket(ts, equity)
+
+    def roll_day(self, day_start: float) -> None:
+        """Called when the bot's "now" enters a new calendar day."""
+        if day_start <= self.day_start:
+            return
+        self.day_start = day_start
+        if self.last is not None and self.last[0] < day_start:
+            self.baseline = self.last
+        self.first_today = None
+
+    def drawdown_at(self, equity: float) -> float:
+        if self.peak <= 0 or not math.isfinite(self.peak):
+            return 0.0
+        return min(max((self.peak - equity) / self.peak, 0.0), 1.0)
+
+    @property
+    def equity(self) -> float | None:
+        return None if self.last is None else self.last[1]
+
+    def daily_pnl(self) -> float | None:
+        if self.last is None:
+            return None
+        base = self.baseline or self.first_today
+        return None if base is None else self.last[1] - base[1]
+
+    @property
+    def drawdown(self) -> float:
+        return 0.0 if self.last is None else self.drawdown_at(self.last[1])
+
+    def _push_curve(self, point: tuple[float, float, float]) -> None:
+        self.curve.append(point)
+        if len(self.curve) > self._curve_cap:
+            half = len(self.curve) // 2
+            self.curve = self.curve[:half:2] + self.curve[half:]
+
+    def _push_bucket(self, ts: float, equity: float) -> None:
+        k = math.floor(ts / self.interval)
+        if self.first_bucket is None:
+            self.first_bucket = k
+        if self.buckets and self.buckets[-1][0] == k:
+            self.buckets[-1][1] = equity
+        elif self.buckets and k < self.buckets[-1][0]:
+            self._late_bucket(k, equity)
+        else:
+            self.buckets.append([k, equity])
+        # keep one bucket before the window so the first return has its predecessor
+        while len(self.buckets) > 1 and self.buckets[1][0] <= k - self.window_buckets - 1:
+            self.buckets.popleft()
+
+    def _late_bucket(self, k: int, equity: float) -> None:
+        """A point whose ts falls in an older bucket: it is that bucket's latest point."""
+        for entry in reversed(self.buckets):
+            if entry[0] == k:
+                entry[1] = equity
+                return
+            if entry[0] < k:
+                break
+        self.buckets.append([k, equity])
+        ordered = sorted(self.buckets, key=lambda e: e[0])
+        self.buckets.clear()
+        self.buckets.extend(ordered)
+
+    def sharpe(self, now: float, risk_free_rate: float) -> float | None:
+        """Annualised Sharpe of bucketed returns; see docs/metrics.md for the definition."""
+        if self.first_bucket is None or not self.buckets:
+            return None
+        returns = self.bucket_returns(now)
+        if len(returns) < 2:
+            return None
+        periods = 365 * 86400 / self.interval
+        rf = (1 + risk_free_rate) ** (1 / periods) - 1
+        excess = returns - rf
+        std = excess.std(ddof=1)
+        if not std > 0 or not math.isfinite(std):
+            return None
+        return float(excess.mean() / std * math.sqrt(periods))
+
+    def bucket_returns(self, now: float) -> np.ndarray:
+        """r_k = E_k/E_(k-1) - 1 for k in (K - W/I, K], k > first bucket with a point."""
+        big_k = math.floor(now / self.interval)
+        lo = max(self.first_bucket + 1, big_k - self.window_buckets + 1)
+        if big_k < lo:
+            return np.empty(0)
+        values = self._carried(lo - 1, big_k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = values[1:] / values[:-1] - 1
+        return returns[np.isfinite(returns)]
+
+    def _carried(self, k0: int, k1: int) -> np.ndarray:
+        """Bucket equities for k0..k1, carried forward over empty buckets."""
+        out = np.empty(k1 - k0 + 1)
+        value = math.nan
+        entries = iter(self.buckets)
+        entry = next(entries, None)
+        for k in range(k0, k1 + 1):
+            while entry is not None and entry[0] <= k:
+                value = entry[1]
+                entry = next(entries, None)
+            out[k - k0] = value
+        return out

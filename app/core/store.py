@@ -1,0 +1,350 @@
+"""The state store: every bot's state and its exact risk metrics (pure core).
+
+No I/O and no threads: the collector thread calls :meth:`StateStore.apply`
+under the hub's lock, readers call :meth:`metrics` / :meth:`state`.  Every
+time-based metric uses the events' own ``ts`` ("now" is a bot's latest event
+ts), so replaying the same events gives the same numbers; the injected
+``clock`` is used only for liveness (age of the last arrival) and rates.
+Definitions: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from app.core.accounting import Book, RoundTrip
+from app.core.config import CoreConfig
+from app.core.series import DayClock, EquitySeries
+from app.core.windows import ErrorLog, LatencyWindow
+from collectors.events import (
+    OPEN_ORDER_STATUSES,
+    Account,
+    Error,
+    Event,
+    Fill,
+    Health,
+    Latency,
+    Mark,
+    Order,
+    OrderBody,
+    Snapshot,
+)
+
+MAX_BOTS = 1000
+RECENT_ROUND_TRIPS = 200
+LATENCY_SERIES_POINTS = 500
+
+
+class BotState:
+    """Everything the monitor knows about one bot."""
+
+    def __init__(self, bot: str, config: CoreConfig) -> None:
+        m = config.metrics
+        settings = config.bots.get(bot)
+        self.bot = bot
+        self.starting_equity = (settings and settings.starting_equity) or m.default_starting_equity
+        self.book = Book()
+        self.marks: dict[str, float] = {}
+        self.source = "derived"
+        self.series = self._new_series(config)
+        self.cash: float | None = None
+        self.currency: str | None = None
+        self.latency = LatencyWindow(m.latency_window_s, m.latency_max_samples)
+        self.errors = ErrorLog(m.error_max_samples)
+        self.open_orders: dict[str, dict] = {}
+        self.max_open_orders = m.max_open_orders
+        self.recent_fills: deque[dict] = deque(maxlen=m.recent_fills)
+        self.trips_today: deque[dict] = deque(maxlen=RECENT_ROUND_TRIPS)
+        self.received = self.rejected = self.lost = self.seq_resets = 0
+        self.position_mismatches = 0
+        self.last_seq: int | None = None
+        self.first_ts: float | None = None
+        self.now = float("-inf")
+        self.last_event_ts: float | None = None
+        self.last_arrival: float | None = None
+        self.day_start = float("-inf")
+        self.fills_today = self.round_trips_today = self.wins_today = self.losses_today = 0
+        self.apis: dict[str, str] = {}
+        self.circuit_breaker: str | None = None
+        self.kill_switch: str | None = None
+
+    @staticmethod
+    def _new_series(config: CoreConfig) -> EquitySeries:
+        m = config.metrics
+        return EquitySeries(m.equity_curve_points, m.sharpe_interval_s, m.sharpe_window_s)
+
+    def track_seq(self, seq: int) -> None:
+        """Count events lost in gaps of the bot's sequence; seq 0 is a restart."""
+        last = self.last_seq
+        if last is not None and seq != 0:
+            if seq > last + 1:
+                self.lost += seq - last - 1
+            elif seq <= last:
+                self.seq_resets += 1  # restarted without announcing seq 0
+        self.last_seq = seq
+
+    def unrealized(self) -> float:
+        total = 0.0
+        for sym, pos in self.book.positions.items():
+            if pos.qty:
+                total += pos.qty * (self.marks.get(sym, pos.avg_price) - pos.avg_price)
+        return total
+
+    def derived_equity(self) -> float:
+        return self.starting_equity + self.book.realized + self.unrealized()
+
+
+class StateStore:
+    """All bots' state; apply events, read metrics and per-bot state documents."""
+
+    def __init__(self, config: CoreConfig, clock: Callable[[], float]) -> None:
+        self.config = config
+        self.clock = clock
+        self.bots: dict[str, BotState] = {}
+        self.day_clock = DayClock(config.metrics.timezone)
+        self.version = 0
+        self.received = 0
+        self.rejected = 0
+        self.rejected_by_reason: dict[str, int] = {}
+        self.recent_rejects: deque[dict] = deque(maxlen=config.recent_rejects)
+        self._rate_marks: deque[tuple[float, int]] = deque(maxlen=64)
+        self._cache_version = -1
+        self._cache: dict | None = None
+
+    # ---- writes ---------------------------------------------------------
+    def count_received(self, n: int) -> None:
+        """Messages taken off the socket, valid or not (the collector's counter)."""
+        self.received += n
+        now = self.clock()
+        if not self._rate_marks or now - self._rate_marks[-1][0] >= 0.5:
+            self._rate_marks.append((now, self.received))
+        self.version += 1
+
+    def reject(self, reason: str, detail: str, *, topic: str | None = None, excerpt: str = "",
+               bot: str | None = None, seq: int | None = None) -> None:
+        """Count a rejected message under its reason; keep it for the Health tab."""
+        self.rejected += 1
+        self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + 1
+        self.recent_rejects.append({"at": self.clock(), "reason": reason, "detail": detail[:300],
+                                    "topic": topic, "bot": bot, "excerpt": excerpt[:200]})
+        state = self.bots.get(bot) if bot else None
+        if state is not None:
+            state.rejected += 1
+            if seq is not None:
+                state.track_seq(seq)
+        self.version += 1
+
+    def apply(self, event: Event) -> bool:
+        """Apply one valid event; False (and counted) if it would exceed MAX_BOTS."""
+        state = self.bots.get(event.bot)
+        if state is None:
+            if len(self.bots) >= MAX_BOTS:
+                self.reject("too_many_bots", f"more than {MAX_BOTS} bots", bot=event.bot)
+                return False
+            state = self.bots[event.bot] = BotState(event.bot, self.config)
+        self.version += 1
+        state.track_seq(event.seq)
+        state.received += 1
+        state.last_arrival = self.clock()
+        state.last_event_ts = event.ts
+        self._advance(state, event.ts)
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, state, event)
+        return True
+
+    def _advance(self, s: BotState, ts: float) -> None:
+        """Move the bot's "now" and roll its calendar day when needed."""
+        first = s.first_ts is None
+        if first:
+            s.first_ts = ts
+        if ts > s.now:
+            s.now = ts
+        day = self.day_clock.day_start(s.now)
+        if day > s.day_start:
+            s.day_start = day
+            s.series.roll_day(day)
+            s.fills_today = s.round_trips_today = s.wins_today = s.losses_today = 0
+            s.trips_today.clear()
+        if first:
+            s.series.append(ts, s.starting_equity)
+
+    def _point(self, s: BotState, ts: float) -> None:
+        if s.source == "derived":
+            s.series.append(ts, s.derived_equity())
+
+    def _on_account(self, s: BotState, ev: Account | Snapshot, equity: float, cash, currency) -> None:
+        if s.source != "account":
+            s.source = "account"
+            s.series = BotState._new_series(self.config)
+            s.series.roll_day(s.day_start)
+        s.series.append(ev.ts, equity)
+        s.cash = cash
+        if currency is not None:
+            s.currency = currency
+
+    def _fill(self, s: BotState, ev: Fill) -> None:
+        outcome = s.book.fill(ev.symbol, ev.side, ev.qty, ev.price, ev.fee, ev.ts)
+        s.marks[ev.symbol] = ev.price
+        s.recent_fills.appendleft({
+            "ts": ev.ts, "fill_id": ev.fill_id, "order_id": ev.order_id, "symbol": ev.symbol,
+            "side": ev.side, "qty": ev.qty, "price": ev.price, "fee": ev.fee,
+            "realized_pnl": outcome.realized})
+        if ev.ts >= s.day_start:
+            s.fills_today += 1
+        for trip in outcome.closed:
+            self._count_trip(s, trip)
+        self._point(s, ev.ts)
+
+    def _count_trip(self, s: BotState, trip: RoundTrip) -> None:
+        if trip.closed_ts is None or trip.closed_ts < s.day_start:
+            return
+        s.round_trips_today += 1
+        pnl = trip.pnl
+        s.wins_today += pnl > 0
+        s.losses_today += pnl < 0
+        s.trips_today.appendleft({"symbol": trip.symbol, "side": trip.side, "opened_ts": trip.opened_ts,
+                                  "closed_ts": trip.closed_ts, "qty": trip.qty, "pnl": pnl})
+
+    def _mark(self, s: BotState, ev: Mark) -> None:
+        s.marks.update(ev.prices)
+        self._point(s, ev.ts)
+
+    def _order(self, s: BotState, ev: Order | OrderBody, ts: float | None = None) -> None:
+        if ev.status in OPEN_ORDER_STATUSES:
+            if ev.order_id not in s.open_orders and len(s.open_orders) >= s.max_open_orders:
+                s.open_orders.pop(next(iter(s.open_orders)))  # bounded: evict the oldest
+            s.open_orders[ev.order_id] = {
+                "order_id": ev.order_id, "symbol": ev.symbol, "side": ev.side, "type": ev.type,
+                "qty": ev.qty, "price": ev.price, "status": ev.status, "filled_qty": ev.filled_qty,
+                "ts": getattr(ev, "ts", ts)}
+        else:
+            s.open_orders.pop(ev.order_id, None)
+
+    def _health(self, s: BotState, ev: Health) -> None:
+        if ev.apis:
+            s.apis.update(ev.apis)
+        if ev.circuit_breaker is not None:
+            s.circuit_breaker = ev.circuit_breaker
+        if ev.kill_switch is not None:
+            s.kill_switch = ev.kill_switch
+
+    def _snapshot(self, s: BotState, ev: Snapshot) -> None:
+        positions = [(p.symbol, p.qty, p.avg_price) for p in ev.positions]
+        s.position_mismatches += s.book.replace(positions, ev.ts)
+        s.open_orders.clear()
+        for order in ev.open_orders:
+            self._order(s, order, ev.ts)
+        if ev.account is not None:
+            a = ev.account
+            self._on_account(s, ev, a.equity, a.cash, a.currency)
+        else:
+            self._point(s, ev.ts)
+
+    # ---- reads ----------------------------------------------------------
+    def metrics(self) -> dict:
+        """The /api/metrics document; the costly part is cached per version."""
+        if self._cache_version != self.version or self._cache is None:
+            self._cache = self._compute_metrics()
+            self._cache_version = self.version
+        cached = self._cache
+        now = self.clock()
+        bots = {}
+        for name, doc in cached["bots"].items():
+            doc = dict(doc)
+            arrival = self.bots[name].last_arrival
+            age = None if arrival is None else max(0.0, now - arrival)
+            doc["last_event_age_s"] = age
+            doc["stale"] = age is None or age > self.config.stale_after_s
+            bots[name] = doc
+        collector = dict(cached["collector"], rate_per_s=self._rate(now))
+        return {"bots": bots, "total": cached["total"], "collector": collector}
+
+    def _rate(self, now: float) -> float:
+        marks = [m for m in self._rate_marks if now - m[0] <= 5.0]
+        if len(marks) < 2 or marks[-1][0] <= marks[0][0]:
+            return 0.0
+        return (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
+
+    def _compute_metrics(self) -> dict:
+        bots = {name: self._bot_metrics(s) for name, s in sorted(self.bots.items())}
+        keys = ("equity", "realized_pnl", "unrealized_pnl", "daily_pnl", "fees",
+                "exposure_gross", "exposure_net")
+        total = {k: sum(b[k] or 0.0 for b in bots.values()) for k in keys}
+        collector = {"received": self.received, "rejected": self.rejected,
+                     "rejected_by_reason": dict(self.rejected_by_reason)}
+        return {"bots": bots, "total": total, "collector": collector}
+
+    def _bot_metrics(self, s: BotState) -> dict:
+        book = s.book
+        equity = s.series.equity
+        gross = net = 0.0
+        for sym, pos in book.positions.items():
+            value = pos.qty * s.marks.get(sym, pos.avg_price)
+            gross += abs(value)
+            net += value
+        trades = book.closed_trades
+        return {
+            "equity": equity, "equity_source": s.source, "currency": s.currency, "cash": s.cash,
+            "realized_pnl": book.realized, "unrealized_pnl": s.unrealized(), "fees": book.fees,
+            "daily_pnl": s.series.daily_pnl(), "drawdown": s.series.drawdown,
+            "max_drawdown": s.series.max_drawdown,
+            "sharpe": s.series.sharpe(s.now, self.config.metrics.risk_free_rate),
+            "closed_trades": trades, "wins": book.wins, "losses": book.losses,
+            "win_rate": book.wins / trades if trades else None,
+            "profit_factor": book.gross_wins / -book.gross_losses if trades and book.losses else None,
+            "expectancy": book.sum_trip_pnl / trades if trades else None,
+            "fills_today": s.fills_today, "round_trips_today": s.round_trips_today,
+            "wins_today": s.wins_today, "losses_today": s.losses_today,
+            "exposure_gross": gross, "exposure_net": net,
+            "leverage": gross / equity if equity and equity > 0 else None,
+            "latency_ms": s.latency.summary(s.now),
+            "errors": s.errors.summary(s.now),
+            "events": {"received": s.received, "rejected": s.rejected, "lost": s.lost,
+                       "seq_resets": s.seq_resets},
+            "position_mismatches": s.position_mismatches,
+            "last_event_ts": s.last_event_ts,
+            "health": {"apis": dict(sorted(s.apis.items())), "circuit_breaker": s.circuit_breaker,
+                       "kill_switch": s.kill_switch},
+        }
+
+    def state(self, bot: str) -> dict | None:
+        """The /api/state document of one bot, or None if it is unknown."""
+        s = self.bots.get(bot)
+        if s is None:
+            return None
+        positions = []
+        for sym, pos in sorted(s.book.open_positions().items()):
+            mark = s.marks.get(sym, pos.avg_price)
+            positions.append({"symbol": sym, "qty": pos.qty, "avg_price": pos.avg_price, "mark": mark,
+                              "unrealized_pnl": pos.qty * (mark - pos.avg_price)})
+        curve = s.series.curve
+        return {
+            "bot": bot,
+            "positions": positions,
+            "open_orders": list(s.open_orders.values()),
+            "recent_fills": list(s.recent_fills),
+            "round_trips_today": list(s.trips_today),
+            "equity_curve": [[ts, eq] for ts, eq, _ in curve],
+            "drawdown_curve": [[ts, dd] for ts, _, dd in curve],
+            "latency_series": s.latency.series(LATENCY_SERIES_POINTS),
+            "recent_errors": list(reversed(s.errors.recent)),
+            "recent_rejects": list(reversed(self.recent_rejects)),
+        }
+
+
+def _account(store: StateStore, s: BotState, ev: Account) -> None:
+    store._on_account(s, ev, ev.equity, ev.cash, ev.currency)
+
+
+_HANDLERS: dict[type, Callable] = {
+    Fill: StateStore._fill,
+    Mark: StateStore._mark,
+    Account: _account,
+    Order: StateStore._order,
+    Latency: lambda store, s, ev: s.latency.add(ev.ts, ev.op, ev.ms),
+    Error: lambda store, s, ev: s.errors.add(ev.ts, ev.component, ev.severity, ev.message),
+    Health: StateStore._health,
+    Snapshot: StateStore._snapshot,
+}

@@ -1,0 +1,88 @@
+"""The Hub: the thread-safe face of the pure StateStore.
+
+Writers (the collector) apply whole batches under one lock acquisition, which
+is what keeps ingest fast; readers (API, dashboard broadcaster, alert
+evaluator) take the same lock only while a document is computed.  Change
+notification is a version counter plus a Condition, so any number of threads
+can wait for "something changed" without the collector ever waiting on them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+
+from app.core.store import StateStore
+from collectors.events import Event, Rejected
+
+
+class Hub:
+    """Shared, lock-protected access to one StateStore."""
+
+    def __init__(self, store: StateStore, extras: Callable[[], dict] | None = None) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(threading.Lock())
+        self._version = 0
+        self._extras = extras
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def clock(self) -> float:
+        return self._store.clock()
+
+    def set_extras(self, extras: Callable[[], dict]) -> None:
+        """Provider of edge status merged into metrics() (collector thread, monitor)."""
+        self._extras = extras
+
+    # ---- writes ---------------------------------------------------------
+    def apply_batch(self, events: Iterable[Event], rejects: Iterable[tuple[Rejected, str | None, bytes]] = (),
+                    received: int = 0) -> None:
+        """Apply a batch taken off the socket: valid events, rejects, received count."""
+        with self._lock:
+            store = self._store
+            if received:
+                store.count_received(received)
+            for ev in events:
+                store.apply(ev)
+            for rej, topic, payload in rejects:
+                store.reject(rej.reason, rej.detail, topic=topic, bot=rej.bot, seq=rej.seq,
+                             excerpt=payload[:200].decode("utf-8", "replace"))
+        self._bump()
+
+    def apply(self, event: Event) -> None:
+        """Apply one event (tests and tools); the collector uses apply_batch."""
+        self.apply_batch((event,), received=1)
+
+    def _bump(self) -> None:
+        with self._changed:
+            self._version += 1
+            self._changed.notify_all()
+
+    # ---- reads ----------------------------------------------------------
+    def wait_for_change(self, since: int, timeout: float) -> int:
+        """Block until version > since or timeout; return the current version."""
+        with self._changed:
+            if self._version <= since:
+                self._changed.wait_for(lambda: self._version > since, timeout)
+            return self._version
+
+    def metrics(self) -> dict:
+        with self._lock:
+            doc = self._store.metrics()
+        if self._extras is not None:
+            extras = self._extras()
+            doc["collector"].update(extras.get("collector", {}))
+            if "monitor" in extras:
+                doc["monitor"] = extras["monitor"]
+        return doc
+
+    def state(self, bot: str) -> dict | None:
+        with self._lock:
+            return self._store.state(bot)
+
+    def bots(self) -> list[str]:
+        with self._lock:
+            return sorted(self._store.bots)

@@ -1,0 +1,92 @@
+"""Composition root: build the hub, collector, API, dashboard and alerts, and run them.
+
+Nothing imports this module except `app.__main__` and the tests; it is the
+one place that knows every part, so the parts never need to know each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import psutil
+from flask import Flask
+
+from alerts.service import AlertService
+from app import dashboard
+from app.api import create_api
+from app.core.store import StateStore
+from app.hub import Hub
+from app.settings import Settings
+from collectors.demo import run_demo
+from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+
+log = logging.getLogger(__name__)
+
+
+def connect_url(endpoint: Endpoint) -> str:
+    """Where a local bot connects to reach a bind endpoint (``*`` / 0.0.0.0 -> loopback)."""
+    return endpoint.url.replace("://*:", "://127.0.0.1:").replace("://0.0.0.0:", "://127.0.0.1:")
+
+
+class Monitor:
+    """The whole monitor in one process; ``start()`` then serve ``flask_app``."""
+
+    def __init__(self, settings: Settings, demo: bool = False, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.started_at = clock()
+        self.clock = clock
+        self.hub = Hub(StateStore(settings.core(), clock), extras=self._extras)
+        endpoints = [Endpoint(e.url, e.mode) for e in settings.collector.endpoints]
+        self.collector = CollectorSupervisor(
+            Collector(self.hub, endpoints, settings.collector.max_message_bytes),
+            restart_delay_s=settings.collector.restart_delay_s)
+        self.flask_app = Flask("app")
+        self.flask_app.register_blueprint(create_api(self.hub, lambda: self.collector.alive))
+        self.alerts = AlertService(self.hub, settings.alerts, settings.storage,
+                                   dashboard_url=settings.dashboard_url,
+                                   stale_after_s=settings.collector.stale_after_s, clock=clock)
+        self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
+        self.dashboard = dashboard.install(self.flask_app, self.hub, settings.dashboard,
+                                           stale_after_s=settings.collector.stale_after_s,
+                                           listen_info=self.listen_info, alerts_status=self.alerts.status)
+        self._demo_stop = threading.Event()
+        self._demo_thread: threading.Thread | None = None
+        if demo:
+            bind = next((e for e in endpoints if e.mode == "bind" and e.url.startswith("tcp://")), None)
+            if bind is None:
+                raise ValueError("--demo needs a tcp bind endpoint for the simulated bot to connect to")
+            self._demo_thread = threading.Thread(target=self._run_demo, args=(connect_url(bind),),
+                                                 name="demo-bot", daemon=True)
+        self._process = psutil.Process()
+
+    def _run_demo(self, url: str) -> None:
+        try:
+            run_demo(url, self._demo_stop)
+        except Exception:
+            log.exception("demo bot stopped")
+
+    def _extras(self) -> dict:
+        now = self.clock()
+        return {"collector": self.collector.status(),
+                "monitor": {"started_at": self.started_at, "uptime_s": now - self.started_at,
+                            "rss_bytes": self._process.memory_info().rss,
+                            "threads": threading.active_count()}}
+
+    def start(self) -> None:
+        """Start every thread; raises if the collector cannot bind its endpoints."""
+        self.collector.start()
+        self.alerts.start()
+        self.dashboard.start()
+        if self._demo_thread is not None:
+            self._demo_thread.start()
+
+    def stop(self) -> None:
+        self._demo_stop.set()
+        if self._demo_thread is not None and self._demo_thread.is_alive():
+            self._demo_thread.join(3)
+        self.dashboard.stop()
+        self.alerts.stop()
+        self.collector.stop()

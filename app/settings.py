@@ -1,0 +1,165 @@
+"""Load and validate settings.yaml: one typed document, or a clear error.
+
+An invalid file stops start-up with the file, the key and the reason
+(``settings.yaml: server.port: Expected `int`, got `str```): a monitor
+running with settings it misread is worse than one that refuses to start.
+``${VAR}`` (or ``${VAR:-default}``) in any string value is replaced from the
+environment before validation, which is how secrets stay out of the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from alerts.config import AlertsSettings, StorageSettings
+from app.core.config import BotSettings, CoreConfig, MetricsSettings
+from app.dashboard.config import DashboardSettings
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "settings.yaml"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class SettingsError(Exception):
+    """Invalid settings: names the file, the key and what is wrong."""
+
+    def __init__(self, path: str | Path, key: str, reason: str) -> None:
+        super().__init__(f"{path}: {key or '(top level)'}: {reason}")
+        self.path, self.key, self.reason = str(path), key, reason
+
+
+class _S(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class ServerSettings(_S):
+    host: str = "127.0.0.1"  # the dashboard has no login: never all interfaces by default
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8050
+    threads: Annotated[int, msgspec.Meta(ge=4, le=1024)] = 64
+    public_url: str | None = None  # link put in alert messages; default http://host:port
+
+
+class EndpointSettings(_S):
+    url: Annotated[str, msgspec.Meta(pattern=r"^(tcp|ipc|inproc)://.+")]
+    mode: Literal["bind", "connect"] = "bind"
+
+
+class CollectorSettings(_S):
+    endpoints: list[EndpointSettings] = [EndpointSettings(url="tcp://127.0.0.1:5556")]
+    max_message_bytes: Annotated[int, msgspec.Meta(ge=256, le=16 * 1024 * 1024)] = 65536
+    stale_after_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    restart_delay_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+
+
+class LoggingSettings(_S):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(_S):
+    server: ServerSettings = ServerSettings()
+    collector: CollectorSettings = CollectorSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    bots: dict[Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")], BotSettings] = {}
+    dashboard: DashboardSettings = DashboardSettings()
+    alerts: AlertsSettings = AlertsSettings()
+    storage: StorageSettings = StorageSettings()
+    logging: LoggingSettings = LoggingSettings()
+    source: str = "(defaults)"  # the file these came from, set by load_settings
+
+    def core(self) -> CoreConfig:
+        return CoreConfig(metrics=self.metrics, bots=self.bots,
+                          stale_after_s=self.collector.stale_after_s)
+
+    @property
+    def dashboard_url(self) -> str:
+        return self.server.public_url or f"http://{self.server.host}:{self.server.port}"
+
+
+def read_yaml(path: Path) -> dict:
+    """Parse a YAML file into plain data; errors name the file and line."""
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(path, "", "file not found") from None
+    except YAMLError as exc:
+        raise SettingsError(path, "", f"not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(path, "", "the top level must be a mapping")
+    return data
+
+
+def substitute_env(value: Any, path: Path, key: str = "", env: dict | None = None) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string, recursively."""
+    env = os.environ if env is None else env
+    if isinstance(value, dict):
+        return {k: substitute_env(v, path, f"{key}.{k}" if key else str(k), env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, path, f"{key}[{i}]", env) for i, v in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+        def repl(m: re.Match) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise SettingsError(path, key, f"environment variable {name} is not set")
+        return _VAR.sub(repl, value)
+    return value
+
+
+def load_settings(path: str | Path | None = None, overrides: dict | None = None,
+                  env: dict | None = None) -> Settings:
+    """Read, substitute, apply CLI overrides, validate; raise SettingsError when invalid."""
+    path = Path(path) if path else DEFAULT_PATH
+    data = substitute_env(read_yaml(path), path, env=env)
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(data, dotted, value)
+    return validate(data, path)
+
+
+def validate(data: dict, path: str | Path) -> Settings:
+    """Validate plain data (also used by the dashboard's settings form before saving)."""
+    try:
+        settings = msgspec.convert({**data, "source": str(path)}, Settings)
+    except msgspec.ValidationError as exc:
+        key, reason = _split_error(str(exc))
+        raise SettingsError(path, key, reason) from None
+    _check_semantics(settings, path)
+    return settings
+
+
+def _check_semantics(s: Settings, path: str | Path) -> None:
+    try:
+        ZoneInfo(s.metrics.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(path, "metrics.timezone", f"unknown timezone {s.metrics.timezone!r}") from None
+    if s.metrics.sharpe_window_s < 2 * s.metrics.sharpe_interval_s:
+        raise SettingsError(path, "metrics.sharpe_window_s",
+                            "must be at least twice metrics.sharpe_interval_s")
+    if not s.collector.endpoints:
+        raise SettingsError(path, "collector.endpoints", "at least one endpoint is needed")
+
+
+def _split_error(message: str) -> tuple[str, str]:
+    """msgspec says 'Expected `int`, got `str` - at `$.server.port`'; split key from reason."""
+    m = re.search(r"^(.*) - at `\$\.?(.*)`$", message)
+    if not m:
+        return "", message
+    return m.group(2), m.group(1)
+
+
+def _set_dotted(data: dict, dotted: str, value: Any) -> None:
+    node = data
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value

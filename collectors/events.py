@@ -1,0 +1,269 @@
+"""Event contract v1: the typed shape of everything a bot may publish.
+
+This module is pure (no I/O): it turns one ZeroMQ message ``[topic, payload]``
+into a validated, immutable event object, or raises :class:`Rejected` with a
+stable reason code.  msgspec does the parsing and the field constraints in C,
+which is what lets the collector sustain >100k events/s; the few rules msgspec
+cannot express (finite floats, the version) are checked here afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import msgspec
+
+BotId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
+NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Side = Literal["buy", "sell"]
+OrderStatus = Literal["new", "partially_filled", "filled", "canceled", "rejected", "expired"]
+ApiStatus = Literal["up", "degraded", "down"]
+BreakerState = Literal["closed", "open", "half_open"]
+KillSwitchState = Literal["armed", "triggered", "disabled"]
+ErrorSeverity = Literal["warning", "error", "critical"]
+
+OPEN_ORDER_STATUSES = frozenset({"new", "partially_filled"})
+
+#: Reject reason codes, stable strings shown on the Health tab and in the API.
+REASONS = (
+    "not_multipart",
+    "unknown_topic",
+    "too_large",
+    "not_utf8",
+    "not_json",
+    "not_object",
+    "bad_version",
+    "invalid_field",
+    "non_finite",
+    "too_many_bots",
+    "undecodable",
+)
+
+
+class Rejected(Exception):
+    """A message that is not a valid v1 event; ``reason`` is one of REASONS."""
+
+    def __init__(self, reason: str, detail: str, bot: str | None = None, seq: int | None = None):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.bot = bot
+        self.seq = seq
+
+
+class _Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    v: int
+    bot: BotId
+    seq: Annotated[int, msgspec.Meta(ge=0)]
+    ts: float
+
+
+class Heartbeat(_Envelope, frozen=True, kw_only=True):
+    """Proof of life; carries nothing else."""
+
+
+class Account(_Envelope, frozen=True, kw_only=True):
+    """The broker's view of the account; when present, it defines equity."""
+
+    equity: float
+    cash: float | None = None
+    currency: str | None = None
+
+
+class Fill(_Envelope, frozen=True, kw_only=True):
+    fill_id: NonEmptyStr
+    order_id: NonEmptyStr
+    symbol: NonEmptyStr
+    side: Side
+    qty: PositiveFloat
+    price: PositiveFloat
+    fee: NonNegFloat
+
+
+class Mark(_Envelope, frozen=True, kw_only=True):
+    prices: dict[NonEmptyStr, PositiveFloat]
+
+
+class OrderBody(msgspec.Struct, frozen=True, kw_only=True):
+    """An order as it appears inside an `order` event or a snapshot."""
+
+    order_id: NonEmptyStr
+    symbol: NonEmptyStr
+    side: Side
+    type: NonEmptyStr
+    qty: PositiveFloat
+    price: PositiveFloat | None = None
+    status: OrderStatus
+    filled_qty: NonNegFloat
+
+
+class Order(_Envelope, frozen=True, kw_only=True):
+    order_id: NonEmptyStr
+    symbol: NonEmptyStr
+    side: Side
+    type: NonEmptyStr
+    qty: PositiveFloat
+    price: PositiveFloat | None = None
+    status: OrderStatus
+    filled_qty: NonNegFloat
+
+
+class Latency(_Envelope, frozen=True, kw_only=True):
+    op: NonEmptyStr
+    ms: NonNegFloat
+    order_id: str | None = None
+
+
+class Error(_Envelope, frozen=True, kw_only=True):
+    component: NonEmptyStr
+    message: Annotated[str, msgspec.Meta(max_length=4096)]
+    severity: ErrorSeverity
+
+
+class Health(_Envelope, frozen=True, kw_only=True):
+    apis: dict[NonEmptyStr, ApiStatus] | None = None
+    circuit_breaker: BreakerState | None = None
+    kill_switch: KillSwitchState | None = None
+
+
+class SnapshotPosition(msgspec.Struct, frozen=True, kw_only=True):
+    symbol: NonEmptyStr
+    qty: float
+    avg_price: NonNegFloat
+
+
+class SnapshotAccount(msgspec.Struct, frozen=True, kw_only=True):
+    equity: float
+    cash: float | None = None
+    currency: str | None = None
+
+
+class Snapshot(_Envelope, frozen=True, kw_only=True):
+    positions: list[SnapshotPosition]
+    open_orders: list[OrderBody]
+    account: SnapshotAccount | None = None
+
+
+Event = Heartbeat | Account | Fill | Mark | Order | Latency | Error | Health | Snapshot
+
+TOPICS: dict[str, type[_Envelope]] = {
+    "heartbeat": Heartbeat,
+    "account": Account,
+    "fill": Fill,
+    "mark": Mark,
+    "order": Order,
+    "latency": Latency,
+    "error": Error,
+    "health": Health,
+    "snapshot": Snapshot,
+}
+TOPIC_OF: dict[type, str] = {cls: name for name, cls in TOPICS.items()}
+
+_DECODERS = {name.encode(): msgspec.json.Decoder(cls) for name, cls in TOPICS.items()}
+_LOOSE = msgspec.json.Decoder()
+_ENCODER = msgspec.json.Encoder()
+
+
+def decode(topic: bytes, payload: bytes, max_bytes: int = 65536) -> Event:
+    """Validate one message; raise :class:`Rejected` naming why it is bad."""
+    decoder = _DECODERS.get(topic)
+    if decoder is None:
+        raise Rejected("unknown_topic", f"topic {topic[:64]!r} is not part of contract v1")
+    if len(payload) > max_bytes:
+        raise Rejected("too_large", f"payload of {len(payload)} bytes exceeds {max_bytes}")
+    try:
+        event = decoder.decode(payload)
+    except msgspec.ValidationError as exc:
+        raise _classify(payload, str(exc)) from None
+    except UnicodeDecodeError:
+        raise Rejected("not_utf8", "payload is not valid UTF-8") from None
+    except msgspec.DecodeError as exc:
+        raise _malformed(payload, str(exc)) from None
+    if event.v != 1:
+        raise Rejected("bad_version", f"v={event.v}, only 1 is accepted", event.bot, event.seq)
+    if not _all_finite(event):
+        raise Rejected("non_finite", "a number is NaN or infinite", event.bot, event.seq)
+    return event
+
+
+def encode(event: Event) -> tuple[bytes, bytes]:
+    """The wire form of an event: ``(topic, payload)``; used by publishers."""
+    return TOPIC_OF[type(event)].encode(), _ENCODER.encode(event)
+
+
+def _malformed(payload: bytes, message: str) -> Rejected:
+    if "out of range" in message:
+        return Rejected("non_finite", f"a number overflows to infinity ({message})")
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return Rejected("not_utf8", "payload is not valid UTF-8")
+    return Rejected("not_json", f"payload is not JSON ({message})")
+
+
+def _classify(payload: bytes, message: str) -> Rejected:
+    """Name a schema failure; also recover bot and seq so seq tracking stays exact."""
+    try:
+        raw = _LOOSE.decode(payload)
+    except msgspec.DecodeError as exc:
+        return _malformed(payload, str(exc))
+    if not isinstance(raw, dict):
+        return Rejected("not_object", f"payload is JSON {type(raw).__name__}, not an object")
+    bot, seq = raw.get("bot"), raw.get("seq")
+    bot = bot if isinstance(bot, str) and _valid_bot(bot) else None
+    seq = seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 else None
+    if "out of range" in message:
+        return Rejected("non_finite", f"a number overflows to infinity ({message})", bot, seq)
+    if "v" in raw and raw["v"] != 1 and isinstance(raw["v"], int):
+        return Rejected("bad_version", f"v={raw['v']}, only 1 is accepted", bot, seq)
+    return Rejected("invalid_field", message, bot, seq)
+
+
+def _valid_bot(bot: str) -> bool:
+    return 1 <= len(bot) <= 64 and all(c.isascii() and (c.isalnum() or c in "_.-") for c in bot)
+
+
+def _finite(x: float | None) -> bool:
+    return x is None or math.isfinite(x)
+
+
+def _all_finite(event: Event) -> bool:
+    """msgspec accepts 1e999 as inf; the contract does not."""
+    if not math.isfinite(event.ts):
+        return False
+    match event:
+        case Fill() | Order() | Latency():
+            return all(_finite(getattr(event, f, None)) for f in ("qty", "price", "fee", "ms", "filled_qty"))
+        case Account():
+            return _finite(event.equity) and _finite(event.cash)
+        case Mark():
+            return all(math.isfinite(p) for p in event.prices.values())
+        case Snapshot():
+            return _snapshot_finite(event)
+    return True
+
+
+def _snapshot_finite(event: Snapshot) -> bool:
+    for p in event.positions:
+        if not (math.isfinite(p.qty) and math.isfinite(p.avg_price)):
+            return False
+    for o in event.open_orders:
+        if not all(_finite(x) for x in (o.qty, o.price, o.filled_qty)):
+            return False
+    acct = event.account
+    return acct is None or (_finite(acct.equity) and _finite(acct.cash))
+
+
+def json_schema() -> dict:
+    """Machine-readable schema of contract v1 (written to docs/events.schema.json)."""
+    schemas, components = msgspec.json.schema_components(list(TOPICS.values()))
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Trading bot monitor event contract v1",
+        "description": "ZeroMQ multipart [topic, payload]; payload schema by topic.",
+        "topics": {name: s for name, s in zip(TOPICS, schemas)},
+        "$defs": components,
+    }
