@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterable
 from app.core.store import StateStore
 from collectors.events import Event, Rejected
 
+#: A message the collector refused: (why, its topic if readable, its payload).
+RejectedMessage = tuple[Rejected, str | None, bytes]
+
 
 class Hub:
     """Shared, lock-protected access to one StateStore."""
@@ -38,18 +41,25 @@ class Hub:
         self._extras = extras
 
     # ---- writes ---------------------------------------------------------
-    def apply_batch(self, events: Iterable[Event], rejects: Iterable[tuple[Rejected, str | None, bytes]] = (),
-                    received: int = 0) -> None:
-        """Apply a batch taken off the socket: valid events, rejects, received count."""
+    def apply_batch(self, items: Iterable[Event | RejectedMessage], received: int = 0) -> None:
+        """Apply what was taken off the socket, in arrival order: events and rejects.
+
+        Order matters: a rejected message still used up a sequence number, so
+        applying it after later events would misreport a gap.
+        """
         with self._lock:
             store = self._store
             if received:
                 store.count_received(received)
-            for ev in events:
-                store.apply(ev)
-            for rej, topic, payload in rejects:
-                store.reject(rej.reason, rej.detail, topic=topic, bot=rej.bot, seq=rej.seq,
-                             excerpt=payload[:200].decode("utf-8", "replace"))
+            arrival = store.clock()
+            apply = store.apply
+            for item in items:
+                if type(item) is tuple:
+                    rej, topic, payload = item
+                    store.reject(rej.reason, rej.detail, topic=topic, bot=rej.bot, seq=rej.seq,
+                                 excerpt=payload[:200].decode("utf-8", "replace"))
+                else:
+                    apply(item, arrival)
         self._bump()
 
     def apply(self, event: Event) -> None:

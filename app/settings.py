@@ -9,6 +9,7 @@ environment before validation, which is how secrets stay out of the file.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from pathlib import Path
@@ -52,7 +53,8 @@ class EndpointSettings(_S):
 
 
 class CollectorSettings(_S):
-    endpoints: list[EndpointSettings] = [EndpointSettings(url="tcp://127.0.0.1:5556")]
+    endpoints: list[EndpointSettings] = msgspec.field(
+        default_factory=lambda: [EndpointSettings(url="tcp://127.0.0.1:5556")])
     max_message_bytes: Annotated[int, msgspec.Meta(ge=256, le=16 * 1024 * 1024)] = 65536
     stale_after_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     restart_delay_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
@@ -132,7 +134,7 @@ def validate(data: dict, path: str | Path) -> Settings:
         settings = msgspec.convert({**data, "source": str(path)}, Settings)
     except msgspec.ValidationError as exc:
         key, reason = _split_error(str(exc))
-        raise SettingsError(path, key, reason) from None
+        raise SettingsError(path, _name_dict_keys(data, key), reason) from None
     _check_semantics(settings, path)
     return settings
 
@@ -153,8 +155,44 @@ def _split_error(message: str) -> tuple[str, str]:
     """msgspec says 'Expected `int`, got `str` - at `$.server.port`'; split key from reason."""
     m = re.search(r"^(.*) - at `\$\.?(.*)`$", message)
     if not m:
-        return "", message
+        return "", message.replace("Object contains", "contains")
     return m.group(2), m.group(1)
+
+
+def _walk(data: Any, dotted: str) -> Any:
+    """Follow a msgspec-style path such as ``alerts.channels`` or ``collector.endpoints[0]``."""
+    node = data
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", dotted):
+        node = node[int(part[1:-1])] if part.startswith("[") else node[part]
+    return node
+
+
+def _name_dict_keys(data: dict, key: str) -> str:
+    """msgspec writes ``bots[...]`` for a mapping key; find which entry is the bad one."""
+    while "[...]" in key:
+        prefix, rest = key.split("[...]", 1)
+        try:
+            mapping = _walk(data, prefix)
+        except (KeyError, IndexError, TypeError):
+            return key
+        bad = next((k for k in mapping if _entry_fails(data, prefix, k)), None)
+        if bad is None:
+            return key
+        key = f"{prefix}.{bad}{rest}"
+    return key
+
+
+def _entry_fails(data: dict, prefix: str, entry: str) -> bool:
+    trial = copy.deepcopy(data)
+    mapping = _walk(trial, prefix)
+    keep = mapping[entry]
+    mapping.clear()
+    mapping[entry] = keep
+    try:
+        msgspec.convert(trial, Settings)
+    except msgspec.ValidationError:
+        return True
+    return False
 
 
 def _set_dotted(data: dict, dotted: str, value: Any) -> None:

@@ -82,7 +82,7 @@ class Collector:
             self._drain(sock)
 
     def _drain(self, sock: zmq.Socket) -> None:
-        events, rejects = [], []
+        items: list = []  # events and rejects, in arrival order
         received = 0
         recv = sock.recv_multipart
         max_bytes = self.max_bytes
@@ -94,19 +94,19 @@ class Collector:
             received += 1
             if len(parts) != 2:
                 size = sum(len(p) for p in parts)
-                rejects.append((Rejected("not_multipart", f"{len(parts)} frames ({size} bytes), expected "
+                items.append((Rejected("not_multipart", f"{len(parts)} frames ({size} bytes), expected "
                                          "[topic, payload]"), None, parts[-1]))
                 continue
             topic, payload = parts
             try:
-                events.append(decode(topic, payload, max_bytes))
+                items.append(decode(topic, payload, max_bytes))
             except Rejected as rej:
-                rejects.append((rej, topic[:64].decode("ascii", "replace"), payload))
+                items.append((rej, topic[:64].decode("ascii", "replace"), payload))
             except Exception as exc:  # a decoder surprise must cost one message, never the thread
-                rejects.append((Rejected("undecodable", f"{type(exc).__name__}: {exc}"),
+                items.append((Rejected("undecodable", f"{type(exc).__name__}: {exc}"),
                                 topic[:64].decode("ascii", "replace"), payload))
         if received:
-            self.hub.apply_batch(events, rejects, received)
+            self.hub.apply_batch(items, received)
 
 
 class CollectorSupervisor:

@@ -135,40 +135,47 @@ class StateStore:
                 state.track_seq(seq)
         self.version += 1
 
-    def apply(self, event: Event) -> bool:
-        """Apply one valid event; False (and counted) if it would exceed MAX_BOTS."""
-        state = self.bots.get(event.bot)
-        if state is None:
+    def apply(self, event: Event, arrival: float | None = None) -> bool:
+        """Apply one valid event; False (and counted) if it would exceed MAX_BOTS.
+
+        ``arrival`` is the wall-clock receive time (the collector passes one per
+        batch); it only feeds liveness.  This is the ingest hot path, hence the
+        inlined sequence and day bookkeeping.
+        """
+        s = self.bots.get(event.bot)
+        if s is None:
             if len(self.bots) >= MAX_BOTS:
                 self.reject("too_many_bots", f"more than {MAX_BOTS} bots", bot=event.bot)
                 return False
-            state = self.bots[event.bot] = BotState(event.bot, self.config)
+            s = self.bots[event.bot] = BotState(event.bot, self.config)
         self.version += 1
-        state.track_seq(event.seq)
-        state.received += 1
-        state.last_arrival = self.clock()
-        state.last_event_ts = event.ts
-        self._advance(state, event.ts)
+        seq, ts = event.seq, event.ts
+        if s.last_seq is not None and seq != s.last_seq + 1:
+            s.track_seq(seq)
+        s.last_seq = seq
+        s.received += 1
+        s.last_arrival = self.clock() if arrival is None else arrival
+        s.last_event_ts = ts
+        if s.first_ts is None:
+            s.first_ts = ts
+            self._advance(s, ts)
+            s.series.append(ts, s.starting_equity)
+        elif ts > s.now:
+            self._advance(s, ts)
         handler = _HANDLERS.get(type(event))
         if handler is not None:
-            handler(self, state, event)
+            handler(self, s, event)
         return True
 
     def _advance(self, s: BotState, ts: float) -> None:
-        """Move the bot's "now" and roll its calendar day when needed."""
-        first = s.first_ts is None
-        if first:
-            s.first_ts = ts
-        if ts > s.now:
-            s.now = ts
-        day = self.day_clock.day_start(s.now)
+        """Move the bot's "now" forward and roll its calendar day when needed."""
+        s.now = ts
+        day = self.day_clock.day_start(ts)
         if day > s.day_start:
             s.day_start = day
             s.series.roll_day(day)
             s.fills_today = s.round_trips_today = s.wins_today = s.losses_today = 0
             s.trips_today.clear()
-        if first:
-            s.series.append(ts, s.starting_equity)
 
     def _point(self, s: BotState, ts: float) -> None:
         if s.source == "derived":

@@ -1,0 +1,89 @@
+"""The live dashboard: a Dash page on the monitor's Flask server, fed over /ws.
+
+``install()`` is the only entry point (called by app.runtime).  Data flows one
+way: hub -> broadcaster thread -> per-page slot -> WebSocket -> clientside
+callback.  The page never polls and never runs a Python callback for data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import flask
+from dash import Dash
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed
+
+from app.dashboard import layout
+from app.dashboard.broadcaster import Broadcaster, ClientSlot
+from app.dashboard.config import DashboardSettings
+from app.dashboard.view import ALL
+from app.hub import Hub
+
+__all__ = ["DashboardHandle", "DashboardSettings", "install"]
+
+log = logging.getLogger(__name__)
+ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+WS_PATH = "/ws"
+
+
+class DashboardHandle:
+    """What install() returns: start()/stop() the broadcaster thread."""
+
+    def __init__(self, dash_app: Dash, broadcaster: Broadcaster) -> None:
+        self.dash_app = dash_app
+        self.broadcaster = broadcaster
+
+    def start(self) -> None:
+        self.broadcaster.start()
+
+    def stop(self) -> None:
+        """Stop pushing and let every open WebSocket close (pages then reconnect)."""
+        self.broadcaster.stop()
+
+
+def install(server: flask.Flask, hub: Hub, settings: DashboardSettings, *, stale_after_s: float,
+            listen_info: dict, alerts_status: Callable[[], dict] | None = None) -> DashboardHandle:
+    """Mount the dashboard at / and its WebSocket at /ws on ``server`` (leaves /api/* alone)."""
+    broadcaster = Broadcaster(hub, settings, stale_after_s=stale_after_s, listen_info=listen_info,
+                              alerts_status=alerts_status)
+    app = Dash(__name__, server=server, routes_pathname_prefix="/", assets_folder=str(ASSETS),
+               serve_locally=True, title=settings.title, update_title=None,
+               meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
+    app.index_string = layout.INDEX
+    app.layout = layout.build(settings, WS_PATH)
+    layout.register_callbacks(app)
+    _register_ws(server, broadcaster, settings)
+    return DashboardHandle(app, broadcaster)
+
+
+def _register_ws(server: flask.Flask, broadcaster: Broadcaster, settings: DashboardSettings) -> None:
+    server.config.setdefault("SOCK_SERVER_OPTIONS", {"ping_interval": settings.ws_ping_interval_s})
+    sock = Sock(server)
+
+    @sock.route(WS_PATH, bp=None)
+    def dashboard_ws(ws: object) -> None:
+        """One page: send its frames, honour its resync requests, until it goes away."""
+        slot = broadcaster.connect(flask.request.args.get("bot") or ALL)
+        if slot is None:
+            ws.close(reason=1013, message="too many dashboard pages")
+            return
+        try:
+            _pump(ws, slot)
+        except ConnectionClosed:
+            pass
+        finally:
+            broadcaster.disconnect(slot)
+
+
+def _pump(ws: object, slot: ClientSlot) -> None:
+    """This thread is the only one that may block on this page's socket."""
+    while ws.connected and not slot.closed:
+        frame = slot.take(timeout=0.5)
+        if frame is not None:
+            ws.send(frame)
+        while (msg := ws.receive(timeout=0)) is not None:
+            if isinstance(msg, str) and '"resync"' in msg:
+                slot.request_full()

@@ -1,0 +1,255 @@
+"""The broadcaster: one thread turns hub changes into frames for every page.
+
+Why this shape:
+
+* The collector never waits for a browser: it only bumps ``hub.version``.
+  This thread wakes on that change, waits out the rest of the push interval
+  (coalescing every event of the interval into one frame), reads the hub
+  once per *view* (a bot, or all bots) and encodes each frame once, however
+  many pages show that view.
+* Each page has a :class:`ClientSlot`, a small bounded queue owned by the
+  page's WebSocket thread.  When it is full the page is slow: its waiting
+  frames are dropped and it will receive one full snapshot instead (newest
+  wins).  So a stuck browser costs one slot, never the collector's or the
+  other pages' time.
+* Frames carry ``seq`` and ``base``: a page applies a delta only on top of
+  the frame it is based on, and asks for a full snapshot otherwise (the
+  dash-extensions WebSocket component keeps only the latest message, so the
+  browser can miss one).
+
+Frame: ``{"seq": int, "base": int|null, "full": bool, "t": server_time, "s": {section: value}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from app.dashboard.charts import LatencyTracker, LineTracker, base_layout, merged_samples
+from app.dashboard.config import DashboardSettings
+from app.dashboard.view import ALL, Rates, ViewInput, build_sections, view_bots
+from app.hub import Hub
+
+log = logging.getLogger(__name__)
+_encode = msgspec.json.Encoder().encode
+CHARTS = ("ch-equity", "ch-drawdown", "ch-latency")
+
+
+class ClientSlot:
+    """A page's bounded frame queue; the broadcaster never blocks on it."""
+
+    def __init__(self, view: str, maxlen: int) -> None:
+        self.view = view
+        self.maxlen = maxlen
+        self.needs_full = True  # the first frame after a connect is a full snapshot
+        self.closed = False
+        self.dropped = 0
+        self._frames: deque[str] = deque()
+        self._cond = threading.Condition()
+
+    def offer(self, delta: str | None, full: Callable[[], str]) -> None:
+        """Queue this tick's frame for the page, or a full snapshot if it fell behind."""
+        with self._cond:
+            if self.closed:
+                return
+            if self.needs_full or (delta is not None and len(self._frames) >= self.maxlen):
+                self.dropped += len(self._frames)
+                self._frames.clear()
+                self._frames.append(full())
+                self.needs_full = False
+            elif delta is not None:
+                self._frames.append(delta)
+            else:
+                return
+            self._cond.notify()
+
+    def request_full(self) -> None:
+        with self._cond:
+            self.needs_full = True
+
+    def take(self, timeout: float) -> str | None:
+        """The next frame for the page (WebSocket thread), or None after timeout/close."""
+        with self._cond:
+            if not self._frames and not self.closed:
+                self._cond.wait(timeout)
+            return self._frames.popleft() if self._frames else None
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+class ViewStream:
+    """The frames of one view; diffs its sections between ticks."""
+
+    def __init__(self, view: str, settings: DashboardSettings) -> None:
+        self.view = view
+        self.seq = 0
+        self.sections: dict[str, Any] = {}
+        self.rates = Rates()
+        self.charts: dict[str, Any] = {
+            "ch-equity": LineTracker(base_layout("Equity", "equity"), settings.max_chart_points),
+            "ch-drawdown": LineTracker(base_layout("Drawdown", "drawdown", ".1%"),
+                                       settings.max_chart_points, scale=-1.0),
+            "ch-latency": LatencyTracker(base_layout("Execution latency", "ms"), settings.max_chart_points),
+        }
+        self._chart_inputs: dict[str, Any] = {}
+
+    def tick(self, inp: ViewInput) -> tuple[str | None, Callable[[], str]]:
+        """Advance one tick: (delta frame or None if nothing changed, full-frame factory)."""
+        sections = build_sections(inp, self.rates)
+        changed = {k: v for k, v in sections.items() if self.sections.get(k) != v}
+        self.sections = sections
+        self._chart_inputs = chart_inputs(inp.states)
+        for key, data in self._chart_inputs.items():
+            d = self.charts[key].delta(data)
+            if d is not None:
+                changed[key] = d
+        delta = None
+        if changed:
+            base, self.seq = self.seq, self.seq + 1
+            delta = _encode({"seq": self.seq, "base": base, "full": False, "t": inp.now, "s": changed}).decode()
+        cache: list[str] = []
+
+        def full() -> str:
+            if not cache:
+                cache.append(self._full(inp.now))
+            return cache[0]
+        return delta, full
+
+    def _full(self, now: float) -> str:
+        """Everything, charts as whole figures (built without disturbing the trackers)."""
+        s = dict(self.sections)
+        for key, data in self._chart_inputs.items():
+            s[key] = {"fig": self.charts[key].figure(data)}
+        return _encode({"seq": self.seq, "base": None, "full": True, "t": now, "s": s}).decode()
+
+
+def chart_inputs(states: dict[str, dict]) -> dict[str, Any]:
+    return {
+        "ch-equity": {b: st.get("equity_curve") or [] for b, st in states.items()},
+        "ch-drawdown": {b: st.get("drawdown_curve") or [] for b, st in states.items()},
+        "ch-latency": merged_samples(states),
+    }
+
+
+class Broadcaster:
+    """Owns the slots and the push thread; see the module docstring."""
+
+    def __init__(self, hub: Hub, settings: DashboardSettings, *, stale_after_s: float, listen_info: dict,
+                 alerts_status: Callable[[], dict] | None = None) -> None:
+        self.hub = hub
+        self.settings = settings
+        self.stale_after_s = stale_after_s
+        self.listen_info = listen_info
+        self.alerts_status = alerts_status
+        self.interval = settings.push_interval_ms / 1000.0
+        self._slots: set[ClientSlot] = set()
+        self._streams: dict[str, ViewStream] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.frames_sent = 0
+        self.ticks = 0
+
+    # ---- clients --------------------------------------------------------------
+    def connect(self, view: str) -> ClientSlot | None:
+        """Register a page; None when max_clients pages are already connected."""
+        with self._lock:
+            if len(self._slots) >= self.settings.max_clients:
+                return None
+            slot = ClientSlot(view or ALL, self.settings.client_queue)
+            self._slots.add(slot)
+            return slot
+
+    def disconnect(self, slot: ClientSlot) -> None:
+        slot.close()
+        with self._lock:
+            self._slots.discard(slot)
+
+    @property
+    def clients(self) -> int:
+        return len(self._slots)
+
+    # ---- thread -------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="dashboard-broadcaster", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        with self._lock:
+            slots = list(self._slots)
+        for slot in slots:
+            slot.close()
+
+    def _run(self) -> None:
+        """Survive anything: a bug in one tick must not freeze every page."""
+        while not self._stop.is_set():
+            try:
+                self._loop()
+            except Exception:
+                log.exception("dashboard broadcaster failed; restarting in 1 s")
+                self._stop.wait(1.0)
+
+    def _loop(self) -> None:
+        seen, last_eval, last_tick = -1, 0.0, 0.0
+        while not self._stop.is_set():
+            version = self.hub.wait_for_change(seen, self.interval)
+            now = time.monotonic()
+            pending_full = any(s.needs_full for s in list(self._slots))
+            if version == seen and not pending_full and now - last_eval < self.settings.refresh_s:
+                continue
+            wait = last_tick + self.interval - now
+            if wait > 0 and self._stop.wait(wait):  # coalesce: at most one frame per interval
+                return
+            seen = self.hub.version
+            last_tick = last_eval = time.monotonic()
+            self.tick()
+
+    def tick(self) -> None:
+        """Compute and offer one frame per view that has pages (also called by tests)."""
+        with self._lock:
+            slots = list(self._slots)
+            views = {s.view for s in slots}
+            for gone in set(self._streams) - views:
+                del self._streams[gone]
+            for view in views:
+                self._streams.setdefault(view, ViewStream(view, self.settings))
+        if not slots:
+            return
+        metrics = self.hub.metrics()
+        alerts = self._alerts()
+        now = self.hub.clock()
+        for view, stream in list(self._streams.items()):
+            states = {b: st for b in view_bots(view, metrics) if (st := self.hub.state(b)) is not None}
+            inp = ViewInput(view=view, metrics=metrics, states=states, now=now,
+                            stale_after_s=self.stale_after_s, listen_info=self.listen_info, alerts=alerts,
+                            server={"clients": len(slots)}, fills_rows=self.settings.fills_rows,
+                            error_rows=self.settings.error_rows)
+            delta, full = stream.tick(inp)
+            for slot in slots:
+                if slot.view == view:
+                    slot.offer(delta, full)
+        self.ticks += 1
+
+    def _alerts(self) -> dict | None:
+        if self.alerts_status is None:
+            return None
+        try:
+            return self.alerts_status()
+        except Exception as exc:  # the alert engine failing must not blank the dashboard
+            log.warning("alerts_status() failed: %s", exc)
+            return {"firing": 0, "delivery_failing": True,
+                    "channels": {"engine": {"ok": False, "last_error": str(exc), "pending": 0, "dead": 0}}}

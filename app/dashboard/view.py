@@ -1,0 +1,459 @@
+"""Turn hub documents into the dashboard's *sections* (pure, no Dash, no I/O).
+
+A section is the display-ready content of one region of the page (the status
+bar, one table, the risk cards...).  The broadcaster diffs sections between
+ticks and pushes only those that changed; the browser renders them verbatim.
+
+Wire shapes (all text already formatted, see fmt.py):
+
+* table:  ``{"rows": [[cell, ...], ...], "empty": str, "cols": int}``;
+  a cell is ``str`` or ``[text, css_class]``.
+* kv:     ``[[label, text, css_class], ...]``.
+* cards:  ``[[label, text, css_class, note], ...]``.
+* status: see :func:`status_section`.
+
+Everything that came from a bot stays a plain string here; the browser puts
+it into text nodes, never into HTML.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.dashboard import fmt
+
+ALL = "__all__"
+Cell = str | list[str]
+
+
+@dataclass
+class ViewInput:
+    """Everything one view needs for one tick, read from the hub beforehand."""
+
+    view: str  # a bot id or ALL
+    metrics: dict
+    states: dict[str, dict]  # bot -> /api/state document, for the bots of this view
+    now: float
+    stale_after_s: float
+    listen_info: dict
+    alerts: dict | None = None
+    server: dict = field(default_factory=dict)  # clients, frames/s: the dashboard's own state
+    fills_rows: int = 100
+    error_rows: int = 20
+
+
+class Rates:
+    """Per-key event rates from successive counter readings (10 s window)."""
+
+    WINDOW_S = 10.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._marks: dict[str, deque[tuple[float, float]]] = {}
+
+    def rate(self, key: str, count: float) -> float | None:
+        now = self._clock()
+        marks = self._marks.setdefault(key, deque())
+        if not marks or marks[-1][1] != count or now - marks[-1][0] >= 1.0:
+            marks.append((now, count))
+        while len(marks) > 2 and now - marks[0][0] > self.WINDOW_S:
+            marks.popleft()
+        if len(marks) < 2 or marks[-1][0] <= marks[0][0]:
+            return None
+        return max(0.0, (marks[-1][1] - marks[0][1]) / (now - marks[0][0]))
+
+
+def view_bots(view: str, metrics: dict) -> list[str]:
+    """The bots a view covers: one, or all known ones."""
+    known = sorted(metrics.get("bots", {}))
+    if view == ALL:
+        return known
+    return [view] if view in known else []
+
+
+def build_sections(inp: ViewInput, rates: Rates) -> dict[str, Any]:
+    """All non-chart sections of a view (charts: see charts.py)."""
+    bots = view_bots(inp.view, inp.metrics)
+    per_bot = {b: inp.metrics["bots"][b] for b in bots}
+    show_bot = inp.view == ALL
+    return {
+        "status": status_section(inp, per_bot),
+        "bots": sorted(inp.metrics.get("bots", {})),
+        "tb-positions": positions_table(inp.states, show_bot),
+        "tb-orders": orders_table(inp.states, show_bot),
+        "tb-fills": fills_table(inp.states, show_bot, inp.fills_rows),
+        "tb-trips": trips_table(inp.states, show_bot),
+        "kv-today": today_kv(per_bot),
+        "cards-risk": risk_cards(inp, per_bot),
+        "kv-bot-health": bot_health_kv(per_bot, inp.stale_after_s),
+        "tb-apis": apis_table(per_bot),
+        "tb-events": events_table(inp.metrics, per_bot, rates),
+        "tb-reject-reasons": reject_reasons_table(inp.metrics),
+        "tb-rejects": rejects_table(inp.states),
+        "tb-err-components": error_components_table(per_bot),
+        "tb-errors": errors_table(inp.states, inp.error_rows),
+        "kv-monitor": monitor_kv(inp),
+        "kv-alerts": alerts_kv(inp.alerts),
+    }
+
+
+# ---- status bar --------------------------------------------------------------
+def status_section(inp: ViewInput, per_bot: dict[str, dict]) -> dict:
+    """The always-visible bar: connection state, money, switches, alerts."""
+    label = f"All bots ({len(per_bot)})" if inp.view == ALL else inp.view
+    if not per_bot:
+        return _waiting_status(inp, label)
+    stale = {b: m for b, m in per_bot.items() if m.get("stale")}
+    ages = [m.get("last_event_age_s") for m in per_bot.values() if m.get("last_event_age_s") is not None]
+    youngest = min(ages) if ages else None
+    if stale:
+        conn = "stale"
+        text = "STALE: " + ", ".join(f"{b} (last event {fmt.age(m.get('last_event_age_s'))} ago)"
+                                     for b, m in stale.items())
+    else:
+        conn, text = "live", f"live · last event {fmt.age(youngest)} ago"
+    note = _stale_note(stale)
+    items = _money_items(inp, per_bot, note) + _switch_items(per_bot, note)
+    if inp.alerts is not None:
+        firing = int(inp.alerts.get("firing") or 0)
+        failing = bool(inp.alerts.get("delivery_failing"))
+        cls = "neg" if firing else "neutral"
+        items.append(["Alerts", f"{firing} firing" + (" · delivery failing" if failing else ""),
+                      "neg" if failing else cls, ""])
+    return {"label": label, "conn": conn, "text": text, "warn": bool(stale), "items": items}
+
+
+def _waiting_status(inp: ViewInput, label: str) -> dict:
+    zmq = ", ".join(inp.listen_info.get("zmq", [])) or "n/a"
+    http = inp.listen_info.get("http") or ""
+    what = "No bot has connected yet" if inp.view == ALL else f"No events from bot {inp.view!s} yet"
+    text = f"{what}. Listening for ZeroMQ events on {zmq}" + (f" · dashboard {http}" if http else "")
+    return {"label": label, "conn": "waiting", "text": text, "warn": False, "items": []}
+
+
+def _stale_note(stale: dict[str, dict]) -> str:
+    """Marks every value of a stale view with how old it is."""
+    if not stale:
+        return ""
+    oldest = max((m.get("last_event_age_s") or 0.0) for m in stale.values())
+    return f"{fmt.age(oldest)} old"
+
+
+def _money_items(inp: ViewInput, per_bot: dict[str, dict], note: str) -> list[list[str]]:
+    if inp.view == ALL:
+        total = inp.metrics.get("total", {})
+        equity, daily = total.get("equity"), total.get("daily_pnl")
+        dd = max((m.get("drawdown") or 0.0 for m in per_bot.values()), default=None)
+        dd_label = "Worst drawdown"
+    else:
+        m = next(iter(per_bot.values()))
+        equity, daily, dd, dd_label = m.get("equity"), m.get("daily_pnl"), m.get("drawdown"), "Drawdown"
+    return [
+        ["Equity", fmt.money(equity), "neutral", note],
+        ["Daily P&L", fmt.signed(daily), fmt.tone(daily), note],
+        [dd_label, fmt.pct(dd), "neg" if dd else "neutral", note],
+    ]
+
+
+_SWITCH_CLASS = {"armed": "pos", "triggered": "neg", "disabled": "warn",
+                 "closed": "pos", "open": "neg", "half_open": "warn"}
+
+
+def _switch_items(per_bot: dict[str, dict], note: str) -> list[list[str]]:
+    out = []
+    for label, key in (("Kill switch", "kill_switch"), ("Circuit breaker", "circuit_breaker")):
+        values = {b: (m.get("health") or {}).get(key) for b, m in per_bot.items()}
+        text, cls = _combine_switch(values)
+        out.append([label, text, cls, note])
+    return out
+
+
+def _combine_switch(values: dict[str, str | None]) -> tuple[str, str]:
+    """One bot: its state; several: the worst state, naming the bots in it."""
+    known = {b: v for b, v in values.items() if v}
+    if not known:
+        return fmt.NA, "neutral"
+    if len(values) == 1:
+        v = next(iter(known.values()))
+        return v.replace("_", " "), _SWITCH_CLASS.get(v, "neutral")
+    bad = {b: v for b, v in known.items() if _SWITCH_CLASS.get(v) in ("neg", "warn")}
+    if not bad:
+        return f"all {next(iter(known.values())).replace('_', ' ')}", "pos"
+    worst = "neg" if any(_SWITCH_CLASS.get(v) == "neg" for v in bad.values()) else "warn"
+    return ", ".join(f"{b}: {v.replace('_', ' ')}" for b, v in bad.items()), worst
+
+
+# ---- trading tab -------------------------------------------------------------
+def _table(head: list[str], rows: list[list[Cell]], empty: str) -> dict:
+    return {"head": head, "rows": rows, "empty": empty}
+
+
+def _with_bot(show_bot: bool, bot: str, cells: list[Cell]) -> list[Cell]:
+    return [bot, *cells] if show_bot else cells
+
+
+def _head(show_bot: bool, *cols: str) -> list[str]:
+    return ["Bot", *cols] if show_bot else list(cols)
+
+
+def positions_table(states: dict[str, dict], show_bot: bool) -> dict:
+    rows = []
+    for bot, st in states.items():
+        for p in st.get("positions", []):
+            q, avg, upnl = p.get("qty"), p.get("avg_price"), p.get("unrealized_pnl")
+            basis = abs(q) * avg if q and avg else None
+            rows.append(_with_bot(show_bot, bot, [
+                p.get("symbol", ""), ["long", "pos"] if (q or 0) > 0 else ["short", "neg"],
+                fmt.qty(abs(q) if q is not None else None), fmt.price(avg), fmt.price(p.get("mark")),
+                [fmt.signed(upnl), fmt.tone(upnl)],
+                [fmt.pct(upnl / basis if basis and upnl is not None else None, sign=True), fmt.tone(upnl)],
+            ]))
+    return _table(_head(show_bot, "Symbol", "Side", "Qty", "Avg entry", "Mark", "Unrealized P&L", "P&L %"),
+                  rows, "No open positions")
+
+
+def orders_table(states: dict[str, dict], show_bot: bool) -> dict:
+    orders = [(bot, o) for bot, st in states.items() for o in st.get("open_orders", [])]
+    orders.sort(key=lambda bo: bo[1].get("ts") or 0.0, reverse=True)
+    rows = [_with_bot(show_bot, bot, [
+        fmt.clock(o.get("ts")), o.get("order_id", ""), o.get("symbol", ""), _side(o.get("side")),
+        o.get("type", ""), fmt.qty(o.get("qty")), fmt.qty(o.get("filled_qty")),
+        fmt.price(o.get("price")) if o.get("price") is not None else "market",
+        o.get("status", "").replace("_", " "),
+    ]) for bot, o in orders[:500]]
+    return _table(_head(show_bot, "Time", "Order", "Symbol", "Side", "Type", "Qty", "Filled", "Price", "Status"),
+                  rows, "No open orders")
+
+
+def _side(side: str | None) -> list[str]:
+    return [side or fmt.NA, "pos" if side == "buy" else "neg" if side == "sell" else "neutral"]
+
+
+def fills_table(states: dict[str, dict], show_bot: bool, limit: int) -> dict:
+    fills = [(bot, f) for bot, st in states.items() for f in st.get("recent_fills", [])]
+    fills.sort(key=lambda bf: bf[1].get("ts") or 0.0, reverse=True)
+    rows = [_with_bot(show_bot, bot, [
+        fmt.clock(f.get("ts")), f.get("symbol", ""), _side(f.get("side")), fmt.qty(f.get("qty")),
+        fmt.price(f.get("price")), fmt.money(f.get("fee"), 4 if (f.get("fee") or 0) < 1 else 2),
+        [fmt.signed(f.get("realized_pnl")), fmt.tone(f.get("realized_pnl"))], f.get("order_id", ""),
+    ]) for bot, f in fills[:limit]]
+    return _table(_head(show_bot, "Time", "Symbol", "Side", "Qty", "Price", "Fee", "Realized P&L", "Order"),
+                  rows, "No fills yet")
+
+
+def trips_table(states: dict[str, dict], show_bot: bool) -> dict:
+    trips = [(bot, t) for bot, st in states.items() for t in st.get("round_trips_today", [])]
+    trips.sort(key=lambda bt: bt[1].get("closed_ts") or 0.0, reverse=True)
+    rows = []
+    for bot, t in trips[:200]:
+        pnl = t.get("pnl")
+        result = ["win", "pos"] if (pnl or 0) > 0 else ["loss", "neg"] if (pnl or 0) < 0 else ["flat", "neutral"]
+        rows.append(_with_bot(show_bot, bot, [
+            fmt.clock(t.get("closed_ts")), t.get("symbol", ""), t.get("side", ""), fmt.qty(t.get("qty")),
+            fmt.clock(t.get("opened_ts")), [fmt.signed(pnl), fmt.tone(pnl)], result,
+        ]))
+    return _table(_head(show_bot, "Closed", "Symbol", "Side", "Qty", "Opened", "P&L", "Result"),
+                  rows, "No round trips today")
+
+
+def today_kv(per_bot: dict[str, dict]) -> list[list[str]]:
+    def total(key: str) -> int:
+        return sum(int(m.get(key) or 0) for m in per_bot.values())
+    wins, losses = total("wins_today"), total("losses_today")
+    decided = wins + losses
+    return [
+        ["Fills today", fmt.integer(total("fills_today")), "neutral"],
+        ["Round trips today", fmt.integer(total("round_trips_today")), "neutral"],
+        ["Wins", fmt.integer(wins), "pos" if wins else "neutral"],
+        ["Losses", fmt.integer(losses), "neg" if losses else "neutral"],
+        ["Win rate today", fmt.pct(wins / decided if decided else None, 1), "neutral"],
+    ]
+
+
+# ---- risk tab ----------------------------------------------------------------
+def risk_cards(inp: ViewInput, per_bot: dict[str, dict]) -> list[list[str]]:
+    """One card per metric of /api/metrics; a view of all bots shows totals."""
+    if not per_bot:
+        return []
+    m = _aggregate(inp.metrics, per_bot) if inp.view == ALL else next(iter(per_bot.values()))
+    note = _stale_note({b: x for b, x in per_bot.items() if x.get("stale")})
+    lat = m.get("latency_ms") or {}
+    cards = [
+        ["Equity", fmt.money(m.get("equity")), "neutral", m.get("equity_source") or ""],
+        ["Daily P&L", fmt.signed(m.get("daily_pnl")), fmt.tone(m.get("daily_pnl")), ""],
+        ["Realized P&L", fmt.signed(m.get("realized_pnl")), fmt.tone(m.get("realized_pnl")), ""],
+        ["Unrealized P&L", fmt.signed(m.get("unrealized_pnl")), fmt.tone(m.get("unrealized_pnl")), ""],
+        ["Fees", fmt.money(m.get("fees")), "neutral", ""],
+        ["Drawdown", fmt.pct(m.get("drawdown")), "neg" if m.get("drawdown") else "neutral", ""],
+        ["Max drawdown", fmt.pct(m.get("max_drawdown")), "neg" if m.get("max_drawdown") else "neutral", ""],
+        ["Exposure gross", fmt.money(m.get("exposure_gross")), "neutral", ""],
+        ["Exposure net", fmt.signed(m.get("exposure_net")), "neutral", ""],
+        ["Leverage", _times(m.get("leverage")), "neutral", ""],
+        ["Sharpe", fmt.ratio(m.get("sharpe")), "neutral", m.get("_per_bot", "")],
+        ["Win rate", fmt.pct(m.get("win_rate"), 1), "neutral",
+         f"{fmt.integer(m.get('wins'))} W / {fmt.integer(m.get('losses'))} L"],
+        ["Profit factor", fmt.ratio(m.get("profit_factor")), "neutral", m.get("_per_bot", "")],
+        ["Expectancy", fmt.signed(m.get("expectancy")), fmt.tone(m.get("expectancy")), "per trade"],
+        ["Closed trades", fmt.integer(m.get("closed_trades")), "neutral", ""],
+        ["Latency p95", fmt.ms(lat.get("p95")), "neutral", f"avg {fmt.ms(lat.get('avg'))}"],
+    ]
+    if note:
+        for card in cards:
+            card[3] = f"{note} · {card[3]}" if card[3] else note
+    return cards
+
+
+def _times(x: float | None) -> str:
+    return fmt.NA if fmt.ratio(x) == fmt.NA else f"{fmt.ratio(x)}×"
+
+
+def _aggregate(metrics: dict, per_bot: dict[str, dict]) -> dict:
+    """Totals across bots; ratios that do not add up are left to the per-bot view."""
+    total = dict(metrics.get("total", {}))
+    wins = sum(int(m.get("wins") or 0) for m in per_bot.values())
+    losses = sum(int(m.get("losses") or 0) for m in per_bot.values())
+    trades = sum(int(m.get("closed_trades") or 0) for m in per_bot.values())
+    equity = total.get("equity")
+    total.update({
+        "drawdown": max((m.get("drawdown") or 0.0 for m in per_bot.values()), default=None),
+        "max_drawdown": max((m.get("max_drawdown") or 0.0 for m in per_bot.values()), default=None),
+        "closed_trades": trades, "wins": wins, "losses": losses,
+        "win_rate": wins / trades if trades else None,
+        "leverage": total.get("exposure_gross", 0.0) / equity if equity and equity > 0 else None,
+        "sharpe": None, "profit_factor": None, "_per_bot": "select a bot",
+        "expectancy": (sum((m.get("expectancy") or 0.0) * (m.get("closed_trades") or 0)
+                           for m in per_bot.values()) / trades) if trades else None,
+        "equity_source": "sum of bots",
+    })
+    return total
+
+
+# ---- health tab --------------------------------------------------------------
+_STATUS_CLASS = {"up": "pos", "degraded": "warn", "down": "neg"}
+
+
+def bot_health_kv(per_bot: dict[str, dict], stale_after_s: float) -> list[list[str]]:
+    rows = []
+    for bot, m in per_bot.items():
+        h = m.get("health") or {}
+        prefix = f"{bot} · " if len(per_bot) > 1 else ""
+        stale = bool(m.get("stale"))
+        rows += [
+            [f"{prefix}Circuit breaker", (h.get("circuit_breaker") or fmt.NA).replace("_", " "),
+             _SWITCH_CLASS.get(h.get("circuit_breaker") or "", "neutral")],
+            [f"{prefix}Kill switch", h.get("kill_switch") or fmt.NA,
+             _SWITCH_CLASS.get(h.get("kill_switch") or "", "neutral")],
+            [f"{prefix}Last event", f"{fmt.age(m.get('last_event_age_s'))} ago", "neg" if stale else "neutral"],
+            [f"{prefix}Stale (> {fmt.age(stale_after_s)})", "yes" if stale else "no", "neg" if stale else "pos"],
+            [f"{prefix}Position mismatches", fmt.integer(m.get("position_mismatches")),
+             "neg" if m.get("position_mismatches") else "neutral"],
+        ]
+    return rows
+
+
+def apis_table(per_bot: dict[str, dict]) -> dict:
+    rows = []
+    for bot, m in per_bot.items():
+        for api, status in ((m.get("health") or {}).get("apis") or {}).items():
+            rows.append([bot, api, [status or fmt.NA, _STATUS_CLASS.get(status or "", "neutral")]])
+    return _table(["Bot", "API", "Status"], rows, "No API status reported yet")
+
+
+def events_table(metrics: dict, per_bot: dict[str, dict], rates: Rates) -> dict:
+    rows = []
+    for bot, m in per_bot.items():
+        ev = m.get("events") or {}
+        rows.append([bot] + _counts_with_rates(f"bot:{bot}", ev, rates))
+    col = metrics.get("collector") or {}
+    rows.append([["collector (all bots)", "muted"]] + _counts_with_rates("collector", {
+        "received": col.get("received"), "rejected": col.get("rejected"), "lost": None}, rates))
+    return _table(["Source", "Received", "Rate", "Rejected", "Rate", "Lost", "Rate"], rows, "")
+
+
+def _counts_with_rates(prefix: str, ev: dict, rates: Rates) -> list[Cell]:
+    cells: list[Cell] = []
+    for key in ("received", "rejected", "lost"):
+        n = ev.get(key)
+        r = rates.rate(f"{prefix}:{key}", n) if n is not None else None
+        bad = key != "received" and bool(n)
+        cells += [[fmt.integer(n), "neg" if bad else "neutral"], fmt.rate(r)]
+    return cells
+
+
+def reject_reasons_table(metrics: dict) -> dict:
+    by_reason = (metrics.get("collector") or {}).get("rejected_by_reason") or {}
+    rows = [[reason, [fmt.integer(n), "neg" if n else "neutral"]]
+            for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1])]
+    return _table(["Reason", "Count"], rows, "No rejected messages")
+
+
+def rejects_table(states: dict[str, dict]) -> dict:
+    rejects = next((st.get("recent_rejects") for st in states.values() if st.get("recent_rejects")), [])
+    rows = [[fmt.clock(r.get("at")), r.get("reason", ""), r.get("topic") or fmt.NA,
+             r.get("detail", ""), r.get("excerpt", "")] for r in rejects]
+    return _table(["Time", "Reason", "Topic", "Detail", "Message excerpt"], rows, "No rejected messages")
+
+
+def error_components_table(per_bot: dict[str, dict]) -> dict:
+    rows = []
+    for bot, m in per_bot.items():
+        errors = m.get("errors") or {}
+        for comp, n in sorted((errors.get("by_component") or {}).items(), key=lambda kv: -kv[1]):
+            rows.append([bot, comp, fmt.integer(n)])
+        sev = errors.get("by_severity") or {}
+        if sev:
+            text = ", ".join(f"{k} {fmt.integer(v)}" for k, v in sorted(sev.items()))
+            rows.append([bot, ["by severity", "muted"], text])
+            rows.append([bot, ["last 5 min", "muted"], fmt.integer(errors.get("last_5m"))])
+    return _table(["Bot", "Component", "Errors"], rows, "No errors reported")
+
+
+_SEVERITY_CLASS = {"warning": "warn", "error": "neg", "critical": "neg strong"}
+
+
+def errors_table(states: dict[str, dict], limit: int) -> dict:
+    errors = [(bot, e) for bot, st in states.items() for e in st.get("recent_errors", [])]
+    errors.sort(key=lambda be: be[1].get("ts") or 0.0, reverse=True)
+    rows = [[fmt.clock(e.get("ts")), bot, [e.get("severity", ""), _SEVERITY_CLASS.get(e.get("severity"), "")],
+             e.get("component", ""), e.get("message", "")] for bot, e in errors[:limit]]
+    return _table(["Time", "Bot", "Severity", "Component", "Message"], rows, "No errors reported")
+
+
+def monitor_kv(inp: ViewInput) -> list[list[str]]:
+    col = inp.metrics.get("collector") or {}
+    mon = inp.metrics.get("monitor") or {}
+    alive = col.get("alive")
+    failure = col.get("last_failure")
+    rows = [
+        ["Collector thread", "running" if alive else "DOWN" if alive is False else fmt.NA,
+         "pos" if alive else "neg" if alive is False else "neutral"],
+        ["Collector restarts", fmt.integer(col.get("restarts")), "neg" if col.get("restarts") else "neutral"],
+        ["Last collector failure", str(failure) if failure else "none", "neg" if failure else "neutral"],
+        ["Endpoints", ", ".join(col.get("endpoints") or inp.listen_info.get("zmq") or []) or fmt.NA, "neutral"],
+        ["Ingest rate", fmt.rate(col.get("rate_per_s")), "neutral"],
+        ["Uptime", fmt.age(mon.get("uptime_s")), "neutral"],
+        ["Memory (RSS)", fmt.nbytes(mon.get("rss_bytes")), "neutral"],
+    ]
+    if mon.get("threads") is not None:
+        rows.append(["Threads", fmt.integer(mon.get("threads")), "neutral"])
+    if inp.server:
+        rows.append(["Dashboard pages connected", fmt.integer(inp.server.get("clients")), "neutral"])
+    return rows
+
+
+def alerts_kv(alerts: dict | None) -> list[list[str]]:
+    if alerts is None:
+        return [["Alerting", "not configured", "muted"]]
+    firing = int(alerts.get("firing") or 0)
+    rows = [["Firing alerts", fmt.integer(firing), "neg" if firing else "pos"],
+            ["Delivery", "FAILING" if alerts.get("delivery_failing") else "ok",
+             "neg" if alerts.get("delivery_failing") else "pos"]]
+    for name, ch in sorted((alerts.get("channels") or {}).items()):
+        text = "ok" if ch.get("ok") else f"failing: {ch.get('last_error') or 'unknown error'}"
+        text += f" · pending {fmt.integer(ch.get('pending'))} · dead {fmt.integer(ch.get('dead'))}"
+        rows.append([f"Channel {name}", text, "pos" if ch.get("ok") else "neg"])
+    return rows
