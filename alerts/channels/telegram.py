@@ -1,0 +1,80 @@
+"""Telegram through python-telegram-bot, on an asyncio event loop owned by this channel.
+
+PTB is asyncio-only; the delivery worker is a plain thread, so the channel keeps
+one private loop and runs each send to completion on it.  The loop is never
+shared with anything else, so a slow Telegram cannot stall another component.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from alerts import messages
+from alerts.channels.base import BaseChannel, Limit, Result, delivered, permanent, transient
+from alerts.outbox import Row
+
+DEFAULT_API = "https://api.telegram.org"
+
+# httpx logs every request URL at INFO, and Telegram's URLs contain the bot token.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("telegram").setLevel(logging.WARNING)
+
+
+class TelegramChannel(BaseChannel):
+    type = "telegram"
+    batch_max = 500  # a digest: whole alert blocks up to 4096 characters, then a count
+    default_rate = 1.0  # per chat
+
+    def __init__(self, name, cfg, dashboard_url) -> None:
+        super().__init__(name, cfg, dashboard_url)
+        self._loop = asyncio.new_event_loop()
+        api = (cfg.api_url or DEFAULT_API).rstrip("/")
+        request = HTTPXRequest(
+            connect_timeout=cfg.timeout_s, read_timeout=cfg.timeout_s, write_timeout=cfg.timeout_s
+        )
+        self.bot = Bot(token=cfg.token or "", base_url=f"{api}/bot", request=request)
+
+    def destinations(self) -> list[str]:
+        return [str(c) for c in self.cfg.chat_ids]
+
+    def limits(self, dest: str) -> list[Limit]:
+        """Telegram: 1/s per chat, 20/min per group (negative ids), 30/s for the whole bot."""
+        per_chat = self.cfg.rate_per_s or self.default_rate
+        out = [Limit(f"{self.name}:{dest}", per_chat), Limit(f"{self.name}:*", 30.0, 30.0)]
+        if dest.startswith("-"):
+            out.append(Limit(f"{self.name}:{dest}:group", 20 / 60, 20.0))
+        return out
+
+    def send(self, dest: str, rows: list[Row]) -> Result:
+        texts = [messages.telegram([r.payload for r in rows], self.dashboard_url)]  # one message per digest
+        try:
+            for text in texts:
+                self._loop.run_until_complete(
+                    self.bot.send_message(
+                        chat_id=dest, text=text, parse_mode=ParseMode.HTML, disable_web_page_preview=True
+                    )
+                )
+        except RetryAfter as exc:
+            ra = exc.retry_after
+            seconds = ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
+            return transient(f"telegram flood control: retry after {seconds:g} s", seconds)
+        except (Forbidden, InvalidToken, BadRequest) as exc:
+            return permanent(f"telegram {type(exc).__name__}: {exc.message}")
+        except NetworkError as exc:
+            return transient(f"telegram {type(exc).__name__}: {exc.message}")
+        except TelegramError as exc:
+            return transient(f"telegram {type(exc).__name__}: {exc.message}")
+        return delivered()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # best effort at shutdown
+            self._loop.run_until_complete(self.bot.shutdown())
+        self._loop.close()

@@ -1,0 +1,50 @@
+"""Generic JSON webhook: one POST per notification, Idempotency-Key header, optional HMAC."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import urllib.error
+import urllib.request
+
+from alerts import messages
+from alerts.channels.base import BaseChannel, Result, http_result, transient
+from alerts.outbox import Row
+
+SIGNATURE_HEADER = "X-Alert-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """``sha256=<hex>`` of the exact body bytes, as GitHub-style receivers verify it."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookChannel(BaseChannel):
+    type = "webhook"
+    batch_max = 1  # one alert per request: the idempotency key then names exactly one thing
+    default_rate = None  # unlimited unless configured
+
+    def destinations(self) -> list[str]:
+        return [str(i) for i in range(len(self.cfg.urls))]
+
+    def send(self, dest: str, rows: list[Row]) -> Result:
+        (row,) = rows
+        body = json.dumps(messages.webhook(row.payload, row.idem, self.dashboard_url), default=str).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": row.idem,
+            "User-Agent": "botmonitor-alerts/1",
+            **self.cfg.headers,
+        }
+        if self.cfg.hmac_secret:
+            headers[SIGNATURE_HEADER] = sign(self.cfg.hmac_secret, body)
+        req = urllib.request.Request(self.cfg.urls[int(dest)], data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=self.cfg.timeout_s) as resp:
+                return http_result(resp.status, resp.headers.get("Retry-After"), "")
+        except urllib.error.HTTPError as exc:
+            detail = exc.read(300).decode("utf-8", "replace")
+            return http_result(exc.code, exc.headers.get("Retry-After"), detail)
+        except (urllib.error.URLError, OSError) as exc:
+            return transient(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}")

@@ -1,0 +1,205 @@
+"""Delivery: per-channel workers that drain the outbox, with rate limits, retries and digests.
+
+A worker owns one channel.  Each pass (``run_once``) claims the due rows of every
+destination whose rate limit allows a message now, sends each destination's rows
+as one message (a digest when there are several, most severe first), and records
+the typed result in the outbox: sent, retry at a time (the server's
+``Retry-After`` exactly, else exponential backoff with jitter), or dead-lettered.
+Time comes from the injected clock, so tests drive ``run_once`` on a fake clock
+and the thread loop is just ``run_once`` + wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from alerts.channels.base import DELIVERED, PERMANENT, BaseChannel, Limit, Result
+from alerts.config import Delivery
+from alerts.outbox import Outbox, Row
+
+log = logging.getLogger("alerts.delivery")
+
+
+class RateLimiter:
+    """Token buckets keyed by channel+destination; pure arithmetic on the times it is given."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+        self._blocked: dict[str, float] = {}  # key -> not before (a server's Retry-After)
+        self._lock = threading.Lock()
+
+    def _tokens(self, lim: Limit, now: float) -> float:
+        tokens, at = self._buckets.get(lim.key, (lim.burst, now))
+        return min(lim.burst, tokens + max(0.0, now - at) * lim.rate)
+
+    def ready_at(self, limits: list[Limit], now: float) -> float:
+        """Earliest time one message may go out under all of ``limits``."""
+        with self._lock:
+            t = now
+            for lim in limits:
+                t = max(t, self._blocked.get(lim.key, now))
+                missing = 1.0 - self._tokens(lim, now)
+                if missing > 1e-9:
+                    t = max(t, now + missing / lim.rate)
+            return t
+
+    def take(self, limits: list[Limit], now: float) -> None:
+        with self._lock:
+            for lim in limits:
+                self._buckets[lim.key] = (self._tokens(lim, now) - 1.0, now)
+
+    def block(self, limits: list[Limit], until: float) -> None:
+        """The server said wait: nothing goes to this destination before ``until``."""
+        with self._lock:
+            for lim in limits[:1]:
+                self._blocked[lim.key] = max(until, self._blocked.get(lim.key, until))
+
+
+@dataclass(slots=True)
+class Health:
+    """What status() shows per channel."""
+
+    ok: bool = True
+    last_error: str | None = None
+    last_ok_at: float | None = None
+    last_error_at: float | None = None
+
+
+class ChannelWorker:
+    """Drains one channel's rows from the outbox."""
+
+    def __init__(
+        self,
+        channel: BaseChannel,
+        outbox: Outbox,
+        limiter: RateLimiter,
+        cfg: Delivery,
+        clock: Callable[[], float],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.channel, self.outbox, self.limiter, self.cfg, self.clock = channel, outbox, limiter, cfg, clock
+        self.rng = rng or random.Random()
+        self.health = Health()
+        self.wake = threading.Event()
+        self._secrets = channel.secrets()
+
+    @property
+    def name(self) -> str:
+        return self.channel.name
+
+    def run_once(self) -> float | None:
+        """One pass; returns when the next pass is worth doing (None = nothing queued)."""
+        dests = self.channel.destinations()
+        for dest in dests:
+            self._drain(dest)
+        return self._next_wake(dests)
+
+    def _drain(self, dest: str) -> None:
+        """Send what one destination may receive now: one message per rate-limit token.
+
+        A rate-limited destination gets one message per pass (a digest of up to
+        ``batch`` rows); an unlimited one (webhooks) gets every due row now.
+        """
+        limits = self.channel.limits(dest)
+        now = self.clock()
+        if self.limiter.ready_at(limits, now) > now:
+            return
+        batch = min(self.channel.batch_max, self.cfg.max_batch)
+        rows = self.outbox.claim(self.name, [dest], now, self.cfg.lease_s, batch if limits else 100 * batch)
+        for i in range(0, len(rows), batch):
+            if i and self.limiter.ready_at(limits, self.clock()) > self.clock():
+                self.outbox.release([r.id for r in rows[i:]])
+                return
+            self._deliver(dest, rows[i : i + batch])
+
+    def _next_wake(self, dests: list[str]) -> float | None:
+        """Earliest moment a destination has a due row *and* its rate limit allows a message."""
+        now = self.clock()
+        due = self.outbox.next_due_by_dest(self.name)
+        times = [
+            max(t, self.limiter.ready_at(self.channel.limits(d), now)) for d, t in due.items() if d in dests
+        ]
+        return min(times, default=None)
+
+    def _deliver(self, dest: str, rows: list[Row]) -> None:
+        limits = self.channel.limits(dest)
+        self.limiter.take(limits, self.clock())
+        try:
+            result = self.channel.send(dest, rows)
+        except Exception as exc:  # a channel bug must not kill the worker
+            log.exception("channel %s crashed while sending", self.name)
+            result = Result("transient", f"internal error {type(exc).__name__}")
+        self._record(dest, rows, result, limits)
+
+    def _record(self, dest: str, rows: list[Row], result: Result, limits: list[Limit]) -> None:
+        now = self.clock()
+        ids = [r.id for r in rows]
+        if result.status == DELIVERED:
+            self.outbox.sent(ids, now)
+            self.health = Health(True, None, now, self.health.last_error_at)
+            return
+        error = self.scrub(result.error or result.status)
+        self.health = Health(False, error, self.health.last_ok_at, now)
+        if result.status == PERMANENT:
+            log.error(
+                "alert channel %s: permanent failure, %d notification(s) dead-lettered: %s",
+                self.name,
+                len(ids),
+                error,
+            )
+            self.outbox.dead(ids, error, now)
+            return
+        oldest = min(r.created_at for r in rows)
+        if now - oldest > self.cfg.give_up_after_s:
+            log.error(
+                "alert channel %s: giving up after %.0f s, dead-lettered: %s", self.name, now - oldest, error
+            )
+            self.outbox.dead(ids, f"gave up after retries: {error}", now)
+            return
+        delay = (
+            result.retry_after
+            if result.retry_after is not None
+            else self.backoff(max(r.attempts for r in rows))
+        )
+        if result.retry_after is not None:
+            self.limiter.block(limits, now + delay)
+        log.warning("alert channel %s: transient failure, retry in %.2f s: %s", self.name, delay, error)
+        self.outbox.retry(ids, now + delay, error)
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff (0.5 s x1.5 by default, capped) with +-20 % jitter against thundering herds."""
+        base = min(
+            self.cfg.backoff_max_s,
+            self.cfg.backoff_initial_s * self.cfg.backoff_factor ** max(0, attempts - 1),
+        )
+        return min(self.cfg.backoff_max_s, base * (0.8 + 0.4 * self.rng.random()))
+
+    def scrub(self, text: str) -> str:
+        """Errors may echo a URL or a token (PTB's InvalidToken does): mask every secret."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+class WorkerThread(threading.Thread):
+    """Runs a ChannelWorker until stopped; sleeps until the next due row, a wake-up, or 1 s."""
+
+    def __init__(self, worker: ChannelWorker, stop: threading.Event, clock: Callable[[], float]) -> None:
+        super().__init__(name=f"alerts-{worker.name}", daemon=True)
+        self.worker, self.stop, self.clock = worker, stop, clock
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.worker.wake.clear()  # before the pass: a wake-up during it is not lost
+            try:
+                next_at = self.worker.run_once()
+            except Exception:  # keep delivering; the error is logged
+                log.exception("alert worker %s failed a pass", self.worker.name)
+                next_at = self.clock() + 1.0
+            wait = 1.0 if next_at is None else min(1.0, max(0.0, next_at - self.clock()))
+            if wait > 0:
+                self.worker.wake.wait(wait)

@@ -1,0 +1,319 @@
+"""The durable outbox: alert states and outgoing notifications in one SQLite (WAL) file.
+
+Why SQLite: a state change and the notifications it causes must be written in one
+transaction, so that a crash can neither lose a notification nor re-announce an
+alert after a restart.  Workers claim rows with a short lease; a row whose lease
+expired (the process died mid-send) is simply claimable again.  Each row carries
+an idempotency key (sent to webhooks as ``Idempotency-Key``) so a receiver can
+drop the at-most-in-flight duplicates a crash may cause.
+
+One connection guarded by a lock: the write rate is alert-sized (tens per second
+at worst, batched per evaluation), far below what one connection sustains.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from alerts.states import CLOSED, FIRING, PENDING, RESOLVED, Alert
+
+PRIORITY = {"critical": 0, "warning": 1, "info": 2}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_status ON alerts(status);
+CREATE INDEX IF NOT EXISTS alerts_updated ON alerts(updated_at);
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    idem TEXT NOT NULL UNIQUE,
+    alert_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    dest TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    prio INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    due_at REAL NOT NULL,
+    lease_until REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending',
+    last_error TEXT,
+    sent_at REAL
+);
+CREATE INDEX IF NOT EXISTS notif_claim ON notifications(status, channel, prio, id);
+CREATE INDEX IF NOT EXISTS notif_alert ON notifications(alert_id);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """A notification to enqueue for one channel destination."""
+
+    idem: str
+    alert_id: str
+    channel: str
+    dest: str
+    kind: str
+    severity: str
+    payload: dict
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A claimed notification."""
+
+    id: int
+    idem: str
+    alert_id: str
+    channel: str
+    dest: str
+    kind: str
+    prio: int
+    payload: dict
+    created_at: float
+    attempts: int
+
+
+class Outbox:
+    """All SQLite access of the alert engine. Thread-safe."""
+
+    def __init__(self, data_dir: str, filename: str = "alerts.sqlite3") -> None:
+        os.makedirs(data_dir, exist_ok=True)
+        self.path = os.path.join(data_dir, filename)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # an alert accepted is an alert on disk
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _tx(self) -> _Tx:
+        return _Tx(self._db, self._lock)
+
+    # ---- writes ---------------------------------------------------------
+    def write(self, alerts: Iterable[Alert], rows: Iterable[NewRow], now: float) -> int:
+        """Persist state changes and their notifications atomically; returns rows inserted.
+
+        ``INSERT OR IGNORE`` on the idempotency key makes re-enqueueing a notice a no-op.
+        """
+        with self._tx() as db:
+            for a in alerts:
+                db.execute(
+                    "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?)",
+                    (
+                        a.alert_id,
+                        a.key,
+                        a.status,
+                        a.severity,
+                        a.updated_at,
+                        json.dumps(a.to_dict(), default=str),
+                    ),
+                )
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO notifications (idem, alert_id, channel, dest, kind, prio, payload,"
+                " created_at, due_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        r.idem,
+                        r.alert_id,
+                        r.channel,
+                        r.dest,
+                        r.kind,
+                        PRIORITY.get(r.severity, 2),
+                        json.dumps(r.payload, default=str),
+                        now,
+                        now,
+                    )
+                    for r in rows
+                ],
+            )
+            return db.total_changes - before
+
+    def claim(self, channel: str, dests: list[str], now: float, lease_s: float, limit: int) -> list[Row]:
+        """Lease up to ``limit`` due rows of one channel for the given destinations, most severe first."""
+        if not dests:
+            return []
+        marks = ",".join("?" * len(dests))
+        with self._tx() as db:
+            cur = db.execute(
+                "SELECT id, idem, alert_id, channel, dest, kind, prio, payload, created_at, attempts"
+                " FROM notifications WHERE status='pending' AND channel=? AND due_at<=?"
+                f" AND (lease_until IS NULL OR lease_until<=?) AND dest IN ({marks})"
+                " ORDER BY prio, id LIMIT ?",
+                (channel, now, now, *dests, limit),
+            )
+            rows = [
+                Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), r[8], r[9])
+                for r in cur.fetchall()
+            ]
+            db.executemany(
+                "UPDATE notifications SET lease_until=?, attempts=attempts+1 WHERE id=?",
+                [(now + lease_s, r.id) for r in rows],
+            )
+        return rows
+
+    def sent(self, ids: list[int], now: float) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE notifications SET status='sent', sent_at=?, lease_until=NULL,"
+                " last_error=NULL WHERE id=?",
+                [(now, i) for i in ids],
+            )
+
+    def retry(self, ids: list[int], due_at: float, error: str) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE notifications SET due_at=?, lease_until=NULL, last_error=? WHERE id=?",
+                [(due_at, error[:500], i) for i in ids],
+            )
+
+    def release(self, ids: list[int]) -> None:
+        """Give back claimed rows untouched (not an attempt): they were not sent."""
+        with self._tx() as db:
+            db.executemany("UPDATE notifications SET lease_until=NULL, attempts=attempts-1 WHERE id=?",
+                           [(i,) for i in ids])
+
+    def dead(self, ids: list[int], error: str, now: float) -> None:
+        """Dead-letter: kept with its last error, never silently dropped."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE notifications SET status='dead', lease_until=NULL, last_error=?,"
+                " sent_at=? WHERE id=?",
+                [(error[:500], now, i) for i in ids],
+            )
+
+    def dead_unroutable(self, channel: str, live_dests: list[str], now: float, why: str) -> int:
+        """Dead-letter pending rows whose channel or destination no longer exists in the config."""
+        marks = ",".join("?" * len(live_dests)) or "NULL"
+        with self._tx() as db:
+            cur = db.execute(
+                f"UPDATE notifications SET status='dead', last_error=?, sent_at=?"
+                f" WHERE status='pending' AND channel=? AND dest NOT IN ({marks})",
+                (why, now, channel, *live_dests),
+            )
+            return cur.rowcount
+
+    def pending_channels(self) -> list[str]:
+        with self._lock:
+            return [
+                r[0]
+                for r in self._db.execute("SELECT DISTINCT channel FROM notifications WHERE status='pending'")
+            ]
+
+    def reset_leases(self) -> int:
+        """At start-up nothing of ours is in flight: rows leased by a dead process are due now."""
+        with self._tx() as db:
+            return db.execute(
+                "UPDATE notifications SET lease_until=NULL WHERE status='pending' AND lease_until IS NOT NULL"
+            ).rowcount
+
+    # ---- reads ----------------------------------------------------------
+    def next_due_by_dest(self, channel: str) -> dict[str, float]:
+        """Per destination, the earliest time one of its rows becomes claimable (due, lease expired)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT dest, MIN(MAX(due_at, COALESCE(lease_until, 0))) FROM notifications"
+                " WHERE status='pending' AND channel=? GROUP BY dest",
+                (channel,),
+            ).fetchall()
+        return dict(rows)
+
+    def channel_counts(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT channel, status, COUNT(*) FROM notifications"
+                " WHERE status IN ('pending','dead') GROUP BY channel, status"
+            ).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for channel, status, n in rows:
+            out.setdefault(channel, {"pending": 0, "dead": 0})[status] = n
+        return out
+
+    def delivery_of(self, alert_ids: list[str]) -> dict[str, dict[str, int]]:
+        """Per alert, how many of its notification rows are sent / pending / dead."""
+        out: dict[str, dict[str, int]] = {a: {"sent": 0, "pending": 0, "dead": 0} for a in alert_ids}
+        if not alert_ids:
+            return out
+        marks = ",".join("?" * len(alert_ids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT alert_id, status, COUNT(*) FROM notifications WHERE alert_id"
+                f" IN ({marks}) GROUP BY alert_id, status",
+                alert_ids,
+            ).fetchall()
+        for aid, status, n in rows:
+            out[aid][status] = n
+        return out
+
+    def notifications(self, where: str = "1=1", args: tuple = ()) -> list[dict[str, Any]]:
+        """Rows as dicts (tests, the history view)."""
+        with self._lock:
+            cur = self._db.execute(f"SELECT * FROM notifications WHERE {where} ORDER BY id", args)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def load_active(self) -> list[Alert]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc FROM alerts WHERE status IN (?,?)", (PENDING, FIRING)
+            ).fetchall()
+        return [Alert.from_dict(json.loads(r[0])) for r in rows]
+
+    def history(self, limit: int) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc FROM alerts ORDER BY updated_at DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def prune(self, keep: int) -> None:
+        """Bound the file: drop the oldest ended alerts and their finished notifications."""
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM alerts WHERE status IN (?,?) AND alert_id NOT IN"
+                " (SELECT alert_id FROM alerts ORDER BY updated_at DESC LIMIT ?)",
+                (RESOLVED, CLOSED, keep),
+            )
+            db.execute(
+                "DELETE FROM notifications WHERE status='sent' AND alert_id NOT IN"
+                " (SELECT alert_id FROM alerts)"
+            )
+
+
+class _Tx:
+    """``with`` block = one IMMEDIATE transaction under the connection lock."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
+        self.db, self.lock = db, lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.lock.acquire()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.lock.release()

@@ -1,0 +1,191 @@
+"""The alert state machine: inactive -> pending (during ``for``) -> firing -> resolved.
+
+Pure: every function takes ``now`` and returns the new state plus the
+notifications it calls for; nothing here sends, sleeps or reads a clock.  This is
+where the dedup promise lives: a notice is emitted only on a state change
+(firing, resolved), on a due repeat, on a due escalation step, or on failover.
+Evaluating the same facts twice, at the same time, emits nothing the second time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from alerts.config import Route
+from alerts.rules import Observation
+
+PENDING, FIRING, RESOLVED, CLOSED = "pending", "firing", "resolved", "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notification to enqueue: which alert, why, to which channels; ``n`` makes it unique."""
+
+    alert_id: str
+    kind: str  # firing | repeat | escalation | failover | resolved
+    channels: tuple[str, ...]
+    n: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.alert_id}:{self.kind}:{self.n}"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert identity's current episode. Immutable; transitions return a copy."""
+
+    alert_id: str
+    key: str
+    rule: str
+    bot: str
+    severity: str
+    status: str
+    since: float  # when the condition was first seen true in this episode
+    summary: str = ""
+    value: Any = None
+    threshold: Any = None
+    op: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    fired_at: float | None = None
+    resolved_at: float | None = None
+    policy: dict = field(default_factory=dict)  # the route in force when it fired
+    notified: tuple[str, ...] = ()  # channels told it is firing
+    escalations: int = 0  # escalation steps done
+    repeats: int = 0
+    acked_by: str | None = None
+    acked_at: float | None = None
+    failed_over: bool = False
+    updated_at: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["labels"] = dict(self.labels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Alert:
+        d = dict(d)
+        d["labels"] = tuple(sorted((d.get("labels") or {}).items()))
+        d["notified"] = tuple(d.get("notified") or ())
+        return cls(**d)
+
+
+def policy_of(route: Route) -> dict:
+    """Freeze a route into the alert, so a later reload does not change its escalation."""
+    return {
+        "channels": list(route.channels),
+        "repeat_interval_s": route.repeat_interval_s,
+        "escalate": [{"after_s": e.after_s, "channels": list(e.channels)} for e in route.escalate],
+        "send_resolved": route.send_resolved,
+    }
+
+
+def step(
+    alert: Alert | None,
+    obs: Observation | None,
+    now: float,
+    route_for: Callable[[str], Route],
+    new_id: Callable[[], str],
+) -> tuple[Alert | None, list[Notice]]:
+    """Advance one identity given whether its condition holds now (``obs``) or not (None)."""
+    if alert is None:
+        if obs is None:
+            return None, []
+        alert = Alert(
+            alert_id=new_id(),
+            key=obs.key,
+            rule=obs.rule,
+            bot=obs.bot,
+            severity=obs.severity,
+            status=PENDING,
+            since=now,
+            labels=obs.labels,
+            updated_at=now,
+        )
+        alert = _observe(alert, obs)
+    elif obs is None:
+        return _clear(alert, now)
+    else:
+        alert = _observe(alert, obs)
+    if alert.status == PENDING and now - alert.since >= obs.for_s:
+        return _fire(alert, now, route_for(alert.severity))
+    return alert, []
+
+
+def _observe(alert: Alert, obs: Observation) -> Alert:
+    """Refresh what is shown (value, summary) without any notification."""
+    return replace(alert, summary=obs.summary, value=obs.value, threshold=obs.threshold, op=obs.op)
+
+
+def _fire(alert: Alert, now: float, route: Route) -> tuple[Alert, list[Notice]]:
+    policy = policy_of(route)
+    chans = tuple(policy["channels"])
+    fired = replace(alert, status=FIRING, fired_at=now, policy=policy, notified=chans, updated_at=now)
+    return fired, ([Notice(alert.alert_id, "firing", chans)] if chans else [])
+
+
+def _clear(alert: Alert, now: float) -> tuple[Alert | None, list[Notice]]:
+    """The condition no longer holds: a pending alert vanishes silently (flap), a firing one resolves."""
+    if alert.status == PENDING:
+        return None, []
+    resolved = replace(alert, status=RESOLVED, resolved_at=now, updated_at=now)
+    if alert.notified and alert.policy.get("send_resolved", True):
+        return resolved, [Notice(alert.alert_id, "resolved", alert.notified)]
+    return resolved, []
+
+
+def due(alert: Alert, now: float) -> tuple[Alert, list[Notice]]:
+    """Time-driven notices of a firing alert: escalation steps and repeats (none once acked)."""
+    if alert.status != FIRING or alert.acked_at is not None or alert.fired_at is None:
+        return alert, []
+    alert, notices = _escalate(alert, now)
+    alert, more = _repeat(alert, now)
+    return alert, notices + more
+
+
+def _escalate(alert: Alert, now: float) -> tuple[Alert, list[Notice]]:
+    steps = alert.policy.get("escalate") or []
+    notices: list[Notice] = []
+    while alert.escalations < len(steps) and now >= alert.fired_at + steps[alert.escalations]["after_s"]:
+        new = tuple(c for c in steps[alert.escalations]["channels"] if c not in alert.notified)
+        if new:
+            notices.append(Notice(alert.alert_id, "escalation", new, alert.escalations))
+        alert = replace(
+            alert, escalations=alert.escalations + 1, notified=alert.notified + new, updated_at=now
+        )
+    return alert, notices
+
+
+def _repeat(alert: Alert, now: float) -> tuple[Alert, list[Notice]]:
+    interval = alert.policy.get("repeat_interval_s")
+    if not interval or not alert.notified:
+        return alert, []
+    periods = math.floor((now - alert.fired_at) / interval)
+    if periods <= alert.repeats:
+        return alert, []
+    # Missed periods (monitor was down) collapse into one repeat: no burst after a restart.
+    alert = replace(alert, repeats=periods, updated_at=now)
+    return alert, [Notice(alert.alert_id, "repeat", alert.notified, periods)]
+
+
+def ack(alert: Alert, by: str, now: float) -> Alert:
+    """Acknowledge: stops escalation and repeats; the resolve notice is still sent."""
+    if alert.acked_at is not None:
+        return alert
+    return replace(alert, acked_by=by, acked_at=now, updated_at=now)
+
+
+def failover(alert: Alert, all_channels: list[str], now: float) -> tuple[Alert, list[Notice]]:
+    """Nobody confirmed a critical alert in time: tell every other configured channel at once."""
+    new = tuple(c for c in all_channels if c not in alert.notified)
+    alert = replace(alert, failed_over=True, notified=alert.notified + new, updated_at=now)
+    return alert, ([Notice(alert.alert_id, "failover", new)] if new else [])
+
+
+def close(alert: Alert, now: float) -> Alert:
+    """Silently end an alert whose rule was removed by a reload (a reload sends nothing)."""
+    return replace(alert, status=CLOSED, resolved_at=now, updated_at=now)

@@ -1,0 +1,104 @@
+"""Shared helpers of the alert tests: a fake clock, a real Hub fed with real events, settings builders."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from typing import Any
+
+import msgspec
+
+from alerts.config import AlertsSettings, StorageSettings
+from alerts.service import AlertService
+from app.core.config import CoreConfig
+from app.core.store import StateStore
+from app.hub import Hub
+from collectors.events import Error, Health, Latency
+
+STALE_AFTER_S = 30.0
+
+
+class FakeClock:
+    """Time that moves only when the test says so."""
+
+    def __init__(self, t: float = 1_700_000_000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, dt: float) -> float:
+        self.t += dt
+        return self.t
+
+
+class Feed:
+    """A real Hub over a real StateStore on the fake clock; methods publish typed events into it."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.hub = Hub(StateStore(CoreConfig(stale_after_s=STALE_AFTER_S), clock=clock))
+        self._seq: dict[str, itertools.count] = {}
+
+    def _next(self, bot: str) -> int:
+        return next(self._seq.setdefault(bot, itertools.count(1)))
+
+    def health(self, bot: str = "b1", **kw: Any) -> None:
+        self.hub.apply(Health(v=1, bot=bot, seq=self._next(bot), ts=self.clock(), **kw))
+
+    def latency(self, ms: float, bot: str = "b1", op: str = "submit") -> None:
+        self.hub.apply(Latency(v=1, bot=bot, seq=self._next(bot), ts=self.clock(), op=op, ms=ms))
+
+    def error(self, message: str, severity: str = "critical", bot: str = "b1") -> None:
+        self.hub.apply(
+            Error(
+                v=1,
+                bot=bot,
+                seq=self._next(bot),
+                ts=self.clock(),
+                component="exchange",
+                message=message,
+                severity=severity,
+            )
+        )
+
+
+def settings(**doc: Any) -> AlertsSettings:
+    """AlertsSettings from a YAML-like dict, validated exactly as the loader does."""
+    return msgspec.convert(doc, AlertsSettings)
+
+
+def webhook_channel(url: str, **kw: Any) -> dict:
+    return {"type": "webhook", "urls": [url], **kw}
+
+
+def make_service(feed: Feed, cfg: AlertsSettings, tmp_path, seed: int = 7) -> AlertService:
+    return AlertService(
+        feed.hub,
+        cfg,
+        StorageSettings(data_dir=str(tmp_path / "data")),
+        dashboard_url="http://monitor.test:8050",
+        stale_after_s=STALE_AFTER_S,
+        clock=feed.clock,
+        rng=random.Random(seed),
+    )
+
+
+def bodies(server) -> list[dict]:
+    """JSON bodies received by a pytest-httpserver, in order."""
+    return [json.loads(req.get_data()) for req, _resp in server.log]
+
+
+def kinds(server) -> list[tuple[str, str]]:
+    """(rule, kind) of every webhook notification received."""
+    return [(b["alert"]["rule"], b["alert"]["kind"]) for b in bodies(server)]
+
+
+def free_port_() -> int:
+    """A TCP port nobody listens on (yet)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
