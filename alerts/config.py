@@ -34,6 +34,7 @@ class Threshold(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
     value: float
     for_s: NonNeg = msgspec.field(default=0.0, name="for")
     severity: Severity | None = None
+    enabled: bool = True  # off keeps the value in the file (the dashboard's switch), unlike null
 
 
 ThresholdValue = float | Threshold | None
@@ -68,6 +69,7 @@ class Rule(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
     for_s: NonNeg = msgspec.field(default=0.0, name="for")
     severity: Severity = "warning"
     bots: list[str] | None = None  # restrict to these bots; null = every bot
+    enabled: bool = True  # off = not evaluated, kept in the file
 
 
 class EventRules(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):

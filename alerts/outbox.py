@@ -103,6 +103,12 @@ class Outbox:
         with self._lock:
             self._db.close()
 
+    @property
+    def version(self) -> int:
+        """Changes written so far by this (the only) connection: the dashboard recomputes on change."""
+        with self._lock:
+            return self._db.total_changes
+
     def _tx(self) -> _Tx:
         return _Tx(self._db, self._lock)
 
@@ -266,6 +272,20 @@ class Outbox:
         """Rows as dicts (tests, the history view)."""
         with self._lock:
             cur = self._db.execute(f"SELECT * FROM notifications WHERE {where} ORDER BY id", args)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def latest_notifications(self, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` rows, newest first (the dashboard's delivery history)."""
+        return self._rows("1=1 ORDER BY id DESC LIMIT ?", (limit,))
+
+    def notifications_of(self, alert_id: str) -> list[dict[str, Any]]:
+        """Every row of one alert (or test), oldest first: a Test Alert's per-channel results."""
+        return self._rows("alert_id=? ORDER BY id", (alert_id,))
+
+    def _rows(self, where_order: str, args: tuple) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._db.execute(f"SELECT * FROM notifications WHERE {where_order}", args)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 

@@ -260,6 +260,8 @@ def _compile(settings: AlertsSettings) -> list[_Check]:
         spec = getattr(t, name)
         if spec is None:
             continue
+        if isinstance(spec, Threshold) and not spec.enabled:
+            continue
         if isinstance(spec, Threshold):
             value, for_s, sev = spec.value, spec.for_s, spec.severity or THRESHOLD_SEVERITY[name]
         else:
@@ -267,7 +269,7 @@ def _compile(settings: AlertsSettings) -> list[_Check]:
         if path is None:
             path = ("latency_ms", t.latency_stat)
         checks.append(_Check(name, path, op, value, for_s, sev, unit))
-    checks.extend(_rule_check(r) for r in settings.rules)
+    checks.extend(_rule_check(r) for r in settings.rules if r.enabled)
     return checks
 
 

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Callable
 
 from alerts import channels as channel_mod
+from alerts import history as history_mod
 from alerts.config import AlertsSettings, StorageSettings
 from alerts.delivery import ChannelWorker, RateLimiter, WorkerThread
 from alerts.engine import Engine, EvaluatorThread
@@ -122,8 +123,14 @@ class AlertService:
     def ack(self, alert_id: str, by: str) -> bool:
         return self.engine.ack(alert_id, by, self.clock())
 
-    def reload(self, settings: AlertsSettings) -> None:
-        """Swap rules, routes and channels; firing alerts keep their policy and are not re-sent."""
+    def reload(self, settings: AlertsSettings, stale_after_s: float | None = None) -> None:
+        """Swap rules, routes and channels; firing alerts keep their policy and are not re-sent.
+
+        ``stale_after_s`` (``collector.stale_after_s``) feeds the stale-bot rule, so the
+        dashboard's settings form can change it without a restart.
+        """
+        if stale_after_s is not None:
+            self.engine.stale_after_s = stale_after_s
         running = bool(self._threads)
         if running:
             self._stop.set()
@@ -164,6 +171,15 @@ class AlertService:
 
     def history(self, limit: int = 200) -> list[dict]:
         return self.outbox.history(limit)
+
+    def notification_history(self, limit: int = 200) -> list[dict]:
+        """The newest ``limit`` notifications with a delivered/retrying/failed result per channel."""
+        rows = self.outbox.latest_notifications(limit * 20)
+        return history_mod.group(rows, limit)
+
+    def test_results(self, test_id: str) -> dict[str, dict]:
+        """Per channel, where a test notification is: sending, delivered, retrying, failed."""
+        return history_mod.channel_results(self.outbox.notifications_of(test_id))
 
     def send_test(self, channels: list[str] | None = None) -> str:
         """Queue a test notification to ``channels`` (default: all); returns its alert id."""

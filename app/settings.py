@@ -5,6 +5,13 @@ An invalid file stops start-up with the file, the key and the reason
 running with settings it misread is worse than one that refuses to start.
 ``${VAR}`` (or ``${VAR:-default}``) in any string value is replaced from the
 environment before validation, which is how secrets stay out of the file.
+
+``secrets_file: PATH`` (relative to settings.yaml) names an owner-only (0600)
+YAML mapping ``NAME: value`` whose names are available to ``${NAME}`` exactly
+like environment variables, and take precedence over them: it is where the
+dashboard's settings form puts the secrets a trader types (see
+docs/alerts_tab.md), so what was typed last is what is used.  A secrets file
+readable by group or others is refused rather than trusted.
 """
 
 from __future__ import annotations
@@ -73,6 +80,7 @@ class Settings(_S):
     alerts: AlertsSettings = AlertsSettings()
     storage: StorageSettings = StorageSettings()
     logging: LoggingSettings = LoggingSettings()
+    secrets_file: str | None = None  # owner-only YAML of NAME: value for ${NAME} (see module doc)
     source: str = "(defaults)"  # the file these came from, set by load_settings
 
     def core(self) -> CoreConfig:
@@ -99,6 +107,32 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
+def secrets_path(settings_path: str | Path, secrets_file: str | None) -> Path | None:
+    """Where the secrets file lives: relative names are relative to settings.yaml."""
+    if not secrets_file:
+        return None
+    target = Path(os.path.expanduser(str(secrets_file)))
+    return target if target.is_absolute() else Path(settings_path).resolve().parent / target
+
+
+def read_secrets(settings_path: str | Path, secrets_file: object) -> dict[str, str]:
+    """The ``NAME: value`` pairs of the secrets file; missing file = none (nothing typed yet)."""
+    if secrets_file is not None and not isinstance(secrets_file, str):
+        raise SettingsError(settings_path, "secrets_file", "must be a path string")
+    target = secrets_path(settings_path, secrets_file)
+    if target is None or not target.exists():
+        return {}
+    if os.name == "posix" and target.stat().st_mode & 0o077:
+        raise SettingsError(settings_path, "secrets_file",
+                            f"{target} is readable by others: run chmod 600 {target}")
+    data = read_yaml(target)
+    bad = [k for k, v in data.items() if not isinstance(k, str) or not _VAR.fullmatch("${" + k + "}")
+           or not isinstance(v, (str, int, float))]
+    if bad:
+        raise SettingsError(target, str(bad[0]), "secrets are NAME: value pairs (NAME like MY_TOKEN)")
+    return {k: str(v) for k, v in data.items()}
+
+
 def substitute_env(value: Any, path: Path, key: str = "", env: dict | None = None) -> Any:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string, recursively."""
     env = os.environ if env is None else env
@@ -122,7 +156,9 @@ def load_settings(path: str | Path | None = None, overrides: dict | None = None,
                   env: dict | None = None) -> Settings:
     """Read, substitute, apply CLI overrides, validate; raise SettingsError when invalid."""
     path = Path(path) if path else DEFAULT_PATH
-    data = substitute_env(read_yaml(path), path, env=env)
+    raw = read_yaml(path)
+    env = {**(os.environ if env is None else env), **read_secrets(path, raw.get("secrets_file"))}
+    data = substitute_env(raw, path, env=env)
     for dotted, value in (overrides or {}).items():
         _set_dotted(data, dotted, value)
     return validate(data, path)

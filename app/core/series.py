@@ -65,17 +65,28 @@ class EquitySeries:
         self.first_today: tuple[float, float] | None = None
 
     def append(self, ts: float, equity: float) -> None:
+        """Add one equity point (the ingest hot path: fast paths inlined)."""
         point = (ts, equity)
         if ts < self.day_start:
             self.baseline = point
         elif self.first_today is None:
             self.first_today = point
         self.last = point
-        self.peak = max(self.peak, equity)
-        drawdown = self.drawdown_at(equity)
-        self.max_drawdown = max(self.max_drawdown, drawdown)
-        self._push_curve((ts, equity, drawdown))
-        self._push_bucket(ts, equity)
+        if equity > self.peak:
+            self.peak = equity
+        drawdown = self.drawdown_at(equity) if equity < self.peak else 0.0
+        if drawdown > self.max_drawdown:
+            self.max_drawdown = drawdown
+        curve = self.curve
+        curve.append((ts, equity, drawdown))
+        if len(curve) > self._curve_cap:
+            self._thin_curve()
+        buckets = self.buckets
+        k = int(ts // self.interval)
+        if buckets and buckets[-1][0] == k:
+            buckets[-1][1] = equity
+        else:
+            self._push_bucket(k, equity)
 
     def roll_day(self, day_start: float) -> None:
         """Called when the bot's "now" enters a new calendar day."""
@@ -105,14 +116,11 @@ class EquitySeries:
     def drawdown(self) -> float:
         return 0.0 if self.last is None else self.drawdown_at(self.last[1])
 
-    def _push_curve(self, point: tuple[float, float, float]) -> None:
-        self.curve.append(point)
-        if len(self.curve) > self._curve_cap:
-            half = len(self.curve) // 2
-            self.curve = self.curve[:half:2] + self.curve[half:]
+    def _thin_curve(self) -> None:
+        half = len(self.curve) // 2
+        self.curve = self.curve[:half:2] + self.curve[half:]
 
-    def _push_bucket(self, ts: float, equity: float) -> None:
-        k = math.floor(ts / self.interval)
+    def _push_bucket(self, k: int, equity: float) -> None:
         if self.first_bucket is None:
             self.first_bucket = k
         if self.buckets and self.buckets[-1][0] == k:
@@ -155,7 +163,7 @@ class EquitySeries:
 
     def bucket_returns(self, now: float) -> np.ndarray:
         """r_k = E_k/E_(k-1) - 1 for k in (K - W/I, K], k > first bucket with a point."""
-        big_k = math.floor(now / self.interval)
+        big_k = int(now // self.interval)
         lo = max(self.first_bucket + 1, big_k - self.window_buckets + 1)
         if big_k < lo:
             return np.empty(0)

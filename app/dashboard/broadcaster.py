@@ -39,6 +39,12 @@ from app.hub import Hub
 log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
 CHARTS = ("ch-equity", "ch-drawdown", "ch-latency")
+#: Health-tab sections: ages, rates and memory change on every tick, and
+#: re-rendering them 13 times a second costs the browser more than the rest
+#: of the page; they are pushed at most once per ``refresh_s``.  What a trader
+#: must see at once (status bar, money, positions, charts) is never throttled.
+SLOW_SECTIONS = frozenset({"kv-bot-health", "tb-apis", "tb-events", "tb-reject-reasons", "tb-rejects",
+                           "tb-err-components", "tb-errors", "kv-monitor", "kv-alerts"})
 
 
 class ClientSlot:
@@ -94,6 +100,8 @@ class ViewStream:
         self.seq = 0
         self.sections: dict[str, Any] = {}
         self.rates = Rates()
+        self.refresh_s = settings.refresh_s
+        self._slow_at = float("-inf")
         self.charts: dict[str, Any] = {
             "ch-equity": LineTracker(base_layout("Equity", "equity"), settings.max_chart_points),
             "ch-drawdown": LineTracker(base_layout("Drawdown", "drawdown", ".1%"),
@@ -105,8 +113,14 @@ class ViewStream:
     def tick(self, inp: ViewInput) -> tuple[str | None, Callable[[], str]]:
         """Advance one tick: (delta frame or None if nothing changed, full-frame factory)."""
         sections = build_sections(inp, self.rates)
-        changed = {k: v for k, v in sections.items() if self.sections.get(k) != v}
-        self.sections = sections
+        slow_due = time.monotonic() - self._slow_at >= self.refresh_s
+        changed = {}
+        for key, value in sections.items():
+            if self.sections.get(key) == value or (key in SLOW_SECTIONS and not slow_due):
+                continue  # unchanged, or a slow section not due yet (kept stale until then)
+            changed[key] = self.sections[key] = value
+        if slow_due and any(k in SLOW_SECTIONS for k in changed):
+            self._slow_at = time.monotonic()
         self._chart_inputs = chart_inputs(inp.states)
         for key, data in self._chart_inputs.items():
             d = self.charts[key].delta(data)
@@ -115,7 +129,8 @@ class ViewStream:
         delta = None
         if changed:
             base, self.seq = self.seq, self.seq + 1
-            delta = _encode({"seq": self.seq, "base": base, "full": False, "t": inp.now, "s": changed}).decode()
+            frame = {"seq": self.seq, "base": base, "full": False, "t": inp.now, "s": changed}
+            delta = _encode(frame).decode()
         cache: list[str] = []
 
         def full() -> str:

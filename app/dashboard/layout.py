@@ -68,8 +68,9 @@ def status_bar() -> html.Div:
     """The always-visible bar above the tabs."""
     selector = dcc.Dropdown(id="bot-select", options=[{"label": "All bots", "value": ALL}], value=ALL,
                             clearable=False, searchable=False, className="bot-select")
-    return html.Div([selector, html.Div(id="status-body", className="status-body",
-                                        children=[html.Span("connecting…", className="conn conn-connecting")])],
+    body = html.Div(id="status-body", className="status-body",
+                    children=[html.Span("connecting…", className="conn conn-connecting")])
+    return html.Div([selector, body],
                     id="status-bar", className="status-bar")
 
 

@@ -225,7 +225,8 @@ def orders_table(states: dict[str, dict], show_bot: bool) -> dict:
         fmt.price(o.get("price")) if o.get("price") is not None else "market",
         o.get("status", "").replace("_", " "),
     ]) for bot, o in orders[:500]]
-    return _table(_head(show_bot, "Time", "Order", "Symbol", "Side", "Type", "Qty", "Filled", "Price", "Status"),
+    head = _head(show_bot, "Time", "Order", "Symbol", "Side", "Type", "Qty", "Filled", "Price", "Status")
+    return _table(head,
                   rows, "No open orders")
 
 
@@ -251,7 +252,8 @@ def trips_table(states: dict[str, dict], show_bot: bool) -> dict:
     rows = []
     for bot, t in trips[:200]:
         pnl = t.get("pnl")
-        result = ["win", "pos"] if (pnl or 0) > 0 else ["loss", "neg"] if (pnl or 0) < 0 else ["flat", "neutral"]
+        p = pnl or 0
+        result = ["win", "pos"] if p > 0 else ["loss", "neg"] if p < 0 else ["flat", "neutral"]
         rows.append(_with_bot(show_bot, bot, [
             fmt.clock(t.get("closed_ts")), t.get("symbol", ""), t.get("side", ""), fmt.qty(t.get("qty")),
             fmt.clock(t.get("opened_ts")), [fmt.signed(pnl), fmt.tone(pnl)], result,
@@ -347,8 +349,10 @@ def bot_health_kv(per_bot: dict[str, dict], stale_after_s: float) -> list[list[s
              _SWITCH_CLASS.get(h.get("circuit_breaker") or "", "neutral")],
             [f"{prefix}Kill switch", h.get("kill_switch") or fmt.NA,
              _SWITCH_CLASS.get(h.get("kill_switch") or "", "neutral")],
-            [f"{prefix}Last event", f"{fmt.age(m.get('last_event_age_s'))} ago", "neg" if stale else "neutral"],
-            [f"{prefix}Stale (> {fmt.age(stale_after_s)})", "yes" if stale else "no", "neg" if stale else "pos"],
+            [f"{prefix}Last event", f"{fmt.age(m.get('last_event_age_s'))} ago",
+             "neg" if stale else "neutral"],
+            [f"{prefix}Stale (> {fmt.age(stale_after_s)})", "yes" if stale else "no",
+             "neg" if stale else "pos"],
             [f"{prefix}Position mismatches", fmt.integer(m.get("position_mismatches")),
              "neg" if m.get("position_mismatches") else "neutral"],
         ]
@@ -367,10 +371,10 @@ def events_table(metrics: dict, per_bot: dict[str, dict], rates: Rates) -> dict:
     rows = []
     for bot, m in per_bot.items():
         ev = m.get("events") or {}
-        rows.append([bot] + _counts_with_rates(f"bot:{bot}", ev, rates))
+        rows.append([bot, *_counts_with_rates(f"bot:{bot}", ev, rates)])
     col = metrics.get("collector") or {}
-    rows.append([["collector (all bots)", "muted"]] + _counts_with_rates("collector", {
-        "received": col.get("received"), "rejected": col.get("rejected"), "lost": None}, rates))
+    totals = {"received": col.get("received"), "rejected": col.get("rejected"), "lost": None}
+    rows.append([["collector (all bots)", "muted"], *_counts_with_rates("collector", totals, rates)])
     return _table(["Source", "Received", "Rate", "Rejected", "Rate", "Lost", "Rate"], rows, "")
 
 
@@ -433,7 +437,8 @@ def monitor_kv(inp: ViewInput) -> list[list[str]]:
          "pos" if alive else "neg" if alive is False else "neutral"],
         ["Collector restarts", fmt.integer(col.get("restarts")), "neg" if col.get("restarts") else "neutral"],
         ["Last collector failure", str(failure) if failure else "none", "neg" if failure else "neutral"],
-        ["Endpoints", ", ".join(col.get("endpoints") or inp.listen_info.get("zmq") or []) or fmt.NA, "neutral"],
+        ["Endpoints", ", ".join(col.get("endpoints") or inp.listen_info.get("zmq") or []) or fmt.NA,
+         "neutral"],
         ["Ingest rate", fmt.rate(col.get("rate_per_s")), "neutral"],
         ["Uptime", fmt.age(mon.get("uptime_s")), "neutral"],
         ["Memory (RSS)", fmt.nbytes(mon.get("rss_bytes")), "neutral"],
