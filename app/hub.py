@@ -33,6 +33,11 @@ class Hub:
     def version(self) -> int:
         return self._version
 
+    @property
+    def received(self) -> int:
+        """Messages taken off the socket so far (a cheap read: no lock, no document)."""
+        return self._store.received
+
     def clock(self) -> float:
         return self._store.clock()
 

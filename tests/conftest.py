@@ -99,3 +99,6 @@ def ingest_factory() -> Iterator[Callable[..., Ingest]]:
 @pytest.fixture
 def ingest(ingest_factory: Callable[..., Ingest]) -> Ingest:
     return ingest_factory()
+
+
+from tests.dashboard_options import pytest_setup_options  # noqa: E402,F401  (headless Chromium flags)

@@ -1,8 +1,11 @@
 """The static page: empty containers that the pushed frames fill in.
 
-Nothing here holds data: every container with an id in :data:`OUTPUTS` is
-written by the clientside callback ``monitor.apply`` (assets/dashboard.js)
-from the frames received on the WebSocket.  The ids are also the section
+Nothing here holds data: the clientside callback ``monitor.apply``
+(assets/dashboard.js) fills every container from the frames received on the
+WebSocket -- the status bar, selector and charts through Dash outputs
+(:data:`OUTPUTS`), the tables (``tb-*``), key/value lists (``kv-*``) and
+cards (``cards-*``) by building their DOM with text nodes, which is ~100x
+cheaper than hundreds of Dash components per frame.  The ids are also the section
 names of the frames (see view.py), which is the whole contract between the
 Python and the JavaScript side.
 """
@@ -28,9 +31,6 @@ CHARTS = ("ch-equity", "ch-drawdown", "ch-latency")
 OUTPUTS: list[tuple[str, str]] = [
     ("ws", "url"), ("ws", "send"),
     ("status-bar", "className"), ("status-body", "children"), ("bot-select", "options"),
-    *[(tid, "children") for tid, _ in TABLES_TRADING + TABLES_HEALTH],
-    *[(k, "children") for k in KVS],
-    ("cards-risk", "children"),
     *[(c, prop) for c in CHARTS for prop in ("figure", "extendData")],
 ]
 

@@ -1,0 +1,273 @@
+/*
+ * Clientside glue of the live dashboard (no data polling, no server round trips).
+ *
+ * monitor.apply is the one clientside callback: it is triggered by
+ *   - the bot selector  -> (re)opens the WebSocket for that view,
+ *   - the socket state  -> "reconnecting" + reconnect with backoff on close,
+ *   - a socket message  -> applies a pushed frame to the page.
+ * Frames (app/dashboard/broadcaster.py) carry display-ready sections keyed by
+ * the id of the element they fill.  Every string coming from a bot is put in
+ * a text node by React (component children), never parsed as HTML.
+ */
+(function () {
+  "use strict";
+  var OPEN = 1, CLOSED = 3;
+  var S = {
+    view: null, attempt: 0, nonce: 0, lastSeq: null, lastFrameAt: 0, open: false,
+    status: null, timer: null, ticker: null, cfg: null, resyncs: 0, frames: 0
+  };
+  window.__monitor = S;  // for tests and the latency bench
+  S.queue = []; S.socket = null; S.dom = {};
+
+  /* The dash-extensions WebSocket keeps only the latest message in its
+   * `message` prop, and Dash runs the callback once for several quick prop
+   * changes, so frames would be lost.  We also listen on the socket itself and
+   * queue every frame in order; the callback (triggered by `message`) drains
+   * the queue, so a skipped invocation loses nothing. */
+  var NativeWS = window.WebSocket;
+  function MonitorWS(url, protocols) {
+    var ws = protocols === undefined ? new NativeWS(url) : new NativeWS(url, protocols);
+    if (String(url).indexOf("/ws?bot=") >= 0) {
+      S.socket = ws; S.queue = [];
+      ws.addEventListener("message", function (e) {
+        if (ws === S.socket && typeof e.data === "string") { S.queue.push(e.data); }
+      });
+    }
+    return ws;
+  }
+  MonitorWS.prototype = NativeWS.prototype;
+  ["CONNECTING", "OPEN", "CLOSING", "CLOSED"].forEach(function (k) { MonitorWS[k] = NativeWS[k]; });
+  window.WebSocket = MonitorWS;
+
+  function h(type, props, children) {
+    var p = Object.assign({}, props || {});
+    if (children !== undefined) { p.children = children; }
+    return {type: type, namespace: "dash_html_components", props: p};
+  }
+  function text(cell) { return Array.isArray(cell) ? String(cell[0]) : String(cell); }
+  function cls(cell) { return Array.isArray(cell) ? String(cell[1] || "") : ""; }
+
+  /* Tables, key/value lists and cards are built with DOM calls (text nodes
+   * only, never innerHTML) instead of Dash components: a 100-row table is
+   * ~1,000 Dash components, which costs the renderer hundreds of ms per
+   * frame; the same DOM costs ~1 ms.  React never touches these containers'
+   * children (their `children` prop stays empty); S.dom remembers what was
+   * drawn, so a container that React re-mounted is redrawn on the next frame. */
+  function node(tag, className, textValue) {
+    var e = document.createElement(tag);
+    if (className) { e.className = className; }
+    if (textValue !== undefined) { e.textContent = String(textValue); }
+    return e;
+  }
+  function domTable(sec) {
+    var table = node("table", "table table-sm table-hover mb-0 data-table");
+    var tr = node("tr");
+    sec.head.forEach(function (c) { tr.appendChild(node("th", "", c)); });
+    table.appendChild(node("thead")).appendChild(tr);
+    var body = table.appendChild(node("tbody"));
+    if (!sec.rows.length) {
+      var td = node("td", "empty", sec.empty || ""); td.colSpan = sec.head.length;
+      body.appendChild(node("tr")).appendChild(td);
+    }
+    sec.rows.forEach(function (row) {
+      var r = body.appendChild(node("tr"));
+      row.forEach(function (c) { r.appendChild(node("td", cls(c), text(c))); });
+    });
+    return [table];
+  }
+  function domKV(items) {
+    return items.map(function (it) {
+      var d = node("div", "kv");
+      d.appendChild(node("span", "kv-label", it[0]));
+      d.appendChild(node("span", "kv-value " + String(it[2] || ""), it[1]));
+      return d;
+    });
+  }
+  function domCards(cards) {
+    return cards.map(function (c) {
+      var d = node("div", "metric-card");
+      d.appendChild(node("div", "metric-label", c[0]));
+      d.appendChild(node("div", "metric-value " + String(c[2] || ""), c[1]));
+      d.appendChild(node("div", "metric-note", c[3] || ""));
+      return d;
+    });
+  }
+  var DOM_RENDER = {"tb-": domTable, "kv-": domKV, "cards-": domCards};
+  function drawDom(key, sec) {
+    var fn = DOM_RENDER[key.slice(0, key.indexOf("-") + 1)];
+    var el = document.getElementById(key);
+    S.dom[key] = sec;
+    if (fn && el) { el.replaceChildren.apply(el, fn(sec)); el.__drawn = sec; }
+  }
+  function redrawLost() {
+    Object.keys(S.dom).forEach(function (key) {
+      var el = document.getElementById(key);
+      if (el && el.__drawn !== S.dom[key]) { drawDom(key, S.dom[key]); }
+    });
+  }
+
+  function ageText(seconds) {
+    if (seconds < 10) { return seconds.toFixed(1) + " s"; }
+    if (seconds < 60) { return Math.floor(seconds) + " s"; }
+    return Math.floor(seconds / 60) + " min " + String(Math.floor(seconds % 60)).padStart(2, "0") + " s";
+  }
+
+  /* The bar: the server's view of the bot(s), overridden by our own socket state. */
+  function renderStatus() {
+    var st = S.status || {label: "", conn: "connecting", text: "connecting…", warn: false, items: []};
+    var conn = st.conn, msg = st.text, note = null, warn = st.warn;
+    if (!S.open || S.lastSeq === null) {
+      if (S.attempt > 0 || S.status) {
+        conn = "reconnecting";
+        var age = S.lastFrameAt ? (Date.now() - S.lastFrameAt) / 1000 : null;
+        note = age === null ? "" : ageText(age) + " old";
+        msg = "connection lost — reconnecting" + (S.attempt ? " (attempt " + S.attempt + ")" : "") +
+          (age === null ? "" : " · data shown is " + ageText(age) + " old");
+        warn = true;
+      } else {
+        conn = "connecting"; msg = "connecting…";
+      }
+    }
+    var children = [
+      h("Span", {className: "conn conn-" + conn, id: "conn-state"}, conn.toUpperCase()),
+      h("Span", {className: "conn-text", id: "conn-text"}, String(msg)),
+      h("Span", {className: "view-label"}, String(st.label || ""))
+    ];
+    (st.items || []).forEach(function (it, i) {
+      var n = note !== null ? note : String(it[3] || "");
+      children.push(h("Div", {className: "stat" + (n ? " stale" : ""), id: "stat-" + i}, [
+        h("Span", {className: "stat-label"}, String(it[0])),
+        h("Span", {className: "stat-value " + String(it[2] || "")}, String(it[1])),
+        h("Span", {className: "stat-age"}, n)]));
+    });
+    var barClass = "status-bar" + (warn ? (conn === "reconnecting" ? " warn warn-conn" : " warn warn-stale") : "");
+    return [barClass, children];
+  }
+
+  function wsUrl(view) {
+    var proto = window.location.protocol === "https:" ? "wss://" : "ws://";
+    S.nonce += 1;
+    return proto + window.location.host + S.cfg.ws_path + "?bot=" + encodeURIComponent(view) + "&c=" + S.nonce;
+  }
+
+  function scheduleReconnect() {
+    if (S.timer) { return; }
+    var delay = Math.min(5000, 250 * Math.pow(2, S.attempt)) * (0.75 + Math.random() * 0.5);
+    S.attempt += 1;
+    S.timer = setTimeout(function () {
+      S.timer = null;
+      window.dash_clientside.set_props("ws", {url: wsUrl(S.view)});
+    }, delay);
+    if (!S.ticker) {  // keep the "N s old" of a lost connection moving between attempts
+      S.ticker = setInterval(function () {
+        if (S.open && S.lastSeq !== null) { clearInterval(S.ticker); S.ticker = null; return; }
+        var r = renderStatus();
+        window.dash_clientside.set_props("status-bar", {className: r[0]});
+        window.dash_clientside.set_props("status-body", {children: r[1]});
+      }, 1000);
+    }
+  }
+
+  /* Several frames may be applied in one callback: a figure absorbs later
+   * extensions, and extensions of the same chart are concatenated. */
+  function applyChart(key, v, set, get) {
+    if (v.fig) { set(key, "figure", v.fig); set(key, "extendData", window.dash_clientside.no_update); return; }
+    if (!v.ext) { return; }
+    var fig = get(key, "figure"), prev = get(key, "extendData"), upd = v.ext[0], idx = v.ext[1], max = v.ext[2];
+    if (fig && fig.data) {
+      idx.forEach(function (t, j) {
+        var tr = fig.data[t]; if (!tr) { return; }
+        tr.x = tr.x.concat(upd.x[j]).slice(-max); tr.y = tr.y.concat(upd.y[j]).slice(-max);
+      });
+      return;
+    }
+    if (prev && prev[0]) {
+      idx.forEach(function (t, j) {
+        var k = prev[1].indexOf(t);
+        if (k < 0) { prev[1].push(t); prev[0].x.push(upd.x[j]); prev[0].y.push(upd.y[j]); }
+        else { prev[0].x[k] = prev[0].x[k].concat(upd.x[j]); prev[0].y[k] = prev[0].y[k].concat(upd.y[j]); }
+      });
+      return;
+    }
+    set(key, "extendData", [{x: upd.x.slice(), y: upd.y.slice()}, idx.slice(), max]);
+  }
+
+  function applyFrame(frame, set, get) {
+    var s = frame.s;
+    Object.keys(s).forEach(function (key) {
+      var v = s[key];
+      if (key === "status") { S.status = v; return; }
+      if (key === "bots") {
+        set("bot-select", "options", [{label: "All bots", value: "__all__"}].concat(
+          v.map(function (b) { return {label: String(b), value: String(b)}; })));
+        return;
+      }
+      if (/^(tb|kv|cards)-/.test(key)) { drawDom(key, v); return; }
+      if (key.indexOf("ch-") === 0) { applyChart(key, v, set, get); }
+    });
+    S.lastSeq = frame.seq;
+    S.lastFrameAt = Date.now();
+    S.frames += 1;
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    monitor: {
+      apply: function (message, state, view, cfg) {
+        return applyImpl(message, state, view, cfg);
+      }
+    }
+  });
+  function applyImpl(message, state, view, cfg) {
+        var nu = window.dash_clientside.no_update;
+        S.cfg = cfg;
+        var outs = cfg.outputs.map(function () { return nu; });
+        var index = {};
+        cfg.outputs.forEach(function (o, i) { index[o[0] + "." + o[1]] = i; });
+        function set(id, prop, value) { var i = index[id + "." + prop]; if (i !== undefined) { outs[i] = value; } }
+        function get(id, prop) { var i = index[id + "." + prop]; return i === undefined || outs[i] === nu ? null : outs[i]; }
+        var ctx = window.dash_clientside.callback_context;
+        var trig = (ctx && ctx.triggered ? ctx.triggered : []).map(function (t) { return t.prop_id; });
+        var statusDirty = false;
+
+        if (S.view === null || view !== S.view) {  // first call, or another bot chosen
+          S.view = view || "__all__"; S.lastSeq = null; S.status = null; S.attempt = 0;
+          if (S.timer) { clearTimeout(S.timer); S.timer = null; }
+          S.socket = null; S.queue = [];  // frames still in flight on the old socket are not ours
+          set("ws", "url", wsUrl(S.view));
+          statusDirty = true;
+        } else if (trig.indexOf("ws.state") >= 0 && state) {
+          if (state.readyState === OPEN) { S.open = true; S.attempt = 0; S.resyncAt = 0; }
+          if (state.readyState === CLOSED) { S.open = false; S.lastSeq = null; scheduleReconnect(); }
+          statusDirty = true;
+        }
+        var frames = S.queue; S.queue = [];
+        var lastFull = -1;
+        frames = frames.map(function (raw) { return JSON.parse(raw); });
+        frames.forEach(function (f, i) { if (f.full) { lastFull = i; } });
+        if (lastFull > 0) { frames = frames.slice(lastFull); }  // a snapshot supersedes what came before
+        for (var i = 0; i < frames.length; i++) {
+          var frame = frames[i];
+          if (!frame.full && S.lastSeq === null) { continue; }  // a full snapshot is on its way
+          if (!frame.full && frame.base !== S.lastSeq) {
+            // A frame is missing (should not happen with the queue): ask once for a snapshot.
+            var ready = S.socket && S.socket.readyState === OPEN;
+            if (ready && (!S.resyncAt || Date.now() - S.resyncAt > 2000)) {
+              S.resyncs += 1; S.resyncAt = Date.now();
+              set("ws", "send", JSON.stringify({op: "resync", n: S.resyncs}));
+            }
+            break;
+          }
+          S.resyncAt = 0;
+          S.open = true;
+          applyFrame(frame, set, get);
+          statusDirty = true;
+        }
+        redrawLost();
+        if (statusDirty) {
+          var r = renderStatus();
+          set("status-bar", "className", r[0]);
+          set("status-body", "children", r[1]);
+        }
+        return outs;
+  }
+})();

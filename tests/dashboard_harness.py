@@ -1,0 +1,72 @@
+"""A real monitor process for the dashboard tests and benches.
+
+``python -m app`` is started as a subprocess, exactly as an operator starts
+it (real gunicorn server, real ZeroMQ collector, real broadcaster), with a
+settings file in a temp directory.  It can be stopped and started again on
+the same ports, which is how the reconnect test restarts the server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MonitorProcess:
+    """``python -m app`` on free ports; publish to ``zmq``, browse ``url``."""
+
+    def __init__(self, tmp: Path, *, stale_after_s: float = 10.0, push_interval_ms: int = 75,
+                 extra_yaml: str = "") -> None:
+        self.port, self.zmq_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.zmq = f"tcp://127.0.0.1:{self.zmq_port}"
+        self.config = tmp / "settings.yaml"
+        self.config.write_text(
+            f"collector:\n  stale_after_s: {stale_after_s}\n"
+            f"dashboard:\n  push_interval_ms: {push_interval_ms}\n"
+            f"storage:\n  data_dir: {tmp / 'data'}\n"
+            "logging:\n  level: WARNING\n" + extra_yaml, encoding="utf-8")
+        self.log = tmp / "monitor.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> MonitorProcess:
+        cmd = [sys.executable, "-m", "app", "--config", str(self.config), "--port", str(self.port),
+               "--zmq", f"tcp://127.0.0.1:{self.zmq_port}"]
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"monitor exited with {self.proc.returncode}:\n{self.log.read_text()}")
+            try:
+                with urllib.request.urlopen(self.url + "/api/health", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"monitor did not start within {timeout}s:\n{self.log.read_text()}")
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            raise RuntimeError(f"monitor ignored SIGTERM for {timeout}s") from None
