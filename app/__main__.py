@@ -16,7 +16,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--config", help="settings file (default: settings.yaml of the project)")
     p.add_argument("--host", help="dashboard/API host (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="dashboard/API port (default 8050)")
-    p.add_argument("--zmq", metavar="ENDPOINT", help="bind this ZeroMQ endpoint instead of the configured ones")
+    p.add_argument("--zmq", metavar="ENDPOINT",
+                   help="bind this ZeroMQ endpoint instead of the configured ones")
     p.add_argument("--demo", action="store_true", help="also run the simulated demo bots")
     return p.parse_args(argv)
 

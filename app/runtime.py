@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import psutil
 from flask import Flask
@@ -31,10 +32,16 @@ def connect_url(endpoint: Endpoint) -> str:
     return endpoint.url.replace("://*:", "://127.0.0.1:").replace("://0.0.0.0:", "://127.0.0.1:")
 
 
+def _settings_file(settings: Settings) -> str | None:
+    """The file the Alerts tab saves to; None when running on built-in defaults."""
+    return settings.source if Path(settings.source).is_file() else None
+
+
 class Monitor:
     """The whole monitor in one process; ``start()`` then serve ``flask_app``."""
 
-    def __init__(self, settings: Settings, demo: bool = False, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings, demo: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.started_at = clock()
         self.clock = clock
@@ -51,7 +58,8 @@ class Monitor:
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
         self.dashboard = dashboard.install(self.flask_app, self.hub, settings.dashboard,
                                            stale_after_s=settings.collector.stale_after_s,
-                                           listen_info=self.listen_info, alerts_status=self.alerts.status)
+                                           listen_info=self.listen_info, alerts_status=self.alerts.status,
+                                           alerts=self.alerts, settings_path=_settings_file(settings))
         self._demo_stop = threading.Event()
         self._demo_thread: threading.Thread | None = None
         if demo:

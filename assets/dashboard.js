@@ -203,7 +203,8 @@
         return;
       }
       if (/^(tb|kv|cards)-/.test(key)) { drawDom(key, v); return; }
-      if (key.indexOf("ch-") === 0) { applyChart(key, v, set, get); }
+      if (key.indexOf("ch-") === 0) { applyChart(key, v, set, get); return; }
+      if (key.indexOf("at-") === 0) { set(key, "data", v); }  // Alerts tab stores (rendered by its callbacks)
     });
     S.lastSeq = frame.seq;
     S.lastFrameAt = Date.now();

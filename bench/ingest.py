@@ -23,10 +23,10 @@ import zmq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.core.config import CoreConfig  # noqa: E402
-from app.core.store import StateStore  # noqa: E402
-from app.hub import Hub  # noqa: E402
-from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint  # noqa: E402
+from app.core.config import CoreConfig
+from app.core.store import StateStore
+from app.hub import Hub
+from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
 
 T0 = 1_800_000_000.0
 

@@ -110,9 +110,11 @@ class ViewStream:
         }
         self._chart_inputs: dict[str, Any] = {}
 
-    def tick(self, inp: ViewInput) -> tuple[str | None, Callable[[], str]]:
+    def tick(self, inp: ViewInput,
+             extra: dict[str, Any] | None = None) -> tuple[str | None, Callable[[], str]]:
         """Advance one tick: (delta frame or None if nothing changed, full-frame factory)."""
         sections = build_sections(inp, self.rates)
+        sections.update(extra or {})
         slow_due = time.monotonic() - self._slow_at >= self.refresh_s
         changed = {}
         for key, value in sections.items():
@@ -159,8 +161,10 @@ class Broadcaster:
     """Owns the slots and the push thread; see the module docstring."""
 
     def __init__(self, hub: Hub, settings: DashboardSettings, *, stale_after_s: float, listen_info: dict,
-                 alerts_status: Callable[[], dict] | None = None) -> None:
+                 alerts_status: Callable[[], dict] | None = None,
+                 extra_sections: Callable[[], dict] | None = None) -> None:
         self.hub = hub
+        self.extra_sections = extra_sections  # the Alerts tab's sections (same frames, same diffing)
         self.settings = settings
         self.stale_after_s = stale_after_s
         self.listen_info = listen_info
@@ -246,6 +250,7 @@ class Broadcaster:
             return
         metrics = self.hub.metrics()
         alerts = self._alerts()
+        extra = self.extra_sections() if self.extra_sections is not None else None
         now = self.hub.clock()
         for view, stream in list(self._streams.items()):
             states = {b: st for b in view_bots(view, metrics) if (st := self.hub.state(b)) is not None}
@@ -253,7 +258,7 @@ class Broadcaster:
                             stale_after_s=self.stale_after_s, listen_info=self.listen_info, alerts=alerts,
                             server={"clients": len(slots)}, fills_rows=self.settings.fills_rows,
                             error_rows=self.settings.error_rows)
-            delta, full = stream.tick(inp)
+            delta, full = stream.tick(inp, extra)
             for slot in slots:
                 if slot.view == view:
                     slot.offer(delta, full)

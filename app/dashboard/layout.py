@@ -106,21 +106,23 @@ def health_tab() -> dbc.Tab:
     ])
 
 
-def build(settings: DashboardSettings, ws_path: str) -> html.Div:
+def build(settings: DashboardSettings, ws_path: str, extra_tabs: list | tuple = (),
+          extra_outputs: list | tuple = ()) -> html.Div:
+    """``extra_tabs`` (the Alerts tab) and the (id, prop) their pushed sections fill."""
     return html.Div([
         WebSocket(id="ws"),
-        dcc.Store(id="dash-config", data={"ws_path": ws_path, "outputs": OUTPUTS}),
+        dcc.Store(id="dash-config", data={"ws_path": ws_path, "outputs": OUTPUTS + list(extra_outputs)}),
         status_bar(),
-        dbc.Tabs([trading_tab(), risk_tab(), health_tab()], id="tabs", active_tab="tab-trading",
+        dbc.Tabs([trading_tab(), risk_tab(), health_tab(), *extra_tabs], id="tabs", active_tab="tab-trading",
                  className="mt-1"),
     ], className="container-fluid px-2 px-md-3")
 
 
-def register_callbacks(app: Dash) -> None:
+def register_callbacks(app: Dash, extra_outputs: list | tuple = ()) -> None:
     """One clientside callback applies frames, socket state and the bot choice."""
     app.clientside_callback(
         ClientsideFunction(namespace="monitor", function_name="apply"),
-        [Output(cid, prop) for cid, prop in OUTPUTS],
+        [Output(cid, prop) for cid, prop in OUTPUTS + list(extra_outputs)],
         Input("ws", "message"), Input("ws", "state"), Input("bot-select", "value"),
         State("dash-config", "data"),
     )

@@ -1,0 +1,89 @@
+"""Delivery history as a trader reads it: one entry per notification, a result per channel.
+
+Pure (rows in, dicts out) so the dashboard's history table and the Test Alert
+feedback are unit-testable without SQLite.  A notification is one outbox
+``Notice`` (alert + kind + n); it fans out into one row per channel destination,
+and a channel's result is the worst of its destinations: a message that reached
+two of three Telegram chats has not reached the third.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+#: Errors the engine writes itself when it gives a row up (not a channel's refusal).
+_DEAD_LETTER_MARKS = ("gave up after retries", "is not configured")
+
+
+def notice_key(idem: str) -> str:
+    """``alert:kind:n:channel:dest`` -> ``alert:kind:n`` (the notification the row belongs to)."""
+    return ":".join(idem.split(":", 3)[:3])
+
+
+def row_state(row: dict) -> dict[str, Any]:
+    """One destination's state: delivered / sending / retrying / failed / dead-lettered."""
+    status, error = row["status"], row.get("last_error")
+    if status == "sent":
+        return {"state": "delivered", "at": row.get("sent_at")}
+    if status == "dead":
+        letter = any(m in (error or "") for m in _DEAD_LETTER_MARKS)
+        return {"state": "dead-lettered" if letter else "failed", "error": error, "at": row.get("sent_at")}
+    if row.get("attempts", 0) and error:
+        return {"state": "retrying", "attempt": row["attempts"], "next_try": row.get("due_at"),
+                "error": error}
+    return {"state": "sending"}
+
+
+_RANK = {"failed": 0, "dead-lettered": 1, "retrying": 2, "sending": 3, "delivered": 4}
+
+
+def channel_results(rows: list[dict]) -> dict[str, dict[str, Any]]:
+    """Per channel, the worst destination state (rows of one notification)."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        st = row_state(row)
+        prev = out.get(row["channel"])
+        if prev is None or _RANK[st["state"]] < _RANK[prev["state"]]:
+            out[row["channel"]] = st
+    return out
+
+
+def group(rows: list[dict], limit: int) -> list[dict[str, Any]]:
+    """Rows (newest first) -> the newest ``limit`` notifications with their per-channel results."""
+    order: list[str] = []
+    by_key: dict[str, list[dict]] = {}
+    for row in rows:
+        key = notice_key(row["idem"])
+        if key not in by_key:
+            if len(order) >= limit:
+                continue
+            order.append(key)
+            by_key[key] = []
+        by_key[key].append(row)
+    return [_entry(key, by_key[key]) for key in order]
+
+
+def _entry(key: str, rows: list[dict]) -> dict[str, Any]:
+    payload = _payload(rows[0])
+    return {
+        "key": key,
+        "alert_id": rows[0]["alert_id"],
+        "kind": rows[0]["kind"],
+        "created_at": min(r["created_at"] for r in rows),
+        "severity": payload.get("severity"),
+        "bot": payload.get("bot"),
+        "rule": payload.get("rule"),
+        "summary": payload.get("summary"),
+        "channels": channel_results(rows),
+    }
+
+
+def _payload(row: dict) -> dict:
+    p = row.get("payload")
+    if isinstance(p, dict):
+        return p
+    try:
+        return json.loads(p or "{}")
+    except ValueError:
+        return {}

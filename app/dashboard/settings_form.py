@@ -1,0 +1,525 @@
+"""The alert configuration form: thresholds, routes and channels, validated field by field.
+
+Three pure steps, so each is unit-testable without a browser:
+
+* :func:`fields` describes every field of the form from the file as it is now
+  (what is shown, with which value; secrets only as a mask);
+* :func:`parse` turns the submitted values into settings changes + secrets,
+  or into errors keyed by field (shown next to the field, nothing saved);
+* :func:`render` builds the Dash components (``dbc.Input`` with ``invalid`` and a
+  ``dbc.FormFeedback`` right after it, so Bootstrap shows the message next to it).
+
+Why secrets are special: a secret field is rendered with an empty value and a
+placeholder holding at most its last 4 characters; an empty submission means
+"keep the current one".  The full value therefore never leaves the server.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from alerts.config import SEVERITIES, THRESHOLD_SEVERITY
+from app.settings_writer import DELETE, Change, get_path, secret_name
+
+CHANNEL_TYPES = ("email", "slack", "telegram", "sms", "webhook")
+THRESHOLDS: tuple[tuple[str, str, str], ...] = (
+    ("max_latency_ms", "Max latency (ms)", "posopt"),
+    ("min_daily_pnl", "Minimum daily P&L", "numopt"),
+    ("max_drawdown", "Max drawdown (fraction, 0.10 = 10 %)", "fracopt"),
+    ("max_errors_5m", "Max errors per 5 minutes", "posopt"),
+)
+EVENTS: tuple[tuple[str, str], ...] = (
+    ("kill_switch", "Kill switch triggered (critical)"),
+    ("circuit_breaker", "Circuit breaker open (critical)"),
+    ("api_down", "Exchange API down (warning, then critical)"),
+    ("critical_error", "Critical error event (critical)"),
+    ("stale", "Bot silent / stale (critical)"),
+    ("events_lost", "Events lost (warning)"),
+    ("position_mismatch", "Position mismatch (warning)"),
+)
+#: (field, label, kind, secret) per channel type; kinds are checked by :func:`check`.
+CHANNEL_FIELDS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
+    "email": (("host", "SMTP host", "host", False), ("port", "SMTP port", "port", False),
+              ("ssl", "SSL (port 465)", "switch", False), ("starttls", "STARTTLS", "switch", False),
+              ("username", "SMTP user", "text", False), ("password", "SMTP password", "secret", True),
+              ("sender", "From address", "email", False), ("recipients", "Recipients", "emails", False)),
+    "slack": (("webhook_url", "Incoming webhook URL", "url", True), ("token", "Bot token", "secret", True),
+              ("channel", "Channel (with a bot token)", "text", False),
+              ("api_url", "API base URL (optional)", "url?", False)),
+    "telegram": (("token", "Bot token", "secret", True), ("chat_ids", "Chat ids", "chatids", False),
+                 ("api_url", "API base URL (optional)", "url?", False)),
+    "sms": (("account_sid", "Twilio account SID", "text", False),
+            ("auth_token", "Twilio auth token", "secret", True),
+            ("from_number", "From number (E.164)", "e164", False),
+            ("to_numbers", "To numbers (E.164)", "e164s", False),
+            ("api_url", "API base URL (optional)", "url?", False)),
+    "webhook": (("urls", "Webhook URLs", "urls", True),
+                ("hmac_secret", "HMAC secret (optional)", "secret", True)),
+}
+#: What a channel needs to work (any one group), shown on the first field of the group.
+REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "email": (("sender", "recipients"),),
+    "slack": (("webhook_url",), ("token", "channel")),
+    "telegram": (("token", "chat_ids"),),
+    "sms": (("account_sid", "auth_token", "from_number", "to_numbers"),),
+    "webhook": (("urls",),),
+}
+DEFAULT_REPEAT = {"critical": 900, "warning": 3600, "info": None}  # alerts.config's default routes
+EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
+URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,253}$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input of the form: its key, how it is shown, and its current value."""
+
+    key: str
+    label: str
+    kind: str  # num pos frac nonneg posopt nonnegopt text host port email emails url url? urls e164 e164s
+    #            chatids secret switch severity checklist
+    value: Any = None
+    placeholder: str = ""
+    options: tuple[str, ...] = ()
+    secret: bool = False
+
+
+@dataclass
+class Parsed:
+    """The outcome of a submission: changes for the writer, or errors by field key."""
+
+    changes: list[Change] = field(default_factory=list)
+    secrets: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+# ---- masking -------------------------------------------------------------------
+def mask(value: Any) -> str:
+    """At most the last 4 characters, and none of a short secret (4 of 6 would be most of it)."""
+    if not value:
+        return "not set"
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return f"set ••••{text[-4:]}" if len(text) >= 12 else "set ••••"
+
+
+def secret_hint(raw: Any, resolved: Any) -> str:
+    """Placeholder of a secret field: where it comes from and its mask, never the value."""
+    refs = re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", " ".join(map(str, raw)) if isinstance(raw, list)
+                      else str(raw or ""))
+    where = f" (from ${{{refs[0]}}})" if refs else ""
+    return mask(resolved) + where + " · type to replace"
+
+
+# ---- describing the form ----------------------------------------------------------
+def channel_names(doc: Mapping) -> dict[str, str]:
+    """name -> type for every configured channel, plus one unconfigured slot per missing type."""
+    chans = get_path(doc, ["alerts", "channels"]) or {}
+    out = {str(n): str((c or {}).get("type")) for n, c in chans.items()}
+    for kind in CHANNEL_TYPES:
+        if kind not in out.values() and kind not in out:
+            out[kind] = kind
+    return out
+
+
+def fields(doc: Mapping, resolved: Mapping | None) -> list[Field]:
+    """Every field with its current value; ``resolved`` is the env-substituted doc (for masks)."""
+    resolved = resolved or {}
+    out = _threshold_fields(doc)
+    stale = get_path(doc, ["collector", "stale_after_s"], 10)
+    out.append(Field("stale_after_s", "Stale after (s)", "pos", _num_text(stale)))
+    events = get_path(doc, ["alerts", "events"]) or {}
+    out += [Field(f"ev.{k}", label, "switch", bool(events.get(k, True))) for k, label in EVENTS]
+    for i, rule in enumerate(get_path(doc, ["alerts", "rules"]) or []):
+        out.append(Field(f"rule.{i}.enabled", str(rule.get("name")), "switch",
+                         bool(rule.get("enabled", True))))
+        out.append(Field(f"rule.{i}.severity", "severity", "severity", rule.get("severity", "warning"),
+                         options=SEVERITIES))
+    names = tuple(channel_names(doc))
+    out += _route_fields(doc, names)
+    for name, kind in channel_names(doc).items():
+        out += _channel_fields(doc, resolved, name, kind)
+    return out
+
+
+def _threshold_fields(doc: Mapping) -> list[Field]:
+    out = []
+    for name, label, kind in THRESHOLDS:
+        spec = get_path(doc, ["alerts", "thresholds", name])
+        long = spec if isinstance(spec, Mapping) else {"value": spec}
+        value = long.get("value")
+        enabled = value is not None and bool(long.get("enabled", True))
+        sev = long.get("severity") or THRESHOLD_SEVERITY[name]
+        out += [Field(f"thr.{name}.value", label, kind, _num_text(value)),
+                Field(f"thr.{name}.enabled", "on", "switch", enabled),
+                Field(f"thr.{name}.severity", "severity", "severity", sev, options=SEVERITIES),
+                Field(f"thr.{name}.for", "for (s)", "nonneg", _num_text(long.get("for", 0)))]
+    return out
+
+
+def _route_fields(doc: Mapping, names: tuple[str, ...]) -> list[Field]:
+    out = []
+    for sev in ("critical", "warning", "info"):
+        route = get_path(doc, ["alerts", "routes", sev]) or {}
+        steps = route.get("escalate") or []
+        first = steps[0] if steps else {}
+        out += [Field(f"route.{sev}.channels", f"{sev}: channels", "checklist",
+                      list(route.get("channels") or []), options=names),
+                Field(f"route.{sev}.repeat", "repeat every (s, empty = never)", "posopt",
+                      _num_text(route.get("repeat_interval_s", DEFAULT_REPEAT[sev]))),
+                Field(f"route.{sev}.escalate_after", "escalate after (s, empty = never)", "nonnegopt",
+                      _num_text(first.get("after_s"))),
+                Field(f"route.{sev}.escalate_channels", "escalate to", "checklist",
+                      list(first.get("channels") or []), options=names)]
+    return out
+
+
+def _channel_fields(doc: Mapping, resolved: Mapping, name: str, kind: str) -> list[Field]:
+    cfg = get_path(doc, ["alerts", "channels", name])
+    res = get_path(resolved, ["alerts", "channels", name]) or {}
+    out = [Field(f"ch.{name}.enabled", f"{name} ({kind})", "switch", cfg is not None)]
+    for fname, label, fkind, secret in CHANNEL_FIELDS.get(kind, ()):
+        raw = (cfg or {}).get(fname)
+        if secret:
+            out.append(Field(f"ch.{name}.{fname}", label, fkind, "", secret_hint(raw, res.get(fname)),
+                             secret=True))
+        elif fkind == "switch":
+            default = fname == "starttls"
+            out.append(Field(f"ch.{name}.{fname}", label, fkind, bool(raw if raw is not None else default)))
+        else:
+            out.append(Field(f"ch.{name}.{fname}", label, fkind, _list_text(raw)))
+    return out
+
+
+def _num_text(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def _list_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+# ---- checking one field ----------------------------------------------------------------------
+def split_list(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[,\n;]+", text or "") if p.strip()]
+
+
+def check(kind: str, text: Any) -> tuple[Any, str | None]:
+    """(parsed value, None) or (None, the message shown next to the field)."""
+    if kind in ("switch", "checklist", "severity"):
+        return text, None
+    text = "" if text is None else str(text).strip()
+    checker = _CHECKS.get(kind)
+    return checker(text) if checker else (text or None, None)
+
+
+def _number(text: str, *, low: float | None = None, strict: bool = False, high: float | None = None,
+            optional: bool = False, what: str = "a number") -> tuple[Any, str | None]:
+    if not text:
+        return (None, None) if optional else (None, f"enter {what}")
+    try:
+        value = float(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        return None, f"must be {what}"
+    if not math.isfinite(value) or (low is not None and (value <= low if strict else value < low)) \
+            or (high is not None and value > high):
+        return None, f"must be {what}"
+    return (int(value) if value.is_integer() and abs(value) < 1e15 else value), None
+
+
+def _listed(pattern: re.Pattern, what: str, *, need: bool = True):
+    def run(text: str) -> tuple[Any, str | None]:
+        items = split_list(text)
+        bad = [i for i in items if not pattern.match(i)]
+        if bad:
+            return None, f"not {what}: {bad[0]}"
+        return items, None
+    return run
+
+
+def _one(pattern: re.Pattern, what: str, optional: bool = False):
+    def run(text: str) -> tuple[Any, str | None]:
+        if not text:
+            return None, None
+        return (text, None) if pattern.match(text) else (None, f"must be {what}")
+    return run
+
+
+def _port(text: str) -> tuple[Any, str | None]:
+    if not text:
+        return None, None
+    value, err = _number(text, low=1, high=65535, what="a port number (1-65535)")
+    return (value, err) if err or isinstance(value, int) else (None, "must be a port number (1-65535)")
+
+
+def _secret(text: str) -> tuple[Any, str | None]:
+    if text and any(c.isspace() for c in text):
+        return None, "must not contain spaces"
+    return text or None, None
+
+
+_CHECKS = {
+    "numopt": lambda t: _number(t, optional=True),
+    "pos": lambda t: _number(t, low=0, strict=True, what="a positive number"),
+    "fracopt": lambda t: _number(t, low=0, strict=True, high=1, optional=True,
+                                 what="a fraction between 0 and 1 (0.1 = 10 %)"),
+    "nonneg": lambda t: _number(t or "0", low=0, what="zero or a positive number"),
+    "posopt": lambda t: _number(t, low=0, strict=True, optional=True, what="a positive number"),
+    "nonnegopt": lambda t: _number(t, low=0, optional=True, what="zero or a positive number"),
+    "port": _port,
+    "host": _one(HOST, "a host name or IP address"),
+    "email": _one(EMAIL, "an e-mail address"),
+    "emails": _listed(EMAIL, "an e-mail address"),
+    "url": _one(URL, "an http(s):// URL"),
+    "url?": _one(URL, "an http(s):// URL", optional=True),
+    "urls": _listed(URL, "an http(s):// URL"),
+    "e164": _one(E164, "a phone number in E.164 format, e.g. +14155550123"),
+    "e164s": _listed(E164, "a phone number in E.164 format, e.g. +14155550123"),
+    "chatids": _listed(CHAT_ID, "a Telegram chat id (a number such as -1001234567890, or @channel)"),
+    "secret": _secret,
+    "text": lambda t: (t or None, None),
+}
+
+
+# ---- parsing a submission ------------------------------------------------------------------------
+def parse(values: Mapping[str, Any], doc: Mapping) -> Parsed:
+    """Submitted values (field key -> value) against the file as it is now -> changes or errors."""
+    out = Parsed()
+    specs = {f.key: f for f in fields(doc, None)}
+    parsed: dict[str, Any] = {}
+    for key, spec in specs.items():
+        if key not in values:
+            continue
+        value, err = check(spec.kind, values[key])
+        if err:
+            out.errors[key] = err
+        parsed[key] = value
+    enabled = {n for n in channel_names(doc) if parsed.get(f"ch.{n}.enabled")}
+    _thresholds(parsed, doc, out)
+    _routes(parsed, doc, enabled, out)
+    _channels(parsed, doc, enabled, out)
+    if "stale_after_s" in parsed:
+        _emit(out, doc, ("collector", "stale_after_s"), parsed["stale_after_s"], 10)
+    for k, _ in EVENTS:
+        if f"ev.{k}" in parsed:
+            _emit(out, doc, ("alerts", "events", k), bool(parsed[f"ev.{k}"]), True)
+    for i, _rule in enumerate(get_path(doc, ["alerts", "rules"]) or []):
+        if f"rule.{i}.enabled" in parsed:
+            _emit(out, doc, ("alerts", "rules", i, "enabled"), bool(parsed[f"rule.{i}.enabled"]), True)
+            _emit(out, doc, ("alerts", "rules", i, "severity"), parsed[f"rule.{i}.severity"], "warning")
+    if out.errors:
+        out.changes, out.secrets = [], {}
+    return out
+
+
+def _emit(out: Parsed, doc: Mapping, path: tuple, value: Any, default: Any) -> None:
+    """A change only when the value differs from what is in force (a default is not written out)."""
+    if value != get_path(doc, list(path), default):
+        out.changes.append((path, value))
+
+
+def _thresholds(parsed: dict, doc: Mapping, out: Parsed) -> None:
+    for name, _label, _kind in THRESHOLDS:
+        key = f"thr.{name}"
+        if f"{key}.value" not in parsed or f"{key}.value" in out.errors:
+            continue
+        value, on = parsed[f"{key}.value"], bool(parsed.get(f"{key}.enabled"))
+        sev, for_s = parsed.get(f"{key}.severity") or THRESHOLD_SEVERITY[name], parsed.get(f"{key}.for") or 0
+        path = ("alerts", "thresholds", name)
+        if value is None:
+            if on:
+                out.errors[f"{key}.value"] = "enter a number, or switch the rule off"
+            elif f"{key}.value" not in out.errors:
+                out.changes.append((path, None))
+            continue
+        current = get_path(doc, list(path))
+        if isinstance(current, Mapping):  # keep the long form the human wrote, key by key
+            out.changes += [((*path, "value"), value), ((*path, "enabled"), DELETE if on else False),
+                            ((*path, "for"), for_s if for_s or "for" in current else DELETE),
+                            ((*path, "severity"), sev if sev != THRESHOLD_SEVERITY[name]
+                             or "severity" in current else DELETE)]
+        elif on and not for_s and sev == THRESHOLD_SEVERITY[name]:
+            out.changes.append((path, value))
+        else:
+            long: dict[str, Any] = {"value": value}
+            if for_s:
+                long["for"] = for_s
+            if sev != THRESHOLD_SEVERITY[name]:
+                long["severity"] = sev
+            if not on:
+                long["enabled"] = False
+            out.changes.append((path, long))
+
+
+def _routes(parsed: dict, doc: Mapping, enabled: set[str], out: Parsed) -> None:
+    for sev in ("critical", "warning", "info"):
+        key = f"route.{sev}"
+        if f"{key}.channels" not in parsed:
+            continue
+        path = ("alerts", "routes", sev)
+        chans = list(parsed[f"{key}.channels"] or [])
+        esc_chans = list(parsed.get(f"{key}.escalate_channels") or [])
+        for fkey, names in ((f"{key}.channels", chans), (f"{key}.escalate_channels", esc_chans)):
+            off = [c for c in names if c not in enabled]
+            if off:
+                out.errors[fkey] = f"channel {off[0]} is not enabled below"
+        after = parsed.get(f"{key}.escalate_after")
+        if after is not None and not esc_chans:
+            out.errors[f"{key}.escalate_channels"] = "choose the channels to escalate to"
+        if after is None and esc_chans and f"{key}.escalate_after" not in out.errors:
+            out.errors[f"{key}.escalate_after"] = "enter the delay before escalating"
+        steps = get_path(doc, [*path, "escalate"])
+        rest = [dict(s) for s in (steps or [])[1:]]
+        escalate = ([{"after_s": after, "channels": esc_chans}] if after is not None else []) + rest
+        _emit(out, doc, (*path, "channels"), chans, [])
+        _emit(out, doc, (*path, "repeat_interval_s"), parsed.get(f"{key}.repeat"), DEFAULT_REPEAT[sev])
+        if escalate != (steps or []):
+            out.changes.append(((*path, "escalate"), escalate))
+
+
+def _channels(parsed: dict, doc: Mapping, enabled: set[str], out: Parsed) -> None:
+    for name, kind in channel_names(doc).items():
+        path = ("alerts", "channels", name)
+        if f"ch.{name}.enabled" not in parsed:
+            continue
+        if name not in enabled:
+            out.changes.append((path, DELETE))
+            continue
+        current = get_path(doc, list(path)) or {}
+        if not current:
+            out.changes.append((path, {"type": kind}))
+        for fname, _label, _fkind, secret in CHANNEL_FIELDS.get(kind, ()):
+            fkey = f"ch.{name}.{fname}"
+            if fkey not in parsed:
+                continue
+            value = parsed[fkey]
+            if secret:
+                if value:
+                    _put_secret(out, path, name, fname, value)
+                continue
+            if value in (None, [], "") and fname not in current:
+                continue
+            out.changes.append(((*path, fname), DELETE if value in (None, "") else value))
+        _required(parsed, current, name, kind, out)
+
+
+def _put_secret(out: Parsed, path: tuple, name: str, fname: str, value: Any) -> None:
+    """The value goes to the secrets file; settings.yaml gets ``${NAME}`` references."""
+    if isinstance(value, list):
+        refs = []
+        for i, item in enumerate(value):
+            var = secret_name(name, fname, i)
+            out.secrets[var] = item
+            refs.append("${" + var + "}")
+        out.changes.append(((*path, fname), refs))
+        return
+    var = secret_name(name, fname)
+    out.secrets[var] = value
+    out.changes.append(((*path, fname), "${" + var + "}"))
+
+
+def _required(parsed: dict, current: Mapping, name: str, kind: str, out: Parsed) -> None:
+    """The channel's own 'needs ...' rule, reported on the first missing field."""
+    def has(fname: str) -> bool:
+        value = parsed.get(f"ch.{name}.{fname}")
+        return bool(value) or (value is None and bool(current.get(fname)) and _is_secret(kind, fname))
+    groups = REQUIRED.get(kind, ())
+    if any(all(has(f) for f in group) for group in groups):
+        return
+    group = groups[0]
+    missing = next(f for f in group if not has(f))
+    key = f"ch.{name}.{missing}"
+    if key not in out.errors:
+        need = " or ".join(" and ".join(g) for g in groups)
+        out.errors[key] = f"required: {kind} needs {need}"
+
+
+def _is_secret(kind: str, fname: str) -> bool:
+    return any(f == fname and s for f, _l, _k, s in CHANNEL_FIELDS.get(kind, ()))
+
+
+def error_field(settings_key: str, doc: Mapping) -> str | None:
+    """The form field a whole-file validation error belongs to (``alerts.thresholds.x`` -> field)."""
+    parts = settings_key.replace("[", ".").replace("]", "").split(".")
+    if parts[:2] == ["alerts", "thresholds"] and len(parts) > 2:
+        return f"thr.{parts[2]}.value"
+    if parts[:2] == ["collector", "stale_after_s"]:
+        return "stale_after_s"
+    if parts[:2] == ["alerts", "channels"] and len(parts) > 2:
+        return f"ch.{parts[2]}.{parts[3]}" if len(parts) > 3 else f"ch.{parts[2]}.enabled"
+    if parts[:2] == ["alerts", "routes"] and len(parts) > 2:
+        return f"route.{parts[2]}.channels"
+    return None
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+def fid(key: str, kind: str) -> dict:
+    """Pattern-matching id: ``af`` fields can be marked invalid, ``ab`` ones (switches, lists) cannot."""
+    return {"type": "ab" if kind in ("switch", "checklist") else "af", "key": key}
+
+
+def control(f: Field) -> list:
+    """The input for one field followed by its feedback (Bootstrap shows it when invalid)."""
+    if f.kind == "switch":
+        return [dbc.Switch(id=fid(f.key, f.kind), label=f.label, value=bool(f.value), className="mb-1")]
+    if f.kind == "checklist":
+        return [dbc.Label(f.label, className="small mb-0"),
+                dbc.Checklist(id=fid(f.key, f.kind), options=[{"label": o, "value": o} for o in f.options],
+                              value=list(f.value or []), inline=True, className="small"),
+                html.Div(id={"type": "afe", "key": f.key}, className="invalid-feedback d-block small")]
+    if f.kind == "severity":
+        widget: Any = dbc.Select(id=fid(f.key, f.kind), options=[{"label": o, "value": o} for o in f.options],
+                                 value=f.value, size="sm")
+    else:
+        widget = dbc.Input(id=fid(f.key, f.kind), value=f.value, placeholder=f.placeholder, size="sm",
+                           type="password" if f.secret else "text", autoComplete="off",
+                           debounce=True, invalid=False)
+    return [dbc.Label(f.label, html_for=f.key, className="small mb-0"), widget,
+            dbc.FormFeedback(id={"type": "afe", "key": f.key}, type="invalid")]
+
+
+def group(fs: list[Field], width: int = 3) -> dbc.Row:
+    return dbc.Row([dbc.Col(control(f), md=width, className="mb-2") for f in fs])
+
+
+def render(doc: Mapping, resolved: Mapping | None) -> list:
+    """The form's sections, built from the file as it is now."""
+    by = {f.key: f for f in fields(doc, resolved)}
+    parts = ("value", "enabled", "severity", "for")
+    sections = [_section("Thresholds", [group([by[f"thr.{n}.{p}"] for p in parts])
+                                        for n, _l, _k in THRESHOLDS] + [group([by["stale_after_s"]])]),
+                _section("Event rules", [group([by[f"ev.{k}"] for k, _ in EVENTS], width=4)])]
+    rules = [k for k in by if k.startswith("rule.") and k.endswith(".enabled")]
+    if rules:
+        sections.append(_section("Further rules", [group([by[k], by[k.replace("enabled", "severity")]])
+                                                   for k in rules]))
+    sections.append(_section("Routes per severity", [
+        group([by[f"route.{s}.{p}"] for p in ("channels", "repeat", "escalate_after", "escalate_channels")])
+        for s in ("critical", "warning", "info")]))
+    for name in channel_names(doc):
+        fs = [f for k, f in by.items() if k.startswith(f"ch.{name}.")]
+        sections.append(_section(f"Channel {name}", [group(fs[:1], width=12), group(fs[1:])],
+                                 cid=f"atab-ch-{name}"))
+    return sections
+
+
+def _section(title: str, body: list, cid: str | None = None) -> dbc.Card:
+    kw = {"id": cid} if cid else {}
+    return dbc.Card([dbc.CardHeader(title, className="panel-title"), dbc.CardBody(body)],
+                    className="panel mb-2", **kw)
