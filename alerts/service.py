@@ -93,6 +93,11 @@ class AlertService:
             t.start()
 
     def stop(self) -> None:
+        self._stop_threads()
+        self.outbox.close()
+
+    def _stop_threads(self) -> None:
+        """Stop the evaluator, workers and watchdog, then close the channels' connections."""
         self._stop.set()
         self._wake_all()
         for t in self._threads:
@@ -100,7 +105,6 @@ class AlertService:
         self._threads = []
         for ch in self.channels.values():
             ch.close()
-        self.outbox.close()
 
     def _wake_all(self) -> None:
         for w in self.workers.values():
@@ -132,14 +136,7 @@ class AlertService:
         if stale_after_s is not None:
             self.engine.stale_after_s = stale_after_s
         running = bool(self._threads)
-        if running:
-            self._stop.set()
-            self._wake_all()
-            for t in self._threads:
-                t.join(timeout=15)
-            self._threads = []
-        for ch in self.channels.values():
-            ch.close()
+        self._stop_threads()
         self.settings = settings
         self.channels = channel_mod.build(settings, self.dashboard_url)
         self.workers = self._workers()

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/screenshots.py [--seconds 20] [--out docs]
 
-Writes docs/dashboard-trading.png, docs/dashboard-risk.png and
-docs/dashboard-health.png (headless Chromium, 1400x1000).  The demo runs
+Writes docs/dashboard-trading.png, docs/dashboard-risk.png,
+docs/dashboard-health.png, docs/dashboard-alerts.png (headless Chromium, 1400x1000).  The demo runs
 for ``--seconds`` first so the tables and charts have something to show.
 """
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from tests.dashboard_harness import free_port  # noqa: E402
 from tests.dashboard_options import chrome_options  # noqa: E402
 
-TABS = ("Trading", "Risk", "Health")
+TABS = ("Trading", "Risk", "Health", "Alerts")
 
 
 def start_demo(port: int, zmq_port: int, data_dir: str) -> subprocess.Popen:

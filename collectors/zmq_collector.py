@@ -135,14 +135,14 @@ class CollectorSupervisor:
     def _run(self) -> None:
         try:
             self.collector.run(self._stop)
-        except BaseException as exc:
+        except Exception as exc:
             self.last_failure = {"at": time.time(), "error": f"{type(exc).__name__}: {exc}",
                                  "trace": traceback.format_exc(limit=5)}
             log.error("collector thread died: %s; restarting in %.1fs", exc, self.restart_delay_s,
                       exc_info=True)
             if isinstance(exc, zmq.ZMQError):
                 self.collector.close()  # a broken socket is rebuilt; otherwise keep what it has queued
-            raise
+            # the thread ends here; the watchdog sees it dead and starts a new one
 
     def _watch(self) -> None:
         while not self._stop.wait(0.2):

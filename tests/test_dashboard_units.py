@@ -127,6 +127,16 @@ def test_alerts_shown_only_when_the_engine_exists() -> None:
     s = sections_for(hub, alerts=alerts)
     assert ["Alerts", "2 firing", "neg", ""] in s["status"]["items"]
     assert any("HTTP 500" in row[1] for row in s["kv-alerts"])
+    assert not s["status"]["warn"]
+
+
+def test_failing_alert_delivery_turns_the_bar_into_a_red_banner() -> None:
+    hub = hub_with(ev(Account, equity=1.0))
+    alerts = {"firing": 1, "delivery_failing": True, "channels": {}}
+    status = sections_for(hub, alerts=alerts)["status"]
+    assert status["warn"] and status["conn"] == "live"
+    assert status["text"].startswith("ALERT DELIVERY FAILING")
+    assert ["Alerts", "1 firing · delivery failing", "neg", ""] in status["items"]
 
 
 def test_risk_cards_cover_every_metric_and_never_say_nan() -> None:

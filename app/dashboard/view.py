@@ -118,13 +118,16 @@ def status_section(inp: ViewInput, per_bot: dict[str, dict]) -> dict:
         conn, text = "live", f"live · last event {fmt.age(youngest)} ago"
     note = _stale_note(stale)
     items = _money_items(inp, per_bot, note) + _switch_items(per_bot, note)
+    failing = False
     if inp.alerts is not None:
         firing = int(inp.alerts.get("firing") or 0)
         failing = bool(inp.alerts.get("delivery_failing"))
         cls = "neg" if firing else "neutral"
         items.append(["Alerts", f"{firing} firing" + (" · delivery failing" if failing else ""),
                       "neg" if failing else cls, ""])
-    return {"label": label, "conn": conn, "text": text, "warn": bool(stale), "items": items}
+    if failing:  # the red banner: alerts are the safety net, and it has a hole
+        text = "ALERT DELIVERY FAILING: no channel could deliver a critical alert (see Alerts tab) · " + text
+    return {"label": label, "conn": conn, "text": text, "warn": bool(stale) or failing, "items": items}
 
 
 def _waiting_status(inp: ViewInput, label: str) -> dict:
