@@ -23,27 +23,55 @@ def stats(values: np.ndarray) -> dict:
 
 
 class _Samples:
-    """Parallel bounded deques of event times and values (fast to hand to numpy)."""
+    """A bounded ring of (event time, value) in numpy arrays.
 
-    __slots__ = ("ms", "ts")
+    Appends are O(1); reading a window is one vectorised mask instead of
+    copying a Python container, which matters because metrics are read many
+    times a second while events keep arriving.  The arrays start small and
+    double up to ``max_samples``, then the oldest samples are overwritten.
+    """
+
+    __slots__ = ("cap", "count", "ms", "next", "ts")
 
     def __init__(self, max_samples: int) -> None:
-        self.ts: deque[float] = deque(maxlen=max_samples)
-        self.ms: deque[float] = deque(maxlen=max_samples)
+        self.cap = max_samples
+        size = min(64, max_samples)
+        self.ts = np.empty(size)
+        self.ms = np.empty(size)
+        self.next = 0  # write position
+        self.count = 0  # valid samples
 
     def add(self, ts: float, ms: float) -> None:
-        self.ts.append(ts)
-        self.ms.append(ms)
+        i = self.next
+        if i == len(self.ts):
+            if len(self.ts) < self.cap:
+                self._grow()
+            else:
+                i = 0
+        self.ts[i] = ts
+        self.ms[i] = ms
+        self.next = i + 1
+        if self.count < self.cap:
+            self.count += 1
 
-    def prune(self, cutoff: float) -> None:
-        while self.ts and self.ts[0] <= cutoff:
-            self.ts.popleft()
-            self.ms.popleft()
+    def _grow(self) -> None:
+        size = min(self.cap, 2 * len(self.ts))
+        self.ts = np.resize(self.ts, size)
+        self.ms = np.resize(self.ms, size)
+
+    @property
+    def newest(self) -> float:
+        return float(self.ts[self.next - 1]) if self.count else float("-inf")
 
     def values(self, cutoff: float, now: float) -> np.ndarray:
-        ts = np.fromiter(self.ts, float, len(self.ts))
-        ms = np.fromiter(self.ms, float, len(self.ms))
+        ts, ms = self.ts[: self.count], self.ms[: self.count]
         return ms[(ts > cutoff) & (ts <= now)]
+
+    def pairs(self, limit: int) -> list[list[float]]:
+        """The newest ``limit`` samples, oldest first."""
+        n = min(limit, self.count)
+        idx = (np.arange(self.next - n, self.next)) % max(self.count, 1)
+        return [[float(t), float(m)] for t, m in zip(self.ts[idx], self.ms[idx], strict=True)]
 
 
 class LatencyWindow:
@@ -64,25 +92,16 @@ class LatencyWindow:
 
     def summary(self, now: float) -> dict:
         cutoff = now - self.window_s
-        by_op = {}
-        for op in sorted(self.by_op):
-            samples = self.by_op[op]
-            samples.prune(cutoff)
-            if samples.ts:
-                by_op[op] = stats(samples.values(cutoff, now))
-            else:
-                del self.by_op[op]  # an op not seen for a whole window: forget it
-        self.all.prune(cutoff)
+        for op in [op for op, smp in self.by_op.items() if smp.newest <= cutoff]:
+            del self.by_op[op]  # an op not seen for a whole window: forget it
         out = stats(self.all.values(cutoff, now))
-        out["by_op"] = {op: s for op, s in by_op.items() if s["count"]}
+        by_op = {op: stats(self.by_op[op].values(cutoff, now)) for op in sorted(self.by_op)}
+        out["by_op"] = {op: st for op, st in by_op.items() if st["count"]}
         return out
 
     def series(self, limit: int) -> list[list[float]]:
         """The newest samples as [ts, ms] pairs, for the latency chart."""
-        n = len(self.all.ts)
-        skip = max(0, n - limit)
-        pairs = zip(self.all.ts, self.all.ms, strict=True)
-        return [[t, m] for i, (t, m) in enumerate(pairs) if i >= skip]
+        return self.all.pairs(limit)
 
 
 class ErrorLog:
@@ -94,7 +113,7 @@ class ErrorLog:
         self.total = 0
         self.by_component: Counter[str] = Counter()
         self.by_severity: Counter[str] = Counter()
-        self.times: deque[float] = deque(maxlen=max_samples)
+        self.times = _Samples(max_samples)
         self.recent: deque[dict] = deque(maxlen=keep_messages)
         self.last_critical: dict | None = None
 
@@ -102,17 +121,14 @@ class ErrorLog:
         self.total += 1
         self.by_component[component] += 1
         self.by_severity[severity] += 1
-        self.times.append(ts)
+        self.times.add(ts, 1.0)
         entry = {"ts": ts, "component": component, "severity": severity, "message": message}
         self.recent.append(entry)
         if severity == "critical":
             self.last_critical = entry
 
     def summary(self, now: float) -> dict:
-        cutoff = now - self.WINDOW_S
-        while self.times and self.times[0] <= cutoff:
-            self.times.popleft()
-        last_5m = sum(1 for t in self.times if cutoff < t <= now)
+        last_5m = int(self.times.values(now - self.WINDOW_S, now).size)
         return {"total": self.total, "by_component": dict(self.by_component),
                 "by_severity": dict(self.by_severity), "last_5m": last_5m,
                 "last_critical": self.last_critical}
