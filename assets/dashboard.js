@@ -170,7 +170,39 @@
 
   /* Several frames may be applied in one callback: a figure absorbs later
    * extensions, and extensions of the same chart are concatenated. */
+  /* Charts live on the Risk tab.  Redrawing Plotly figures nobody can see is
+   * the page's largest cost at high event rates, so while another tab is
+   * shown their updates are merged into S.pending and applied on return. */
+  var CHART_TAB = "tab-risk";
+  function mergeExt(target, v) {  // target: {data: [{x, y}...]} (a figure or a pending extension)
+    var upd = v.ext[0], idx = v.ext[1], max = v.ext[2];
+    idx.forEach(function (t, j) {
+      var tr = target.data[t];
+      if (!tr) { tr = target.data[t] = {x: [], y: []}; }
+      tr.x = tr.x.concat(upd.x[j]).slice(-max); tr.y = tr.y.concat(upd.y[j]).slice(-max);
+    });
+  }
+  function deferChart(key, v) {
+    if (v.fig) { S.pending[key] = {fig: v.fig}; return; }
+    if (!v.ext) { return; }
+    var p = S.pending[key] || (S.pending[key] = {ext: {data: []}});
+    p.max = v.ext[2];
+    mergeExt(p.fig || p.ext, v);
+  }
+  function flushCharts(set, get) {
+    Object.keys(S.pending).forEach(function (key) {
+      var p = S.pending[key];
+      if (p.fig) { applyChart(key, {fig: p.fig}, set, get); }
+      else {
+        var idx = [], upd = {x: [], y: []};
+        p.ext.data.forEach(function (tr, t) { if (tr) { idx.push(t); upd.x.push(tr.x); upd.y.push(tr.y); } });
+        if (idx.length) { applyChart(key, {ext: [upd, idx, p.max]}, set, get); }
+      }
+    });
+    S.pending = {};
+  }
   function applyChart(key, v, set, get) {
+    if (S.activeTab !== CHART_TAB) { deferChart(key, v); return; }
     if (v.fig) { set(key, "figure", v.fig); set(key, "extendData", window.dash_clientside.no_update); return; }
     if (!v.ext) { return; }
     var fig = get(key, "figure"), prev = get(key, "extendData"), upd = v.ext[0], idx = v.ext[1], max = v.ext[2];
@@ -213,14 +245,15 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     monitor: {
-      apply: function (message, state, view, cfg) {
-        return applyImpl(message, state, view, cfg);
+      apply: function (message, state, view, activeTab, cfg) {
+        return applyImpl(message, state, view, activeTab, cfg);
       }
     }
   });
-  function applyImpl(message, state, view, cfg) {
+  function applyImpl(message, state, view, activeTab, cfg) {
         var nu = window.dash_clientside.no_update;
         S.cfg = cfg;
+        S.pending = S.pending || {};
         var outs = cfg.outputs.map(function () { return nu; });
         var index = {};
         cfg.outputs.forEach(function (o, i) { index[o[0] + "." + o[1]] = i; });
@@ -229,11 +262,13 @@
         var ctx = window.dash_clientside.callback_context;
         var trig = (ctx && ctx.triggered ? ctx.triggered : []).map(function (t) { return t.prop_id; });
         var statusDirty = false;
+        S.activeTab = activeTab;
+        if (activeTab === CHART_TAB) { flushCharts(set, get); }
 
         if (S.view === null || view !== S.view) {  // first call, or another bot chosen
           S.view = view || "__all__"; S.lastSeq = null; S.status = null; S.attempt = 0;
           if (S.timer) { clearTimeout(S.timer); S.timer = null; }
-          S.socket = null; S.queue = [];  // frames still in flight on the old socket are not ours
+          S.socket = null; S.queue = []; S.pending = {};  // frames in flight on the old socket are not ours
           set("ws", "url", wsUrl(S.view));
           statusDirty = true;
         } else if (trig.indexOf("ws.state") >= 0 && state) {

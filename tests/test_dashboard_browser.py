@@ -221,3 +221,23 @@ def test_screens_fit_a_phone(dash_duo, monitor: MonitorProcess, tmp_path: Path) 
     width = dash_duo.driver.execute_script("return document.documentElement.scrollWidth;")
     inner = dash_duo.driver.execute_script("return window.innerWidth;")
     assert width <= inner + 1, "the page scrolls sideways on a phone"
+
+
+def test_chart_points_arriving_on_another_tab_are_shown_when_the_risk_tab_opens(
+        dash_duo, monitor: MonitorProcess) -> None:
+    # Charts on a hidden tab are not redrawn; their points wait in the page, none may be lost.
+    with BotPublisher("hidden-charts", monitor.zmq) as pub:
+        pub.account(20_000.0)
+        open_page(dash_duo, monitor, "hidden-charts")
+        for i in range(1, 31):
+            pub.account(20_000.0 + i)
+        dash_duo.wait_for_contains_text("#status-body", "20,030.00", timeout=1)  # Trading tab is shown
+        show_tab(dash_duo, "Risk")
+        wait_for(dash_duo, lambda: graph_last_y(dash_duo, "ch-equity") == 20_030.0, 1, "deferred points")
+        assert graph_points(dash_duo, "ch-equity")[0] == 31  # every point, none dropped or repeated
+        show_tab(dash_duo, "Trading")
+        pub.account(20_100.0)
+        dash_duo.wait_for_contains_text("#status-body", "20,100.00", timeout=1)
+        show_tab(dash_duo, "Risk")
+        wait_for(dash_duo, lambda: graph_last_y(dash_duo, "ch-equity") == 20_100.0, 1, "later point")
+        assert graph_points(dash_duo, "ch-equity")[0] == 32

@@ -119,10 +119,14 @@ def build(settings: DashboardSettings, ws_path: str, extra_tabs: list | tuple = 
 
 
 def register_callbacks(app: Dash, extra_outputs: list | tuple = ()) -> None:
-    """One clientside callback applies frames, socket state and the bot choice."""
+    """One clientside callback applies frames, socket state, the bot choice and the visible tab.
+
+    The tab matters because charts on a hidden tab are not redrawn: their new
+    points wait in the page and are applied at once when the Risk tab is shown.
+    """
     app.clientside_callback(
         ClientsideFunction(namespace="monitor", function_name="apply"),
         [Output(cid, prop) for cid, prop in OUTPUTS + list(extra_outputs)],
         Input("ws", "message"), Input("ws", "state"), Input("bot-select", "value"),
-        State("dash-config", "data"),
+        Input("tabs", "active_tab"), State("dash-config", "data"),
     )
