@@ -39,11 +39,6 @@
   ["CONNECTING", "OPEN", "CLOSING", "CLOSED"].forEach(function (k) { MonitorWS[k] = NativeWS[k]; });
   window.WebSocket = MonitorWS;
 
-  function h(type, props, children) {
-    var p = Object.assign({}, props || {});
-    if (children !== undefined) { p.children = children; }
-    return {type: type, namespace: "dash_html_components", props: p};
-  }
   function text(cell) { return Array.isArray(cell) ? String(cell[0]) : String(cell); }
   function cls(cell) { return Array.isArray(cell) ? String(cell[1] || "") : ""; }
 
@@ -128,20 +123,29 @@
         conn = "connecting"; msg = "connecting…";
       }
     }
-    var children = [
-      h("Span", {className: "conn conn-" + conn, id: "conn-state"}, conn.toUpperCase()),
-      h("Span", {className: "conn-text", id: "conn-text"}, String(msg)),
-      h("Span", {className: "view-label"}, String(st.label || ""))
-    ];
-    (st.items || []).forEach(function (it, i) {
-      var n = note !== null ? note : String(it[3] || "");
-      children.push(h("Div", {className: "stat" + (n ? " stale" : ""), id: "stat-" + i}, [
-        h("Span", {className: "stat-label"}, String(it[0])),
-        h("Span", {className: "stat-value " + String(it[2] || "")}, String(it[1])),
-        h("Span", {className: "stat-age"}, n)]));
-    });
-    var barClass = "status-bar" + (warn ? (conn === "reconnecting" ? " warn warn-conn" : " warn warn-stale") : "");
-    return [barClass, children];
+    var body = document.getElementById("status-body");
+    if (body) {  // DOM, not Dash components: it changes with every frame (see node())
+      var children = [node("span", "conn conn-" + conn, conn.toUpperCase()),
+                      node("span", "conn-text", msg), node("span", "view-label", st.label || "")];
+      children[0].id = "conn-state"; children[1].id = "conn-text";
+      (st.items || []).forEach(function (it, i) {
+        var n = note !== null ? note : String(it[3] || "");
+        var stat = node("div", "stat" + (n ? " stale" : ""));
+        stat.id = "stat-" + i;
+        stat.append(node("span", "stat-label", it[0]), node("span", "stat-value " + String(it[2] || ""), it[1]),
+                    node("span", "stat-age", n));
+        children.push(stat);
+      });
+      body.replaceChildren.apply(body, children);
+    }
+    return "status-bar" + (warn ? (conn === "reconnecting" ? " warn warn-conn" : " warn warn-stale") : "");
+  }
+  /* Only a changed class goes through Dash: an unchanged output costs the renderer nothing. */
+  function statusClass(cls, set) {
+    if (cls === S.barClass) { return; }
+    S.barClass = cls;
+    if (set) { set("status-bar", "className", cls); }
+    else { window.dash_clientside.set_props("status-bar", {className: cls}); }
   }
 
   function wsUrl(view) {
@@ -161,9 +165,7 @@
     if (!S.ticker) {  // keep the "N s old" of a lost connection moving between attempts
       S.ticker = setInterval(function () {
         if (S.open && S.lastSeq !== null) { clearInterval(S.ticker); S.ticker = null; return; }
-        var r = renderStatus();
-        window.dash_clientside.set_props("status-bar", {className: r[0]});
-        window.dash_clientside.set_props("status-body", {children: r[1]});
+        statusClass(renderStatus(), null);
       }, 1000);
     }
   }
@@ -300,9 +302,7 @@
         }
         redrawLost();
         if (statusDirty) {
-          var r = renderStatus();
-          set("status-bar", "className", r[0]);
-          set("status-body", "children", r[1]);
+          statusClass(renderStatus(), set);
         }
         return outs;
   }

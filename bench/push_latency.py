@@ -191,12 +191,14 @@ def main() -> None:
     ap.add_argument("--rates", default="10,100,1000")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--skip-browser", action="store_true")
+    ap.add_argument("--push-interval-ms", type=int, default=75, help="dashboard.push_interval_ms (50..100)")
     args = ap.parse_args()
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
-        mon = MonitorProcess(Path(tmp), stale_after_s=30.0).start()
+        mon = MonitorProcess(Path(tmp), stale_after_s=30.0, push_interval_ms=args.push_interval_ms).start()
         try:
-            print(f"monitor pid {mon.proc.pid} on {mon.url}, push_interval_ms=75, cores={psutil.cpu_count()}")
+            print(f"monitor pid {mon.proc.pid} on {mon.url}, push_interval_ms={args.push_interval_ms}, "
+                  f"cores={psutil.cpu_count()}")
             if not args.skip_browser:
                 browser_part(mon, [float(r) for r in args.rates.split(",")], args.seconds)
             fanout_part(mon, args.clients, 1000.0, args.seconds)

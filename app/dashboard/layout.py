@@ -2,8 +2,8 @@
 
 Nothing here holds data: the clientside callback ``monitor.apply``
 (assets/dashboard.js) fills every container from the frames received on the
-WebSocket -- the status bar, selector and charts through Dash outputs
-(:data:`OUTPUTS`), the tables (``tb-*``), key/value lists (``kv-*``) and
+WebSocket -- the status bar's class, selector and charts through Dash outputs
+(:data:`OUTPUTS`), the status bar's content, tables (``tb-*``), key/value lists (``kv-*``) and
 cards (``cards-*``) by building their DOM with text nodes, which is ~100x
 cheaper than hundreds of Dash components per frame.  The ids are also the section
 names of the frames (see view.py), which is the whole contract between the
@@ -30,7 +30,7 @@ CHARTS = ("ch-equity", "ch-drawdown", "ch-latency")
 #: (component id, property) written by the clientside callback, in order.
 OUTPUTS: list[tuple[str, str]] = [
     ("ws", "url"), ("ws", "send"),
-    ("status-bar", "className"), ("status-body", "children"), ("bot-select", "options"),
+    ("status-bar", "className"), ("bot-select", "options"),
     *[(c, prop) for c in CHARTS for prop in ("figure", "extendData")],
 ]
 
@@ -68,8 +68,7 @@ def status_bar() -> html.Div:
     """The always-visible bar above the tabs."""
     selector = dcc.Dropdown(id="bot-select", options=[{"label": "All bots", "value": ALL}], value=ALL,
                             clearable=False, searchable=False, className="bot-select")
-    body = html.Div(id="status-body", className="status-body",
-                    children=[html.Span("connecting…", className="conn conn-connecting")])
+    body = html.Div(id="status-body", className="status-body")  # drawn by assets/dashboard.js
     return html.Div([selector, body],
                     id="status-bar", className="status-bar")
 
