@@ -15,9 +15,8 @@ collector, dashboard broadcaster, alert engine) and its state live in *this*
 process; gunicorn's arbiter would fork a worker that inherits none of the
 running threads and copies ZeroMQ sockets, which are not fork-safe.  So
 :func:`serve` runs gunicorn's ``ThreadWorker`` directly in the calling
-process, without the arbiter.  :func:`serve_factory` is the supervised
-variant: the arbiter forks one worker and the whole monitor is *built in
-that worker* by a factory, so the arbiter can restart it if it dies.
+process, without the arbiter.  Supervision of the whole process is left to
+the service manager (systemd, a container runtime) and to the watchdog ping.
 """
 
 from __future__ import annotations
@@ -28,11 +27,8 @@ from typing import Any
 
 import flask
 from gunicorn.app.base import BaseApplication
-from gunicorn.arbiter import Arbiter
 from gunicorn.sock import create_sockets
 from gunicorn.workers.gthread import ThreadWorker
-
-Stop = Callable[[], None]
 
 
 def _options(host: str, port: int, threads: int) -> dict[str, Any]:
@@ -100,28 +96,3 @@ def serve(app: flask.Flask, host: str, port: int, threads: int = 64) -> None:
         for s in sockets:
             s.close()
         worker.tmp.close()
-
-
-def serve_factory(factory: Callable[[], flask.Flask | tuple[flask.Flask, Stop]], host: str, port: int,
-                  threads: int = 64) -> None:
-    """Supervised variant: the arbiter forks one worker that calls ``factory()``.
-
-    ``factory`` builds and starts the whole monitor inside the worker and
-    returns its Flask app, or ``(app, stop)``; ``stop`` runs when the worker
-    exits.  If the worker dies, the arbiter starts a fresh one.
-    """
-    stops: list[Stop] = []
-
-    def load() -> flask.Flask:
-        result = factory()
-        if isinstance(result, tuple):
-            result, stop = result
-            stops.append(stop)
-        return result
-
-    def worker_exit(_arbiter: object, _worker: object) -> None:
-        for stop in stops:
-            stop()
-
-    options = _options(host, port, threads) | {"worker_exit": worker_exit}
-    Arbiter(_Application(load, options)).run()

@@ -75,9 +75,12 @@ def publish(endpoint: str, rate: float, seconds: float, go: mp.Event, out: mp.Qu
 
 
 def latencies(publish_times: list[float], shown: list[tuple[float, int]]) -> list[float]:
-    """Per event: first time the page/client showed a value >= its index, minus publish time."""
+    """Per event: first time the page/client showed a value >= its index, minus publish time.
+
+    What was on screen before the first publish (e.g. a previous run's last value) is ignored.
+    """
     out, j = [], 0
-    shown = sorted(shown)
+    shown = sorted(s for s in shown if publish_times and s[0] >= publish_times[0])
     for i, t_pub in enumerate(publish_times):
         while j < len(shown) and shown[j][1] < i:
             j += 1
@@ -173,6 +176,7 @@ def client_process(url: str, n: int, stop: mp.Event, out: mp.Queue) -> None:
 def fanout_part(mon: MonitorProcess, clients: int, rate: float, seconds: float, procs: int = 4) -> None:
     url = mon.url.replace("http://", "ws://") + f"/ws?bot={BOT}"
     proc, q, go = run_publisher(mon, rate, seconds)
+    time.sleep(1.5)  # the publisher's reset value is in before the clients' first snapshot
     ctx = mp.get_context("spawn")
     stop, out = ctx.Event(), ctx.Queue()
     sizes = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
@@ -208,7 +212,7 @@ def main() -> None:
     ap.add_argument("--rates", default="10,100,1000")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--skip-browser", action="store_true")
-    ap.add_argument("--push-interval-ms", type=int, default=75, help="dashboard.push_interval_ms (50..100)")
+    ap.add_argument("--push-interval-ms", type=int, default=60, help="dashboard.push_interval_ms (50..100)")
     args = ap.parse_args()
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,7 +29,7 @@ def free_port() -> int:
 class MonitorProcess:
     """``python -m app`` on free ports; publish to ``zmq``, browse ``url``."""
 
-    def __init__(self, tmp: Path, *, stale_after_s: float = 10.0, push_interval_ms: int = 75,
+    def __init__(self, tmp: Path, *, stale_after_s: float = 10.0, push_interval_ms: int = 60,
                  extra_yaml: str = "") -> None:
         self.port, self.zmq_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"

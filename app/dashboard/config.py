@@ -16,7 +16,7 @@ class DashboardSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
 
     #: Store changes are coalesced into one frame per this many ms.  Browsers
     #: render 20-30 updates/s, so 50..100 ms is the useful range.
-    push_interval_ms: Annotated[int, msgspec.Meta(ge=50, le=100)] = 75
+    push_interval_ms: Annotated[int, msgspec.Meta(ge=50, le=100)] = 60
     #: Points a chart trace keeps in the browser (extendData's maxPoints).
     max_chart_points: Annotated[int, msgspec.Meta(ge=100, le=100_000)] = 2000
     #: Frames a slow browser may have waiting; beyond that the waiting frames
