@@ -163,14 +163,15 @@ TOPICS: dict[str, type[_Envelope]] = {
 }
 TOPIC_OF: dict[type, str] = {cls: name for name, cls in TOPICS.items()}
 
-_DECODERS = {name.encode(): msgspec.json.Decoder(cls) for name, cls in TOPICS.items()}
+#: topic bytes -> typed decoder (the collector's hot loop uses these directly)
+DECODERS = {name.encode(): msgspec.json.Decoder(cls) for name, cls in TOPICS.items()}
 _LOOSE = msgspec.json.Decoder()
 _ENCODER = msgspec.json.Encoder()
 
 
 def decode(topic: bytes, payload: bytes, max_bytes: int = 65536) -> Event:
     """Validate one message; raise :class:`Rejected` naming why it is bad."""
-    decoder = _DECODERS.get(topic)
+    decoder = DECODERS.get(topic)
     if decoder is None:
         raise Rejected("unknown_topic", f"topic {topic[:64]!r} is not part of contract v1")
     if len(payload) > max_bytes:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import zmq
 
-from app.hub import Hub
-from collectors.events import Rejected, decode
+from app.hub import Hub, RejectedMessage
+from collectors.events import DECODERS, Event, Rejected, decode
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,22 @@ class Collector:
                 continue
             self._drain(sock)
 
+    def _explain(self, topic: bytes, payload: bytes) -> Event | RejectedMessage:
+        """The slow path: decode() again, which names why a message is bad."""
+        try:
+            return decode(topic, payload, self.max_bytes)
+        except Rejected as rej:
+            return rej, topic[:64].decode("ascii", "replace"), payload
+        except Exception as exc:  # a decoder surprise must cost one message, never the thread
+            return Rejected("undecodable", f"{type(exc).__name__}: {exc}"), topic[:64].decode(
+                "ascii", "replace"), payload
+
     def _drain(self, sock: zmq.Socket) -> None:
         items: list = []  # events and rejects, in arrival order
         received = 0
         recv = sock.recv_multipart
         max_bytes = self.max_bytes
+        decoders = DECODERS
         for _ in range(BATCH):
             try:
                 parts = recv(zmq.NOBLOCK)
@@ -98,13 +109,16 @@ class Collector:
                                          "[topic, payload]"), None, parts[-1]))
                 continue
             topic, payload = parts
-            try:
-                items.append(decode(topic, payload, max_bytes))
-            except Rejected as rej:
-                items.append((rej, topic[:64].decode("ascii", "replace"), payload))
-            except Exception as exc:  # a decoder surprise must cost one message, never the thread
-                items.append((Rejected("undecodable", f"{type(exc).__name__}: {exc}"),
-                                topic[:64].decode("ascii", "replace"), payload))
+            decoder = decoders.get(topic)  # the valid path, inlined: it runs 100k times a second
+            if decoder is not None and len(payload) <= max_bytes:
+                try:
+                    event = decoder.decode(payload)
+                    if event.v == 1:
+                        items.append(event)
+                        continue
+                except Exception:
+                    pass  # whatever failed, _explain() decodes again and names the reason
+            items.append(self._explain(topic, payload))
         if received:
             self.hub.apply_batch(items, received)
 

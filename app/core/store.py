@@ -10,7 +10,7 @@ Definitions: docs/metrics.md.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from app.core.accounting import Book, RoundTrip
@@ -52,9 +52,10 @@ class BotState:
         self.currency: str | None = None
         self.latency = LatencyWindow(m.latency_window_s, m.latency_max_samples)
         self.errors = ErrorLog(m.error_max_samples)
-        self.open_orders: dict[str, dict] = {}
+        # raw events, turned into documents only when read (the write path is the hot one)
+        self.open_orders: OrderedDict[str, tuple[Order | OrderBody, float]] = OrderedDict()
         self.max_open_orders = m.max_open_orders
-        self.recent_fills: deque[dict] = deque(maxlen=m.recent_fills)
+        self.recent_fills: deque[tuple[Fill, float]] = deque(maxlen=m.recent_fills)
         self.trips_today: deque[dict] = deque(maxlen=RECENT_ROUND_TRIPS)
         self.received = self.rejected = self.lost = self.seq_resets = 0
         self.position_mismatches = 0
@@ -194,10 +195,7 @@ class StateStore:
     def _fill(self, s: BotState, ev: Fill) -> None:
         outcome = s.book.fill(ev.symbol, ev.side, ev.qty, ev.price, ev.fee, ev.ts)
         s.marks[ev.symbol] = ev.price
-        s.recent_fills.appendleft({
-            "ts": ev.ts, "fill_id": ev.fill_id, "order_id": ev.order_id, "symbol": ev.symbol,
-            "side": ev.side, "qty": ev.qty, "price": ev.price, "fee": ev.fee,
-            "realized_pnl": outcome.realized})
+        s.recent_fills.appendleft((ev, outcome.realized))
         if ev.ts >= s.day_start:
             s.fills_today += 1
         for trip in outcome.closed:
@@ -220,12 +218,10 @@ class StateStore:
 
     def _order(self, s: BotState, ev: Order | OrderBody, ts: float | None = None) -> None:
         if ev.status in OPEN_ORDER_STATUSES:
-            if ev.order_id not in s.open_orders and len(s.open_orders) >= s.max_open_orders:
-                s.open_orders.pop(next(iter(s.open_orders)))  # bounded: evict the oldest
-            s.open_orders[ev.order_id] = {
-                "order_id": ev.order_id, "symbol": ev.symbol, "side": ev.side, "type": ev.type,
-                "qty": ev.qty, "price": ev.price, "status": ev.status, "filled_qty": ev.filled_qty,
-                "ts": getattr(ev, "ts", ts)}
+            orders = s.open_orders
+            if ev.order_id not in orders and len(orders) >= s.max_open_orders:
+                orders.popitem(last=False)  # bounded: evict the oldest
+            orders[ev.order_id] = (ev, getattr(ev, "ts", ts))
         else:
             s.open_orders.pop(ev.order_id, None)
 
@@ -330,8 +326,8 @@ class StateStore:
         return {
             "bot": bot,
             "positions": positions,
-            "open_orders": list(s.open_orders.values()),
-            "recent_fills": list(s.recent_fills),
+            "open_orders": [_order_doc(o, ts) for o, ts in s.open_orders.values()],
+            "recent_fills": [_fill_doc(f, realized) for f, realized in s.recent_fills],
             "round_trips_today": list(s.trips_today),
             "equity_curve": [[ts, eq] for ts, eq, _ in curve],
             "drawdown_curve": [[ts, dd] for ts, _, dd in curve],
@@ -339,6 +335,16 @@ class StateStore:
             "recent_errors": list(reversed(s.errors.recent)),
             "recent_rejects": list(reversed(self.recent_rejects)),
         }
+
+
+def _order_doc(o: Order | OrderBody, ts: float) -> dict:
+    return {"order_id": o.order_id, "symbol": o.symbol, "side": o.side, "type": o.type, "qty": o.qty,
+            "price": o.price, "status": o.status, "filled_qty": o.filled_qty, "ts": ts}
+
+
+def _fill_doc(f: Fill, realized: float) -> dict:
+    return {"ts": f.ts, "fill_id": f.fill_id, "order_id": f.order_id, "symbol": f.symbol, "side": f.side,
+            "qty": f.qty, "price": f.price, "fee": f.fee, "realized_pnl": realized}
 
 
 def _account(store: StateStore, s: BotState, ev: Account) -> None:
