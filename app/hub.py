@@ -38,6 +38,16 @@ class Hub:
         """Messages taken off the socket so far (a cheap read: no lock, no document)."""
         return self._store.received
 
+    @property
+    def stale_after_s(self) -> float:
+        """The liveness threshold in force (one source for the store, page and alerts)."""
+        return self._store.config.stale_after_s
+
+    def set_stale_after(self, seconds: float) -> None:
+        with self._lock:
+            self._store.set_stale_after(seconds)
+        self._bump()
+
     def clock(self) -> float:
         return self._store.clock()
 

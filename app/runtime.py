@@ -57,7 +57,6 @@ class Monitor:
                                    stale_after_s=settings.collector.stale_after_s, clock=clock)
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
         self.dashboard = dashboard.install(self.flask_app, self.hub, settings.dashboard,
-                                           stale_after_s=settings.collector.stale_after_s,
                                            listen_info=self.listen_info, alerts_status=self.alerts.status,
                                            alerts=self.alerts, settings_path=_settings_file(settings))
         self._demo_stop = threading.Event()

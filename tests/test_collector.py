@@ -169,3 +169,26 @@ def test_api_state_errors(ingest: Ingest) -> None:
     assert get_json(ingest.url + "/api/state")[0] == 400
     code, body = get_json(ingest.url + "/api/state?bot=nobody")
     assert code == 404 and body["error"] == "unknown bot"
+
+
+def test_connect_mode_endpoint_reaches_a_bot_that_binds() -> None:
+    import time
+
+    from app.core.config import CoreConfig
+    from app.core.store import StateStore
+    from app.hub import Hub
+    from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+    from tests.conftest import free_port
+
+    url = f"tcp://127.0.0.1:{free_port()}"
+    hub = Hub(StateStore(CoreConfig(), time.time))
+    sup = CollectorSupervisor(Collector(hub, [Endpoint(url, "connect")]))
+    sup.start()
+    try:
+        with BotPublisher("binder", url, bind=True) as pub:  # waits for the monitor's subscription
+            pub.account(123.0)
+        wait_until(lambda: received(Ingest(hub, sup, url, ""), "binder") == 1)
+        assert hub.metrics()["bots"]["binder"]["equity"] == 123.0
+        assert sup.status()["endpoints"] == [f"connect {url}"]
+    finally:
+        sup.stop()

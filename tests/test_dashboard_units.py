@@ -189,7 +189,7 @@ def test_slow_client_slot_is_bounded_and_newest_full_snapshot_wins() -> None:
 
 def test_broadcaster_sends_full_snapshot_then_only_changed_sections() -> None:
     hub = hub_with(ev(Account, equity=10000.0))
-    b = Broadcaster(hub, DashboardSettings(), stale_after_s=5.0, listen_info={})
+    b = Broadcaster(hub, DashboardSettings(), listen_info={})
     slot = b.connect("b1")
     b.tick()
     full = json.loads(slot.take(0))
@@ -209,6 +209,6 @@ def test_broadcaster_sends_full_snapshot_then_only_changed_sections() -> None:
 
 
 def test_broadcaster_refuses_pages_beyond_max_clients() -> None:
-    b = Broadcaster(hub_with(), DashboardSettings(max_clients=1), stale_after_s=5.0, listen_info={})
+    b = Broadcaster(hub_with(), DashboardSettings(max_clients=1), listen_info={})
     assert b.connect(ALL) is not None
     assert b.connect(ALL) is None

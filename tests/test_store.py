@@ -186,3 +186,17 @@ def test_too_many_bots_is_rejected_and_counted(monkeypatch) -> None:
     m = store.metrics()
     assert sorted(m["bots"]) == ["a", "b"]
     assert m["collector"]["rejected_by_reason"] == {"too_many_bots": 1}
+
+
+def test_stale_threshold_can_change_at_run_time() -> None:
+    from app.hub import Hub
+
+    clock = Clock()
+    hub = Hub(StateStore(CoreConfig(stale_after_s=10.0), clock))
+    hub.apply(Heartbeat(v=1, bot="b", seq=0, ts=T))
+    clock.t += 6
+    assert hub.metrics()["bots"]["b"]["stale"] is False
+    version = hub.version
+    hub.set_stale_after(5.0)  # what saving the settings form does
+    assert hub.version > version  # pages and alerts re-evaluate at once
+    assert hub.stale_after_s == 5.0 and hub.metrics()["bots"]["b"]["stale"] is True

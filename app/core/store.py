@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
+import msgspec
+
 from app.core.accounting import Book, RoundTrip
 from app.core.config import CoreConfig
 from app.core.series import DayClock, EquitySeries
@@ -114,6 +116,10 @@ class StateStore:
         self._cache: dict | None = None
 
     # ---- writes ---------------------------------------------------------
+    def set_stale_after(self, seconds: float) -> None:
+        """Change the liveness threshold at run time (the settings form saves it)."""
+        self.config = msgspec.structs.replace(self.config, stale_after_s=seconds)
+
     def count_received(self, n: int) -> None:
         """Messages taken off the socket, valid or not (the collector's counter)."""
         self.received += n

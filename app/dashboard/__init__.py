@@ -44,7 +44,7 @@ class DashboardHandle:
         self.broadcaster.stop()
 
 
-def install(server: flask.Flask, hub: Hub, settings: DashboardSettings, *, stale_after_s: float,
+def install(server: flask.Flask, hub: Hub, settings: DashboardSettings, *,
             listen_info: dict, alerts_status: Callable[[], dict] | None = None,
             alerts: object | None = None, settings_path: str | None = None) -> DashboardHandle:
     """Mount the dashboard at / and its WebSocket at /ws on ``server`` (leaves /api/* alone).
@@ -57,7 +57,7 @@ def install(server: flask.Flask, hub: Hub, settings: DashboardSettings, *, stale
     from app.dashboard.alerts_tab import AlertsTab
 
     tab = AlertsTab(alerts, settings_path, hub) if alerts is not None and settings_path else None
-    broadcaster = Broadcaster(hub, settings, stale_after_s=stale_after_s, listen_info=listen_info,
+    broadcaster = Broadcaster(hub, settings, listen_info=listen_info,
                               alerts_status=alerts_status, extra_sections=tab.sections if tab else None)
     app = Dash(__name__, server=server, routes_pathname_prefix="/", assets_folder=str(ASSETS),
                serve_locally=True, title=settings.title, update_title=None,

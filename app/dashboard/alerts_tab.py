@@ -171,6 +171,8 @@ class AlertsTab:
             return {}, f"Not saved: cannot write {self.writer.path}: {exc.strerror}", False
         try:
             self.service.reload(settings.alerts, stale_after_s=settings.collector.stale_after_s)
+            if self.hub is not None:  # the page's stale marker follows the same threshold at once
+                self.hub.set_stale_after(settings.collector.stale_after_s)
         except Exception as exc:  # saved but not applied: say so, loudly
             log.exception("alert engine reload failed")
             return {}, f"Saved, but the alert engine could not reload: {type(exc).__name__}: {exc}", True

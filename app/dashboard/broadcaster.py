@@ -160,13 +160,12 @@ def chart_inputs(states: dict[str, dict]) -> dict[str, Any]:
 class Broadcaster:
     """Owns the slots and the push thread; see the module docstring."""
 
-    def __init__(self, hub: Hub, settings: DashboardSettings, *, stale_after_s: float, listen_info: dict,
+    def __init__(self, hub: Hub, settings: DashboardSettings, *, listen_info: dict,
                  alerts_status: Callable[[], dict] | None = None,
                  extra_sections: Callable[[], dict] | None = None) -> None:
         self.hub = hub
         self.extra_sections = extra_sections  # the Alerts tab's sections (same frames, same diffing)
         self.settings = settings
-        self.stale_after_s = stale_after_s
         self.listen_info = listen_info
         self.alerts_status = alerts_status
         self.interval = settings.push_interval_ms / 1000.0
@@ -255,7 +254,7 @@ class Broadcaster:
         for view, stream in list(self._streams.items()):
             states = {b: st for b in view_bots(view, metrics) if (st := self.hub.state(b)) is not None}
             inp = ViewInput(view=view, metrics=metrics, states=states, now=now,
-                            stale_after_s=self.stale_after_s, listen_info=self.listen_info, alerts=alerts,
+                            stale_after_s=self.hub.stale_after_s, listen_info=self.listen_info, alerts=alerts,
                             server={"clients": len(slots)}, fills_rows=self.settings.fills_rows,
                             error_rows=self.settings.error_rows)
             delta, full = stream.tick(inp, extra)
