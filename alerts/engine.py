@@ -261,16 +261,26 @@ class EvaluatorThread(threading.Thread):
         self.engine, self.hub, self.clock, self.stop, self.on_enqueued = engine, hub, clock, stop, on_enqueued
         self.evaluations = 0
 
+    #: Ended alerts kept in the outbox (with their delivered notifications); older ones are pruned
+    #: hourly so the SQLite file stays bounded. Dead-lettered notifications are never pruned.
+    KEEP_ENDED_ALERTS = 10_000
+    PRUNE_EVERY_S = 3600.0
+
     def run(self) -> None:
         version = -1
+        next_prune = 0.0
         while not self.stop.is_set():
             version = self.hub.wait_for_change(version, timeout=self.engine.settings.tick_s)
             if self.stop.is_set():
                 break
             try:
-                if self.engine.evaluate(self.hub.metrics(), self.clock()):
+                now = self.clock()
+                if self.engine.evaluate(self.hub.metrics(), now):
                     self.on_enqueued()
                 self.evaluations += 1
+                if now >= next_prune:
+                    self.engine.outbox.prune(self.KEEP_ENDED_ALERTS)
+                    next_prune = now + self.PRUNE_EVERY_S
                 self.stop.wait(self.engine.settings.min_interval_s)  # coalesce bursts of changes
             except Exception:  # the safety net must not die of one bad document
                 log.exception("alert evaluation failed")
