@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from hypothesis import HealthCheck, settings
 
 from collectors.events import Account, Error, Fill, Latency, Mark
 
 ERRORS_WINDOW_S = 300.0
+
+# Shared hypothesis profile; ORACLE_EXAMPLES=2000 for a deeper run than the default suite does.
+PROPS = settings(
+    max_examples=int(os.environ.get("ORACLE_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @dataclass

@@ -6,16 +6,15 @@ hand-computed examples; numbers are compared with rel=abs=1e-9.
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from app.core.config import BotSettings, CoreConfig, MetricsSettings
 from app.core.store import StateStore
 from collectors.events import Account, Fill, Heartbeat, Mark
 from tests.oracle import (
+    PROPS,
     TIMEZONES,
     bot_steps,
     compare_bot,
@@ -25,12 +24,6 @@ from tests.oracle import (
     reference,
 )
 
-# ORACLE_EXAMPLES=2000 for a deeper run than the default suite does.
-PROPS = settings(
-    max_examples=int(os.environ.get("ORACLE_EXAMPLES", "200")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
 T0 = 1_700_000_000.0
 TOTAL_KEYS = (
     "equity",

@@ -21,6 +21,7 @@ from app.core.config import BotSettings, CoreConfig, MetricsSettings
 from app.core.store import StateStore
 from collectors.events import Account, Error, Fill, Heartbeat, Latency, Mark
 from tests.oracle import (
+    PROPS,
     TIMEZONES,
     bot_steps,
     compare_bot,
@@ -32,12 +33,6 @@ from tests.oracle import (
     sharpe_returns,
 )
 
-# ORACLE_EXAMPLES=2000 for a deeper run than the default suite does.
-PROPS = settings(
-    max_examples=int(os.environ.get("ORACLE_EXAMPLES", "200")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
 DAY_KEYS = ("equity", "daily_pnl", "fills_today", "round_trips_today", "wins_today", "losses_today")
 
 
