@@ -86,14 +86,27 @@ def test_a_stuck_page_does_not_slow_ingest_or_other_pages(monitor: MonitorProces
         stuck = connect(monitor, "slow-bot", sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
         healthy = connect(monitor, "slow-bot")
         json.loads(healthy.recv())
-        for i in range(3000):  # the stuck page never reads: its socket fills, its thread blocks
+        # ~3 s of frames that each carry a large positions table (400 symbols), far more than the
+        # stuck page's socket buffers hold: its thread blocks on send, nobody else may notice.
+        deadline, i = time.monotonic() + 3.0, 0
+        while time.monotonic() < deadline:
             pub.account(30_000.0 + i)
-            pub.fill(f"f{i}", f"o{i}", f"SYM{i % 50}", "buy", 1.0, 100.0 + i % 7)
-        frames_until(healthy, lambda f: equity_shown(f, "32,999.00"), timeout=1.5)
+            pub.fill(f"f{i}", f"o{i}", f"SYM{i % 400}", "buy", 1.0, 100.0 + i % 7)
+            i += 1
+            if i % 200 == 0:
+                time.sleep(0.01)
+        last = f"{30_000 + i - 1:,}.00"
+        frames_until(healthy, lambda f: equity_shown(f, last), timeout=1.5)
         pub.account(99_999.0)
         frames_until(healthy, lambda f: equity_shown(f, "99,999.00"), timeout=1.0)
-        stuck.close()
-        healthy.close()
+        # The stuck page really was stuck: its slot overflowed, so when it reads again it gets a
+        # second full snapshot (what it missed was replaced, not queued without bound).
+        try:
+            later = frames_until(stuck, lambda f: f["full"] and equity_shown(f, "99,999.00"), timeout=10.0)
+            assert sum(1 for f in later if f["full"]) >= 2
+        finally:
+            stuck.close()
+            healthy.close()
 
 
 def test_unknown_paths_do_not_hide_the_api(monitor: MonitorProcess) -> None:

@@ -8,6 +8,7 @@ callback.  The page never polls and never runs a Python callback for data.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def _register_ws(server: flask.Flask, broadcaster: Broadcaster, settings: Dashbo
     @sock.route(WS_PATH, bp=None)
     def dashboard_ws(ws: object) -> None:
         """One page: send its frames, honour its resync requests, until it goes away."""
+        _bound_send_buffer(ws, settings.ws_send_buffer_kb * 1024)
         slot = broadcaster.connect(flask.request.args.get("bot") or ALL)
         if slot is None:
             ws.close(reason=1013, message="too many dashboard pages")
@@ -89,6 +91,13 @@ def _register_ws(server: flask.Flask, broadcaster: Broadcaster, settings: Dashbo
             pass
         finally:
             broadcaster.disconnect(slot)
+
+
+def _bound_send_buffer(ws: object, size: int) -> None:
+    """Cap what the kernel queues for this page, so a stuck page blocks its thread early."""
+    sock = getattr(ws, "sock", None)
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
 
 def _pump(ws: object, slot: ClientSlot) -> None:

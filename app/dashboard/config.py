@@ -33,5 +33,8 @@ class DashboardSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     refresh_s: Annotated[float, msgspec.Meta(ge=0.2, le=10)] = 1.0
     #: WebSocket ping interval; a dead peer is detected and its thread freed.
     ws_ping_interval_s: Annotated[float, msgspec.Meta(ge=1, le=300)] = 20.0
+    # Kernel send buffer per page: without a cap the OS queues megabytes for a stuck page before
+    # its slot notices; with it, the page falls behind quickly and gets one snapshot instead.
+    ws_send_buffer_kb: Annotated[int, msgspec.Meta(ge=16, le=16384)] = 256
     #: Page title.
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] = "Bot Monitor"
