@@ -24,6 +24,17 @@ from collectors.events import Account, Error, Fill, Latency, Mark
 
 ERRORS_WINDOW_S = 300.0
 
+def run(cfg, events: list, wall: float | None = None):
+    """Drive the implementation under test (the only place the oracle module touches it)."""
+    from app.core.store import StateStore
+
+    wall = events[-1].ts + 1.0 if wall is None else wall
+    store = StateStore(cfg, clock=lambda: wall)
+    for ev in events:
+        store.apply(ev)
+    return store
+
+
 # Shared hypothesis profile; ORACLE_EXAMPLES=2000 for a deeper run than the default suite does.
 PROPS = settings(
     max_examples=int(os.environ.get("ORACLE_EXAMPLES", "200")),

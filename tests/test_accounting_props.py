@@ -22,6 +22,7 @@ from tests.oracle import (
     compare_positions,
     make_events,
     reference,
+    run,
 )
 
 T0 = 1_700_000_000.0
@@ -34,14 +35,6 @@ TOTAL_KEYS = (
     "exposure_gross",
     "exposure_net",
 )
-
-
-def run(cfg: CoreConfig, events: list, wall: float | None = None) -> StateStore:
-    wall = events[-1].ts + 1.0 if wall is None else wall
-    store = StateStore(cfg, clock=lambda: wall)
-    for ev in events:
-        store.apply(ev)
-    return store
 
 
 def config(tz: str = "UTC", bots: dict[str, float] | None = None, **metrics) -> CoreConfig:

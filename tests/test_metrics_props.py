@@ -29,19 +29,12 @@ from tests.oracle import (
     empyrical_max_drawdown,
     make_events,
     reference,
+    run,
     sharpe_from_returns,
     sharpe_returns,
 )
 
 DAY_KEYS = ("equity", "daily_pnl", "fills_today", "round_trips_today", "wins_today", "losses_today")
-
-
-def run(cfg: CoreConfig, events: list, wall: float | None = None) -> StateStore:
-    wall = events[-1].ts + 1.0 if wall is None else wall
-    store = StateStore(cfg, clock=lambda: wall)
-    for ev in events:
-        store.apply(ev)
-    return store
 
 
 def cfg(start: float = 10_000.0, **metrics) -> CoreConfig:
