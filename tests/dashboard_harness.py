@@ -30,14 +30,14 @@ class MonitorProcess:
     """``python -m app`` on free ports; publish to ``zmq``, browse ``url``."""
 
     def __init__(self, tmp: Path, *, stale_after_s: float = 10.0, push_interval_ms: int = 60,
-                 extra_yaml: str = "") -> None:
+                 send_buffer_kb: int = 256, extra_yaml: str = "") -> None:
         self.port, self.zmq_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.zmq = f"tcp://127.0.0.1:{self.zmq_port}"
         self.config = tmp / "settings.yaml"
         self.config.write_text(
             f"collector:\n  stale_after_s: {stale_after_s}\n"
-            f"dashboard:\n  push_interval_ms: {push_interval_ms}\n"
+            f"dashboard:\n  push_interval_ms: {push_interval_ms}\n  ws_send_buffer_kb: {send_buffer_kb}\n"
             f"storage:\n  data_dir: {tmp / 'data'}\n"
             "logging:\n  level: WARNING\n" + extra_yaml, encoding="utf-8")
         self.log = tmp / "monitor.log"
