@@ -30,8 +30,12 @@ def row_state(row: dict) -> dict[str, Any]:
         letter = any(m in (error or "") for m in _DEAD_LETTER_MARKS)
         return {"state": "dead-lettered" if letter else "failed", "error": error, "at": row.get("sent_at")}
     if row.get("attempts", 0) and error:
-        return {"state": "retrying", "attempt": row["attempts"], "next_try": row.get("due_at"),
-                "error": error}
+        return {
+            "state": "retrying",
+            "attempt": row["attempts"],
+            "next_try": row.get("due_at"),
+            "error": error,
+        }
     return {"state": "sending"}
 
 

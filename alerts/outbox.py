@@ -193,8 +193,10 @@ class Outbox:
     def release(self, ids: list[int]) -> None:
         """Give back claimed rows untouched (not an attempt): they were not sent."""
         with self._tx() as db:
-            db.executemany("UPDATE notifications SET lease_until=NULL, attempts=attempts-1 WHERE id=?",
-                           [(i,) for i in ids])
+            db.executemany(
+                "UPDATE notifications SET lease_until=NULL, attempts=attempts-1 WHERE id=?",
+                [(i,) for i in ids],
+            )
 
     def dead(self, ids: list[int], error: str, now: float) -> None:
         """Dead-letter: kept with its last error, never silently dropped."""

@@ -16,8 +16,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--config", help="settings file (default: settings.yaml of the project)")
     p.add_argument("--host", help="dashboard/API host (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="dashboard/API port (default 8050)")
-    p.add_argument("--zmq", metavar="ENDPOINT",
-                   help="bind this ZeroMQ endpoint instead of the configured ones")
+    p.add_argument(
+        "--zmq", metavar="ENDPOINT", help="bind this ZeroMQ endpoint instead of the configured ones"
+    )
     p.add_argument("--demo", action="store_true", help="also run the simulated demo bots")
     return p.parse_args(argv)
 
@@ -40,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"invalid settings: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.logging.level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     from app.runtime import Monitor  # heavy imports only once settings are known to be valid
     from app.server import serve
 
@@ -53,8 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     log = logging.getLogger("app")
     log.info("collecting bot events on %s", ", ".join(monitor.listen_info["zmq"]))
-    log.info("dashboard and API on http://%s:%d%s", settings.server.host, settings.server.port,
-             " (with simulated demo bots)" if args.demo else "")
+    log.info(
+        "dashboard and API on http://%s:%d%s",
+        settings.server.host,
+        settings.server.port,
+        " (with simulated demo bots)" if args.demo else "",
+    )
     try:
         serve(monitor.flask_app, settings.server.host, settings.server.port, threads=settings.server.threads)
     except KeyboardInterrupt:

@@ -18,8 +18,9 @@ _encode = msgspec.json.Encoder().encode
 
 
 def json_response(doc: object, status: int = 200) -> Response:
-    return Response(_encode(doc), status=status, mimetype="application/json",
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        _encode(doc), status=status, mimetype="application/json", headers={"Cache-Control": "no-store"}
+    )
 
 
 def create_api(hub: Hub, collector_alive: Callable[[], bool]) -> Blueprint:

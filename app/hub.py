@@ -71,8 +71,14 @@ class Hub:
             for item in items:
                 if type(item) is tuple:
                     rej, topic, payload = item
-                    store.reject(rej.reason, rej.detail, topic=topic, bot=rej.bot, seq=rej.seq,
-                                 excerpt=payload[:200].decode("utf-8", "replace"))
+                    store.reject(
+                        rej.reason,
+                        rej.detail,
+                        topic=topic,
+                        bot=rej.bot,
+                        seq=rej.seq,
+                        excerpt=payload[:200].decode("utf-8", "replace"),
+                    )
                 else:
                     apply(item, arrival)
         self._bump()

@@ -40,8 +40,9 @@ def _settings_file(settings: Settings) -> str | None:
 class Monitor:
     """The whole monitor in one process; ``start()`` then serve ``flask_app``."""
 
-    def __init__(self, settings: Settings, demo: bool = False,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, settings: Settings, demo: bool = False, clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
         self.started_at = clock()
         self.clock = clock
@@ -49,24 +50,37 @@ class Monitor:
         endpoints = [Endpoint(e.url, e.mode) for e in settings.collector.endpoints]
         self.collector = CollectorSupervisor(
             Collector(self.hub, endpoints, settings.collector.max_message_bytes),
-            restart_delay_s=settings.collector.restart_delay_s)
+            restart_delay_s=settings.collector.restart_delay_s,
+        )
         self.flask_app = Flask("app")
         self.flask_app.register_blueprint(create_api(self.hub, lambda: self.collector.alive))
-        self.alerts = AlertService(self.hub, settings.alerts, settings.storage,
-                                   dashboard_url=settings.dashboard_url,
-                                   stale_after_s=settings.collector.stale_after_s, clock=clock)
+        self.alerts = AlertService(
+            self.hub,
+            settings.alerts,
+            settings.storage,
+            dashboard_url=settings.dashboard_url,
+            stale_after_s=settings.collector.stale_after_s,
+            clock=clock,
+        )
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
-        self.dashboard = dashboard.install(self.flask_app, self.hub, settings.dashboard,
-                                           listen_info=self.listen_info, alerts_status=self.alerts.status,
-                                           alerts=self.alerts, settings_path=_settings_file(settings))
+        self.dashboard = dashboard.install(
+            self.flask_app,
+            self.hub,
+            settings.dashboard,
+            listen_info=self.listen_info,
+            alerts_status=self.alerts.status,
+            alerts=self.alerts,
+            settings_path=_settings_file(settings),
+        )
         self._demo_stop = threading.Event()
         self._demo_thread: threading.Thread | None = None
         if demo:
             bind = next((e for e in endpoints if e.mode == "bind" and e.url.startswith("tcp://")), None)
             if bind is None:
                 raise ValueError("--demo needs a tcp bind endpoint for the simulated bot to connect to")
-            self._demo_thread = threading.Thread(target=self._run_demo, args=(connect_url(bind),),
-                                                 name="demo-bot", daemon=True)
+            self._demo_thread = threading.Thread(
+                target=self._run_demo, args=(connect_url(bind),), name="demo-bot", daemon=True
+            )
         self._process = psutil.Process()
 
     def _run_demo(self, url: str) -> None:
@@ -77,10 +91,15 @@ class Monitor:
 
     def _extras(self) -> dict:
         now = self.clock()
-        return {"collector": self.collector.status(),
-                "monitor": {"started_at": self.started_at, "uptime_s": now - self.started_at,
-                            "rss_bytes": self._process.memory_info().rss,
-                            "threads": threading.active_count()}}
+        return {
+            "collector": self.collector.status(),
+            "monitor": {
+                "started_at": self.started_at,
+                "uptime_s": now - self.started_at,
+                "rss_bytes": self._process.memory_info().rss,
+                "threads": threading.active_count(),
+            },
+        }
 
     def start(self) -> None:
         """Start every thread; raises if the collector cannot bind its endpoints."""

@@ -61,7 +61,8 @@ class EndpointSettings(_S):
 
 class CollectorSettings(_S):
     endpoints: list[EndpointSettings] = msgspec.field(
-        default_factory=lambda: [EndpointSettings(url="tcp://127.0.0.1:5556")])
+        default_factory=lambda: [EndpointSettings(url="tcp://127.0.0.1:5556")]
+    )
     max_message_bytes: Annotated[int, msgspec.Meta(ge=256, le=16 * 1024 * 1024)] = 65536
     stale_after_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     restart_delay_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
@@ -84,8 +85,7 @@ class Settings(_S):
     source: str = "(defaults)"  # the file these came from, set by load_settings
 
     def core(self) -> CoreConfig:
-        return CoreConfig(metrics=self.metrics, bots=self.bots,
-                          stale_after_s=self.collector.stale_after_s)
+        return CoreConfig(metrics=self.metrics, bots=self.bots, stale_after_s=self.collector.stale_after_s)
 
     @property
     def dashboard_url(self) -> str:
@@ -123,11 +123,17 @@ def read_secrets(settings_path: str | Path, secrets_file: object) -> dict[str, s
     if target is None or not target.exists():
         return {}
     if os.name == "posix" and target.stat().st_mode & 0o077:
-        raise SettingsError(settings_path, "secrets_file",
-                            f"{target} is readable by others: run chmod 600 {target}")
+        raise SettingsError(
+            settings_path, "secrets_file", f"{target} is readable by others: run chmod 600 {target}"
+        )
     data = read_yaml(target)
-    bad = [k for k, v in data.items() if not isinstance(k, str) or not _VAR.fullmatch("${" + k + "}")
-           or not isinstance(v, (str, int, float))]
+    bad = [
+        k
+        for k, v in data.items()
+        if not isinstance(k, str)
+        or not _VAR.fullmatch("${" + k + "}")
+        or not isinstance(v, (str, int, float))
+    ]
     if bad:
         raise SettingsError(target, str(bad[0]), "secrets are NAME: value pairs (NAME like MY_TOKEN)")
     return {k: str(v) for k, v in data.items()}
@@ -141,6 +147,7 @@ def substitute_env(value: Any, path: Path, key: str = "", env: dict | None = Non
     if isinstance(value, list):
         return [substitute_env(v, path, f"{key}[{i}]", env) for i, v in enumerate(value)]
     if isinstance(value, str) and "${" in value:
+
         def repl(m: re.Match) -> str:
             name, default = m.group(1), m.group(2)
             if name in env:
@@ -148,12 +155,14 @@ def substitute_env(value: Any, path: Path, key: str = "", env: dict | None = Non
             if default is not None:
                 return default
             raise SettingsError(path, key, f"environment variable {name} is not set")
+
         return _VAR.sub(repl, value)
     return value
 
 
-def load_settings(path: str | Path | None = None, overrides: dict | None = None,
-                  env: dict | None = None) -> Settings:
+def load_settings(
+    path: str | Path | None = None, overrides: dict | None = None, env: dict | None = None
+) -> Settings:
     """Read, substitute, apply CLI overrides, validate; raise SettingsError when invalid."""
     path = Path(path) if path else DEFAULT_PATH
     raw = read_yaml(path)
@@ -181,8 +190,9 @@ def _check_semantics(s: Settings, path: str | Path) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(path, "metrics.timezone", f"unknown timezone {s.metrics.timezone!r}") from None
     if s.metrics.sharpe_window_s < 2 * s.metrics.sharpe_interval_s:
-        raise SettingsError(path, "metrics.sharpe_window_s",
-                            "must be at least twice metrics.sharpe_interval_s")
+        raise SettingsError(
+            path, "metrics.sharpe_window_s", "must be at least twice metrics.sharpe_interval_s"
+        )
     if not s.collector.endpoints:
         raise SettingsError(path, "collector.endpoints", "at least one endpoint is needed")
 

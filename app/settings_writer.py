@@ -53,7 +53,8 @@ def _yaml(text: str = "") -> YAML:
     y.preserve_quotes = True
     y.width = 120
     y.representer.add_representer(
-        type(None), lambda rep, _d: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
+        type(None), lambda rep, _d: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
     return y
 
 

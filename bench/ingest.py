@@ -46,14 +46,36 @@ def build_messages(n: int, bots: int = 4) -> list[list[bytes]]:
             topic, body = b"mark", {**env, "prices": {"BTC": 100.0 + (i % 97) * 0.1, "ETH": 10.0 + i % 13}}
         elif kind < 5:
             side = "buy" if (i // 10) % 2 == 0 else "sell"
-            topic, body = b"fill", {**env, "fill_id": f"f{i}", "order_id": f"o{i}", "symbol": "BTC",
-                                    "side": side, "qty": 0.5, "price": 100.0 + (i % 97) * 0.1, "fee": 0.01}
+            topic, body = (
+                b"fill",
+                {
+                    **env,
+                    "fill_id": f"f{i}",
+                    "order_id": f"o{i}",
+                    "symbol": "BTC",
+                    "side": side,
+                    "qty": 0.5,
+                    "price": 100.0 + (i % 97) * 0.1,
+                    "fee": 0.01,
+                },
+            )
         elif kind < 7:
             topic, body = b"latency", {**env, "op": "submit", "ms": float(i % 50)}
         elif kind < 9:
-            topic, body = b"order", {**env, "order_id": f"o{i}", "symbol": "BTC", "side": "buy",
-                                     "type": "limit", "qty": 1.0, "price": 99.0, "status": "new",
-                                     "filled_qty": 0.0}
+            topic, body = (
+                b"order",
+                {
+                    **env,
+                    "order_id": f"o{i}",
+                    "symbol": "BTC",
+                    "side": "buy",
+                    "type": "limit",
+                    "qty": 1.0,
+                    "price": 99.0,
+                    "status": "new",
+                    "filled_qty": 0.0,
+                },
+            )
         else:
             topic, body = b"heartbeat", env
         out.append([topic, enc(body)])
@@ -156,17 +178,23 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5599)
     args = parser.parse_args()
     n = args.events
-    print(f"ingest benchmark: {n} events, 4 bots, mix of mark/fill/order/latency/heartbeat; "
-          f"{mp.cpu_count()} cores")
+    print(
+        f"ingest benchmark: {n} events, 4 bots, mix of mark/fill/order/latency/heartbeat; "
+        f"{mp.cpu_count()} cores"
+    )
     raw = bench_raw(args.port, n)
     print(f"  raw pyzmq receive+decode : {raw:>10,.0f} events/s")
     rate, lost, info = bench_monitor(args.port + 1, n)
-    print(f"  monitor (validate+store) : {rate:>10,.0f} events/s  (metrics read {info['metric_reads']}x "
-          "during the run)")
+    print(
+        f"  monitor (validate+store) : {rate:>10,.0f} events/s  (metrics read {info['metric_reads']}x "
+        "during the run)"
+    )
     print(f"  ratio monitor/raw        : {rate / raw:10.2f}")
     print(f"  events lost              : {lost:10d}")
-    print(f"  target >= 100,000 events/s: {'met' if rate >= 100_000 else 'NOT met'}; lost == 0: "
-          f"{'yes' if lost == 0 else 'NO'}")
+    print(
+        f"  target >= 100,000 events/s: {'met' if rate >= 100_000 else 'NOT met'}; lost == 0: "
+        f"{'yes' if lost == 0 else 'NO'}"
+    )
     sys.exit(0 if lost == 0 else 1)
 
 

@@ -57,6 +57,7 @@ new MutationObserver(grab).observe(document.getElementById('status-bar'),
 def publish(endpoint: str, rate: float, seconds: float, go: mp.Event, out: mp.Queue) -> None:
     """Publisher process: event i at t0 + i/rate (busy-waits the last ms for accuracy)."""
     from collectors.publisher import BotPublisher
+
     n = int(rate * seconds)
     times = [0.0] * n
     with BotPublisher(BOT, endpoint) as pub:
@@ -96,9 +97,11 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def summary(name: str, lat: list[float], n: int, frames_per_s: float, extra: str = "") -> str:
-    return (f"{name:<28} events={n:>6} shown={len(lat):>6} p50={pct(lat, 50):7.1f} ms "
-            f"p95={pct(lat, 95):7.1f} ms p99={pct(lat, 99):7.1f} ms max={max(lat, default=0):7.1f} ms "
-            f"frames/s={frames_per_s:5.1f} {extra}")
+    return (
+        f"{name:<28} events={n:>6} shown={len(lat):>6} p50={pct(lat, 50):7.1f} ms "
+        f"p95={pct(lat, 95):7.1f} ms p99={pct(lat, 99):7.1f} ms max={max(lat, default=0):7.1f} ms "
+        f"frames/s={frames_per_s:5.1f} {extra}"
+    )
 
 
 def run_publisher(mon: MonitorProcess, rate: float, seconds: float) -> tuple[mp.Process, mp.Queue, mp.Event]:
@@ -113,6 +116,7 @@ def run_publisher(mon: MonitorProcess, rate: float, seconds: float) -> tuple[mp.
 
 def browser_part(mon: MonitorProcess, rates: list[float], seconds: float) -> None:
     from selenium import webdriver
+
     driver = webdriver.Chrome(options=chrome_options())
     try:
         for rate in rates:
@@ -120,8 +124,9 @@ def browser_part(mon: MonitorProcess, rates: list[float], seconds: float) -> Non
             time.sleep(1.5)  # the bot exists once its first event is in
             driver.get(f"{mon.url}/")
             time.sleep(2.5)  # page start-up (Plotly bundle) is not push latency
-            driver.execute_script("window.dash_clientside.set_props('bot-select', {value: arguments[0]});",
-                                  BOT)
+            driver.execute_script(
+                "window.dash_clientside.set_props('bot-select', {value: arguments[0]});", BOT
+            )
             time.sleep(1.0)
             driver.execute_script(OBSERVER_JS)
             frames0 = driver.execute_script("return window.__monitor.frames")
@@ -129,14 +134,24 @@ def browser_part(mon: MonitorProcess, rates: list[float], seconds: float) -> Non
             times = q.get(timeout=seconds + 30)
             proc.join(10)
             time.sleep(0.5)
-            shown = [(t / 1000, round(float(v.replace(",", "")) - BASE))
-                     for t, v in driver.execute_script("return window.__shown")]
+            shown = [
+                (t / 1000, round(float(v.replace(",", "")) - BASE))
+                for t, v in driver.execute_script("return window.__shown")
+            ]
             frames = driver.execute_script("return window.__monitor.frames") - frames0
             resyncs = driver.execute_script("return window.__monitor.resyncs")
             span = times[-1] - times[0] if len(times) > 1 else 1.0
             lat = latencies(times, shown)
-            print(summary(f"browser @ {rate:g} ev/s", lat, len(times), frames / span,
-                          f"(screen updates {len(shown)}, resyncs {resyncs})"), flush=True)
+            print(
+                summary(
+                    f"browser @ {rate:g} ev/s",
+                    lat,
+                    len(times),
+                    frames / span,
+                    f"(screen updates {len(shown)}, resyncs {resyncs})",
+                ),
+                flush=True,
+            )
             for entry in driver.get_log("browser"):
                 print("   console:", entry.get("level"), str(entry.get("message"))[:300])
     finally:
@@ -145,6 +160,7 @@ def browser_part(mon: MonitorProcess, rates: list[float], seconds: float) -> Non
 
 def _client_thread(url: str, stop, received: list, counts: list, k: int) -> None:
     import websocket
+
     ws = websocket.create_connection(url, timeout=2)
     while not stop.is_set():
         try:
@@ -164,8 +180,10 @@ def client_process(url: str, n: int, stop: mp.Event, out: mp.Queue) -> None:
     that the measuring side's own GIL does not add to the latency it measures."""
     received: list[list[tuple[float, int]]] = [[] for _ in range(n)]
     counts = [0] * n
-    threads = [threading.Thread(target=_client_thread, args=(url, stop, received, counts, k), daemon=True)
-               for k in range(n)]
+    threads = [
+        threading.Thread(target=_client_thread, args=(url, stop, received, counts, k), daemon=True)
+        for k in range(n)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -199,9 +217,16 @@ def fanout_part(mon: MonitorProcess, clients: int, rate: float, seconds: float, 
     per_client = [latencies(times, r) for _, r in results]
     worst = max(range(len(results)), key=lambda k: pct(per_client[k], 99))
     span = times[-1] - times[0]
-    print(summary(f"{clients} ws clients @ {rate:g} ev/s", per_client[worst], len(times),
-                  results[worst][0] / span, f"(slowest client; server CPU {cpu:.0f}% of one core; "
-                  f"clients in {len(workers)} processes)"), flush=True)
+    print(
+        summary(
+            f"{clients} ws clients @ {rate:g} ev/s",
+            per_client[worst],
+            len(times),
+            results[worst][0] / span,
+            f"(slowest client; server CPU {cpu:.0f}% of one core; clients in {len(workers)} processes)",
+        ),
+        flush=True,
+    )
     p99s = [pct(x, 99) for x in per_client]
     print(f"{'':<28} p99 across clients: median {statistics.median(p99s):.1f} ms, max {max(p99s):.1f} ms")
 
@@ -215,11 +240,14 @@ def main() -> None:
     ap.add_argument("--push-interval-ms", type=int, default=60, help="dashboard.push_interval_ms (50..100)")
     args = ap.parse_args()
     import tempfile
+
     with tempfile.TemporaryDirectory() as tmp:
         mon = MonitorProcess(Path(tmp), stale_after_s=30.0, push_interval_ms=args.push_interval_ms).start()
         try:
-            print(f"monitor pid {mon.proc.pid} on {mon.url}, push_interval_ms={args.push_interval_ms}, "
-                  f"cores={psutil.cpu_count()}")
+            print(
+                f"monitor pid {mon.proc.pid} on {mon.url}, push_interval_ms={args.push_interval_ms}, "
+                f"cores={psutil.cpu_count()}"
+            )
             if not args.skip_browser:
                 browser_part(mon, [float(r) for r in args.rates.split(",")], args.seconds)
             fanout_part(mon, args.clients, 1000.0, args.seconds)

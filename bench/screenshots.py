@@ -33,8 +33,18 @@ def start_demo(port: int, zmq_port: int, data_dir: str) -> subprocess.Popen:
     # the shipped settings (so the Alerts tab shows the shipped rules), with a private data dir
     shipped = (ROOT / "settings.yaml").read_text(encoding="utf-8")
     cfg.write_text(shipped.replace("  data_dir: ./data ", f"  data_dir: {data_dir} "), encoding="utf-8")
-    cmd = [sys.executable, "-m", "app", "--demo", "--config", str(cfg), "--port", str(port),
-           "--zmq", f"tcp://127.0.0.1:{zmq_port}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "app",
+        "--demo",
+        "--config",
+        str(cfg),
+        "--port",
+        str(port),
+        "--zmq",
+        f"tcp://127.0.0.1:{zmq_port}",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -30,8 +30,14 @@ APIS = ("binance", "coinbase")
 class DemoBot:
     """One simulated bot; ``step()`` advances it by ``dt`` seconds of wall time."""
 
-    def __init__(self, pub: BotPublisher, *, seed: int = 1, report_account: bool = True,
-                 starting_equity: float = 10000.0) -> None:
+    def __init__(
+        self,
+        pub: BotPublisher,
+        *,
+        seed: int = 1,
+        report_account: bool = True,
+        starting_equity: float = 10000.0,
+    ) -> None:
         self.pub = pub
         self.rng = random.Random(seed)
         self.report_account = report_account
@@ -64,8 +70,9 @@ class DemoBot:
         if self.tick % 10 == 0:
             self.pub.heartbeat()
         if self.report_account and self.tick % 20 == 0:
-            self.pub.account(round(self.equity(), 2), cash=round(self.start_equity + self.book.realized, 2),
-                             currency="USD")
+            self.pub.account(
+                round(self.equity(), 2), cash=round(self.start_equity + self.book.realized, 2), currency="USD"
+            )
         if self.tick % 50 == 0:
             self._health(now)
         if self.rng.random() < 0.01:
@@ -113,21 +120,33 @@ class DemoBot:
         r = self.rng.random()
         severity = "critical" if r < 0.02 else ("error" if r < 0.35 else "warning")
         component = self.rng.choice(COMPONENTS)
-        message = self.rng.choice((
-            "websocket disconnected, reconnecting", "order rejected: insufficient margin",
-            "rate limit hit (HTTP 429), backing off", "stale order book snapshot",
-            "position drift detected, resyncing"))
+        message = self.rng.choice(
+            (
+                "websocket disconnected, reconnecting",
+                "order rejected: insufficient margin",
+                "rate limit hit (HTTP 429), backing off",
+                "stale order book snapshot",
+                "position drift detected, resyncing",
+            )
+        )
         self.pub.error(component, message, severity)
 
     def _snapshot(self) -> None:
-        positions = [{"symbol": s, "qty": p.qty, "avg_price": p.avg_price}
-                     for s, p in self.book.positions.items() if p.qty]
+        positions = [
+            {"symbol": s, "qty": p.qty, "avg_price": p.avg_price}
+            for s, p in self.book.positions.items()
+            if p.qty
+        ]
         account = {"equity": round(self.equity(), 2), "currency": "USD"} if self.report_account else None
         self.pub.snapshot(positions, [], account=account)
 
 
-def run_demo(endpoint: str, stop: threading.Event, bots: tuple[tuple[str, bool], ...] = (
-        ("demo-alpha", True), ("demo-beta", False)), period_s: float = 0.1) -> None:
+def run_demo(
+    endpoint: str,
+    stop: threading.Event,
+    bots: tuple[tuple[str, bool], ...] = (("demo-alpha", True), ("demo-beta", False)),
+    period_s: float = 0.1,
+) -> None:
     """Run the demo bots until ``stop`` is set (the monitor's --demo thread)."""
     pubs = []
     try:
@@ -151,8 +170,11 @@ def main() -> None:
     parser.add_argument("--bot", action="append", help="bot id (repeat for several); default two bots")
     parser.add_argument("--derived", action="store_true", help="don't send account events")
     args = parser.parse_args()
-    bots = tuple((b, not args.derived) for b in args.bot) if args.bot else (("demo-alpha", True),
-                                                                             ("demo-beta", False))
+    bots = (
+        tuple((b, not args.derived) for b in args.bot)
+        if args.bot
+        else (("demo-alpha", True), ("demo-beta", False))
+    )
     stop = threading.Event()
     try:
         run_demo(args.endpoint, stop, bots)

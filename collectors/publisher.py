@@ -34,9 +34,16 @@ class NotConnected(RuntimeError):
 class BotPublisher:
     """Fills the envelope (v, bot, seq, ts), numbers seq from 0, and sends."""
 
-    def __init__(self, bot_id: str, endpoint: str = DEFAULT_ENDPOINT, *, connect_timeout: float = 5.0,
-                 bind: bool = False, clock: Callable[[], float] = time.time,
-                 context: zmq.Context | None = None) -> None:
+    def __init__(
+        self,
+        bot_id: str,
+        endpoint: str = DEFAULT_ENDPOINT,
+        *,
+        connect_timeout: float = 5.0,
+        bind: bool = False,
+        clock: Callable[[], float] = time.time,
+        context: zmq.Context | None = None,
+    ) -> None:
         self.bot_id = bot_id
         self.clock = clock
         self.seq = 0
@@ -69,22 +76,61 @@ class BotPublisher:
     def heartbeat(self, ts: float | None = None) -> int:
         return self.send("heartbeat", ts)
 
-    def account(self, equity: float, cash: float | None = None, currency: str | None = None,
-                ts: float | None = None) -> int:
+    def account(
+        self, equity: float, cash: float | None = None, currency: str | None = None, ts: float | None = None
+    ) -> int:
         return self.send("account", ts, equity=equity, cash=cash, currency=currency)
 
-    def fill(self, fill_id: str, order_id: str, symbol: str, side: str, qty: float, price: float,
-             fee: float = 0.0, ts: float | None = None) -> int:
-        return self.send("fill", ts, fill_id=fill_id, order_id=order_id, symbol=symbol, side=side,
-                         qty=qty, price=price, fee=fee)
+    def fill(
+        self,
+        fill_id: str,
+        order_id: str,
+        symbol: str,
+        side: str,
+        qty: float,
+        price: float,
+        fee: float = 0.0,
+        ts: float | None = None,
+    ) -> int:
+        return self.send(
+            "fill",
+            ts,
+            fill_id=fill_id,
+            order_id=order_id,
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            price=price,
+            fee=fee,
+        )
 
     def mark(self, prices: dict[str, float], ts: float | None = None) -> int:
         return self.send("mark", ts, prices=prices)
 
-    def order(self, order_id: str, symbol: str, side: str, type: str, qty: float, status: str,
-              filled_qty: float = 0.0, price: float | None = None, ts: float | None = None) -> int:
-        return self.send("order", ts, order_id=order_id, symbol=symbol, side=side, type=type, qty=qty,
-                         status=status, filled_qty=filled_qty, price=price)
+    def order(
+        self,
+        order_id: str,
+        symbol: str,
+        side: str,
+        type: str,
+        qty: float,
+        status: str,
+        filled_qty: float = 0.0,
+        price: float | None = None,
+        ts: float | None = None,
+    ) -> int:
+        return self.send(
+            "order",
+            ts,
+            order_id=order_id,
+            symbol=symbol,
+            side=side,
+            type=type,
+            qty=qty,
+            status=status,
+            filled_qty=filled_qty,
+            price=price,
+        )
 
     def latency(self, op: str, ms: float, order_id: str | None = None, ts: float | None = None) -> int:
         return self.send("latency", ts, op=op, ms=ms, order_id=order_id)
@@ -92,12 +138,22 @@ class BotPublisher:
     def error(self, component: str, message: str, severity: str = "error", ts: float | None = None) -> int:
         return self.send("error", ts, component=component, message=message, severity=severity)
 
-    def health(self, apis: dict[str, str] | None = None, circuit_breaker: str | None = None,
-               kill_switch: str | None = None, ts: float | None = None) -> int:
+    def health(
+        self,
+        apis: dict[str, str] | None = None,
+        circuit_breaker: str | None = None,
+        kill_switch: str | None = None,
+        ts: float | None = None,
+    ) -> int:
         return self.send("health", ts, apis=apis, circuit_breaker=circuit_breaker, kill_switch=kill_switch)
 
-    def snapshot(self, positions: list[dict], open_orders: list[dict], account: dict | None = None,
-                 ts: float | None = None) -> int:
+    def snapshot(
+        self,
+        positions: list[dict],
+        open_orders: list[dict],
+        account: dict | None = None,
+        ts: float | None = None,
+    ) -> int:
         return self.send("snapshot", ts, positions=positions, open_orders=open_orders, account=account)
 
     def send_raw(self, topic: bytes, payload: bytes) -> None:

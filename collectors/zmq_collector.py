@@ -40,8 +40,13 @@ class Endpoint:
 class Collector:
     """Receives, validates and applies events until stopped."""
 
-    def __init__(self, hub: Hub, endpoints: list[Endpoint], max_message_bytes: int = 65536,
-                 context: zmq.Context | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        endpoints: list[Endpoint],
+        max_message_bytes: int = 65536,
+        context: zmq.Context | None = None,
+    ) -> None:
         self.hub = hub
         self.endpoints = endpoints
         self.max_bytes = max_message_bytes
@@ -88,8 +93,11 @@ class Collector:
         except Rejected as rej:
             return rej, topic[:64].decode("ascii", "replace"), payload
         except Exception as exc:  # a decoder surprise must cost one message, never the thread
-            return Rejected("undecodable", f"{type(exc).__name__}: {exc}"), topic[:64].decode(
-                "ascii", "replace"), payload
+            return (
+                Rejected("undecodable", f"{type(exc).__name__}: {exc}"),
+                topic[:64].decode("ascii", "replace"),
+                payload,
+            )
 
     def _drain(self, sock: zmq.Socket) -> None:
         items: list = []  # events and rejects, in arrival order
@@ -105,8 +113,15 @@ class Collector:
             received += 1
             if len(parts) != 2:
                 size = sum(len(p) for p in parts)
-                items.append((Rejected("not_multipart", f"{len(parts)} frames ({size} bytes), expected "
-                                         "[topic, payload]"), None, parts[-1]))
+                items.append(
+                    (
+                        Rejected(
+                            "not_multipart", f"{len(parts)} frames ({size} bytes), expected [topic, payload]"
+                        ),
+                        None,
+                        parts[-1],
+                    )
+                )
                 continue
             topic, payload = parts
             decoder = decoders.get(topic)  # the valid path, inlined: it runs 100k times a second
@@ -150,10 +165,14 @@ class CollectorSupervisor:
         try:
             self.collector.run(self._stop)
         except Exception as exc:
-            self.last_failure = {"at": time.time(), "error": f"{type(exc).__name__}: {exc}",
-                                 "trace": traceback.format_exc(limit=5)}
-            log.error("collector thread died: %s; restarting in %.1fs", exc, self.restart_delay_s,
-                      exc_info=True)
+            self.last_failure = {
+                "at": time.time(),
+                "error": f"{type(exc).__name__}: {exc}",
+                "trace": traceback.format_exc(limit=5),
+            }
+            log.error(
+                "collector thread died: %s; restarting in %.1fs", exc, self.restart_delay_s, exc_info=True
+            )
             if isinstance(exc, zmq.ZMQError):
                 self.collector.close()  # a broken socket is rebuilt; otherwise keep what it has queued
             # the thread ends here; the watchdog sees it dead and starts a new one
@@ -175,8 +194,12 @@ class CollectorSupervisor:
         return self._thread is not None and self._thread.is_alive()
 
     def status(self) -> dict:
-        return {"alive": self.alive, "restarts": self.restarts, "last_failure": self.last_failure,
-                "endpoints": [str(e) for e in self.collector.endpoints]}
+        return {
+            "alive": self.alive,
+            "restarts": self.restarts,
+            "last_failure": self.last_failure,
+            "endpoints": [str(e) for e in self.collector.endpoints],
+        }
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()

@@ -154,7 +154,8 @@ def field_css(key: str, kind: str = "af") -> str:
 def feedback_text(dash_duo: Any, key: str) -> str:
     return dash_duo.driver.execute_script(
         "var e = document.getElementById(arguments[0]); return e ? e.textContent : '';",
-        '{"key":"' + key + '","type":"afe"}')
+        '{"key":"' + key + '","type":"afe"}',
+    )
 
 
 def set_field(dash_duo: Any, key: str, text: str) -> None:

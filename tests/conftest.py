@@ -74,12 +74,16 @@ def ingest_factory() -> Iterator[Callable[..., Ingest]]:
     """Build collector + API harnesses with a chosen CoreConfig and clock."""
     started: list[tuple[CollectorSupervisor, _Server]] = []
 
-    def make(config: CoreConfig | None = None, clock: Callable[[], float] = time.time,
-             max_message_bytes: int = 65536) -> Ingest:
+    def make(
+        config: CoreConfig | None = None,
+        clock: Callable[[], float] = time.time,
+        max_message_bytes: int = 65536,
+    ) -> Ingest:
         hub = Hub(StateStore(config or CoreConfig(), clock))
         endpoint = f"tcp://127.0.0.1:{free_port()}"
-        sup = CollectorSupervisor(Collector(hub, [Endpoint(endpoint)], max_message_bytes),
-                                  restart_delay_s=0.1)
+        sup = CollectorSupervisor(
+            Collector(hub, [Endpoint(endpoint)], max_message_bytes), restart_delay_s=0.1
+        )
         hub.set_extras(lambda: {"collector": sup.status()})
         app = Flask("test")
         app.register_blueprint(create_api(hub, lambda: sup.alive))

@@ -29,8 +29,15 @@ def free_port() -> int:
 class MonitorProcess:
     """``python -m app`` on free ports; publish to ``zmq``, browse ``url``."""
 
-    def __init__(self, tmp: Path, *, stale_after_s: float = 10.0, push_interval_ms: int = 60,
-                 send_buffer_kb: int = 256, extra_yaml: str = "") -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        stale_after_s: float = 10.0,
+        push_interval_ms: int = 60,
+        send_buffer_kb: int = 256,
+        extra_yaml: str = "",
+    ) -> None:
         self.port, self.zmq_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.zmq = f"tcp://127.0.0.1:{self.zmq_port}"
@@ -39,13 +46,24 @@ class MonitorProcess:
             f"collector:\n  stale_after_s: {stale_after_s}\n"
             f"dashboard:\n  push_interval_ms: {push_interval_ms}\n  ws_send_buffer_kb: {send_buffer_kb}\n"
             f"storage:\n  data_dir: {tmp / 'data'}\n"
-            "logging:\n  level: WARNING\n" + extra_yaml, encoding="utf-8")
+            "logging:\n  level: WARNING\n" + extra_yaml,
+            encoding="utf-8",
+        )
         self.log = tmp / "monitor.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> MonitorProcess:
-        cmd = [sys.executable, "-m", "app", "--config", str(self.config), "--port", str(self.port),
-               "--zmq", f"tcp://127.0.0.1:{self.zmq_port}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "app",
+            "--config",
+            str(self.config),
+            "--port",
+            str(self.port),
+            "--zmq",
+            f"tcp://127.0.0.1:{self.zmq_port}",
+        ]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -24,6 +24,7 @@ from collectors.events import Account, Error, Fill, Latency, Mark
 
 ERRORS_WINDOW_S = 300.0
 
+
 def run(cfg, events: list, wall: float | None = None):
     """Drive the implementation under test (the only place the oracle module touches it)."""
     from app.core.store import StateStore

@@ -39,8 +39,12 @@ def main(endpoint: str) -> None:
         d.latency("submit", 30.0, ts=T0 + 161)
         d.latency("cancel", 5.0, ts=T0 + 161)
         d.error("ws", "<img src=x onerror=alert(1)> disconnected", "error", ts=T0 + 162)
-        a.health(apis={"binance": "up", "kraken": "degraded"}, circuit_breaker="closed",
-                 kill_switch="armed", ts=T0 + 163)
+        a.health(
+            apis={"binance": "up", "kraken": "degraded"},
+            circuit_breaker="closed",
+            kill_switch="armed",
+            ts=T0 + 163,
+        )
         a.health(apis={"kraken": "down"}, ts=T0 + 164)
 
 

@@ -16,9 +16,13 @@ from tests.test_alert_support import settings
 def test_watchdog_pings_the_configured_url_repeatedly(httpserver, tmp_path) -> None:
     httpserver.expect_request("/ping/abc").respond_with_data("OK")
     cfg = settings(watchdog={"url": httpserver.url_for("/ping/abc"), "interval_s": 0.05, "timeout_s": 2})
-    service = AlertService(Hub(StateStore(CoreConfig(), time.time)), cfg,
-                           StorageSettings(data_dir=str(tmp_path)), dashboard_url="http://x",
-                           stale_after_s=10.0)
+    service = AlertService(
+        Hub(StateStore(CoreConfig(), time.time)),
+        cfg,
+        StorageSettings(data_dir=str(tmp_path)),
+        dashboard_url="http://x",
+        stale_after_s=10.0,
+    )
     service.start()
     try:
         wait_until(lambda: len(httpserver.log) >= 3, timeout=10)
@@ -30,9 +34,13 @@ def test_watchdog_pings_the_configured_url_repeatedly(httpserver, tmp_path) -> N
 def test_watchdog_survives_a_failing_endpoint(httpserver, tmp_path, caplog) -> None:
     httpserver.expect_request("/ping").respond_with_data("down", status=500)
     cfg = settings(watchdog={"url": httpserver.url_for("/ping") + "?token=s3cret", "interval_s": 0.05})
-    service = AlertService(Hub(StateStore(CoreConfig(), time.time)), cfg,
-                           StorageSettings(data_dir=str(tmp_path)), dashboard_url="http://x",
-                           stale_after_s=10.0)
+    service = AlertService(
+        Hub(StateStore(CoreConfig(), time.time)),
+        cfg,
+        StorageSettings(data_dir=str(tmp_path)),
+        dashboard_url="http://x",
+        stale_after_s=10.0,
+    )
     service.start()
     try:
         wait_until(lambda: len(httpserver.log) >= 3, timeout=10)  # it keeps trying after failures

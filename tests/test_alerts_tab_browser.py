@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def comments(text: str) -> list[str]:
-    return [line[line.index("#"):] for line in text.splitlines() if "#" in line]
+    return [line[line.index("#") :] for line in text.splitlines() if "#" in line]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,8 @@ def test_invalid_value_shows_field_error_and_writes_nothing(dash_duo, mon: Alert
     click(dash_duo, "#atab-save")
     dash_duo.wait_for_contains_text("#atab-save-status", "Not saved", timeout=10)
     WebDriverWait(dash_duo.driver, 5).until(
-        until(lambda: "fraction between 0 and 1" in feedback_text(dash_duo, "thr.max_drawdown.value")))
+        until(lambda: "fraction between 0 and 1" in feedback_text(dash_duo, "thr.max_drawdown.value"))
+    )
     assert "is-invalid" in dash_duo.find_element(field_css("thr.max_drawdown.value")).get_attribute("class")
     assert mon.path.read_bytes() == before
     assert mon.alerts.settings.thresholds.max_drawdown == 0.10
@@ -85,8 +86,14 @@ def test_secrets_never_reach_the_browser(dash_duo, mon: AlertsMonitor) -> None:
     click(dash_duo, "#atab-save")
     dash_duo.wait_for_contains_text("#atab-save-status", "Saved", timeout=10)
     # the form is re-rendered from the saved file: the new secret shows as a mask only
-    WebDriverWait(dash_duo.driver, 5).until(until(lambda: "9f3k" in (dash_duo.find_element(
-        field_css("ch.email.password")).get_attribute("placeholder") or "")))
+    WebDriverWait(dash_duo.driver, 5).until(
+        until(
+            lambda: (
+                "9f3k"
+                in (dash_duo.find_element(field_css("ch.email.password")).get_attribute("placeholder") or "")
+            )
+        )
+    )
     mon.slack_fails(403, "invalid_token")  # an error text from the service, shown in the page
     click(dash_duo, "#atab-test")
     dash_duo.wait_for_contains_text("#atab-test-result", "invalid_token", timeout=10)
@@ -115,8 +122,9 @@ def test_acknowledge_stops_escalation(dash_duo, mon: AlertsMonitor) -> None:
         acked_alert = next(a for a in mon.alerts.active() if a["bot"] == "ack-bot")
         assert acked_alert["acked_by"] == "dashboard"
         # the control alert (not acknowledged) escalates to e-mail after 4 s; the acked one must not
-        WebDriverWait(dash_duo.driver, 10).until(until(lambda: any(
-            "ctl-bot" in str(m["Subject"]) for m in mon.inbox.messages)))
+        WebDriverWait(dash_duo.driver, 10).until(
+            until(lambda: any("ctl-bot" in str(m["Subject"]) for m in mon.inbox.messages))
+        )
         deadline = acked_alert["fired_at"] + 4 + 1.0
         WebDriverWait(dash_duo.driver, 10).until(until(lambda: time.time() > deadline))
         assert not [m for m in mon.inbox.messages if "ack-bot" in str(m["Subject"])]

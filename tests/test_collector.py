@@ -57,8 +57,19 @@ def test_burst_of_100k_events_arrives_without_loss(ingest: Ingest) -> None:
 
 def _hostile(rng: random.Random, i: int) -> tuple[list[bytes], str]:
     """One bad message and the reason the collector must count it under."""
-    good = {"v": 1, "bot": "evil", "seq": i, "ts": 1.7e9, "fill_id": "f", "order_id": "o",
-            "symbol": "X", "side": "buy", "qty": 1.0, "price": 1.0, "fee": 0.0}
+    good = {
+        "v": 1,
+        "bot": "evil",
+        "seq": i,
+        "ts": 1.7e9,
+        "fill_id": "f",
+        "order_id": "o",
+        "symbol": "X",
+        "side": "buy",
+        "qty": 1.0,
+        "price": 1.0,
+        "fee": 0.0,
+    }
     kind = i % 12
     if kind == 0:
         return [b"fill"], "not_multipart"

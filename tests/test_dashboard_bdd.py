@@ -73,8 +73,9 @@ def metrics_arrive(trading: Trading) -> None:
 def equity_curve_updates(dash_duo, trading: Trading) -> None:
     wait_for(dash_duo, lambda: graph_last_y(dash_duo, "ch-equity") == trading.equities[-1], 1, "last equity")
     ys = dash_duo.driver.execute_script(
-        "return document.querySelector('#ch-equity .js-plotly-plot').data[0].y;")
-    assert ys[-len(trading.equities):] == trading.equities
+        "return document.querySelector('#ch-equity .js-plotly-plot').data[0].y;"
+    )
+    assert ys[-len(trading.equities) :] == trading.equities
     assert graph_points(dash_duo, "ch-equity")[0] == trading.points_before[0] + len(trading.equities)
     dash_duo.wait_for_contains_text("#cards-risk", "10,110.50", timeout=1)
 

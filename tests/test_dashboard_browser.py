@@ -55,14 +55,19 @@ def graph_points(dash_duo, graph_id: str) -> list[int]:
     """Points per trace as plotted by Plotly (the DOM graph, not the figure prop)."""
     return dash_duo.driver.execute_script(
         "var g = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
-        "return g && g.data ? g.data.map(function (t) { return (t.x || []).length; }) : [];", graph_id)
+        "return g && g.data ? g.data.map(function (t) { return (t.x || []).length; }) : [];",
+        graph_id,
+    )
 
 
 def graph_last_y(dash_duo, graph_id: str, trace: int = 0) -> float | None:
     return dash_duo.driver.execute_script(
         "var g = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
         "if (!g || !g.data || !g.data[arguments[1]]) { return null; }"
-        "var y = g.data[arguments[1]].y; return y.length ? y[y.length - 1] : null;", graph_id, trace)
+        "var y = g.data[arguments[1]].y; return y.length ? y[y.length - 1] : null;",
+        graph_id,
+        trace,
+    )
 
 
 def wait_for(dash_duo, predicate, timeout: float, what: str) -> None:
@@ -73,14 +78,17 @@ def wait_for(dash_duo, predicate, timeout: float, what: str) -> None:
 def text_of(dash_duo, element_id: str) -> str:
     """textContent read in one script call: immune to React replacing the node meanwhile."""
     return dash_duo.driver.execute_script(
-        "var e = document.getElementById(arguments[0]); return e ? e.textContent : '';", element_id)
+        "var e = document.getElementById(arguments[0]); return e ? e.textContent : '';", element_id
+    )
 
 
 def wait_text(dash_duo, element_id: str, expected: str, timeout: float, exact: bool = False) -> None:
     """Wait on an element the status bar re-renders every frame (textContent, one JS call)."""
+
     def ok() -> bool:
         got = text_of(dash_duo, element_id)
         return got == expected if exact else expected in got
+
     wait_for(dash_duo, ok, timeout, f"#{element_id} {'==' if exact else 'contains'} {expected!r}")
 
 
@@ -118,7 +126,8 @@ def test_page_loads_with_empty_console_and_every_tab_renders(dash_duo, monitor: 
     # Data arrives by push only: no Python callback round trips, no polling requests.
     posts = dash_duo.driver.execute_script(
         "return performance.getEntriesByType('resource').map(function (e) { return e.name; })"
-        ".filter(function (n) { return n.indexOf('_dash-update-component') >= 0; }).length;")
+        ".filter(function (n) { return n.indexOf('_dash-update-component') >= 0; }).length;"
+    )
     assert posts == 0
     assert not dash_duo.driver.find_elements(By.CSS_SELECTOR, "link[href^='http'], script[src^='http']")
 
@@ -156,7 +165,8 @@ def test_events_change_status_bar_tables_and_charts_within_1s(dash_duo, monitor:
 
 
 def test_stale_warning_appears_after_quiet_period_and_clears_on_next_event(
-        dash_duo, monitor: MonitorProcess) -> None:
+    dash_duo, monitor: MonitorProcess
+) -> None:
     open_page(dash_duo, monitor)
     with BotPublisher("quiet-bot", monitor.zmq) as pub:
         pub.account(10_000.0)
@@ -193,7 +203,8 @@ def test_bot_strings_render_as_plain_text(dash_duo, monitor: MonitorProcess) -> 
 
 
 def test_page_reconnects_after_server_restart_and_shows_current_data(
-        dash_duo, monitor: MonitorProcess) -> None:
+    dash_duo, monitor: MonitorProcess
+) -> None:
     with BotPublisher("restart-bot", monitor.zmq) as pub:
         pub.account(11_111.0)
         open_page(dash_duo, monitor, "restart-bot")
@@ -224,7 +235,8 @@ def test_screens_fit_a_phone(dash_duo, monitor: MonitorProcess, tmp_path: Path) 
 
 
 def test_chart_points_arriving_on_another_tab_are_shown_when_the_risk_tab_opens(
-        dash_duo, monitor: MonitorProcess) -> None:
+    dash_duo, monitor: MonitorProcess
+) -> None:
     # Charts on a hidden tab are not redrawn; their points wait in the page, none may be lost.
     with BotPublisher("hidden-charts", monitor.zmq) as pub:
         pub.account(20_000.0)

@@ -23,29 +23,32 @@ XSS = "<img src=x onerror=alert(1)>"
 
 
 # ---- formatting ------------------------------------------------------------------
-@pytest.mark.parametrize(("fn", "value", "text"), [
-    (fmt.money, 1234567.891, "1,234,567.89"),
-    (fmt.money, None, "n/a"),
-    (fmt.money, math.nan, "n/a"),
-    (fmt.money, math.inf, "n/a"),
-    (fmt.signed, 1234.5, "+1,234.50"),
-    (fmt.signed, -12.0, "-12.00"),
-    (fmt.signed, -0.001, "0.00"),
-    (fmt.signed, None, "n/a"),
-    (fmt.pct, 0.0123, "1.23%"),
-    (fmt.pct, None, "n/a"),
-    (fmt.qty, 0.00012, "0.00012"),
-    (fmt.qty, 1500.0, "1,500"),
-    (fmt.qty, -2.5, "-2.5"),
-    (fmt.price, 64123.456, "64,123.46"),
-    (fmt.price, 0.123456, "0.123456"),
-    (fmt.age, 0.44, "0.4 s"),
-    (fmt.age, 125, "2 min 05 s"),
-    (fmt.age, 7380, "2 h 03 min"),
-    (fmt.nbytes, 150 * 1024 * 1024, "150.0 MB"),
-    (fmt.integer, 1234567, "1,234,567"),
-    (fmt.ratio, math.nan, "n/a"),
-])
+@pytest.mark.parametrize(
+    ("fn", "value", "text"),
+    [
+        (fmt.money, 1234567.891, "1,234,567.89"),
+        (fmt.money, None, "n/a"),
+        (fmt.money, math.nan, "n/a"),
+        (fmt.money, math.inf, "n/a"),
+        (fmt.signed, 1234.5, "+1,234.50"),
+        (fmt.signed, -12.0, "-12.00"),
+        (fmt.signed, -0.001, "0.00"),
+        (fmt.signed, None, "n/a"),
+        (fmt.pct, 0.0123, "1.23%"),
+        (fmt.pct, None, "n/a"),
+        (fmt.qty, 0.00012, "0.00012"),
+        (fmt.qty, 1500.0, "1,500"),
+        (fmt.qty, -2.5, "-2.5"),
+        (fmt.price, 64123.456, "64,123.46"),
+        (fmt.price, 0.123456, "0.123456"),
+        (fmt.age, 0.44, "0.4 s"),
+        (fmt.age, 125, "2 min 05 s"),
+        (fmt.age, 7380, "2 h 03 min"),
+        (fmt.nbytes, 150 * 1024 * 1024, "150.0 MB"),
+        (fmt.integer, 1234567, "1,234,567"),
+        (fmt.ratio, math.nan, "n/a"),
+    ],
+)
 def test_numbers_are_formatted_as_a_trader_reads_them(fn, value, text) -> None:
     assert fn(value) == text
 
@@ -81,14 +84,23 @@ def ev(cls, bot="b1", seq=0, ts=None, **kw):
 def sections_for(hub: Hub, view: str = "b1", **kw) -> dict:
     metrics = hub.metrics()
     states = {b: hub.state(b) for b in (metrics["bots"] if view == ALL else [view]) if hub.state(b)}
-    inp = ViewInput(view=view, metrics=metrics, states=states, now=hub.clock(), stale_after_s=5.0,
-                    listen_info={"zmq": ["bind tcp://127.0.0.1:5556"], "http": "http://127.0.0.1:8050"}, **kw)
+    inp = ViewInput(
+        view=view,
+        metrics=metrics,
+        states=states,
+        now=hub.clock(),
+        stale_after_s=5.0,
+        listen_info={"zmq": ["bind tcp://127.0.0.1:5556"], "http": "http://127.0.0.1:8050"},
+        **kw,
+    )
     return build_sections(inp, Rates())
 
 
 def test_sections_keep_bot_strings_as_plain_strings() -> None:
-    hub = hub_with(ev(Fill, fill_id="f", order_id="o", symbol=XSS, side="buy", qty=1.0, price=10.0, fee=0.0),
-                   ev(Mark, seq=1, prices={XSS: 11.0}))
+    hub = hub_with(
+        ev(Fill, fill_id="f", order_id="o", symbol=XSS, side="buy", qty=1.0, price=10.0, fee=0.0),
+        ev(Mark, seq=1, prices={XSS: 11.0}),
+    )
     s = sections_for(hub)
     row = s["tb-positions"]["rows"][0]
     assert row[0] == XSS and row[1] == ["long", "pos"]
@@ -122,8 +134,11 @@ def test_alerts_shown_only_when_the_engine_exists() -> None:
     hub = hub_with(ev(Account, equity=1.0))
     assert sections_for(hub)["kv-alerts"] == [["Alerting", "not configured", "muted"]]
     assert not any(i[0] == "Alerts" for i in sections_for(hub)["status"]["items"])
-    alerts = {"firing": 2, "delivery_failing": False,
-              "channels": {"slack": {"ok": False, "last_error": "HTTP 500", "pending": 3, "dead": 0}}}
+    alerts = {
+        "firing": 2,
+        "delivery_failing": False,
+        "channels": {"slack": {"ok": False, "last_error": "HTTP 500", "pending": 3, "dead": 0}},
+    }
     s = sections_for(hub, alerts=alerts)
     assert ["Alerts", "2 firing", "neg", ""] in s["status"]["items"]
     assert any("HTTP 500" in row[1] for row in s["kv-alerts"])
@@ -142,10 +157,23 @@ def test_failing_alert_delivery_turns_the_bar_into_a_red_banner() -> None:
 def test_risk_cards_cover_every_metric_and_never_say_nan() -> None:
     cards = sections_for(hub_with(ev(Account, equity=10000.0)))["cards-risk"]
     labels = [c[0] for c in cards]
-    for needed in ("Equity", "Daily P&L", "Realized P&L", "Unrealized P&L", "Fees", "Drawdown",
-                   "Max drawdown",
-                   "Exposure gross", "Exposure net", "Leverage", "Sharpe", "Win rate", "Profit factor",
-                   "Expectancy", "Closed trades"):
+    for needed in (
+        "Equity",
+        "Daily P&L",
+        "Realized P&L",
+        "Unrealized P&L",
+        "Fees",
+        "Drawdown",
+        "Max drawdown",
+        "Exposure gross",
+        "Exposure net",
+        "Leverage",
+        "Sharpe",
+        "Win rate",
+        "Profit factor",
+        "Expectancy",
+        "Closed trades",
+    ):
         assert needed in labels
     assert "NaN" not in json.dumps(cards) and "nan" not in json.dumps(cards)
     assert dict((c[0], c[1]) for c in cards)["Win rate"] == "n/a"

@@ -112,6 +112,7 @@ def test_a_stuck_page_does_not_slow_ingest_or_other_pages(monitor: MonitorProces
 
 def test_unknown_paths_do_not_hide_the_api(monitor: MonitorProcess) -> None:
     import urllib.request
+
     with urllib.request.urlopen(monitor.url + "/api/metrics", timeout=5) as resp:
         assert resp.headers["Content-Type"].startswith("application/json")
         assert "collector" in json.loads(resp.read())

@@ -17,12 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 approx = pytest.approx
 
 
-
-
 def test_scripted_session_two_bots_across_midnight(ingest_factory) -> None:
     ingest = ingest_factory(CoreConfig(bots={"deriv": BotSettings(starting_equity=5000.0)}))
-    subprocess.run([sys.executable, "-m", "tests.scripted_session", ingest.endpoint], cwd=ROOT,
-                   check=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "tests.scripted_session", ingest.endpoint], cwd=ROOT, check=True, timeout=60
+    )
     wait_until(lambda: ingest.hub.metrics()["collector"]["received"] == 22)
     code, doc = get_json(ingest.url + "/api/metrics")
     assert code == 200
@@ -61,8 +60,11 @@ def test_scripted_session_two_bots_across_midnight(ingest_factory) -> None:
     assert (a["exposure_gross"], a["exposure_net"]) == (approx(12.0), approx(12.0))
     assert a["leverage"] == approx(12.0 / 1080.0)
     assert a["fills_today"] == 0  # its fill was yesterday
-    assert a["health"] == {"apis": {"binance": "up", "kraken": "down"}, "circuit_breaker": "closed",
-                           "kill_switch": "armed"}
+    assert a["health"] == {
+        "apis": {"binance": "up", "kraken": "down"},
+        "circuit_breaker": "closed",
+        "kill_switch": "armed",
+    }
 
     total = doc["total"]
     assert total["equity"] == approx(5004.4 + 1080.0)
@@ -80,8 +82,9 @@ def test_scripted_session_two_bots_across_midnight(ingest_factory) -> None:
     assert st["recent_errors"][0]["message"] == "<img src=x onerror=alert(1)> disconnected"
 
     code, st = get_json(ingest.url + "/api/state?bot=acct")
-    assert st["positions"] == [{"symbol": "ETH", "qty": 1.0, "avg_price": 10.0, "mark": 12.0,
-                                "unrealized_pnl": 2.0}]
+    assert st["positions"] == [
+        {"symbol": "ETH", "qty": 1.0, "avg_price": 10.0, "mark": 12.0, "unrealized_pnl": 2.0}
+    ]
     assert [o["order_id"] for o in st["open_orders"]] == ["a2"]
     assert [p[1] for p in st["equity_curve"]] == [1000.0, 1100.0, 1050.0, 1080.0]
     assert st["equity_curve"][1][0] < MIDNIGHT

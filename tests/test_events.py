@@ -13,8 +13,16 @@ from collectors.events import TOPICS, Fill, Health, Rejected, decode, encode, js
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {"v": 1, "bot": "bot_1.a-b", "seq": 3, "ts": 1.7e9}
-FILL = {**ENV, "fill_id": "f", "order_id": "o", "symbol": "BTC", "side": "sell", "qty": 1, "price": 2.5,
-        "fee": 0}
+FILL = {
+    **ENV,
+    "fill_id": "f",
+    "order_id": "o",
+    "symbol": "BTC",
+    "side": "sell",
+    "qty": 1,
+    "price": 2.5,
+    "fee": 0,
+}
 
 
 def dec(topic: str, body: object) -> object:
@@ -36,31 +44,46 @@ def test_valid_events_decode_and_ignore_unknown_fields() -> None:
     assert decode(*encode(ev)) == ev
 
 
-@pytest.mark.parametrize(("topic", "body", "expected"), [
-    ("fill", {**FILL, "side": "Buy"}, "invalid_field"),  # enumerations are lowercase exactly
-    ("fill", {**FILL, "qty": 0}, "invalid_field"),
-    ("fill", {**FILL, "fee": -0.1}, "invalid_field"),
-    ("fill", {**FILL, "qty": "1"}, "invalid_field"),  # no silent string->number
-    ("fill", {k: v for k, v in FILL.items() if k != "fill_id"}, "invalid_field"),
-    ("fill", {**FILL, "bot": "a b"}, "invalid_field"),
-    ("fill", {**FILL, "bot": "x" * 65}, "invalid_field"),
-    ("fill", {**FILL, "seq": -1}, "invalid_field"),
-    ("fill", {**FILL, "seq": True}, "invalid_field"),
-    ("fill", {**FILL, "v": 2}, "bad_version"),
-    ("mark", {**ENV, "prices": {"X": -1}}, "invalid_field"),
-    ("health", {**ENV, "circuit_breaker": "tripped"}, "invalid_field"),
-    ("order", {**ENV, "order_id": "o", "symbol": "X", "side": "buy", "type": "limit", "qty": 1,
-               "status": "open", "filled_qty": 0}, "invalid_field"),
-    ("error", {**ENV, "component": "c", "message": "m", "severity": "fatal"}, "invalid_field"),
-    ("trade", FILL, "unknown_topic"),
-    ("fill", [FILL], "not_object"),
-    ("fill", b'{"v": 1, "ts": NaN}', "non_finite"),
-    ("fill", json.dumps(FILL).replace('"price": 2.5', '"price": 1e999').encode(), "non_finite"),
-    ("heartbeat", json.dumps(ENV).replace("1700000000.0", "-1e999").encode(), "non_finite"),
-    ("fill", b"\xff\xfe", "not_utf8"),
-    ("fill", b"{'single': 'quotes'}", "not_json"),
-    ("fill", json.dumps({**FILL, "pad": "x" * 70000}).encode(), "too_large"),
-])
+@pytest.mark.parametrize(
+    ("topic", "body", "expected"),
+    [
+        ("fill", {**FILL, "side": "Buy"}, "invalid_field"),  # enumerations are lowercase exactly
+        ("fill", {**FILL, "qty": 0}, "invalid_field"),
+        ("fill", {**FILL, "fee": -0.1}, "invalid_field"),
+        ("fill", {**FILL, "qty": "1"}, "invalid_field"),  # no silent string->number
+        ("fill", {k: v for k, v in FILL.items() if k != "fill_id"}, "invalid_field"),
+        ("fill", {**FILL, "bot": "a b"}, "invalid_field"),
+        ("fill", {**FILL, "bot": "x" * 65}, "invalid_field"),
+        ("fill", {**FILL, "seq": -1}, "invalid_field"),
+        ("fill", {**FILL, "seq": True}, "invalid_field"),
+        ("fill", {**FILL, "v": 2}, "bad_version"),
+        ("mark", {**ENV, "prices": {"X": -1}}, "invalid_field"),
+        ("health", {**ENV, "circuit_breaker": "tripped"}, "invalid_field"),
+        (
+            "order",
+            {
+                **ENV,
+                "order_id": "o",
+                "symbol": "X",
+                "side": "buy",
+                "type": "limit",
+                "qty": 1,
+                "status": "open",
+                "filled_qty": 0,
+            },
+            "invalid_field",
+        ),
+        ("error", {**ENV, "component": "c", "message": "m", "severity": "fatal"}, "invalid_field"),
+        ("trade", FILL, "unknown_topic"),
+        ("fill", [FILL], "not_object"),
+        ("fill", b'{"v": 1, "ts": NaN}', "non_finite"),
+        ("fill", json.dumps(FILL).replace('"price": 2.5', '"price": 1e999').encode(), "non_finite"),
+        ("heartbeat", json.dumps(ENV).replace("1700000000.0", "-1e999").encode(), "non_finite"),
+        ("fill", b"\xff\xfe", "not_utf8"),
+        ("fill", b"{'single': 'quotes'}", "not_json"),
+        ("fill", json.dumps({**FILL, "pad": "x" * 70000}).encode(), "too_large"),
+    ],
+)
 def test_bad_input_is_rejected_with_its_reason(topic: str, body: object, expected: str) -> None:
     assert reason(topic, body) == expected
 
@@ -86,8 +109,13 @@ def test_docs_raw_pyzmq_example_is_valid_python() -> None:
 
 
 def test_demo_module_runs_standalone_help() -> None:
-    out = subprocess.run([sys.executable, "-m", "collectors.demo", "--help"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "collectors.demo", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0 and "--endpoint" in out.stdout
 
 
@@ -97,7 +125,11 @@ def test_docs_raw_pyzmq_example_delivers_to_a_real_collector(ingest) -> None:
     text = (ROOT / "docs" / "events.md").read_text()
     example = next(b.split("```", 1)[0] for b in text.split("```python\n")[1:] if "XPUB" in b)
     exec(example.replace("tcp://127.0.0.1:5556", ingest.endpoint), {})
-    wait_until(lambda: "my-bot" in ingest.hub.metrics()["bots"]
-               and ingest.hub.metrics()["bots"]["my-bot"]["events"]["received"] == 3)
+    wait_until(
+        lambda: (
+            "my-bot" in ingest.hub.metrics()["bots"]
+            and ingest.hub.metrics()["bots"]["my-bot"]["events"]["received"] == 3
+        )
+    )
     bot = ingest.hub.metrics()["bots"]["my-bot"]
     assert bot["equity"] == 10250.0 and bot["health"]["apis"] == {"binance": "up"}

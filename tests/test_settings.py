@@ -28,16 +28,19 @@ def test_shipped_settings_are_valid_and_safe_by_default() -> None:
     assert s.metrics.default_starting_equity == 10000 and s.metrics.timezone == "UTC"
 
 
-@pytest.mark.parametrize(("text", "key", "reason"), [
-    ("server:\n  port: eighty\n", "server.port", "Expected `int`, got `str`"),
-    ("server:\n  port: 70000\n", "server.port", "<= 65535"),
-    ("collector:\n  stale_after_s: -1\n", "collector.stale_after_s", "> 0"),
-    ("collector:\n  endpoints:\n    - url: http://x\n", "collector.endpoints[0].url", "matching regex"),
-    ("metrics:\n  timezone: Mars/Olympus\n", "metrics.timezone", "unknown timezone"),
-    ("metrics:\n  sharpe_interval_s: 60\n  sharpe_window_s: 60\n", "metrics.sharpe_window_s", "twice"),
-    ("metrcs: {}\n", "", "unknown field `metrcs`"),
-    ("bots:\n  b1:\n    starting_equity: 0\n", "bots.b1.starting_equity", "> 0"),
-])
+@pytest.mark.parametrize(
+    ("text", "key", "reason"),
+    [
+        ("server:\n  port: eighty\n", "server.port", "Expected `int`, got `str`"),
+        ("server:\n  port: 70000\n", "server.port", "<= 65535"),
+        ("collector:\n  stale_after_s: -1\n", "collector.stale_after_s", "> 0"),
+        ("collector:\n  endpoints:\n    - url: http://x\n", "collector.endpoints[0].url", "matching regex"),
+        ("metrics:\n  timezone: Mars/Olympus\n", "metrics.timezone", "unknown timezone"),
+        ("metrics:\n  sharpe_interval_s: 60\n  sharpe_window_s: 60\n", "metrics.sharpe_window_s", "twice"),
+        ("metrcs: {}\n", "", "unknown field `metrcs`"),
+        ("bots:\n  b1:\n    starting_equity: 0\n", "bots.b1.starting_equity", "> 0"),
+    ],
+)
 def test_invalid_settings_name_file_key_and_reason(tmp_path: Path, text: str, key: str, reason: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(SettingsError) as err:
@@ -72,7 +75,12 @@ def test_cli_flags_override_the_file(tmp_path: Path) -> None:
 
 def test_monitor_refuses_to_start_on_invalid_settings(tmp_path: Path) -> None:
     path = write(tmp_path, "collector:\n  max_message_bytes: lots\n")
-    proc = subprocess.run([sys.executable, "-m", "app", "--config", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "--config", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert f"{path}: collector.max_message_bytes: Expected `int`, got `str`" in proc.stderr

@@ -54,9 +54,13 @@ def test_shipped_file_round_trips_a_change_keeping_comments(writer: SettingsWrit
 
 def test_secret_goes_to_owner_only_file_and_loads(writer: SettingsWriter) -> None:
     token = "123456:ABCDEF-telegram-token-xyz"
-    parsed = submit(writer, ch__telegram__enabled=True, ch__telegram__token=token,
-                    ch__telegram__chat_ids="-1001234567890, @ops_channel",
-                    route__critical__channels=["telegram"])
+    parsed = submit(
+        writer,
+        ch__telegram__enabled=True,
+        ch__telegram__token=token,
+        ch__telegram__chat_ids="-1001234567890, @ops_channel",
+        route__critical__channels=["telegram"],
+    )
     assert parsed.errors == {}
     writer.save(parsed.changes, parsed.secrets)
     text = writer.path.read_text()
@@ -79,17 +83,21 @@ def test_world_readable_secrets_file_is_refused(writer: SettingsWriter) -> None:
         load_settings(writer.path, env={})
 
 
-@pytest.mark.parametrize(("key", "value", "message"), [
-    ("thr.max_latency_ms.value", "-5", "positive number"),
-    ("thr.max_drawdown.value", "150%", "fraction"),
-    ("stale_after_s", "0", "positive number"),
-    ("ch.email.recipients", "ops@example.com, not-an-address", "e-mail address"),
-    ("ch.sms.to_numbers", "0044 20 7946 0000", "E.164"),
-    ("ch.telegram.chat_ids", "my chat", "chat id"),
-    ("ch.slack.webhook_url", "hooks.slack.com/x", "URL"),
-])
-def test_invalid_field_is_refused_next_to_it_and_nothing_written(writer: SettingsWriter, key: str,
-                                                                 value: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("thr.max_latency_ms.value", "-5", "positive number"),
+        ("thr.max_drawdown.value", "150%", "fraction"),
+        ("stale_after_s", "0", "positive number"),
+        ("ch.email.recipients", "ops@example.com, not-an-address", "e-mail address"),
+        ("ch.sms.to_numbers", "0044 20 7946 0000", "E.164"),
+        ("ch.telegram.chat_ids", "my chat", "chat id"),
+        ("ch.slack.webhook_url", "hooks.slack.com/x", "URL"),
+    ],
+)
+def test_invalid_field_is_refused_next_to_it_and_nothing_written(
+    writer: SettingsWriter, key: str, value: str, message: str
+) -> None:
     kind = key.split(".")[1] if key.startswith("ch.") else None
     extra = {f"ch.{kind}.enabled": True} if kind else {}
     doc = plain(writer.document())
@@ -116,18 +124,48 @@ def test_mask_shows_at_most_four_characters() -> None:
 
 def test_history_groups_rows_per_notification_and_channel() -> None:
     rows = [
-        {"idem": "a1:firing:0:slack:default", "alert_id": "a1", "kind": "firing", "channel": "slack",
-         "status": "dead", "last_error": "HTTP 403: invalid_token", "attempts": 1, "created_at": 1.0,
-         "payload": '{"severity": "critical", "bot": "b1"}'},
-        {"idem": "a1:firing:0:tg:1", "alert_id": "a1", "kind": "firing", "channel": "tg", "status": "pending",
-         "last_error": "HTTP 503: busy", "attempts": 2, "due_at": 5.0, "created_at": 1.0, "payload": "{}"},
-        {"idem": "a1:firing:0:tg:2", "alert_id": "a1", "kind": "firing", "channel": "tg", "status": "sent",
-         "attempts": 1, "created_at": 1.0, "payload": "{}"},
+        {
+            "idem": "a1:firing:0:slack:default",
+            "alert_id": "a1",
+            "kind": "firing",
+            "channel": "slack",
+            "status": "dead",
+            "last_error": "HTTP 403: invalid_token",
+            "attempts": 1,
+            "created_at": 1.0,
+            "payload": '{"severity": "critical", "bot": "b1"}',
+        },
+        {
+            "idem": "a1:firing:0:tg:1",
+            "alert_id": "a1",
+            "kind": "firing",
+            "channel": "tg",
+            "status": "pending",
+            "last_error": "HTTP 503: busy",
+            "attempts": 2,
+            "due_at": 5.0,
+            "created_at": 1.0,
+            "payload": "{}",
+        },
+        {
+            "idem": "a1:firing:0:tg:2",
+            "alert_id": "a1",
+            "kind": "firing",
+            "channel": "tg",
+            "status": "sent",
+            "attempts": 1,
+            "created_at": 1.0,
+            "payload": "{}",
+        },
     ]
     [entry] = group(rows, 200)
     assert entry["bot"] == "b1" and entry["channels"]["slack"]["state"] == "failed"
-    assert entry["channels"]["tg"] == {"state": "retrying", "attempt": 2, "next_try": 5.0,
-                                       "error": "HTTP 503: busy"}
+    assert entry["channels"]["tg"] == {
+        "state": "retrying",
+        "attempt": 2,
+        "next_try": 5.0,
+        "error": "HTTP 503: busy",
+    }
     assert channel_text(channel_results(rows[:1])["slack"]) == ("failed: HTTP 403: invalid_token", "neg")
 
 

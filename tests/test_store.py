@@ -37,14 +37,31 @@ def make(**metrics) -> tuple[StateStore, Clock]:
 
 
 def fill(seq: int, side: str, qty: float, price: float, fee: float = 0.0, ts: float = T, sym: str = "X"):
-    return Fill(v=1, bot="b", seq=seq, ts=ts, fill_id=f"f{seq}", order_id=f"o{seq}", symbol=sym, side=side,
-                qty=qty, price=price, fee=fee)
+    return Fill(
+        v=1,
+        bot="b",
+        seq=seq,
+        ts=ts,
+        fill_id=f"f{seq}",
+        order_id=f"o{seq}",
+        symbol=sym,
+        side=side,
+        qty=qty,
+        price=price,
+        fee=fee,
+    )
 
 
 def snap(seq: int, positions: list[tuple[str, float, float]], ts: float = T, orders=(), account=None):
-    return Snapshot(v=1, bot="b", seq=seq, ts=ts, positions=[SnapshotPosition(symbol=s, qty=q, avg_price=a)
-                                                            for s, q, a in positions],
-                    open_orders=list(orders), account=account)
+    return Snapshot(
+        v=1,
+        bot="b",
+        seq=seq,
+        ts=ts,
+        positions=[SnapshotPosition(symbol=s, qty=q, avg_price=a) for s, q, a in positions],
+        open_orders=list(orders),
+        account=account,
+    )
 
 
 def test_snapshot_counts_mismatches_and_replaces_positions() -> None:
@@ -81,10 +98,24 @@ def test_snapshot_keeps_round_trip_on_same_side_and_ends_it_uncounted_on_flip() 
 
 def test_snapshot_orders_and_account() -> None:
     store, _ = make()
-    order = OrderBody(order_id="o9", symbol="X", side="buy", type="limit", qty=1, price=5, status="new",
-                      filled_qty=0)
-    store.apply(Order(v=1, bot="b", seq=0, ts=T, order_id="o1", symbol="X", side="buy", type="limit", qty=1,
-                      status="new", filled_qty=0))
+    order = OrderBody(
+        order_id="o9", symbol="X", side="buy", type="limit", qty=1, price=5, status="new", filled_qty=0
+    )
+    store.apply(
+        Order(
+            v=1,
+            bot="b",
+            seq=0,
+            ts=T,
+            order_id="o1",
+            symbol="X",
+            side="buy",
+            type="limit",
+            qty=1,
+            status="new",
+            filled_qty=0,
+        )
+    )
     store.apply(snap(1, [], orders=[order], account=SnapshotAccount(equity=777.0)))
     st = store.state("b")
     assert [o["order_id"] for o in st["open_orders"]] == ["o9"]
@@ -96,8 +127,20 @@ def test_order_lifecycle() -> None:
     store, _ = make()
 
     def order(seq: int, status: str, filled: float = 0.0) -> Order:
-        return Order(v=1, bot="b", seq=seq, ts=T + seq, order_id="o1", symbol="X", side="sell",
-                     type="limit", qty=2, price=10, status=status, filled_qty=filled)
+        return Order(
+            v=1,
+            bot="b",
+            seq=seq,
+            ts=T + seq,
+            order_id="o1",
+            symbol="X",
+            side="sell",
+            type="limit",
+            qty=2,
+            price=10,
+            status=status,
+            filled_qty=filled,
+        )
 
     store.apply(order(0, "new"))
     store.apply(order(1, "partially_filled", 1))
@@ -108,12 +151,24 @@ def test_order_lifecycle() -> None:
 
 def test_health_merges_apis_by_name_and_keeps_absent_fields() -> None:
     store, _ = make()
-    store.apply(Health(v=1, bot="b", seq=0, ts=T, apis={"a": "up", "b": "up"}, circuit_breaker="closed",
-                       kill_switch="armed"))
+    store.apply(
+        Health(
+            v=1,
+            bot="b",
+            seq=0,
+            ts=T,
+            apis={"a": "up", "b": "up"},
+            circuit_breaker="closed",
+            kill_switch="armed",
+        )
+    )
     store.apply(Health(v=1, bot="b", seq=1, ts=T, apis={"b": "down"}))
     store.apply(Health(v=1, bot="b", seq=2, ts=T, kill_switch="triggered"))
     assert store.metrics()["bots"]["b"]["health"] == {
-        "apis": {"a": "up", "b": "down"}, "circuit_breaker": "closed", "kill_switch": "triggered"}
+        "apis": {"a": "up", "b": "down"},
+        "circuit_breaker": "closed",
+        "kill_switch": "triggered",
+    }
 
 
 def test_stale_uses_arrival_time_on_the_injected_clock() -> None:

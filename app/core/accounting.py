@@ -57,8 +57,17 @@ def _is_zero(qty: float, scale: float) -> bool:
 class Book:
     """Positions, realized P&L, fees and round trips of one bot."""
 
-    __slots__ = ("closed_trades", "fees", "gross_losses", "gross_wins", "losses", "positions",
-                 "realized", "sum_trip_pnl", "wins")
+    __slots__ = (
+        "closed_trades",
+        "fees",
+        "gross_losses",
+        "gross_wins",
+        "losses",
+        "positions",
+        "realized",
+        "sum_trip_pnl",
+        "wins",
+    )
 
     def __init__(self) -> None:
         self.positions: dict[str, Position] = {}
@@ -83,8 +92,9 @@ class Book:
             return FillOutcome(-fee, self._open_or_add(pos, symbol, d, price, fee, ts))
         return self._reduce(pos, symbol, d, price, fee, ts)
 
-    def _open_or_add(self, pos: Position, symbol: str, d: float, price: float, fee: float,
-                     ts: float) -> list[RoundTrip]:
+    def _open_or_add(
+        self, pos: Position, symbol: str, d: float, price: float, fee: float, ts: float
+    ) -> list[RoundTrip]:
         size = abs(pos.qty)
         pos.avg_price = (size * pos.avg_price + abs(d) * price) / (size + abs(d))
         pos.qty += d
@@ -94,8 +104,9 @@ class Book:
         pos.trip.qty = max(pos.trip.qty, abs(pos.qty))
         return []
 
-    def _reduce(self, pos: Position, symbol: str, d: float, price: float, fee: float,
-                ts: float) -> FillOutcome:
+    def _reduce(
+        self, pos: Position, symbol: str, d: float, price: float, fee: float, ts: float
+    ) -> FillOutcome:
         closing = min(abs(d), abs(pos.qty))
         gross = closing * (price - pos.avg_price) * _sign(pos.qty)
         self.realized += gross

@@ -128,13 +128,29 @@ class StateStore:
             self._rate_marks.append((now, self.received))
         self.version += 1
 
-    def reject(self, reason: str, detail: str, *, topic: str | None = None, excerpt: str = "",
-               bot: str | None = None, seq: int | None = None) -> None:
+    def reject(
+        self,
+        reason: str,
+        detail: str,
+        *,
+        topic: str | None = None,
+        excerpt: str = "",
+        bot: str | None = None,
+        seq: int | None = None,
+    ) -> None:
         """Count a rejected message under its reason; keep it for the Health tab."""
         self.rejected += 1
         self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + 1
-        self.recent_rejects.append({"at": self.clock(), "reason": reason, "detail": detail[:300],
-                                    "topic": topic, "bot": bot, "excerpt": excerpt[:200]})
+        self.recent_rejects.append(
+            {
+                "at": self.clock(),
+                "reason": reason,
+                "detail": detail[:300],
+                "topic": topic,
+                "bot": bot,
+                "excerpt": excerpt[:200],
+            }
+        )
         state = self.bots.get(bot) if bot else None
         if state is not None:
             state.rejected += 1
@@ -215,8 +231,16 @@ class StateStore:
         pnl = trip.pnl
         s.wins_today += pnl > 0
         s.losses_today += pnl < 0
-        s.trips_today.appendleft({"symbol": trip.symbol, "side": trip.side, "opened_ts": trip.opened_ts,
-                                  "closed_ts": trip.closed_ts, "qty": trip.qty, "pnl": pnl})
+        s.trips_today.appendleft(
+            {
+                "symbol": trip.symbol,
+                "side": trip.side,
+                "opened_ts": trip.opened_ts,
+                "closed_ts": trip.closed_ts,
+                "qty": trip.qty,
+                "pnl": pnl,
+            }
+        )
 
     def _mark(self, s: BotState, ev: Mark) -> None:
         s.marks.update(ev.prices)
@@ -278,11 +302,21 @@ class StateStore:
 
     def _compute_metrics(self) -> dict:
         bots = {name: self._bot_metrics(s) for name, s in sorted(self.bots.items())}
-        keys = ("equity", "realized_pnl", "unrealized_pnl", "daily_pnl", "fees",
-                "exposure_gross", "exposure_net")
+        keys = (
+            "equity",
+            "realized_pnl",
+            "unrealized_pnl",
+            "daily_pnl",
+            "fees",
+            "exposure_gross",
+            "exposure_net",
+        )
         total = {k: sum(b[k] or 0.0 for b in bots.values()) for k in keys}
-        collector = {"received": self.received, "rejected": self.rejected,
-                     "rejected_by_reason": dict(self.rejected_by_reason)}
+        collector = {
+            "received": self.received,
+            "rejected": self.rejected,
+            "rejected_by_reason": dict(self.rejected_by_reason),
+        }
         return {"bots": bots, "total": total, "collector": collector}
 
     def _bot_metrics(self, s: BotState) -> dict:
@@ -295,27 +329,45 @@ class StateStore:
             net += value
         trades = book.closed_trades
         return {
-            "equity": equity, "equity_source": s.source, "currency": s.currency, "cash": s.cash,
-            "realized_pnl": book.realized, "unrealized_pnl": s.unrealized(), "fees": book.fees,
-            "daily_pnl": s.series.daily_pnl(), "drawdown": s.series.drawdown,
+            "equity": equity,
+            "equity_source": s.source,
+            "currency": s.currency,
+            "cash": s.cash,
+            "realized_pnl": book.realized,
+            "unrealized_pnl": s.unrealized(),
+            "fees": book.fees,
+            "daily_pnl": s.series.daily_pnl(),
+            "drawdown": s.series.drawdown,
             "max_drawdown": s.series.max_drawdown,
             "sharpe": s.series.sharpe(s.now, self.config.metrics.risk_free_rate),
-            "closed_trades": trades, "wins": book.wins, "losses": book.losses,
+            "closed_trades": trades,
+            "wins": book.wins,
+            "losses": book.losses,
             "win_rate": book.wins / trades if trades else None,
             "profit_factor": book.gross_wins / -book.gross_losses if trades and book.losses else None,
             "expectancy": book.sum_trip_pnl / trades if trades else None,
-            "fills_today": s.fills_today, "round_trips_today": s.round_trips_today,
-            "wins_today": s.wins_today, "losses_today": s.losses_today,
-            "exposure_gross": gross, "exposure_net": net,
+            "fills_today": s.fills_today,
+            "round_trips_today": s.round_trips_today,
+            "wins_today": s.wins_today,
+            "losses_today": s.losses_today,
+            "exposure_gross": gross,
+            "exposure_net": net,
             "leverage": gross / equity if equity and equity > 0 else None,
             "latency_ms": s.latency.summary(s.now),
             "errors": s.errors.summary(s.now),
-            "events": {"received": s.received, "rejected": s.rejected, "lost": s.lost,
-                       "seq_resets": s.seq_resets},
+            "events": {
+                "received": s.received,
+                "rejected": s.rejected,
+                "lost": s.lost,
+                "seq_resets": s.seq_resets,
+            },
             "position_mismatches": s.position_mismatches,
             "last_event_ts": s.last_event_ts,
-            "health": {"apis": dict(sorted(s.apis.items())), "circuit_breaker": s.circuit_breaker,
-                       "kill_switch": s.kill_switch},
+            "health": {
+                "apis": dict(sorted(s.apis.items())),
+                "circuit_breaker": s.circuit_breaker,
+                "kill_switch": s.kill_switch,
+            },
         }
 
     def state(self, bot: str) -> dict | None:
@@ -326,8 +378,15 @@ class StateStore:
         positions = []
         for sym, pos in sorted(s.book.open_positions().items()):
             mark = s.marks.get(sym, pos.avg_price)
-            positions.append({"symbol": sym, "qty": pos.qty, "avg_price": pos.avg_price, "mark": mark,
-                              "unrealized_pnl": pos.qty * (mark - pos.avg_price)})
+            positions.append(
+                {
+                    "symbol": sym,
+                    "qty": pos.qty,
+                    "avg_price": pos.avg_price,
+                    "mark": mark,
+                    "unrealized_pnl": pos.qty * (mark - pos.avg_price),
+                }
+            )
         curve = s.series.curve
         return {
             "bot": bot,
@@ -344,13 +403,31 @@ class StateStore:
 
 
 def _order_doc(o: Order | OrderBody, ts: float) -> dict:
-    return {"order_id": o.order_id, "symbol": o.symbol, "side": o.side, "type": o.type, "qty": o.qty,
-            "price": o.price, "status": o.status, "filled_qty": o.filled_qty, "ts": ts}
+    return {
+        "order_id": o.order_id,
+        "symbol": o.symbol,
+        "side": o.side,
+        "type": o.type,
+        "qty": o.qty,
+        "price": o.price,
+        "status": o.status,
+        "filled_qty": o.filled_qty,
+        "ts": ts,
+    }
 
 
 def _fill_doc(f: Fill, realized: float) -> dict:
-    return {"ts": f.ts, "fill_id": f.fill_id, "order_id": f.order_id, "symbol": f.symbol, "side": f.side,
-            "qty": f.qty, "price": f.price, "fee": f.fee, "realized_pnl": realized}
+    return {
+        "ts": f.ts,
+        "fill_id": f.fill_id,
+        "order_id": f.order_id,
+        "symbol": f.symbol,
+        "side": f.side,
+        "qty": f.qty,
+        "price": f.price,
+        "fee": f.fee,
+        "realized_pnl": realized,
+    }
 
 
 def _account(store: StateStore, s: BotState, ev: Account) -> None:

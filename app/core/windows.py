@@ -18,8 +18,13 @@ def stats(values: np.ndarray) -> dict:
     if values.size == 0:
         return dict(EMPTY_STATS)
     p50, p95 = np.percentile(values, [50, 95])
-    return {"count": int(values.size), "avg": float(values.mean()), "p50": float(p50),
-            "p95": float(p95), "max": float(values.max())}
+    return {
+        "count": int(values.size),
+        "avg": float(values.mean()),
+        "p50": float(p50),
+        "p95": float(p95),
+        "max": float(values.max()),
+    }
 
 
 class _Samples:
@@ -129,6 +134,10 @@ class ErrorLog:
 
     def summary(self, now: float) -> dict:
         last_5m = int(self.times.values(now - self.WINDOW_S, now).size)
-        return {"total": self.total, "by_component": dict(self.by_component),
-                "by_severity": dict(self.by_severity), "last_5m": last_5m,
-                "last_critical": self.last_critical}
+        return {
+            "total": self.total,
+            "by_component": dict(self.by_component),
+            "by_severity": dict(self.by_severity),
+            "last_5m": last_5m,
+            "last_critical": self.last_critical,
+        }

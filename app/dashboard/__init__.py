@@ -45,9 +45,16 @@ class DashboardHandle:
         self.broadcaster.stop()
 
 
-def install(server: flask.Flask, hub: Hub, settings: DashboardSettings, *,
-            listen_info: dict, alerts_status: Callable[[], dict] | None = None,
-            alerts: object | None = None, settings_path: str | None = None) -> DashboardHandle:
+def install(
+    server: flask.Flask,
+    hub: Hub,
+    settings: DashboardSettings,
+    *,
+    listen_info: dict,
+    alerts_status: Callable[[], dict] | None = None,
+    alerts: object | None = None,
+    settings_path: str | None = None,
+) -> DashboardHandle:
     """Mount the dashboard at / and its WebSocket at /ws on ``server`` (leaves /api/* alone).
 
     With ``alerts`` (the AlertService) and ``settings_path`` (settings.yaml) the
@@ -58,11 +65,23 @@ def install(server: flask.Flask, hub: Hub, settings: DashboardSettings, *,
     from app.dashboard.alerts_tab import AlertsTab
 
     tab = AlertsTab(alerts, settings_path, hub) if alerts is not None and settings_path else None
-    broadcaster = Broadcaster(hub, settings, listen_info=listen_info,
-                              alerts_status=alerts_status, extra_sections=tab.sections if tab else None)
-    app = Dash(__name__, server=server, routes_pathname_prefix="/", assets_folder=str(ASSETS),
-               serve_locally=True, title=settings.title, update_title=None,
-               meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
+    broadcaster = Broadcaster(
+        hub,
+        settings,
+        listen_info=listen_info,
+        alerts_status=alerts_status,
+        extra_sections=tab.sections if tab else None,
+    )
+    app = Dash(
+        __name__,
+        server=server,
+        routes_pathname_prefix="/",
+        assets_folder=str(ASSETS),
+        serve_locally=True,
+        title=settings.title,
+        update_title=None,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
     app.index_string = layout.INDEX
     extra_tabs, extra_outputs = ([tab.layout()], [(s, "data") for s in ALERT_STORES]) if tab else ([], [])
     app.layout = layout.build(settings, WS_PATH, extra_tabs=extra_tabs, extra_outputs=extra_outputs)

@@ -67,8 +67,9 @@ class Cooldown:
 class AlertsTab:
     """The tab for one AlertService and one settings file."""
 
-    def __init__(self, service: Any, settings_path: str | Path, hub: Any = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, service: Any, settings_path: str | Path, hub: Any = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.service, self.hub, self.clock = service, hub, clock
         self.writer = SettingsWriter(settings_path)
         self.cooldown = Cooldown(TEST_COOLDOWN_S)
@@ -78,8 +79,11 @@ class AlertsTab:
     def sections(self) -> dict[str, Any]:
         """``at-active``, ``at-history``, ``at-rules``: display-ready, diffed by the broadcaster."""
         try:
-            return {"at-active": self.active_section(), "at-history": self.history_section(),
-                    "at-rules": self.rules_section()}
+            return {
+                "at-active": self.active_section(),
+                "at-history": self.history_section(),
+                "at-rules": self.rules_section(),
+            }
         except Exception:  # a failing engine must not stop the other sections
             log.exception("alerts tab sections failed")
             return {}
@@ -120,8 +124,12 @@ class AlertsTab:
         """(run to watch, message). Refused within the cooldown, or with no channel configured."""
         names = list(self.service.channels) if channel is None else [channel]
         if not names or (channel is not None and channel not in self.service.channels):
-            return None, "No channel configured (save the channel first)." if channel is None else \
-                f"Channel {channel} is not configured (save it first)."
+            return (
+                None,
+                "No channel configured (save the channel first)."
+                if channel is None
+                else f"Channel {channel} is not configured (save it first).",
+            )
         wait = self.cooldown.take(channel or "*")
         if wait > 0:
             return None, f"Test refused: one was sent less than {TEST_COOLDOWN_S:g} s ago; wait {wait:.0f} s."
@@ -137,8 +145,9 @@ class AlertsTab:
             res = results.get(name, {"state": "sending"})
             text, cls = channel_text(res)
             label = _channel_label(name, kinds.get(name, name))
-            lines.append(html.Li([html.Strong(label + ": "), html.Span(text, className=cls)],
-                                 id=f"atab-test-{name}"))
+            lines.append(
+                html.Li([html.Strong(label + ": "), html.Span(text, className=cls)], id=f"atab-test-{name}")
+            )
             done = done and res["state"] in ("delivered", "failed", "dead-lettered")
         late = self.clock() - run["at"] > TEST_WATCH_S
         return lines, done or late
@@ -151,6 +160,7 @@ class AlertsTab:
         """The env/secrets-substituted document, only to compute masks; None when unresolvable."""
         try:
             import os
+
             return substitute_env(doc, self.writer.path, env={**os.environ, **self.writer.secrets(doc)})
         except SettingsError:
             return None
@@ -181,34 +191,82 @@ class AlertsTab:
 
     # ---- page ----------------------------------------------------------------------------
     def layout(self) -> dbc.Tab:
-        return dbc.Tab(label="Alerts", tab_id="tab-alerts", children=[
-            *[dcc.Store(id=s) for s in STORES],
-            dcc.Store(id="atab-form-version", data=0),
-            dcc.Store(id="atab-form-asked"),
-            dcc.Store(id="atab-test-run"),
-            dcc.Interval(id="atab-test-tick", interval=400, disabled=True),
-            _panel("Active alerts", [html.Div(id="atab-ack-status", className="small px-2"),
-                                     html.Div(id="atab-active", className="table-responsive table-box")]),
-            _panel("Delivery history (last 200 notifications)", [
-                dbc.Row([dbc.Col(dcc.Dropdown(id="atab-hist-sev", placeholder="all severities",
-                                              options=list(form.SEVERITIES)), md=3),
-                         dbc.Col(dcc.Dropdown(id="atab-hist-bot", placeholder="all bots", options=[]), md=3)],
-                        className="g-2 p-2"),
-                html.Div(id="atab-history", className="table-responsive table-box")]),
-            _panel("Rules", html.Div(id="atab-rules", className="table-responsive table-box")),
-            _panel("Test alert", [
-                html.Div([dbc.Button("Test Alert", id="atab-test", color="warning", size="sm",
-                                     className="me-2"),
-                          html.Span("Sends a sample notification, marked TEST, through every saved channel.",
-                                    className="small text-muted")], className="p-2"),
-                html.Div(id="atab-test-buttons", className="px-2"),
-                html.Div(id="atab-test-msg", className="small px-2"),
-                html.Ul(id="atab-test-result", className="small")]),
-            _panel("Configuration", [
-                html.Div(id="atab-form", className="p-2"),
-                html.Div([dbc.Button("Save", id="atab-save", color="primary", size="sm", className="me-2"),
-                          html.Span(id="atab-save-status", className="small")], className="p-2")]),
-        ])
+        return dbc.Tab(
+            label="Alerts",
+            tab_id="tab-alerts",
+            children=[
+                *[dcc.Store(id=s) for s in STORES],
+                dcc.Store(id="atab-form-version", data=0),
+                dcc.Store(id="atab-form-asked"),
+                dcc.Store(id="atab-test-run"),
+                dcc.Interval(id="atab-test-tick", interval=400, disabled=True),
+                _panel(
+                    "Active alerts",
+                    [
+                        html.Div(id="atab-ack-status", className="small px-2"),
+                        html.Div(id="atab-active", className="table-responsive table-box"),
+                    ],
+                ),
+                _panel(
+                    "Delivery history (last 200 notifications)",
+                    [
+                        dbc.Row(
+                            [
+                                dbc.Col(
+                                    dcc.Dropdown(
+                                        id="atab-hist-sev",
+                                        placeholder="all severities",
+                                        options=list(form.SEVERITIES),
+                                    ),
+                                    md=3,
+                                ),
+                                dbc.Col(
+                                    dcc.Dropdown(id="atab-hist-bot", placeholder="all bots", options=[]), md=3
+                                ),
+                            ],
+                            className="g-2 p-2",
+                        ),
+                        html.Div(id="atab-history", className="table-responsive table-box"),
+                    ],
+                ),
+                _panel("Rules", html.Div(id="atab-rules", className="table-responsive table-box")),
+                _panel(
+                    "Test alert",
+                    [
+                        html.Div(
+                            [
+                                dbc.Button(
+                                    "Test Alert", id="atab-test", color="warning", size="sm", className="me-2"
+                                ),
+                                html.Span(
+                                    "Sends a sample notification, marked TEST, through every saved channel.",
+                                    className="small text-muted",
+                                ),
+                            ],
+                            className="p-2",
+                        ),
+                        html.Div(id="atab-test-buttons", className="px-2"),
+                        html.Div(id="atab-test-msg", className="small px-2"),
+                        html.Ul(id="atab-test-result", className="small"),
+                    ],
+                ),
+                _panel(
+                    "Configuration",
+                    [
+                        html.Div(id="atab-form", className="p-2"),
+                        html.Div(
+                            [
+                                dbc.Button(
+                                    "Save", id="atab-save", color="primary", size="sm", className="me-2"
+                                ),
+                                html.Span(id="atab-save-status", className="small"),
+                            ],
+                            className="p-2",
+                        ),
+                    ],
+                ),
+            ],
+        )
 
     def register(self, app: Dash) -> None:
         """Server callbacks for the commands, clientside ones for rendering the pushed stores."""
@@ -225,44 +283,73 @@ class AlertsTab:
                 if (active !== "tab-alerts" || asked) { return window.dash_clientside.no_update; }
                 return 1;
             }""",
-            Output("atab-form-asked", "data"), Input("tabs", "active_tab"), State("atab-form-asked", "data"))
+            Output("atab-form-asked", "data"),
+            Input("tabs", "active_tab"),
+            State("atab-form-asked", "data"),
+        )
 
-        @app.callback(Output("atab-form", "children"), Output("atab-test-buttons", "children"),
-                      Input("atab-form-asked", "data"), Input("atab-form-version", "data"),
-                      prevent_initial_call=True)
+        @app.callback(
+            Output("atab-form", "children"),
+            Output("atab-test-buttons", "children"),
+            Input("atab-form-asked", "data"),
+            Input("atab-form-version", "data"),
+            prevent_initial_call=True,
+        )
         def render_form(_asked: int, _version: int) -> tuple:
             """Built when the tab is first shown and after each save (never on page load)."""
             return self.form_children(), self.test_buttons()
 
-        @app.callback(Output({"type": "af", "key": ALL}, "invalid"),
-                      Output({"type": "afe", "key": ALL}, "children"),
-                      Output("atab-save-status", "children"), Output("atab-form-version", "data"),
-                      Input("atab-save", "n_clicks"),
-                      State({"type": "af", "key": ALL}, "value"), State({"type": "af", "key": ALL}, "id"),
-                      State({"type": "ab", "key": ALL}, "value"), State({"type": "ab", "key": ALL}, "id"),
-                      State({"type": "afe", "key": ALL}, "id"), State("atab-form-version", "data"),
-                      prevent_initial_call=True)
-        def save(n: int | None, fvals: list, fids: list, bvals: list, bids: list, eids: list,
-                 version: int) -> tuple:
+        @app.callback(
+            Output({"type": "af", "key": ALL}, "invalid"),
+            Output({"type": "afe", "key": ALL}, "children"),
+            Output("atab-save-status", "children"),
+            Output("atab-form-version", "data"),
+            Input("atab-save", "n_clicks"),
+            State({"type": "af", "key": ALL}, "value"),
+            State({"type": "af", "key": ALL}, "id"),
+            State({"type": "ab", "key": ALL}, "value"),
+            State({"type": "ab", "key": ALL}, "id"),
+            State({"type": "afe", "key": ALL}, "id"),
+            State("atab-form-version", "data"),
+            prevent_initial_call=True,
+        )
+        def save(
+            n: int | None, fvals: list, fids: list, bvals: list, bids: list, eids: list, version: int
+        ) -> tuple:
             if not n:
                 return no_update, no_update, no_update, no_update
             values = {i["key"]: v for i, v in zip(fids + bids, fvals + bvals, strict=True)}
             errors, message, saved = self.save(values)
             status = html.Span(message, className="pos" if saved else "neg", id="atab-save-msg")
-            return ([i["key"] in errors for i in fids], [errors.get(i["key"], "") for i in eids], status,
-                    (version or 0) + 1 if saved else no_update)
+            return (
+                [i["key"] in errors for i in fids],
+                [errors.get(i["key"], "") for i in eids],
+                status,
+                (version or 0) + 1 if saved else no_update,
+            )
 
     def test_buttons(self) -> list:
         kinds = {n: getattr(c.cfg, "type", n) for n, c in self.service.channels.items()}
         if not kinds:
             return [html.Span("No channel saved yet: configure one below.", className="small text-muted")]
         return [html.Span("Send test to one channel: ", className="small me-1")] + [
-            dbc.Button(_channel_label(n, k), id={"type": "atab-test-ch", "ch": n}, size="sm",
-                       color="secondary", outline=True, className="me-1 mb-1") for n, k in kinds.items()]
+            dbc.Button(
+                _channel_label(n, k),
+                id={"type": "atab-test-ch", "ch": n},
+                size="sm",
+                color="secondary",
+                outline=True,
+                className="me-1 mb-1",
+            )
+            for n, k in kinds.items()
+        ]
 
     def _register_ack(self, app: Dash) -> None:
-        @app.callback(Output("atab-ack-status", "children"),
-                      Input({"type": "atab-ack", "index": ALL}, "n_clicks"), prevent_initial_call=True)
+        @app.callback(
+            Output("atab-ack-status", "children"),
+            Input({"type": "atab-ack", "index": ALL}, "n_clicks"),
+            prevent_initial_call=True,
+        )
         def ack(clicks: list) -> Any:
             trig = callback_context.triggered_id
             fired = [t for t in callback_context.triggered if t.get("value")]
@@ -271,10 +358,15 @@ class AlertsTab:
             return self.ack(str(trig["index"]))
 
     def _register_test(self, app: Dash) -> None:
-        @app.callback(Output("atab-test-run", "data"), Output("atab-test-msg", "children"),
-                      Output("atab-test-tick", "disabled"), Output("atab-test-result", "children"),
-                      Input("atab-test", "n_clicks"), Input({"type": "atab-test-ch", "ch": ALL}, "n_clicks"),
-                      prevent_initial_call=True)
+        @app.callback(
+            Output("atab-test-run", "data"),
+            Output("atab-test-msg", "children"),
+            Output("atab-test-tick", "disabled"),
+            Output("atab-test-result", "children"),
+            Input("atab-test", "n_clicks"),
+            Input({"type": "atab-test-ch", "ch": ALL}, "n_clicks"),
+            prevent_initial_call=True,
+        )
         def start(n_all: int | None, n_each: list) -> tuple:
             trig = callback_context.triggered_id
             if trig == "atab-test" and n_all:
@@ -289,11 +381,14 @@ class AlertsTab:
             lines, _done = self.test_report(run)
             return run, "Test sent; waiting for each channel…", False, lines
 
-        @app.callback(Output("atab-test-result", "children", allow_duplicate=True),
-                      Output("atab-test-tick", "disabled", allow_duplicate=True),
-                      Output("atab-test-msg", "children", allow_duplicate=True),
-                      Input("atab-test-tick", "n_intervals"), State("atab-test-run", "data"),
-                      prevent_initial_call=True)
+        @app.callback(
+            Output("atab-test-result", "children", allow_duplicate=True),
+            Output("atab-test-tick", "disabled", allow_duplicate=True),
+            Output("atab-test-msg", "children", allow_duplicate=True),
+            Input("atab-test-tick", "n_intervals"),
+            State("atab-test-run", "data"),
+            prevent_initial_call=True,
+        )
         def follow(_n: int, run: dict | None) -> tuple:
             if not run:
                 return no_update, True, no_update
@@ -303,8 +398,10 @@ class AlertsTab:
 
 # ---- pure helpers (unit-tested) ----------------------------------------------------------------
 def _panel(title: str, body: Any) -> dbc.Card:
-    return dbc.Card([dbc.CardHeader(title, className="panel-title"), dbc.CardBody(body, className="p-0")],
-                    className="panel mb-3 mt-2")
+    return dbc.Card(
+        [dbc.CardHeader(title, className="panel-title"), dbc.CardBody(body, className="p-0")],
+        className="panel mb-3 mt-2",
+    )
 
 
 def _channel_label(name: str, kind: str) -> str:
@@ -318,8 +415,10 @@ def channel_text(res: dict) -> tuple[str, str]:
     if state == "delivered":
         return "delivered", "pos"
     if state == "retrying":
-        return (f"retrying (attempt {res.get('attempt')}, next try {fmt.clock(res.get('next_try'))}): "
-                f"{res.get('error')}"), "warn"
+        return (
+            f"retrying (attempt {res.get('attempt')}, next try {fmt.clock(res.get('next_try'))}): "
+            f"{res.get('error')}"
+        ), "warn"
     if state in ("failed", "dead-lettered"):
         return f"{state}: {res.get('error')}", "neg"
     return "sending…", "muted"
@@ -327,22 +426,37 @@ def channel_text(res: dict) -> tuple[str, str]:
 
 def _active_row(a: dict, delivered: list[str]) -> dict[str, Any]:
     status = "acknowledged" if a.get("acked_at") else a.get("status")
-    return {"id": a["alert_id"], "sev": a.get("severity"), "bot": a.get("bot"), "rule": a.get("rule"),
-            "summary": a.get("summary") or "", "value": _short(a.get("value")),
-            "threshold": f"{a.get('op') or ''} {_short(a.get('threshold'))}".strip(),
-            "since": fmt.clock(a.get("since")), "status": status,
-            "esc": f"level {a.get('escalations', 0)}" + (" (failover)" if a.get("failed_over") else ""),
-            "delivered": ", ".join(delivered) or "—",
-            "ackable": a.get("status") == "firing" and not a.get("acked_at"),
-            "acked": f"by {a.get('acked_by')} at {fmt.clock(a.get('acked_at'))}" if a.get("acked_at") else ""}
+    return {
+        "id": a["alert_id"],
+        "sev": a.get("severity"),
+        "bot": a.get("bot"),
+        "rule": a.get("rule"),
+        "summary": a.get("summary") or "",
+        "value": _short(a.get("value")),
+        "threshold": f"{a.get('op') or ''} {_short(a.get('threshold'))}".strip(),
+        "since": fmt.clock(a.get("since")),
+        "status": status,
+        "esc": f"level {a.get('escalations', 0)}" + (" (failover)" if a.get("failed_over") else ""),
+        "delivered": ", ".join(delivered) or "—",
+        "ackable": a.get("status") == "firing" and not a.get("acked_at"),
+        "acked": f"by {a.get('acked_by')} at {fmt.clock(a.get('acked_at'))}" if a.get("acked_at") else "",
+    }
 
 
 def _history_row(e: dict) -> dict[str, Any]:
-    chans = [[f"{name}: {channel_text(res)[0]}", channel_text(res)[1]]
-             for name, res in sorted(e["channels"].items())]
-    return {"t": fmt.clock(e.get("created_at")), "sev": e.get("severity") or "", "bot": e.get("bot") or "",
-            "rule": e.get("rule") or "", "kind": e.get("kind") or "", "summary": e.get("summary") or "",
-            "ch": chans}
+    chans = [
+        [f"{name}: {channel_text(res)[0]}", channel_text(res)[1]]
+        for name, res in sorted(e["channels"].items())
+    ]
+    return {
+        "t": fmt.clock(e.get("created_at")),
+        "sev": e.get("severity") or "",
+        "bot": e.get("bot") or "",
+        "rule": e.get("rule") or "",
+        "kind": e.get("kind") or "",
+        "summary": e.get("summary") or "",
+        "ch": chans,
+    }
 
 
 def _short(x: Any) -> str:
@@ -366,32 +480,57 @@ def rules_rows(settings: Any, stale_after_s: float, metrics: dict) -> list[list[
         long = spec if isinstance(spec, Threshold) else None
         value = long.value if long else spec
         path = path or ("latency_ms", t.latency_stat)
-        rows.append([name, f"{'.'.join(path)} {op} {_short(value) if value is not None else '—'}{unit}",
-                     f"{long.for_s:g} s" if long and long.for_s else "—",
-                     (long.severity if long and long.severity else THRESHOLD_SEVERITY[name]),
-                     "on" if value is not None and (long is None or long.enabled) else "off",
-                     _current(bots, path)])
+        rows.append(
+            [
+                name,
+                f"{'.'.join(path)} {op} {_short(value) if value is not None else '—'}{unit}",
+                f"{long.for_s:g} s" if long and long.for_s else "—",
+                (long.severity if long and long.severity else THRESHOLD_SEVERITY[name]),
+                "on" if value is not None and (long is None or long.enabled) else "off",
+                _current(bots, path),
+            ]
+        )
     for r in settings.rules:
         path = tuple(r.metric.split("."))
-        rows.append([r.name, f"{r.metric} {r.op} {_short(r.value)}", f"{r.for_s:g} s" if r.for_s else "—",
-                     r.severity, "on" if r.enabled else "off", _current(bots, path)])
+        rows.append(
+            [
+                r.name,
+                f"{r.metric} {r.op} {_short(r.value)}",
+                f"{r.for_s:g} s" if r.for_s else "—",
+                r.severity,
+                "on" if r.enabled else "off",
+                _current(bots, path),
+            ]
+        )
     ev = settings.events
-    rows.append(["stale", f"last event age > {stale_after_s:g} s", "—", "critical",
-                 "on" if ev.stale else "off", _current(bots, ("last_event_age_s",))])
-    for key, label, path in (("kill_switch", "kill switch == triggered", ("health", "kill_switch")),
-                             ("circuit_breaker", "circuit breaker == open", ("health", "circuit_breaker")),
-                             ("api_down", "an API == down", None),
-                             ("critical_error", "critical error event", None),
-                             ("events_lost", "events lost increases", ("events", "lost")),
-                             ("position_mismatch", "mismatches increase", ("position_mismatches",))):
+    rows.append(
+        [
+            "stale",
+            f"last event age > {stale_after_s:g} s",
+            "—",
+            "critical",
+            "on" if ev.stale else "off",
+            _current(bots, ("last_event_age_s",)),
+        ]
+    )
+    for key, label, path in (
+        ("kill_switch", "kill switch == triggered", ("health", "kill_switch")),
+        ("circuit_breaker", "circuit breaker == open", ("health", "circuit_breaker")),
+        ("api_down", "an API == down", None),
+        ("critical_error", "critical error event", None),
+        ("events_lost", "events lost increases", ("events", "lost")),
+        ("position_mismatch", "mismatches increase", ("position_mismatches",)),
+    ):
         sev = "warning" if key in ("api_down", "events_lost", "position_mismatch") else "critical"
-        rows.append([key, label, "—", sev, "on" if getattr(ev, key) else "off",
-                     _current(bots, path) if path else "—"])
+        rows.append(
+            [key, label, "—", sev, "on" if getattr(ev, key) else "off", _current(bots, path) if path else "—"]
+        )
     return rows
 
 
 def _current(bots: dict, path: tuple[str, ...]) -> str:
     from alerts.rules import lookup
+
     vals = [f"{b}: {_short(lookup(doc, path)) or 'n/a'}" for b, doc in sorted(bots.items())]
     if not vals:
         return "no bot yet"
@@ -414,7 +553,10 @@ function td(text, cls) {
 }
 """
 
-_JS_ACTIVE = "function (data) {" + _JS_HELPERS + """
+_JS_ACTIVE = (
+    "function (data) {"
+    + _JS_HELPERS
+    + """
   var rows = (data && data.rows) || [];
   var head = ["Severity", "Bot", "Rule", "Value vs threshold", "Since", "Status", "Escalation",
               "Delivered by", ""];
@@ -429,8 +571,12 @@ _JS_ACTIVE = "function (data) {" + _JS_HELPERS + """
         td(r.since), td(r.status, "atab-status"), td(r.esc), td(r.delivered), h("Td", {}, btn)]);
     }), "No active alert.");
 }"""
+)
 
-_JS_HISTORY = "function (data, sev, bot) {" + _JS_HELPERS + """
+_JS_HISTORY = (
+    "function (data, sev, bot) {"
+    + _JS_HELPERS
+    + """
   var rows = ((data && data.rows) || []).filter(function (r) {
     return (!sev || r.sev === sev) && (!bot || r.bot === bot);
   });
@@ -443,8 +589,12 @@ _JS_HISTORY = "function (data, sev, bot) {" + _JS_HELPERS + """
                         h("Td", {}, chans)]);
   }), "No notification yet."), bots];
 }"""
+)
 
-_JS_RULES = "function (data) {" + _JS_HELPERS + """
+_JS_RULES = (
+    "function (data) {"
+    + _JS_HELPERS
+    + """
   var rows = (data && data.rows) || [];
   return table(["Rule", "Condition", "For", "Severity", "Enabled", "Current value"], rows.map(function (r) {
     return h("Tr", {}, r.map(function (c, i) {
@@ -452,12 +602,17 @@ _JS_RULES = "function (data) {" + _JS_HELPERS + """
     }));
   }), "No rule.");
 }"""
+)
 
 
 def _register_renderers(app: Dash) -> None:
     app.clientside_callback(_JS_ACTIVE, Output("atab-active", "children"), Input("at-active", "data"))
-    app.clientside_callback(_JS_HISTORY, Output("atab-history", "children"),
-                            Output("atab-hist-bot", "options"),
-                            Input("at-history", "data"), Input("atab-hist-sev", "value"),
-                            Input("atab-hist-bot", "value"))
+    app.clientside_callback(
+        _JS_HISTORY,
+        Output("atab-history", "children"),
+        Output("atab-hist-bot", "options"),
+        Input("at-history", "data"),
+        Input("atab-hist-sev", "value"),
+        Input("atab-hist-bot", "value"),
+    )
     app.clientside_callback(_JS_RULES, Output("atab-rules", "children"), Input("at-rules", "data"))

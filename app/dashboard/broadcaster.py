@@ -43,8 +43,19 @@ CHARTS = ("ch-equity", "ch-drawdown", "ch-latency")
 #: re-rendering them 13 times a second costs the browser more than the rest
 #: of the page; they are pushed at most once per ``refresh_s``.  What a trader
 #: must see at once (status bar, money, positions, charts) is never throttled.
-SLOW_SECTIONS = frozenset({"kv-bot-health", "tb-apis", "tb-events", "tb-reject-reasons", "tb-rejects",
-                           "tb-err-components", "tb-errors", "kv-monitor", "kv-alerts"})
+SLOW_SECTIONS = frozenset(
+    {
+        "kv-bot-health",
+        "tb-apis",
+        "tb-events",
+        "tb-reject-reasons",
+        "tb-rejects",
+        "tb-err-components",
+        "tb-errors",
+        "kv-monitor",
+        "kv-alerts",
+    }
+)
 
 
 class ClientSlot:
@@ -104,14 +115,16 @@ class ViewStream:
         self._slow_at = float("-inf")
         self.charts: dict[str, Any] = {
             "ch-equity": LineTracker(base_layout("Equity", "equity"), settings.max_chart_points),
-            "ch-drawdown": LineTracker(base_layout("Drawdown", "drawdown", ".1%"),
-                                       settings.max_chart_points, scale=-1.0),
+            "ch-drawdown": LineTracker(
+                base_layout("Drawdown", "drawdown", ".1%"), settings.max_chart_points, scale=-1.0
+            ),
             "ch-latency": LatencyTracker(base_layout("Execution latency", "ms"), settings.max_chart_points),
         }
         self._chart_inputs: dict[str, Any] = {}
 
-    def tick(self, inp: ViewInput,
-             extra: dict[str, Any] | None = None) -> tuple[str | None, Callable[[], str]]:
+    def tick(
+        self, inp: ViewInput, extra: dict[str, Any] | None = None
+    ) -> tuple[str | None, Callable[[], str]]:
         """Advance one tick: (delta frame or None if nothing changed, full-frame factory)."""
         sections = build_sections(inp, self.rates)
         sections.update(extra or {})
@@ -139,6 +152,7 @@ class ViewStream:
             if not cache:
                 cache.append(self._full(inp.now))
             return cache[0]
+
         return delta, full
 
     def _full(self, now: float) -> str:
@@ -160,9 +174,15 @@ def chart_inputs(states: dict[str, dict]) -> dict[str, Any]:
 class Broadcaster:
     """Owns the slots and the push thread; see the module docstring."""
 
-    def __init__(self, hub: Hub, settings: DashboardSettings, *, listen_info: dict,
-                 alerts_status: Callable[[], dict] | None = None,
-                 extra_sections: Callable[[], dict] | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        settings: DashboardSettings,
+        *,
+        listen_info: dict,
+        alerts_status: Callable[[], dict] | None = None,
+        extra_sections: Callable[[], dict] | None = None,
+    ) -> None:
         self.hub = hub
         self.extra_sections = extra_sections  # the Alerts tab's sections (same frames, same diffing)
         self.settings = settings
@@ -253,10 +273,18 @@ class Broadcaster:
         now = self.hub.clock()
         for view, stream in list(self._streams.items()):
             states = {b: st for b in view_bots(view, metrics) if (st := self.hub.state(b)) is not None}
-            inp = ViewInput(view=view, metrics=metrics, states=states, now=now,
-                            stale_after_s=self.hub.stale_after_s, listen_info=self.listen_info, alerts=alerts,
-                            server={"clients": len(slots)}, fills_rows=self.settings.fills_rows,
-                            error_rows=self.settings.error_rows)
+            inp = ViewInput(
+                view=view,
+                metrics=metrics,
+                states=states,
+                now=now,
+                stale_after_s=self.hub.stale_after_s,
+                listen_info=self.listen_info,
+                alerts=alerts,
+                server={"clients": len(slots)},
+                fills_rows=self.settings.fills_rows,
+                error_rows=self.settings.error_rows,
+            )
             delta, full = stream.tick(inp, extra)
             for slot in slots:
                 if slot.view == view:
@@ -270,5 +298,8 @@ class Broadcaster:
             return self.alerts_status()
         except Exception as exc:  # the alert engine failing must not blank the dashboard
             log.warning("alerts_status() failed: %s", exc)
-            return {"firing": 0, "delivery_failing": True,
-                    "channels": {"engine": {"ok": False, "last_error": str(exc), "pending": 0, "dead": 0}}}
+            return {
+                "firing": 0,
+                "delivery_failing": True,
+                "channels": {"engine": {"ok": False, "last_error": str(exc), "pending": 0, "dead": 0}},
+            }

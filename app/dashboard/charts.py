@@ -24,7 +24,8 @@ def base_layout(title: str, y_title: str, y_format: str = "") -> dict:
     """A light-weight dark layout (no Plotly template: frames stay small)."""
     return {
         "title": {"text": title, "font": {"size": 14}, "x": 0.01},
-        "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"color": "#dee2e6", "size": 11},
         "margin": {"l": 60, "r": 12, "t": 36, "b": 36},
         "xaxis": {**_AXIS, "type": "date", "title": {"text": "UTC"}},
@@ -53,7 +54,7 @@ class LineTracker:
         """The whole figure (last max_points of each series); does not move the tracker."""
         data = []
         for name, points in series.items():
-            pts = points[-self.max_points:]
+            pts = points[-self.max_points :]
             data.append(_trace(name, [p[0] * 1000 for p in pts], [p[1] * self.scale for p in pts]))
         return {"data": data, "layout": self.layout}
 
@@ -79,7 +80,7 @@ class LineTracker:
     def _new_points(self, name: str, points: list[Point]) -> list[Point]:
         last = self.last.get(name)
         if last is None:
-            return list(points[-self.max_points:])
+            return list(points[-self.max_points :])
         # Walk back from the end: the curve is time-ordered and thinned only at its old end.
         i = len(points)
         while i > 0 and points[i - 1][0] > last[0]:
@@ -107,7 +108,7 @@ class LatencyTracker:
         buckets: dict[int, list[float]] = {}
         for ts, v in samples:
             buckets.setdefault(int(ts), []).append(v)
-        keys = sorted(buckets)[-self.max_points:]
+        keys = sorted(buckets)[-self.max_points :]
         xs = [(k + 1) * 1000 for k in keys]
         avg = [sum(buckets[k]) / len(buckets[k]) for k in keys]
         mx = [max(buckets[k]) for k in keys]

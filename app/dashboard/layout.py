@@ -19,18 +19,29 @@ from dash_extensions import WebSocket
 from app.dashboard.config import DashboardSettings
 from app.dashboard.view import ALL
 
-TABLES_TRADING = (("tb-positions", "Open positions"), ("tb-orders", "Open orders"),
-                  ("tb-fills", "Recent fills (newest first)"), ("tb-trips", "Round trips today"))
-TABLES_HEALTH = (("tb-apis", "Exchange APIs"), ("tb-events", "Events"),
-                 ("tb-reject-reasons", "Reject reasons"), ("tb-rejects", "Last rejected messages"),
-                 ("tb-err-components", "Errors by component"), ("tb-errors", "Last error messages"))
+TABLES_TRADING = (
+    ("tb-positions", "Open positions"),
+    ("tb-orders", "Open orders"),
+    ("tb-fills", "Recent fills (newest first)"),
+    ("tb-trips", "Round trips today"),
+)
+TABLES_HEALTH = (
+    ("tb-apis", "Exchange APIs"),
+    ("tb-events", "Events"),
+    ("tb-reject-reasons", "Reject reasons"),
+    ("tb-rejects", "Last rejected messages"),
+    ("tb-err-components", "Errors by component"),
+    ("tb-errors", "Last error messages"),
+)
 KVS = ("kv-today", "kv-bot-health", "kv-monitor", "kv-alerts")
 CHARTS = ("ch-equity", "ch-drawdown", "ch-latency")
 
 #: (component id, property) written by the clientside callback, in order.
 OUTPUTS: list[tuple[str, str]] = [
-    ("ws", "url"), ("ws", "send"),
-    ("status-bar", "className"), ("bot-select", "options"),
+    ("ws", "url"),
+    ("ws", "send"),
+    ("status-bar", "className"),
+    ("bot-select", "options"),
     *[(c, prop) for c in CHARTS for prop in ("figure", "extendData")],
 ]
 
@@ -50,8 +61,10 @@ INDEX = """<!DOCTYPE html>
 
 
 def _panel(title: str, body: object) -> dbc.Card:
-    return dbc.Card([dbc.CardHeader(title, className="panel-title"), dbc.CardBody(body, className="p-0")],
-                    className="panel mb-3")
+    return dbc.Card(
+        [dbc.CardHeader(title, className="panel-title"), dbc.CardBody(body, className="p-0")],
+        className="panel mb-3",
+    )
 
 
 def _table_panel(tid: str, title: str) -> dbc.Card:
@@ -59,62 +72,98 @@ def _table_panel(tid: str, title: str) -> dbc.Card:
 
 
 def _graph(gid: str) -> dcc.Graph:
-    return dcc.Graph(id=gid, figure={"data": [], "layout": {"paper_bgcolor": "rgba(0,0,0,0)",
-                                                           "plot_bgcolor": "rgba(0,0,0,0)"}},
-                     config={"displaylogo": False, "responsive": True}, className="chart")
+    return dcc.Graph(
+        id=gid,
+        figure={"data": [], "layout": {"paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}},
+        config={"displaylogo": False, "responsive": True},
+        className="chart",
+    )
 
 
 def status_bar() -> html.Div:
     """The always-visible bar above the tabs."""
-    selector = dcc.Dropdown(id="bot-select", options=[{"label": "All bots", "value": ALL}], value=ALL,
-                            clearable=False, searchable=False, className="bot-select")
+    selector = dcc.Dropdown(
+        id="bot-select",
+        options=[{"label": "All bots", "value": ALL}],
+        value=ALL,
+        clearable=False,
+        searchable=False,
+        className="bot-select",
+    )
     body = html.Div(id="status-body", className="status-body")  # drawn by assets/dashboard.js
-    return html.Div([selector, body],
-                    id="status-bar", className="status-bar")
+    return html.Div([selector, body], id="status-bar", className="status-bar")
 
 
 def trading_tab() -> dbc.Tab:
     t = dict(TABLES_TRADING)
-    return dbc.Tab(label="Trading", tab_id="tab-trading", children=[
-        html.Div(id="kv-today", className="kv-strip my-2"),
-        _table_panel("tb-positions", t["tb-positions"]),
-        _table_panel("tb-orders", t["tb-orders"]),
-        dbc.Row([dbc.Col(_table_panel("tb-fills", t["tb-fills"]), lg=7),
-                 dbc.Col(_table_panel("tb-trips", t["tb-trips"]), lg=5)]),
-    ])
+    return dbc.Tab(
+        label="Trading",
+        tab_id="tab-trading",
+        children=[
+            html.Div(id="kv-today", className="kv-strip my-2"),
+            _table_panel("tb-positions", t["tb-positions"]),
+            _table_panel("tb-orders", t["tb-orders"]),
+            dbc.Row(
+                [
+                    dbc.Col(_table_panel("tb-fills", t["tb-fills"]), lg=7),
+                    dbc.Col(_table_panel("tb-trips", t["tb-trips"]), lg=5),
+                ]
+            ),
+        ],
+    )
 
 
 def risk_tab() -> dbc.Tab:
-    return dbc.Tab(label="Risk", tab_id="tab-risk", children=[
-        html.Div(id="cards-risk", className="cards my-2"),
-        dbc.Row([dbc.Col(_graph("ch-equity"), lg=6), dbc.Col(_graph("ch-drawdown"), lg=6)]),
-        _graph("ch-latency"),
-    ])
+    return dbc.Tab(
+        label="Risk",
+        tab_id="tab-risk",
+        children=[
+            html.Div(id="cards-risk", className="cards my-2"),
+            dbc.Row([dbc.Col(_graph("ch-equity"), lg=6), dbc.Col(_graph("ch-drawdown"), lg=6)]),
+            _graph("ch-latency"),
+        ],
+    )
 
 
 def health_tab() -> dbc.Tab:
     t = dict(TABLES_HEALTH)
-    left = [_panel("Bot", html.Div(id="kv-bot-health", className="kv-list")),
-            _table_panel("tb-apis", t["tb-apis"]),
-            _panel("Monitor", html.Div(id="kv-monitor", className="kv-list")),
-            _panel("Alert delivery", html.Div(id="kv-alerts", className="kv-list"))]
-    right = [_table_panel(tid, t[tid]) for tid in ("tb-events", "tb-reject-reasons", "tb-rejects",
-                                                    "tb-err-components", "tb-errors")]
-    return dbc.Tab(label="Health", tab_id="tab-health", children=[
-        dbc.Row([dbc.Col(left, lg=4), dbc.Col(right, lg=8)], className="mt-2"),
-    ])
+    left = [
+        _panel("Bot", html.Div(id="kv-bot-health", className="kv-list")),
+        _table_panel("tb-apis", t["tb-apis"]),
+        _panel("Monitor", html.Div(id="kv-monitor", className="kv-list")),
+        _panel("Alert delivery", html.Div(id="kv-alerts", className="kv-list")),
+    ]
+    right = [
+        _table_panel(tid, t[tid])
+        for tid in ("tb-events", "tb-reject-reasons", "tb-rejects", "tb-err-components", "tb-errors")
+    ]
+    return dbc.Tab(
+        label="Health",
+        tab_id="tab-health",
+        children=[
+            dbc.Row([dbc.Col(left, lg=4), dbc.Col(right, lg=8)], className="mt-2"),
+        ],
+    )
 
 
-def build(settings: DashboardSettings, ws_path: str, extra_tabs: list | tuple = (),
-          extra_outputs: list | tuple = ()) -> html.Div:
+def build(
+    settings: DashboardSettings, ws_path: str, extra_tabs: list | tuple = (), extra_outputs: list | tuple = ()
+) -> html.Div:
     """``extra_tabs`` (the Alerts tab) and the (id, prop) their pushed sections fill."""
-    return html.Div([
-        WebSocket(id="ws"),
-        dcc.Store(id="dash-config", data={"ws_path": ws_path, "outputs": OUTPUTS + list(extra_outputs)}),
-        status_bar(),
-        dbc.Tabs([trading_tab(), risk_tab(), health_tab(), *extra_tabs], id="tabs", active_tab="tab-trading",
-                 className="mt-1"),
-    ], className="container-fluid px-2 px-md-3")
+    return html.Div(
+        [
+            WebSocket(id="ws"),
+            dcc.Store(id="dash-config", data={"ws_path": ws_path, "outputs": OUTPUTS + list(extra_outputs)}),
+            status_bar(),
+            dbc.Tabs(
+                [trading_tab(), risk_tab(), health_tab(), *extra_tabs],
+                id="tabs",
+                active_tab="tab-trading",
+                className="mt-1",
+            ),
+        ],
+        className="container-fluid px-2 px-md-3",
+    )
 
 
 def register_callbacks(app: Dash, extra_outputs: list | tuple = ()) -> None:
@@ -126,6 +175,9 @@ def register_callbacks(app: Dash, extra_outputs: list | tuple = ()) -> None:
     app.clientside_callback(
         ClientsideFunction(namespace="monitor", function_name="apply"),
         [Output(cid, prop) for cid, prop in OUTPUTS + list(extra_outputs)],
-        Input("ws", "message"), Input("ws", "state"), Input("bot-select", "value"),
-        Input("tabs", "active_tab"), State("dash-config", "data"),
+        Input("ws", "message"),
+        Input("ws", "state"),
+        Input("bot-select", "value"),
+        Input("tabs", "active_tab"),
+        State("dash-config", "data"),
     )

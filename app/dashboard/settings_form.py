@@ -46,22 +46,38 @@ EVENTS: tuple[tuple[str, str], ...] = (
 )
 #: (field, label, kind, secret) per channel type; kinds are checked by :func:`check`.
 CHANNEL_FIELDS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
-    "email": (("host", "SMTP host", "host", False), ("port", "SMTP port", "port", False),
-              ("ssl", "SSL (port 465)", "switch", False), ("starttls", "STARTTLS", "switch", False),
-              ("username", "SMTP user", "text", False), ("password", "SMTP password", "secret", True),
-              ("sender", "From address", "email", False), ("recipients", "Recipients", "emails", False)),
-    "slack": (("webhook_url", "Incoming webhook URL", "url", True), ("token", "Bot token", "secret", True),
-              ("channel", "Channel (with a bot token)", "text", False),
-              ("api_url", "API base URL (optional)", "url?", False)),
-    "telegram": (("token", "Bot token", "secret", True), ("chat_ids", "Chat ids", "chatids", False),
-                 ("api_url", "API base URL (optional)", "url?", False)),
-    "sms": (("account_sid", "Twilio account SID", "text", False),
-            ("auth_token", "Twilio auth token", "secret", True),
-            ("from_number", "From number (E.164)", "e164", False),
-            ("to_numbers", "To numbers (E.164)", "e164s", False),
-            ("api_url", "API base URL (optional)", "url?", False)),
-    "webhook": (("urls", "Webhook URLs", "urls", True),
-                ("hmac_secret", "HMAC secret (optional)", "secret", True)),
+    "email": (
+        ("host", "SMTP host", "host", False),
+        ("port", "SMTP port", "port", False),
+        ("ssl", "SSL (port 465)", "switch", False),
+        ("starttls", "STARTTLS", "switch", False),
+        ("username", "SMTP user", "text", False),
+        ("password", "SMTP password", "secret", True),
+        ("sender", "From address", "email", False),
+        ("recipients", "Recipients", "emails", False),
+    ),
+    "slack": (
+        ("webhook_url", "Incoming webhook URL", "url", True),
+        ("token", "Bot token", "secret", True),
+        ("channel", "Channel (with a bot token)", "text", False),
+        ("api_url", "API base URL (optional)", "url?", False),
+    ),
+    "telegram": (
+        ("token", "Bot token", "secret", True),
+        ("chat_ids", "Chat ids", "chatids", False),
+        ("api_url", "API base URL (optional)", "url?", False),
+    ),
+    "sms": (
+        ("account_sid", "Twilio account SID", "text", False),
+        ("auth_token", "Twilio auth token", "secret", True),
+        ("from_number", "From number (E.164)", "e164", False),
+        ("to_numbers", "To numbers (E.164)", "e164s", False),
+        ("api_url", "API base URL (optional)", "url?", False),
+    ),
+    "webhook": (
+        ("urls", "Webhook URLs", "urls", True),
+        ("hmac_secret", "HMAC secret (optional)", "secret", True),
+    ),
 }
 #: What a channel needs to work (any one group), shown on the first field of the group.
 REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -113,8 +129,9 @@ def mask(value: Any) -> str:
 
 def secret_hint(raw: Any, resolved: Any) -> str:
     """Placeholder of a secret field: where it comes from and its mask, never the value."""
-    refs = re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", " ".join(map(str, raw)) if isinstance(raw, list)
-                      else str(raw or ""))
+    refs = re.findall(
+        r"\$\{([A-Za-z_][A-Za-z0-9_]*)", " ".join(map(str, raw)) if isinstance(raw, list) else str(raw or "")
+    )
     where = f" (from ${{{refs[0]}}})" if refs else ""
     return mask(resolved) + where + " · type to replace"
 
@@ -139,10 +156,18 @@ def fields(doc: Mapping, resolved: Mapping | None) -> list[Field]:
     events = get_path(doc, ["alerts", "events"]) or {}
     out += [Field(f"ev.{k}", label, "switch", bool(events.get(k, True))) for k, label in EVENTS]
     for i, rule in enumerate(get_path(doc, ["alerts", "rules"]) or []):
-        out.append(Field(f"rule.{i}.enabled", str(rule.get("name")), "switch",
-                         bool(rule.get("enabled", True))))
-        out.append(Field(f"rule.{i}.severity", "severity", "severity", rule.get("severity", "warning"),
-                         options=SEVERITIES))
+        out.append(
+            Field(f"rule.{i}.enabled", str(rule.get("name")), "switch", bool(rule.get("enabled", True)))
+        )
+        out.append(
+            Field(
+                f"rule.{i}.severity",
+                "severity",
+                "severity",
+                rule.get("severity", "warning"),
+                options=SEVERITIES,
+            )
+        )
     names = tuple(channel_names(doc))
     out += _route_fields(doc, names)
     for name, kind in channel_names(doc).items():
@@ -158,10 +183,12 @@ def _threshold_fields(doc: Mapping) -> list[Field]:
         value = long.get("value")
         enabled = value is not None and bool(long.get("enabled", True))
         sev = long.get("severity") or THRESHOLD_SEVERITY[name]
-        out += [Field(f"thr.{name}.value", label, kind, _num_text(value)),
-                Field(f"thr.{name}.enabled", "on", "switch", enabled),
-                Field(f"thr.{name}.severity", "severity", "severity", sev, options=SEVERITIES),
-                Field(f"thr.{name}.for", "for (s)", "nonneg", _num_text(long.get("for", 0)))]
+        out += [
+            Field(f"thr.{name}.value", label, kind, _num_text(value)),
+            Field(f"thr.{name}.enabled", "on", "switch", enabled),
+            Field(f"thr.{name}.severity", "severity", "severity", sev, options=SEVERITIES),
+            Field(f"thr.{name}.for", "for (s)", "nonneg", _num_text(long.get("for", 0))),
+        ]
     return out
 
 
@@ -171,14 +198,34 @@ def _route_fields(doc: Mapping, names: tuple[str, ...]) -> list[Field]:
         route = get_path(doc, ["alerts", "routes", sev]) or {}
         steps = route.get("escalate") or []
         first = steps[0] if steps else {}
-        out += [Field(f"route.{sev}.channels", f"{sev}: channels", "checklist",
-                      list(route.get("channels") or []), options=names),
-                Field(f"route.{sev}.repeat", "repeat every (s, empty = never)", "posopt",
-                      _num_text(route.get("repeat_interval_s", DEFAULT_REPEAT[sev]))),
-                Field(f"route.{sev}.escalate_after", "escalate after (s, empty = never)", "nonnegopt",
-                      _num_text(first.get("after_s"))),
-                Field(f"route.{sev}.escalate_channels", "escalate to", "checklist",
-                      list(first.get("channels") or []), options=names)]
+        out += [
+            Field(
+                f"route.{sev}.channels",
+                f"{sev}: channels",
+                "checklist",
+                list(route.get("channels") or []),
+                options=names,
+            ),
+            Field(
+                f"route.{sev}.repeat",
+                "repeat every (s, empty = never)",
+                "posopt",
+                _num_text(route.get("repeat_interval_s", DEFAULT_REPEAT[sev])),
+            ),
+            Field(
+                f"route.{sev}.escalate_after",
+                "escalate after (s, empty = never)",
+                "nonnegopt",
+                _num_text(first.get("after_s")),
+            ),
+            Field(
+                f"route.{sev}.escalate_channels",
+                "escalate to",
+                "checklist",
+                list(first.get("channels") or []),
+                options=names,
+            ),
+        ]
     return out
 
 
@@ -189,8 +236,9 @@ def _channel_fields(doc: Mapping, resolved: Mapping, name: str, kind: str) -> li
     for fname, label, fkind, secret in CHANNEL_FIELDS.get(kind, ()):
         raw = (cfg or {}).get(fname)
         if secret:
-            out.append(Field(f"ch.{name}.{fname}", label, fkind, "", secret_hint(raw, res.get(fname)),
-                             secret=True))
+            out.append(
+                Field(f"ch.{name}.{fname}", label, fkind, "", secret_hint(raw, res.get(fname)), secret=True)
+            )
         elif fkind == "switch":
             default = fname == "starttls"
             out.append(Field(f"ch.{name}.{fname}", label, fkind, bool(raw if raw is not None else default)))
@@ -229,16 +277,26 @@ def check(kind: str, text: Any) -> tuple[Any, str | None]:
     return checker(text) if checker else (text or None, None)
 
 
-def _number(text: str, *, low: float | None = None, strict: bool = False, high: float | None = None,
-            optional: bool = False, what: str = "a number") -> tuple[Any, str | None]:
+def _number(
+    text: str,
+    *,
+    low: float | None = None,
+    strict: bool = False,
+    high: float | None = None,
+    optional: bool = False,
+    what: str = "a number",
+) -> tuple[Any, str | None]:
     if not text:
         return (None, None) if optional else (None, f"enter {what}")
     try:
         value = float(text.replace(",", "").replace("_", ""))
     except ValueError:
         return None, f"must be {what}"
-    if not math.isfinite(value) or (low is not None and (value <= low if strict else value < low)) \
-            or (high is not None and value > high):
+    if (
+        not math.isfinite(value)
+        or (low is not None and (value <= low if strict else value < low))
+        or (high is not None and value > high)
+    ):
         return None, f"must be {what}"
     return (int(value) if value.is_integer() and abs(value) < 1e15 else value), None
 
@@ -250,6 +308,7 @@ def _listed(pattern: re.Pattern, what: str, *, need: bool = True):
         if bad:
             return None, f"not {what}: {bad[0]}"
         return items, None
+
     return run
 
 
@@ -258,6 +317,7 @@ def _one(pattern: re.Pattern, what: str, optional: bool = False):
         if not text:
             return None, None
         return (text, None) if pattern.match(text) else (None, f"must be {what}")
+
     return run
 
 
@@ -277,8 +337,9 @@ def _secret(text: str) -> tuple[Any, str | None]:
 _CHECKS = {
     "numopt": lambda t: _number(t, optional=True),
     "pos": lambda t: _number(t, low=0, strict=True, what="a positive number"),
-    "fracopt": lambda t: _number(t, low=0, strict=True, high=1, optional=True,
-                                 what="a fraction between 0 and 1 (0.1 = 10 %)"),
+    "fracopt": lambda t: _number(
+        t, low=0, strict=True, high=1, optional=True, what="a fraction between 0 and 1 (0.1 = 10 %)"
+    ),
     "nonneg": lambda t: _number(t or "0", low=0, what="zero or a positive number"),
     "posopt": lambda t: _number(t, low=0, strict=True, optional=True, what="a positive number"),
     "nonnegopt": lambda t: _number(t, low=0, optional=True, what="zero or a positive number"),
@@ -350,10 +411,15 @@ def _thresholds(parsed: dict, doc: Mapping, out: Parsed) -> None:
             continue
         current = get_path(doc, list(path))
         if isinstance(current, Mapping):  # keep the long form the human wrote, key by key
-            out.changes += [((*path, "value"), value), ((*path, "enabled"), DELETE if on else False),
-                            ((*path, "for"), for_s if for_s or "for" in current else DELETE),
-                            ((*path, "severity"), sev if sev != THRESHOLD_SEVERITY[name]
-                             or "severity" in current else DELETE)]
+            out.changes += [
+                ((*path, "value"), value),
+                ((*path, "enabled"), DELETE if on else False),
+                ((*path, "for"), for_s if for_s or "for" in current else DELETE),
+                (
+                    (*path, "severity"),
+                    sev if sev != THRESHOLD_SEVERITY[name] or "severity" in current else DELETE,
+                ),
+            ]
         elif on and not for_s and sev == THRESHOLD_SEVERITY[name]:
             out.changes.append((path, value))
         else:
@@ -436,9 +502,11 @@ def _put_secret(out: Parsed, path: tuple, name: str, fname: str, value: Any) -> 
 
 def _required(parsed: dict, current: Mapping, name: str, kind: str, out: Parsed) -> None:
     """The channel's own 'needs ...' rule, reported on the first missing field."""
+
     def has(fname: str) -> bool:
         value = parsed.get(f"ch.{name}.{fname}")
         return bool(value) or (value is None and bool(current.get(fname)) and _is_secret(kind, fname))
+
     groups = REQUIRED.get(kind, ())
     if any(all(has(f) for f in group) for group in groups):
         return
@@ -479,19 +547,40 @@ def control(f: Field) -> list:
     if f.kind == "switch":
         return [dbc.Switch(id=fid(f.key, f.kind), label=f.label, value=bool(f.value), className="mb-1")]
     if f.kind == "checklist":
-        return [dbc.Label(f.label, className="small mb-0"),
-                dbc.Checklist(id=fid(f.key, f.kind), options=[{"label": o, "value": o} for o in f.options],
-                              value=list(f.value or []), inline=True, className="small"),
-                html.Div(id={"type": "afe", "key": f.key}, className="invalid-feedback d-block small")]
+        return [
+            dbc.Label(f.label, className="small mb-0"),
+            dbc.Checklist(
+                id=fid(f.key, f.kind),
+                options=[{"label": o, "value": o} for o in f.options],
+                value=list(f.value or []),
+                inline=True,
+                className="small",
+            ),
+            html.Div(id={"type": "afe", "key": f.key}, className="invalid-feedback d-block small"),
+        ]
     if f.kind == "severity":
-        widget: Any = dbc.Select(id=fid(f.key, f.kind), options=[{"label": o, "value": o} for o in f.options],
-                                 value=f.value, size="sm")
+        widget: Any = dbc.Select(
+            id=fid(f.key, f.kind),
+            options=[{"label": o, "value": o} for o in f.options],
+            value=f.value,
+            size="sm",
+        )
     else:
-        widget = dbc.Input(id=fid(f.key, f.kind), value=f.value, placeholder=f.placeholder, size="sm",
-                           type="password" if f.secret else "text", autoComplete="off",
-                           debounce=True, invalid=False)
-    return [dbc.Label(f.label, html_for=f.key, className="small mb-0"), widget,
-            dbc.FormFeedback(id={"type": "afe", "key": f.key}, type="invalid")]
+        widget = dbc.Input(
+            id=fid(f.key, f.kind),
+            value=f.value,
+            placeholder=f.placeholder,
+            size="sm",
+            type="password" if f.secret else "text",
+            autoComplete="off",
+            debounce=True,
+            invalid=False,
+        )
+    return [
+        dbc.Label(f.label, html_for=f.key, className="small mb-0"),
+        widget,
+        dbc.FormFeedback(id={"type": "afe", "key": f.key}, type="invalid"),
+    ]
 
 
 def group(fs: list[Field], width: int = 3) -> dbc.Row:
@@ -502,24 +591,43 @@ def render(doc: Mapping, resolved: Mapping | None) -> list:
     """The form's sections, built from the file as it is now."""
     by = {f.key: f for f in fields(doc, resolved)}
     parts = ("value", "enabled", "severity", "for")
-    sections = [_section("Thresholds", [group([by[f"thr.{n}.{p}"] for p in parts])
-                                        for n, _l, _k in THRESHOLDS] + [group([by["stale_after_s"]])]),
-                _section("Event rules", [group([by[f"ev.{k}"] for k, _ in EVENTS], width=4)])]
+    sections = [
+        _section(
+            "Thresholds",
+            [group([by[f"thr.{n}.{p}"] for p in parts]) for n, _l, _k in THRESHOLDS]
+            + [group([by["stale_after_s"]])],
+        ),
+        _section("Event rules", [group([by[f"ev.{k}"] for k, _ in EVENTS], width=4)]),
+    ]
     rules = [k for k in by if k.startswith("rule.") and k.endswith(".enabled")]
     if rules:
-        sections.append(_section("Further rules", [group([by[k], by[k.replace("enabled", "severity")]])
-                                                   for k in rules]))
-    sections.append(_section("Routes per severity", [
-        group([by[f"route.{s}.{p}"] for p in ("channels", "repeat", "escalate_after", "escalate_channels")])
-        for s in ("critical", "warning", "info")]))
+        sections.append(
+            _section("Further rules", [group([by[k], by[k.replace("enabled", "severity")]]) for k in rules])
+        )
+    sections.append(
+        _section(
+            "Routes per severity",
+            [
+                group(
+                    [
+                        by[f"route.{s}.{p}"]
+                        for p in ("channels", "repeat", "escalate_after", "escalate_channels")
+                    ]
+                )
+                for s in ("critical", "warning", "info")
+            ],
+        )
+    )
     for name in channel_names(doc):
         fs = [f for k, f in by.items() if k.startswith(f"ch.{name}.")]
-        sections.append(_section(f"Channel {name}", [group(fs[:1], width=12), group(fs[1:])],
-                                 cid=f"atab-ch-{name}"))
+        sections.append(
+            _section(f"Channel {name}", [group(fs[:1], width=12), group(fs[1:])], cid=f"atab-ch-{name}")
+        )
     return sections
 
 
 def _section(title: str, body: list, cid: str | None = None) -> dbc.Card:
     kw = {"id": cid} if cid else {}
-    return dbc.Card([dbc.CardHeader(title, className="panel-title"), dbc.CardBody(body)],
-                    className="panel mb-2", **kw)
+    return dbc.Card(
+        [dbc.CardHeader(title, className="panel-title"), dbc.CardBody(body)], className="panel mb-2", **kw
+    )

@@ -112,8 +112,9 @@ def status_section(inp: ViewInput, per_bot: dict[str, dict]) -> dict:
     youngest = min(ages) if ages else None
     if stale:
         conn = "stale"
-        text = "STALE: " + ", ".join(f"{b} (last event {fmt.age(m.get('last_event_age_s'))} ago)"
-                                     for b, m in stale.items())
+        text = "STALE: " + ", ".join(
+            f"{b} (last event {fmt.age(m.get('last_event_age_s'))} ago)" for b, m in stale.items()
+        )
     else:
         conn, text = "live", f"live · last event {fmt.age(youngest)} ago"
     note = _stale_note(stale)
@@ -123,8 +124,14 @@ def status_section(inp: ViewInput, per_bot: dict[str, dict]) -> dict:
         firing = int(inp.alerts.get("firing") or 0)
         failing = bool(inp.alerts.get("delivery_failing"))
         cls = "neg" if firing else "neutral"
-        items.append(["Alerts", f"{firing} firing" + (" · delivery failing" if failing else ""),
-                      "neg" if failing else cls, ""])
+        items.append(
+            [
+                "Alerts",
+                f"{firing} firing" + (" · delivery failing" if failing else ""),
+                "neg" if failing else cls,
+                "",
+            ]
+        )
     if failing:  # the red banner: alerts are the safety net, and it has a hole
         text = "ALERT DELIVERY FAILING: no channel could deliver a critical alert (see Alerts tab) · " + text
     return {"label": label, "conn": conn, "text": text, "warn": bool(stale) or failing, "items": items}
@@ -162,8 +169,14 @@ def _money_items(inp: ViewInput, per_bot: dict[str, dict], note: str) -> list[li
     ]
 
 
-_SWITCH_CLASS = {"armed": "pos", "triggered": "neg", "disabled": "warn",
-                 "closed": "pos", "open": "neg", "half_open": "warn"}
+_SWITCH_CLASS = {
+    "armed": "pos",
+    "triggered": "neg",
+    "disabled": "warn",
+    "closed": "pos",
+    "open": "neg",
+    "half_open": "warn",
+}
 
 
 def _switch_items(per_bot: dict[str, dict], note: str) -> list[list[str]]:
@@ -209,28 +222,54 @@ def positions_table(states: dict[str, dict], show_bot: bool) -> dict:
         for p in st.get("positions", []):
             q, avg, upnl = p.get("qty"), p.get("avg_price"), p.get("unrealized_pnl")
             basis = abs(q) * avg if q and avg else None
-            rows.append(_with_bot(show_bot, bot, [
-                p.get("symbol", ""), ["long", "pos"] if (q or 0) > 0 else ["short", "neg"],
-                fmt.qty(abs(q) if q is not None else None), fmt.price(avg), fmt.price(p.get("mark")),
-                [fmt.signed(upnl), fmt.tone(upnl)],
-                [fmt.pct(upnl / basis if basis and upnl is not None else None, sign=True), fmt.tone(upnl)],
-            ]))
-    return _table(_head(show_bot, "Symbol", "Side", "Qty", "Avg entry", "Mark", "Unrealized P&L", "P&L %"),
-                  rows, "No open positions")
+            rows.append(
+                _with_bot(
+                    show_bot,
+                    bot,
+                    [
+                        p.get("symbol", ""),
+                        ["long", "pos"] if (q or 0) > 0 else ["short", "neg"],
+                        fmt.qty(abs(q) if q is not None else None),
+                        fmt.price(avg),
+                        fmt.price(p.get("mark")),
+                        [fmt.signed(upnl), fmt.tone(upnl)],
+                        [
+                            fmt.pct(upnl / basis if basis and upnl is not None else None, sign=True),
+                            fmt.tone(upnl),
+                        ],
+                    ],
+                )
+            )
+    return _table(
+        _head(show_bot, "Symbol", "Side", "Qty", "Avg entry", "Mark", "Unrealized P&L", "P&L %"),
+        rows,
+        "No open positions",
+    )
 
 
 def orders_table(states: dict[str, dict], show_bot: bool) -> dict:
     orders = [(bot, o) for bot, st in states.items() for o in st.get("open_orders", [])]
     orders.sort(key=lambda bo: bo[1].get("ts") or 0.0, reverse=True)
-    rows = [_with_bot(show_bot, bot, [
-        fmt.clock(o.get("ts")), o.get("order_id", ""), o.get("symbol", ""), _side(o.get("side")),
-        o.get("type", ""), fmt.qty(o.get("qty")), fmt.qty(o.get("filled_qty")),
-        fmt.price(o.get("price")) if o.get("price") is not None else "market",
-        o.get("status", "").replace("_", " "),
-    ]) for bot, o in orders[:500]]
+    rows = [
+        _with_bot(
+            show_bot,
+            bot,
+            [
+                fmt.clock(o.get("ts")),
+                o.get("order_id", ""),
+                o.get("symbol", ""),
+                _side(o.get("side")),
+                o.get("type", ""),
+                fmt.qty(o.get("qty")),
+                fmt.qty(o.get("filled_qty")),
+                fmt.price(o.get("price")) if o.get("price") is not None else "market",
+                o.get("status", "").replace("_", " "),
+            ],
+        )
+        for bot, o in orders[:500]
+    ]
     head = _head(show_bot, "Time", "Order", "Symbol", "Side", "Type", "Qty", "Filled", "Price", "Status")
-    return _table(head,
-                  rows, "No open orders")
+    return _table(head, rows, "No open orders")
 
 
 def _side(side: str | None) -> list[str]:
@@ -240,13 +279,28 @@ def _side(side: str | None) -> list[str]:
 def fills_table(states: dict[str, dict], show_bot: bool, limit: int) -> dict:
     fills = [(bot, f) for bot, st in states.items() for f in st.get("recent_fills", [])]
     fills.sort(key=lambda bf: bf[1].get("ts") or 0.0, reverse=True)
-    rows = [_with_bot(show_bot, bot, [
-        fmt.clock(f.get("ts")), f.get("symbol", ""), _side(f.get("side")), fmt.qty(f.get("qty")),
-        fmt.price(f.get("price")), fmt.money(f.get("fee"), 4 if (f.get("fee") or 0) < 1 else 2),
-        [fmt.signed(f.get("realized_pnl")), fmt.tone(f.get("realized_pnl"))], f.get("order_id", ""),
-    ]) for bot, f in fills[:limit]]
-    return _table(_head(show_bot, "Time", "Symbol", "Side", "Qty", "Price", "Fee", "Realized P&L", "Order"),
-                  rows, "No fills yet")
+    rows = [
+        _with_bot(
+            show_bot,
+            bot,
+            [
+                fmt.clock(f.get("ts")),
+                f.get("symbol", ""),
+                _side(f.get("side")),
+                fmt.qty(f.get("qty")),
+                fmt.price(f.get("price")),
+                fmt.money(f.get("fee"), 4 if (f.get("fee") or 0) < 1 else 2),
+                [fmt.signed(f.get("realized_pnl")), fmt.tone(f.get("realized_pnl"))],
+                f.get("order_id", ""),
+            ],
+        )
+        for bot, f in fills[:limit]
+    ]
+    return _table(
+        _head(show_bot, "Time", "Symbol", "Side", "Qty", "Price", "Fee", "Realized P&L", "Order"),
+        rows,
+        "No fills yet",
+    )
 
 
 def trips_table(states: dict[str, dict], show_bot: bool) -> dict:
@@ -257,17 +311,32 @@ def trips_table(states: dict[str, dict], show_bot: bool) -> dict:
         pnl = t.get("pnl")
         p = pnl or 0
         result = ["win", "pos"] if p > 0 else ["loss", "neg"] if p < 0 else ["flat", "neutral"]
-        rows.append(_with_bot(show_bot, bot, [
-            fmt.clock(t.get("closed_ts")), t.get("symbol", ""), t.get("side", ""), fmt.qty(t.get("qty")),
-            fmt.clock(t.get("opened_ts")), [fmt.signed(pnl), fmt.tone(pnl)], result,
-        ]))
-    return _table(_head(show_bot, "Closed", "Symbol", "Side", "Qty", "Opened", "P&L", "Result"),
-                  rows, "No round trips today")
+        rows.append(
+            _with_bot(
+                show_bot,
+                bot,
+                [
+                    fmt.clock(t.get("closed_ts")),
+                    t.get("symbol", ""),
+                    t.get("side", ""),
+                    fmt.qty(t.get("qty")),
+                    fmt.clock(t.get("opened_ts")),
+                    [fmt.signed(pnl), fmt.tone(pnl)],
+                    result,
+                ],
+            )
+        )
+    return _table(
+        _head(show_bot, "Closed", "Symbol", "Side", "Qty", "Opened", "P&L", "Result"),
+        rows,
+        "No round trips today",
+    )
 
 
 def today_kv(per_bot: dict[str, dict]) -> list[list[str]]:
     def total(key: str) -> int:
         return sum(int(m.get(key) or 0) for m in per_bot.values())
+
     wins, losses = total("wins_today"), total("losses_today")
     decided = wins + losses
     return [
@@ -299,8 +368,12 @@ def risk_cards(inp: ViewInput, per_bot: dict[str, dict]) -> list[list[str]]:
         ["Exposure net", fmt.signed(m.get("exposure_net")), "neutral", ""],
         ["Leverage", _times(m.get("leverage")), "neutral", ""],
         ["Sharpe", fmt.ratio(m.get("sharpe")), "neutral", m.get("_per_bot", "")],
-        ["Win rate", fmt.pct(m.get("win_rate"), 1), "neutral",
-         f"{fmt.integer(m.get('wins'))} W / {fmt.integer(m.get('losses'))} L"],
+        [
+            "Win rate",
+            fmt.pct(m.get("win_rate"), 1),
+            "neutral",
+            f"{fmt.integer(m.get('wins'))} W / {fmt.integer(m.get('losses'))} L",
+        ],
         ["Profit factor", fmt.ratio(m.get("profit_factor")), "neutral", m.get("_per_bot", "")],
         ["Expectancy", fmt.signed(m.get("expectancy")), fmt.tone(m.get("expectancy")), "per trade"],
         ["Closed trades", fmt.integer(m.get("closed_trades")), "neutral", ""],
@@ -323,17 +396,27 @@ def _aggregate(metrics: dict, per_bot: dict[str, dict]) -> dict:
     losses = sum(int(m.get("losses") or 0) for m in per_bot.values())
     trades = sum(int(m.get("closed_trades") or 0) for m in per_bot.values())
     equity = total.get("equity")
-    total.update({
-        "drawdown": max((m.get("drawdown") or 0.0 for m in per_bot.values()), default=None),
-        "max_drawdown": max((m.get("max_drawdown") or 0.0 for m in per_bot.values()), default=None),
-        "closed_trades": trades, "wins": wins, "losses": losses,
-        "win_rate": wins / trades if trades else None,
-        "leverage": total.get("exposure_gross", 0.0) / equity if equity and equity > 0 else None,
-        "sharpe": None, "profit_factor": None, "_per_bot": "select a bot",
-        "expectancy": (sum((m.get("expectancy") or 0.0) * (m.get("closed_trades") or 0)
-                           for m in per_bot.values()) / trades) if trades else None,
-        "equity_source": "sum of bots",
-    })
+    total.update(
+        {
+            "drawdown": max((m.get("drawdown") or 0.0 for m in per_bot.values()), default=None),
+            "max_drawdown": max((m.get("max_drawdown") or 0.0 for m in per_bot.values()), default=None),
+            "closed_trades": trades,
+            "wins": wins,
+            "losses": losses,
+            "win_rate": wins / trades if trades else None,
+            "leverage": total.get("exposure_gross", 0.0) / equity if equity and equity > 0 else None,
+            "sharpe": None,
+            "profit_factor": None,
+            "_per_bot": "select a bot",
+            "expectancy": (
+                sum((m.get("expectancy") or 0.0) * (m.get("closed_trades") or 0) for m in per_bot.values())
+                / trades
+            )
+            if trades
+            else None,
+            "equity_source": "sum of bots",
+        }
+    )
     return total
 
 
@@ -348,16 +431,31 @@ def bot_health_kv(per_bot: dict[str, dict], stale_after_s: float) -> list[list[s
         prefix = f"{bot} · " if len(per_bot) > 1 else ""
         stale = bool(m.get("stale"))
         rows += [
-            [f"{prefix}Circuit breaker", (h.get("circuit_breaker") or fmt.NA).replace("_", " "),
-             _SWITCH_CLASS.get(h.get("circuit_breaker") or "", "neutral")],
-            [f"{prefix}Kill switch", h.get("kill_switch") or fmt.NA,
-             _SWITCH_CLASS.get(h.get("kill_switch") or "", "neutral")],
-            [f"{prefix}Last event", f"{fmt.age(m.get('last_event_age_s'))} ago",
-             "neg" if stale else "neutral"],
-            [f"{prefix}Stale (> {fmt.age(stale_after_s)})", "yes" if stale else "no",
-             "neg" if stale else "pos"],
-            [f"{prefix}Position mismatches", fmt.integer(m.get("position_mismatches")),
-             "neg" if m.get("position_mismatches") else "neutral"],
+            [
+                f"{prefix}Circuit breaker",
+                (h.get("circuit_breaker") or fmt.NA).replace("_", " "),
+                _SWITCH_CLASS.get(h.get("circuit_breaker") or "", "neutral"),
+            ],
+            [
+                f"{prefix}Kill switch",
+                h.get("kill_switch") or fmt.NA,
+                _SWITCH_CLASS.get(h.get("kill_switch") or "", "neutral"),
+            ],
+            [
+                f"{prefix}Last event",
+                f"{fmt.age(m.get('last_event_age_s'))} ago",
+                "neg" if stale else "neutral",
+            ],
+            [
+                f"{prefix}Stale (> {fmt.age(stale_after_s)})",
+                "yes" if stale else "no",
+                "neg" if stale else "pos",
+            ],
+            [
+                f"{prefix}Position mismatches",
+                fmt.integer(m.get("position_mismatches")),
+                "neg" if m.get("position_mismatches") else "neutral",
+            ],
         ]
     return rows
 
@@ -393,15 +491,25 @@ def _counts_with_rates(prefix: str, ev: dict, rates: Rates) -> list[Cell]:
 
 def reject_reasons_table(metrics: dict) -> dict:
     by_reason = (metrics.get("collector") or {}).get("rejected_by_reason") or {}
-    rows = [[reason, [fmt.integer(n), "neg" if n else "neutral"]]
-            for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1])]
+    rows = [
+        [reason, [fmt.integer(n), "neg" if n else "neutral"]]
+        for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1])
+    ]
     return _table(["Reason", "Count"], rows, "No rejected messages")
 
 
 def rejects_table(states: dict[str, dict]) -> dict:
     rejects = next((st.get("recent_rejects") for st in states.values() if st.get("recent_rejects")), [])
-    rows = [[fmt.clock(r.get("at")), r.get("reason", ""), r.get("topic") or fmt.NA,
-             r.get("detail", ""), r.get("excerpt", "")] for r in rejects]
+    rows = [
+        [
+            fmt.clock(r.get("at")),
+            r.get("reason", ""),
+            r.get("topic") or fmt.NA,
+            r.get("detail", ""),
+            r.get("excerpt", ""),
+        ]
+        for r in rejects
+    ]
     return _table(["Time", "Reason", "Topic", "Detail", "Message excerpt"], rows, "No rejected messages")
 
 
@@ -425,8 +533,16 @@ _SEVERITY_CLASS = {"warning": "warn", "error": "neg", "critical": "neg strong"}
 def errors_table(states: dict[str, dict], limit: int) -> dict:
     errors = [(bot, e) for bot, st in states.items() for e in st.get("recent_errors", [])]
     errors.sort(key=lambda be: be[1].get("ts") or 0.0, reverse=True)
-    rows = [[fmt.clock(e.get("ts")), bot, [e.get("severity", ""), _SEVERITY_CLASS.get(e.get("severity"), "")],
-             e.get("component", ""), e.get("message", "")] for bot, e in errors[:limit]]
+    rows = [
+        [
+            fmt.clock(e.get("ts")),
+            bot,
+            [e.get("severity", ""), _SEVERITY_CLASS.get(e.get("severity"), "")],
+            e.get("component", ""),
+            e.get("message", ""),
+        ]
+        for bot, e in errors[:limit]
+    ]
     return _table(["Time", "Bot", "Severity", "Component", "Message"], rows, "No errors reported")
 
 
@@ -436,12 +552,18 @@ def monitor_kv(inp: ViewInput) -> list[list[str]]:
     alive = col.get("alive")
     failure = col.get("last_failure")
     rows = [
-        ["Collector thread", "running" if alive else "DOWN" if alive is False else fmt.NA,
-         "pos" if alive else "neg" if alive is False else "neutral"],
+        [
+            "Collector thread",
+            "running" if alive else "DOWN" if alive is False else fmt.NA,
+            "pos" if alive else "neg" if alive is False else "neutral",
+        ],
         ["Collector restarts", fmt.integer(col.get("restarts")), "neg" if col.get("restarts") else "neutral"],
         ["Last collector failure", str(failure) if failure else "none", "neg" if failure else "neutral"],
-        ["Endpoints", ", ".join(col.get("endpoints") or inp.listen_info.get("zmq") or []) or fmt.NA,
-         "neutral"],
+        [
+            "Endpoints",
+            ", ".join(col.get("endpoints") or inp.listen_info.get("zmq") or []) or fmt.NA,
+            "neutral",
+        ],
         ["Ingest rate", fmt.rate(col.get("rate_per_s")), "neutral"],
         ["Uptime", fmt.age(mon.get("uptime_s")), "neutral"],
         ["Memory (RSS)", fmt.nbytes(mon.get("rss_bytes")), "neutral"],
@@ -457,9 +579,14 @@ def alerts_kv(alerts: dict | None) -> list[list[str]]:
     if alerts is None:
         return [["Alerting", "not configured", "muted"]]
     firing = int(alerts.get("firing") or 0)
-    rows = [["Firing alerts", fmt.integer(firing), "neg" if firing else "pos"],
-            ["Delivery", "FAILING" if alerts.get("delivery_failing") else "ok",
-             "neg" if alerts.get("delivery_failing") else "pos"]]
+    rows = [
+        ["Firing alerts", fmt.integer(firing), "neg" if firing else "pos"],
+        [
+            "Delivery",
+            "FAILING" if alerts.get("delivery_failing") else "ok",
+            "neg" if alerts.get("delivery_failing") else "pos",
+        ],
+    ]
     for name, ch in sorted((alerts.get("channels") or {}).items()):
         text = "ok" if ch.get("ok") else f"failing: {ch.get('last_error') or 'unknown error'}"
         text += f" · pending {fmt.integer(ch.get('pending'))} · dead {fmt.integer(ch.get('dead'))}"
