@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import statistics
 import sys
@@ -34,12 +33,7 @@ from app.core.store import StateStore
 from app.hub import Hub
 from collectors.publisher import BotPublisher
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.ports import free_port
 
 
 class Receiver:

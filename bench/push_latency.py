@@ -35,8 +35,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.dashboard_harness import MonitorProcess  # noqa: E402
-from tests.dashboard_options import chrome_options  # noqa: E402
+from tests.support.chromium import chrome_options  # noqa: E402
+from tests.support.monitor_process import MonitorProcess  # noqa: E402
 
 BASE = 1_000_000
 BOT = "bench"

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.dashboard_harness import free_port  # noqa: E402
-from tests.dashboard_options import chrome_options  # noqa: E402
+from tests.support.chromium import chrome_options  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 TABS = ("Trading", "Risk", "Health", "Alerts")
 

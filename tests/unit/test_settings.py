@@ -11,7 +11,7 @@ import pytest
 from app.__main__ import overrides, parse_args
 from app.settings import DEFAULT_PATH, SettingsError, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path: Path, text: str) -> Path:

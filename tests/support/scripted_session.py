@@ -1,6 +1,6 @@
 """A scripted two-bot trading session, published from its own process over ZeroMQ TCP.
 
-``python -m tests.scripted_session ENDPOINT``: bot ``acct`` reports account
+``python -m tests.support.scripted_session ENDPOINT``: bot ``acct`` reports account
 equity, bot ``deriv`` leaves the monitor to derive it; both cross a UTC
 midnight.  tests/test_e2e.py knows the numbers this must produce.
 """

@@ -10,17 +10,21 @@ from pathlib import Path
 import pytest
 
 from app.core.config import BotSettings, CoreConfig
-from tests.conftest import get_json, wait_until
-from tests.scripted_session import MIDNIGHT, T0
+from tests.support.http import get_json
+from tests.support.scripted_session import MIDNIGHT, T0
+from tests.support.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 approx = pytest.approx
 
 
 def test_scripted_session_two_bots_across_midnight(ingest_factory) -> None:
     ingest = ingest_factory(CoreConfig(bots={"deriv": BotSettings(starting_equity=5000.0)}))
     subprocess.run(
-        [sys.executable, "-m", "tests.scripted_session", ingest.endpoint], cwd=ROOT, check=True, timeout=60
+        [sys.executable, "-m", "tests.support.scripted_session", ingest.endpoint],
+        cwd=ROOT,
+        check=True,
+        timeout=60,
     )
     wait_until(lambda: ingest.hub.metrics()["collector"]["received"] == 22)
     code, doc = get_json(ingest.url + "/api/metrics")

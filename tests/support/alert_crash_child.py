@@ -1,6 +1,6 @@
 """Child process of the crash test: a Hub + AlertService on a data dir, with one webhook channel.
 
-``python -m tests.alert_crash_child DATA_DIR URL N``: N bots report a triggered
+``python -m tests.support.alert_crash_child DATA_DIR URL N``: N bots report a triggered
 kill switch (again and again, as live bots would); the service runs its real
 threads on the real clock until the parent kills it (SIGKILL) or it is told to
 stop with SIGTERM.

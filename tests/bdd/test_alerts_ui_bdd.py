@@ -1,4 +1,4 @@
-"""tests/features/alerts_ui.feature in headless Chromium: a real SMTP server, a local Slack stand-in."""
+"""tests/bdd/features/alerts_ui.feature in headless Chromium: a real SMTP server, a local Slack stand-in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.alerts_tab_harness import AlertsMonitor, click, open_alerts_tab, tab_of, until
+from tests.support.alerts_tab import AlertsMonitor, click, open_alerts_tab, tab_of, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""Step definitions of tests/features/alerts.feature (pytest-bdd)."""
+"""Step definitions of tests/bdd/features/alerts.feature (pytest-bdd)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from tests.test_alert_channels import SID, TG_OK, TG_TOKEN, _Sink
-from tests.test_alert_support import FakeClock, Feed, free_port_, kinds, make_service, settings
+from tests.support.alerts import FakeClock, Feed, free_port, kinds, make_service, settings
+from tests.support.channel_fakes import SID, TG_OK, TG_TOKEN, Sink
 
 scenarios("alerts.feature")
 
@@ -38,8 +38,8 @@ def world(httpserver, tmp_path):
 
 
 def _all_channels(w: World) -> dict:
-    sink = _Sink()
-    w.smtp = Controller(sink, hostname="127.0.0.1", port=free_port_())
+    sink = Sink()
+    w.smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
     w.smtp.start()
     w.sink = sink
     http = w.http

@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 from selenium.webdriver.support.wait import WebDriverWait
 
 from collectors.publisher import BotPublisher
-from tests.alerts_tab_harness import (
+from tests.support.alerts_tab import (
     AlertsMonitor,
     click,
     feedback_text,

@@ -15,7 +15,7 @@ from app.dashboard.alerts_tab import Cooldown, channel_text
 from app.settings import SettingsError, load_settings
 from app.settings_writer import SettingsWriter, plain
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

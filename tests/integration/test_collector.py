@@ -9,7 +9,10 @@ import msgspec
 import zmq
 
 from collectors.publisher import BotPublisher
-from tests.conftest import Ingest, wait_until
+from tests.support.http import get_json
+from tests.support.ingest import Ingest
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
 
 
 def received(ingest: Ingest, bot: str) -> int:
@@ -165,7 +168,6 @@ def test_collector_thread_is_restarted_after_it_dies(ingest: Ingest, monkeypatch
 
 
 def test_api_health_reports_collector_state(ingest: Ingest) -> None:
-    from tests.conftest import get_json
 
     code, body = get_json(ingest.url + "/api/health")
     assert code == 200 and body["collector_alive"] is True
@@ -175,7 +177,6 @@ def test_api_health_reports_collector_state(ingest: Ingest) -> None:
 
 
 def test_api_state_errors(ingest: Ingest) -> None:
-    from tests.conftest import get_json
 
     assert get_json(ingest.url + "/api/state")[0] == 400
     code, body = get_json(ingest.url + "/api/state?bot=nobody")
@@ -189,7 +190,6 @@ def test_connect_mode_endpoint_reaches_a_bot_that_binds() -> None:
     from app.core.store import StateStore
     from app.hub import Hub
     from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
-    from tests.conftest import free_port
 
     url = f"tcp://127.0.0.1:{free_port()}"
     hub = Hub(StateStore(CoreConfig(), time.time))

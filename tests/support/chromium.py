@@ -1,4 +1,4 @@
-"""Headless Debian Chromium for dash_duo (imported by tests/conftest.py).
+"""Headless Debian Chromium for dash_duo (its hook is imported by tests/conftest.py).
 
 ``pytest_setup_options`` is dash[testing]'s hook for the WebDriver options;
 the flags needed as root in a container are set here too (dash adds

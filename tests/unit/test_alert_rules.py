@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from alerts import states
 from alerts.config import Escalation, Route
 from alerts.rules import RuleSet, lookup
-from tests.test_alert_support import settings
+from tests.support.alerts import settings
 
 
 def bot(**over) -> dict:

@@ -9,8 +9,8 @@ from alerts.service import AlertService
 from app.core.config import CoreConfig
 from app.core.store import StateStore
 from app.hub import Hub
-from tests.conftest import wait_until
-from tests.test_alert_support import settings
+from tests.support.alerts import settings
+from tests.support.waiting import wait_until
 
 
 def test_watchdog_pings_the_configured_url_repeatedly(httpserver, tmp_path) -> None:

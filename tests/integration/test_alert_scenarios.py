@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from werkzeug import Response
 
-from tests.test_alert_support import FakeClock, Feed, bodies, kinds, make_service, settings, webhook_channel
+from tests.support.alerts import FakeClock, Feed, bodies, kinds, make_service, settings, webhook_channel
 
 
 def _cfg(httpserver, critical=None, **extra):

@@ -1,4 +1,4 @@
-"""Accounting of the state store against the independent reference in tests/oracle.py.
+"""Accounting of the state store against the independent reference in tests/support/oracle.py.
 
 Spec: issue 2, section 4 (docs/metrics.md).  Random scenarios (hypothesis) plus a few
 hand-computed examples; numbers are compared with rel=abs=1e-9.
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from app.core.config import BotSettings, CoreConfig, MetricsSettings
 from app.core.store import StateStore
 from collectors.events import Account, Fill, Heartbeat, Mark
-from tests.oracle import (
+from tests.support.oracle import (
     PROPS,
     TIMEZONES,
     bot_steps,

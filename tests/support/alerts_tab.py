@@ -8,7 +8,6 @@ frames over the real /ws; the bot talks over real ZeroMQ.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,14 +22,9 @@ from werkzeug.serving import make_server
 
 from app.runtime import Monitor
 from app.settings import load_settings
+from tests.support.ports import free_port
 
 SECRET_WEBHOOK_PATH = "/services/T0SECRET/B0SECRET/sup3rS3cretW3bhookValue"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import wait_until
-from tests.test_alert_support import free_port_
+from tests.support.alerts import free_port
+from tests.support.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 N_BOTS = 5
 
 
 def _spawn(data_dir: Path, url: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.alert_crash_child", str(data_dir), url, str(N_BOTS)],
+        [sys.executable, "-m", "tests.support.alert_crash_child", str(data_dir), url, str(N_BOTS)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -47,7 +47,7 @@ def _rows(data_dir: Path) -> list[dict]:
 @pytest.mark.slow
 def test_sigkill_with_pending_notifications_then_recovery(tmp_path):
     data_dir = tmp_path / "data"
-    port = free_port_()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
     child = _spawn(data_dir, url)  # nothing listens on the port: every send fails (connection refused)
     try:

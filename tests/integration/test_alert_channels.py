@@ -17,7 +17,8 @@ from alerts import messages
 from alerts.channels import build
 from alerts.channels.base import DELIVERED, PERMANENT, TRANSIENT
 from alerts.outbox import Row
-from tests.test_alert_support import free_port_, settings
+from tests.support.alerts import free_port, settings
+from tests.support.channel_fakes import SID, TG_OK, TG_TOKEN, Sink
 
 PAYLOAD = {
     "alert_id": "a1",
@@ -75,7 +76,7 @@ def test_webhook_classifies_http_errors(httpserver, status, headers, expect, ret
 
 
 def test_connection_refused_is_transient():
-    res = channel(type="webhook", urls=[f"http://127.0.0.1:{free_port_()}/h"], timeout_s=2).send("0", [row()])
+    res = channel(type="webhook", urls=[f"http://127.0.0.1:{free_port()}/h"], timeout_s=2).send("0", [row()])
     assert res.status == TRANSIENT
 
 
@@ -121,22 +122,10 @@ def test_slack_webhook_429_and_404(httpserver):
 
 
 # ---- email --------------------------------------------------------------
-class _Sink:
-    def __init__(self, reply: str | None = None) -> None:
-        self.messages: list = []
-        self.reply = reply
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.reply:
-            return self.reply
-        self.messages.append((envelope.rcpt_tos, envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp():
-    sink = _Sink()
-    ctl = Controller(sink, hostname="127.0.0.1", port=free_port_())
+    sink = Sink()
+    ctl = Controller(sink, hostname="127.0.0.1", port=free_port())
     ctl.start()
     yield sink, ctl.port
     ctl.stop()
@@ -175,15 +164,10 @@ def test_email_smtp_4xx_transient_5xx_permanent(smtp, reply, expect):
 
 
 def test_email_server_down_is_transient():
-    assert _email_channel(free_port_()).send("recipients", [row()]).status == TRANSIENT
+    assert _email_channel(free_port()).send("recipients", [row()]).status == TRANSIENT
 
 
 # ---- telegram -----------------------------------------------------------
-TG_TOKEN = "123456:TEST-token-abcdef"
-TG_OK = {
-    "ok": True,
-    "result": {"message_id": 1, "date": 0, "chat": {"id": 42, "type": "private"}, "text": "x"},
-}
 
 
 def _tg(httpserver):
@@ -258,7 +242,6 @@ def test_telegram_token_never_leaks_into_status(httpserver, tmp_path, caplog):
 
 
 # ---- sms (Twilio) -------------------------------------------------------
-SID = "AC" + "0" * 32
 
 
 def _sms(httpserver):

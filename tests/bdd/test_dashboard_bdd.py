@@ -1,4 +1,4 @@
-"""Step definitions of tests/features/dashboard.feature (pytest-bdd, headless Chromium)."""
+"""Step definitions of tests/bdd/features/dashboard.feature (pytest-bdd, headless Chromium)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from pytest_bdd import given, scenarios, then, when
 
 from collectors.publisher import BotPublisher
-from tests.dashboard_harness import MonitorProcess
-from tests.test_dashboard_browser import (
+from tests.support.dashboard_page import (
     graph_last_y,
     graph_points,
     open_page,
@@ -19,6 +18,7 @@ from tests.test_dashboard_browser import (
     wait_for,
     wait_text,
 )
+from tests.support.monitor_process import MonitorProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 scenarios("dashboard.feature")

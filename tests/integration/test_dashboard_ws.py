@@ -12,7 +12,7 @@ import pytest
 import websocket
 
 from collectors.publisher import BotPublisher
-from tests.dashboard_harness import MonitorProcess
+from tests.support.monitor_process import MonitorProcess
 
 pytestmark = pytest.mark.slow
 

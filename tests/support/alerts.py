@@ -15,22 +15,12 @@ from app.core.config import CoreConfig
 from app.core.store import StateStore
 from app.hub import Hub
 from collectors.events import Error, Health, Latency
+from tests.support.clock import FakeClock
+from tests.support.ports import free_port
+
+__all__ = ["FakeClock", "Feed", "bodies", "free_port", "kinds", "make_service", "settings", "webhook_channel"]
 
 STALE_AFTER_S = 30.0
-
-
-class FakeClock:
-    """Time that moves only when the test says so."""
-
-    def __init__(self, t: float = 1_700_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, dt: float) -> float:
-        self.t += dt
-        return self.t
 
 
 class Feed:
@@ -93,12 +83,3 @@ def bodies(server) -> list[dict]:
 def kinds(server) -> list[tuple[str, str]]:
     """(rule, kind) of every webhook notification received."""
     return [(b["alert"]["rule"], b["alert"]["kind"]) for b in bodies(server)]
-
-
-def free_port_() -> int:
-    """A TCP port nobody listens on (yet)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from app.core.config import BotSettings, CoreConfig, MetricsSettings
 from app.core.store import StateStore
 from collectors.events import Account, Error, Fill, Heartbeat, Latency, Mark
-from tests.oracle import (
+from tests.support.oracle import (
     PROPS,
     TIMEZONES,
     bot_steps,

@@ -11,7 +11,7 @@ import pytest
 
 from collectors.events import TOPICS, Fill, Health, Rejected, decode, encode, json_schema
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENV = {"v": 1, "bot": "bot_1.a-b", "seq": 3, "ts": 1.7e9}
 FILL = {
     **ENV,
@@ -120,7 +120,7 @@ def test_demo_module_runs_standalone_help() -> None:
 
 
 def test_docs_raw_pyzmq_example_delivers_to_a_real_collector(ingest) -> None:
-    from tests.conftest import wait_until
+    from tests.support.waiting import wait_until
 
     text = (ROOT / "docs" / "events.md").read_text()
     example = next(b.split("```", 1)[0] for b in text.split("```python\n")[1:] if "XPUB" in b)

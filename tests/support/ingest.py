@@ -1,0 +1,75 @@
+"""A real ZeroMQ collector with the Metrics API on a real HTTP server, in this process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+from app.api import create_api
+from app.core.config import CoreConfig
+from app.core.store import StateStore
+from app.hub import Hub
+from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+from tests.support.http import get_json
+from tests.support.ports import free_port
+
+
+@dataclass
+class Ingest:
+    """A running collector + API: publish to ``endpoint``, read ``url``/api/..."""
+
+    hub: Hub
+    supervisor: CollectorSupervisor
+    endpoint: str
+    url: str
+
+    def metrics(self) -> dict:
+        return get_json(self.url + "/api/metrics")[1]
+
+
+class _Server(threading.Thread):
+    def __init__(self, app: Flask, port: int) -> None:
+        super().__init__(daemon=True)
+        self.srv = make_server("127.0.0.1", port, app, threaded=True)
+
+    def run(self) -> None:
+        self.srv.serve_forever()
+
+
+@contextmanager
+def ingest_harness() -> Iterator[Callable[..., Ingest]]:
+    """Build collector + API harnesses with a chosen CoreConfig and clock; all stopped on exit."""
+    started: list[tuple[CollectorSupervisor, _Server]] = []
+
+    def make(
+        config: CoreConfig | None = None,
+        clock: Callable[[], float] = time.time,
+        max_message_bytes: int = 65536,
+    ) -> Ingest:
+        hub = Hub(StateStore(config or CoreConfig(), clock))
+        endpoint = f"tcp://127.0.0.1:{free_port()}"
+        sup = CollectorSupervisor(
+            Collector(hub, [Endpoint(endpoint)], max_message_bytes), restart_delay_s=0.1
+        )
+        hub.set_extras(lambda: {"collector": sup.status()})
+        app = Flask("test")
+        app.register_blueprint(create_api(hub, lambda: sup.alive))
+        port = free_port()
+        server = _Server(app, port)
+        server.start()
+        sup.start()
+        started.append((sup, server))
+        return Ingest(hub, sup, endpoint, f"http://127.0.0.1:{port}")
+
+    try:
+        yield make
+    finally:
+        for sup, server in started:
+            sup.stop()
+            server.srv.shutdown()
