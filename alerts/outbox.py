@@ -21,9 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from alerts.catalog import urgent_first
 from alerts.states import CLOSED, FIRING, PENDING, RESOLVED, Alert
-
-PRIORITY = {"critical": 0, "warning": 1, "info": 2}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -142,7 +141,7 @@ class Outbox:
                         r.channel,
                         r.dest,
                         r.kind,
-                        PRIORITY.get(r.severity, 2),
+                        min(urgent_first(r.severity), urgent_first("info")),  # claimed in this order
                         json.dumps(r.payload, default=str),
                         now,
                         now,
@@ -208,13 +207,22 @@ class Outbox:
             )
 
     def dead_unroutable(self, channel: str, live_dests: list[str], now: float, why: str) -> int:
-        """Dead-letter pending rows whose channel or destination no longer exists in the config."""
-        marks = ",".join("?" * len(live_dests)) or "NULL"
+        """Dead-letter pending rows whose channel or destination no longer exists in the config.
+
+        A channel with no live destination was removed from the settings: every
+        pending row of it goes, with a reason that says so (an empty ``NOT IN ()``
+        would match nothing and leave them pending, unseen).
+        """
+        if not live_dests:
+            why = f"channel {channel!r} is not configured: it was removed from the settings"
+            where, args = "", ()
+        else:
+            where, args = f" AND dest NOT IN ({','.join('?' * len(live_dests))})", tuple(live_dests)
         with self._tx() as db:
             cur = db.execute(
-                f"UPDATE notifications SET status='dead', last_error=?, sent_at=?"
-                f" WHERE status='pending' AND channel=? AND dest NOT IN ({marks})",
-                (why, now, channel, *live_dests),
+                "UPDATE notifications SET status='dead', lease_until=NULL, last_error=?, sent_at=?"
+                f" WHERE status='pending' AND channel=?{where}",
+                (why, now, channel, *args),
             )
             return cur.rowcount
 

@@ -1,7 +1,7 @@
-"""Rule evaluation: a plain /api/metrics dict in, the set of true conditions out.
+"""Rule evaluation: the typed /api/metrics document in, the set of true conditions out.
 
 Pure: no I/O, no threads, no wall clock (``now`` is an argument), so every rule
-is unit-testable with a dict and a number.  The only memory kept is for counter
+is unit-testable with a document and a number.  The only memory kept is for counter
 rules (events lost, position mismatches, critical errors): those fire when the
 counter *moves* and resolve after a quiet period, because the counters are
 cumulative and would otherwise never resolve.
@@ -13,9 +13,20 @@ import math
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alerts.config import THRESHOLD_SEVERITY, AlertsSettings, Rule, Threshold
+import msgspec
+from msgspec import inspect
+
+from alerts import catalog
+from alerts.rule_settings import Rule, Threshold
+from app.core.documents import BotMetrics, ErrorEntry, MetricsDocument
+
+if TYPE_CHECKING:
+    from alerts.config import AlertsSettings
+
+#: Severity of each event rule, as the rule table defines it.
+_SEVERITY: dict[str, str] = {e.name: e.severity for e in catalog.EVENTS}
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
@@ -74,14 +85,6 @@ class Evaluation:
     bots: frozenset[str] = frozenset()
 
 
-_THRESHOLD_DEFS = {  # name -> (metric path, op, unit, words)
-    "max_latency_ms": (None, ">", " ms", "latency"),
-    "min_daily_pnl": (("daily_pnl",), "<", "", "daily P&L"),
-    "max_drawdown": (("drawdown",), ">", "", "drawdown"),
-    "max_errors_5m": (("errors", "last_5m"), ">", "", "errors in 5 min"),
-}
-
-
 class RuleSet:
     """The compiled rules of one AlertsSettings; ``evaluate`` is called per metrics version."""
 
@@ -93,32 +96,27 @@ class RuleSet:
         # counter memory: (rule, bot) -> (last value seen, time it last moved)
         self._counters: dict[tuple[str, str], tuple[Any, float | None]] = {}
 
+    def continue_from(self, old: RuleSet) -> None:
+        """Carry the counter memory of the set this one replaces: a reload must not re-arm counter rules."""
+        self._counters = old._counters
+
     def rule_names(self) -> frozenset[str]:
         """Every rule name this set can produce; alerts of other rules are orphans after a reload."""
         names = {c.rule for c in self.checks}
-        ev = self.events
-        flags = {
-            "kill_switch": ev.kill_switch,
-            "circuit_breaker": ev.circuit_breaker,
-            "api_down": ev.api_down,
-            "api_down_critical": ev.api_down,
-            "critical_error": ev.critical_error,
-            "stale": ev.stale,
-            "events_lost": ev.events_lost,
-            "position_mismatch": ev.position_mismatch,
-        }
-        names.update(n for n, on in flags.items() if on)
+        for ev in catalog.EVENTS:
+            if getattr(self.events, ev.name):
+                names.update(ev.rule_names)
         return frozenset(names)
 
-    def evaluate(self, metrics: dict, now: float) -> Evaluation:
-        bots = metrics.get("bots") or {}
+    def evaluate(self, metrics: MetricsDocument, now: float) -> Evaluation:
+        bots = metrics.bots
         out: dict[str, Observation] = {}
         for bot, doc in bots.items():
             for obs in self._bot(bot, doc, now):
                 out[obs.key] = obs
         return Evaluation(out, frozenset(bots))
 
-    def _bot(self, bot: str, doc: dict, now: float) -> Iterable[Observation]:
+    def _bot(self, bot: str, doc: BotMetrics, now: float) -> Iterable[Observation]:
         for check in self.checks:
             if check.bots is None or bot in check.bots:
                 obs = _threshold(check, bot, doc)
@@ -126,36 +124,36 @@ class RuleSet:
                     yield obs
         yield from self._events(bot, doc, now)
 
-    def _events(self, bot: str, doc: dict, now: float) -> Iterable[Observation]:
+    def _events(self, bot: str, doc: BotMetrics, now: float) -> Iterable[Observation]:
         ev = self.events
-        health = doc.get("health") or {}
-        if ev.kill_switch and health.get("kill_switch") == "triggered":
+        health = doc.health
+        if ev.kill_switch and health.kill_switch == "triggered":
             yield Observation(
                 "kill_switch",
                 bot,
-                "critical",
+                _SEVERITY["kill_switch"],
                 "kill switch TRIGGERED",
                 value="triggered",
                 threshold="armed",
                 op="==",
             )
-        if ev.circuit_breaker and health.get("circuit_breaker") == "open":
+        if ev.circuit_breaker and health.circuit_breaker == "open":
             yield Observation(
                 "circuit_breaker",
                 bot,
-                "critical",
+                _SEVERITY["circuit_breaker"],
                 "circuit breaker OPEN",
                 value="open",
                 threshold="closed",
                 op="==",
             )
         if ev.api_down:
-            yield from self._apis(bot, health.get("apis") or {})
+            yield from self._apis(bot, health.apis)
         if ev.stale:
             yield from self._stale(bot, doc)
         yield from self._counter_rules(bot, doc, now)
 
-    def _apis(self, bot: str, apis: dict) -> Iterable[Observation]:
+    def _apis(self, bot: str, apis: dict[str, str]) -> Iterable[Observation]:
         for api, status in sorted(apis.items()):
             if status != "down":
                 continue
@@ -163,7 +161,7 @@ class RuleSet:
             yield Observation(
                 "api_down",
                 bot,
-                "warning",
+                _SEVERITY["api_down"],
                 f"API {api} is DOWN",
                 value="down",
                 threshold="up",
@@ -174,7 +172,7 @@ class RuleSet:
             yield Observation(
                 "api_down_critical",
                 bot,
-                "critical",
+                catalog.SEVERITIES[-1],  # the escalation: down too long is the most severe
                 f"API {api} DOWN for over {after:g} s",
                 value="down",
                 threshold="up",
@@ -183,55 +181,54 @@ class RuleSet:
                 labels=labels,
             )
 
-    def _stale(self, bot: str, doc: dict) -> Iterable[Observation]:
-        age = doc.get("last_event_age_s")
-        stale = doc.get("stale") is True if age is None else age > self.stale_after_s
+    def _stale(self, bot: str, doc: BotMetrics) -> Iterable[Observation]:
+        age = doc.last_event_age_s
+        stale = doc.stale if age is None else age > self.stale_after_s
         if stale:
             words = "no event ever" if age is None else f"no event for {age:.0f} s"
             yield Observation(
                 "stale",
                 bot,
-                "critical",
+                _SEVERITY["stale"],
                 f"bot silent: {words} (limit {self.stale_after_s:g} s)",
                 value=age,
                 threshold=self.stale_after_s,
                 op=">",
             )
 
-    def _counter_rules(self, bot: str, doc: dict, now: float) -> Iterable[Observation]:
+    def _counter_rules(self, bot: str, doc: BotMetrics, now: float) -> Iterable[Observation]:
         ev = self.events
-        errors = doc.get("errors") or {}
-        crit = errors.get("last_critical")
+        crit = doc.errors.last_critical
         if ev.critical_error and self._moved(
             "critical_error", bot, _crit_id(crit), now, ev.critical_error_hold_s
         ):
-            what = f"{crit.get('component')}: {crit.get('message')}" if isinstance(crit, dict) else "?"
+            what = "?" if crit is None else f"{crit.component}: {crit.message}"
             yield Observation(
                 "critical_error",
                 bot,
-                "critical",
+                _SEVERITY["critical_error"],
                 f"critical error: {what}",
-                value=crit.get("ts") if isinstance(crit, dict) else None,
+                value=None if crit is None else crit.ts,
             )
-        lost = (doc.get("events") or {}).get("lost") or 0
+        lost = doc.events.lost
         if ev.events_lost and self._moved("events_lost", bot, lost or None, now, ev.counter_hold_s):
             yield Observation(
                 "events_lost",
                 bot,
-                "warning",
+                _SEVERITY["events_lost"],
                 f"{lost} events lost (sequence gaps)",
                 value=lost,
                 threshold=0,
                 op=">",
             )
-        mism = doc.get("position_mismatches") or 0
+        mism = doc.position_mismatches
         if ev.position_mismatch and self._moved(
             "position_mismatch", bot, mism or None, now, ev.counter_hold_s
         ):
             yield Observation(
                 "position_mismatch",
                 bot,
-                "warning",
+                _SEVERITY["position_mismatch"],
                 f"{mism} position mismatch(es) between snapshot and fills",
                 value=mism,
                 threshold=0,
@@ -247,28 +244,23 @@ class RuleSet:
         return moved_at is not None and now - moved_at < hold_s
 
 
-def _crit_id(crit: Any) -> Any:
-    if not isinstance(crit, dict):
-        return None
-    return (crit.get("ts"), crit.get("component"), crit.get("message"))
+def _crit_id(crit: ErrorEntry | None) -> tuple[float, str, str] | None:
+    return None if crit is None else (crit.ts, crit.component, crit.message)
 
 
 def _compile(settings: AlertsSettings) -> list[_Check]:
+    """The enabled threshold rules of ``alerts.catalog`` and the further rules, as checks."""
     checks: list[_Check] = []
     t = settings.thresholds
-    for name, (path, op, unit, _words) in _THRESHOLD_DEFS.items():
-        spec = getattr(t, name)
-        if spec is None:
-            continue
-        if isinstance(spec, Threshold) and not spec.enabled:
+    for rule in catalog.THRESHOLDS:
+        spec = getattr(t, rule.name)
+        if spec is None or (isinstance(spec, Threshold) and not spec.enabled):
             continue
         if isinstance(spec, Threshold):
-            value, for_s, sev = spec.value, spec.for_s, spec.severity or THRESHOLD_SEVERITY[name]
+            value, for_s, sev = spec.value, spec.for_s, spec.severity or rule.severity
         else:
-            value, for_s, sev = float(spec), 0.0, THRESHOLD_SEVERITY[name]
-        if path is None:
-            path = ("latency_ms", t.latency_stat)
-        checks.append(_Check(name, path, op, value, for_s, sev, unit))
+            value, for_s, sev = float(spec), 0.0, rule.severity
+        checks.append(_Check(rule.name, rule.path(t.latency_stat), rule.op, value, for_s, sev, rule.unit))
     checks.extend(_rule_check(r) for r in settings.rules if r.enabled)
     return checks
 
@@ -279,15 +271,96 @@ def _rule_check(r: Rule) -> _Check:
 
 
 def lookup(doc: Any, path: tuple[str, ...]) -> Any:
-    """The value at a dotted path of a metrics dict, or None when any step is missing."""
+    """The value at a dotted path of a bot's metrics, or None when a step is missing.
+
+    Each step is a field of a document Struct or a key of one of its mappings
+    (``latency_ms.by_op.submit.p95``, ``health.apis.binance``): a key absent
+    today (an op not seen in the window) is no data, not an error.
+    """
     for part in path:
-        if not isinstance(doc, dict):
+        if isinstance(doc, msgspec.Struct):
+            doc = getattr(doc, part) if part in doc.__struct_fields__ else None
+        elif isinstance(doc, dict):
+            doc = doc.get(part)
+        else:
             return None
-        doc = doc.get(part)
     return doc
 
 
-def _threshold(check: _Check, bot: str, doc: dict) -> Observation | None:
+def metric_problem(path: str, value: float | bool | str) -> str | None:
+    """Why a rule on ``path`` compared with ``value`` could never fire, or None if it can.
+
+    Walks the type of a bot's metrics document, so a mistyped path is refused
+    when the settings load instead of silently never crossing.  A mapping
+    (``latency_ms.by_op``, ``errors.by_component``, ``health.apis``) accepts any
+    key; the leaf must be a number for a number, true/false for a bool, a
+    string for a string (bool is not a number).
+    """
+    node: inspect.Type = inspect.type_info(BotMetrics)
+    walked: list[str] = []
+    for part in path.split("."):
+        node = _non_null(node)
+        if isinstance(node, inspect.StructType):
+            member = next((f for f in node.fields if f.encode_name == part), None)
+            if member is None:
+                where = ".".join(walked) or "a bot's metrics"
+                names = ", ".join(f.encode_name for f in node.fields)
+                return f"unknown metric {path!r}: {where} has no {part!r} (it has {names})"
+            node = member.type
+        elif isinstance(node, inspect.DictType):
+            node = node.value_type  # any key: an op, a component, an API
+        else:
+            return f"unknown metric {path!r}: {'.'.join(walked)} is {_kind(node)}, it has no {part!r}"
+        walked.append(part)
+    return _leaf_problem(path, _non_null(node), value)
+
+
+def _non_null(node: inspect.Type) -> inspect.Type:
+    """The type without its null alternative (a null value is "no data" at run time)."""
+    if isinstance(node, inspect.UnionType):
+        kept = [t for t in node.types if not isinstance(t, inspect.NoneType)]
+        if len(kept) == 1:
+            return kept[0]
+    return node
+
+
+def _leaf_problem(path: str, node: inspect.Type, value: float | bool | str) -> str | None:
+    if isinstance(value, bool):
+        ok, wanted = isinstance(node, inspect.BoolType), "true/false"
+    elif isinstance(value, int | float):
+        ok, wanted = isinstance(node, inspect.IntType | inspect.FloatType), "a number"
+    elif isinstance(node, inspect.LiteralType) and all(isinstance(v, str) for v in node.values):
+        if value in node.values:
+            return None
+        choices = ", ".join(map(str, node.values))
+        return f"metric {path!r} is one of {choices}; {_show(value)} never matches"
+    else:
+        ok, wanted = isinstance(node, inspect.StrType), "a string"
+    return (
+        None if ok else f"metric {path!r} is {_kind(node)}, not {wanted} like the rule's value {_show(value)}"
+    )
+
+
+def _show(value: float | bool | str) -> str:
+    """A rule value as the settings file writes it."""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
+def _kind(node: inspect.Type) -> str:
+    if isinstance(node, inspect.BoolType):
+        return "true/false"
+    if isinstance(node, inspect.IntType | inspect.FloatType):
+        return "a number"
+    if isinstance(node, inspect.StrType | inspect.LiteralType):
+        return "a string"
+    if isinstance(node, inspect.StructType | inspect.DictType):
+        return "a group of metrics"
+    if isinstance(node, inspect.ListType):
+        return "a list"
+    return "not a single value"
+
+
+def _threshold(check: _Check, bot: str, doc: BotMetrics) -> Observation | None:
     value = lookup(doc, check.path)
     if not _comparable(value, check.value):
         return None  # no data (e.g. no latency sample in the window) is not a crossing

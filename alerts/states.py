@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from alerts.config import Route
+from alerts.rule_settings import Route
 from alerts.rules import Observation
 
 PENDING, FIRING, RESOLVED, CLOSED = "pending", "firing", "resolved", "closed"

@@ -36,11 +36,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from alerts.channels import registry as channel_registry
 from app.settings import Settings, SettingsError, read_secrets, secrets_path, substitute_env, validate
+from app.settings_changes import DELETE, Change, get_path
 
 DEFAULT_SECRETS_FILE = "secrets.yaml"
-DELETE = object()  #: a change value meaning "remove this key"
-Change = tuple[tuple[str | int, ...], Any]
 
 _LOCK = threading.Lock()  # one save at a time per process (two pages pressing Save at once)
 
@@ -103,16 +103,6 @@ def plain(doc: Any) -> Any:
     return doc
 
 
-def get_path(doc: Any, path: Iterable[str | int], default: Any = None) -> Any:
-    node = doc
-    for part in path:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return default
-    return node
-
-
 def apply_changes(doc: CommentedMap, changes: Iterable[Change]) -> int:
     """Set (or delete) each path; untouched when equal, so comments and styles stay. Returns edits."""
     edits = 0
@@ -134,8 +124,6 @@ def apply_changes(doc: CommentedMap, changes: Iterable[Change]) -> int:
 
 def _set(node: Any, leaf: str | int, value: Any) -> int:
     exists = (leaf in node) if isinstance(node, dict) else (isinstance(leaf, int) and leaf < len(node))
-    if value is None and not exists:
-        return 0  # "not set" for a key the file does not have: leave it absent
     if value is DELETE:
         if exists:
             del node[leaf]
@@ -159,12 +147,6 @@ def _styled(value: Any, parent: Any) -> Any:
     if flow or (isinstance(value, list) and all(not isinstance(v, (Mapping, list)) for v in value)):
         out.fa.set_flow_style()
     return out
-
-
-def secret_name(*parts: str | int) -> str:
-    """``("slack", "webhook_url")`` -> ``ALERTS_SLACK_WEBHOOK_URL`` (a valid ``${NAME}``)."""
-    raw = "_".join(["ALERTS", *(str(p) for p in parts)])
-    return re.sub(r"[^A-Za-z0-9_]", "_", raw).upper()
 
 
 class SettingsWriter:
@@ -192,12 +174,6 @@ class SettingsWriter:
         doc = self.document() if doc is None else doc
         return read_secrets(self.path, doc.get("secrets_file") or DEFAULT_SECRETS_FILE)
 
-    def preview(self, changes: Iterable[Change], secrets: Mapping[str, str] | None = None) -> Settings:
-        """Validate what a save would write, without writing (raises SettingsError)."""
-        doc = self.document()
-        apply_changes(doc, changes)
-        return self._validate(doc, {**self.secrets(doc), **(secrets or {})})
-
     def save(self, changes: Iterable[Change], secrets: Mapping[str, str] | None = None) -> Settings:
         """Apply ``changes`` to the file as it is now, validate, back up, write; return the new settings.
 
@@ -210,7 +186,11 @@ class SettingsWriter:
             if secrets and "secrets_file" not in doc:
                 doc["secrets_file"] = DEFAULT_SECRETS_FILE
                 doc.yaml_add_eol_comment("owner-only (0600) NAME: value file for ${NAME}", "secrets_file")
+            before = plain(get_path(doc, ["alerts", "channels"]) or {})
             apply_changes(doc, changes)
+            kept_secret_moved(
+                before, plain(get_path(doc, ["alerts", "channels"]) or {}), secrets or {}, self.path
+            )
             all_secrets = {**self.secrets(doc), **(secrets or {})}
             settings = self._validate(doc, all_secrets)
             if secrets:
@@ -232,6 +212,50 @@ class SettingsWriter:
         doc = CommentedMap(sorted(secrets.items()))
         header = "# Secrets typed in the dashboard (settings.yaml refers to them as ${NAME}). Keep 0600.\n"
         atomic_write(target, (header + dump(doc)).encode("utf-8"), mode=0o600)
+
+
+def kept_secret_moved(before: Mapping, after: Mapping, typed: Mapping[str, str], path: Path) -> None:
+    """Refuse a save that sends a saved secret somewhere new without it being typed again.
+
+    The form never shows a secret, so whoever can use the form could otherwise
+    point a channel's host or base URL at their own server and receive the
+    password or token kept from before.  Which fields are secrets and which are
+    destinations is marked on each channel type's settings (alerts/channels/).
+    """
+    for name, new in after.items():
+        old = before.get(name)
+        if not isinstance(new, Mapping) or not isinstance(old, Mapping):
+            continue  # a new channel: every secret it has was typed now
+        desc = channel_registry.TYPES.get(str(new.get("type") or name))
+        if desc is None or str(old.get("type") or name) != desc.type:
+            continue
+        moved = [f for f in desc.destinations if old.get(f) != new.get(f)]
+        if not moved:
+            continue
+        for field in desc.secrets:
+            if (
+                field in desc.destinations
+                or not new.get(field)
+                or _typed_now(new[field], old.get(field), typed)
+            ):
+                continue
+            reason = (
+                f"type it again: {moved[0]} changed, and a saved secret is never sent to a new destination"
+            )
+            raise SettingsError(path, f"alerts.channels.{name}.{field}", reason)
+
+
+def _channels(doc: Mapping) -> dict:
+    return plain(get_path(doc, ["alerts", "channels"]) or {})
+
+
+def _typed_now(new: Any, old: Any, typed: Mapping[str, str]) -> bool:
+    """The secret's value changed, or every ``${NAME}`` it refers to was typed in this save."""
+    if new != old:
+        return True
+    text = " ".join(map(str, new)) if isinstance(new, list) else str(new)
+    refs = re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", text)
+    return bool(refs) and all(r in typed for r in refs)
 
 
 def _mode_of(path: Path, default: int) -> int:

@@ -3,40 +3,85 @@
 from __future__ import annotations
 
 import urllib.error
-
-from slack_sdk import WebClient, WebhookClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from alerts import messages
 from alerts.channels.base import (
+    SECRET_DESTINATION,
     BaseChannel,
+    ChannelSettings,
+    ChannelType,
+    Destination,
+    FormField,
     Result,
+    Secret,
     delivered,
     http_result,
     parse_retry_after,
     permanent,
     transient,
 )
-from alerts.outbox import Row
+
+if TYPE_CHECKING:
+    from alerts.outbox import Row
 
 #: Slack API ``error`` codes worth retrying; everything else (invalid_auth, channel_not_found...) is final.
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+SECTION_MAX = 3000
+MAX_BLOCKS = 50
+
+
+class SlackSettings(ChannelSettings, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="slack"):
+    """An incoming-webhook URL, or a bot token + channel."""
+
+    required: ClassVar = (("webhook_url",), ("token", "channel"))
+
+    webhook_url: Annotated[str | None, SECRET_DESTINATION] = None
+    token: Secret = None
+    channel: str | None = None
+    api_url: Destination = None  # default "https://slack.com/api/"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def message(payloads: list[dict], dashboard_url: str) -> dict:
+    """Slack Block Kit: one section per alert (<= 3000 chars each), <= 50 blocks."""
+    ps = messages.ordered(payloads)
+    blocks: list[dict[str, Any]] = []
+    if len(ps) > 1:
+        header = messages.trim(messages.subject(ps), 150)
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
+    room = MAX_BLOCKS - len(blocks) - 2
+    for p in ps[:room]:
+        icon = messages.SEV_ICON.get(p.get("severity"), "")
+        body = f"{icon} *{_escape(messages.headline(p))}*\n" + "\n".join(
+            _escape(x) for x in messages.detail_lines(p)
+        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:SECTION_MAX]}})
+    if len(ps) > room:
+        more = f"... and {len(ps) - room} more on the dashboard"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": more}})
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{dashboard_url}|Open the dashboard>"}]}
+    )
+    return {"text": messages.trim(messages.subject(ps), 3000), "blocks": blocks}
 
 
 class SlackChannel(BaseChannel):
-    type = "slack"
     batch_max = 500  # a digest: 47 section blocks (Slack allows 50), then a count
     default_rate = 1.0  # Slack: about one message per second per channel
 
-    def __init__(self, name, cfg, dashboard_url) -> None:
+    def __init__(self, name: str, cfg: SlackSettings, dashboard_url: str) -> None:
+        from slack_sdk import WebClient, WebhookClient
+
         super().__init__(name, cfg, dashboard_url)
+        self.hook: Any = None
+        self.web: Any = None
         if cfg.webhook_url:
-            self.hook: WebhookClient | None = WebhookClient(
-                url=cfg.webhook_url, timeout=int(cfg.timeout_s), retry_handlers=[]
-            )
-            self.web: WebClient | None = None
+            self.hook = WebhookClient(url=cfg.webhook_url, timeout=int(cfg.timeout_s), retry_handlers=[])
         else:
-            self.hook = None
             self.web = WebClient(
                 token=cfg.token,
                 base_url=cfg.api_url or WebClient.BASE_URL,
@@ -45,7 +90,9 @@ class SlackChannel(BaseChannel):
             )
 
     def send(self, dest: str, rows: list[Row]) -> Result:
-        msg = messages.slack([r.payload for r in rows], self.dashboard_url)
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
+        msg = message([r.payload for r in rows], self.dashboard_url)
         try:
             return self._post(msg)
         except SlackApiError as exc:
@@ -56,17 +103,15 @@ class SlackChannel(BaseChannel):
     def _post(self, msg: dict) -> Result:
         if self.hook is not None:
             resp = self.hook.send(text=msg["text"], blocks=msg["blocks"])
+            headers = resp.headers or {}
             return http_result(
-                resp.status_code,
-                (resp.headers or {}).get("Retry-After") or (resp.headers or {}).get("retry-after"),
-                str(resp.body),
+                resp.status_code, headers.get("Retry-After") or headers.get("retry-after"), str(resp.body)
             )
-        assert self.web is not None
         self.web.chat_postMessage(channel=self.cfg.channel, text=msg["text"], blocks=msg["blocks"])
         return delivered()
 
 
-def _api_error(exc: SlackApiError) -> Result:
+def _api_error(exc: Any) -> Result:
     resp = exc.response
     code = resp.get("error") if hasattr(resp, "get") else None
     status = getattr(resp, "status_code", 0)
@@ -75,3 +120,17 @@ def _api_error(exc: SlackApiError) -> Result:
     if status == 429 or status >= 500 or code in TRANSIENT_ERRORS:
         return transient(f"slack {status} {code}", retry)
     return permanent(f"slack {status} {code}")
+
+
+TYPE = ChannelType(
+    "slack",
+    "Slack",
+    SlackSettings,
+    SlackChannel,
+    form=(
+        FormField("webhook_url", "Incoming webhook URL", "url"),
+        FormField("token", "Bot token", "secret"),
+        FormField("channel", "Channel (with a bot token)", "text"),
+        FormField("api_url", "API base URL (optional)", "url?"),
+    ),
+)

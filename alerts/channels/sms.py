@@ -9,53 +9,102 @@ only rewrites the origin of each URL (and keeps the last response headers, for
 from __future__ import annotations
 
 import logging
-
-import requests
-from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from alerts import messages
 from alerts.channels.base import (
     BaseChannel,
+    ChannelSettings,
+    ChannelType,
+    Destination,
+    FormField,
     Limit,
     Result,
+    Secret,
     delivered,
     parse_retry_after,
     permanent,
     transient,
 )
-from alerts.outbox import Row
+
+if TYPE_CHECKING:
+    from alerts.outbox import Row
 
 TWILIO_ORIGIN = "https://api.twilio.com"
 #: Twilio error codes that mean "later": 20429 too many requests, 20500/20503 server errors.
 TRANSIENT_CODES = {20429, 20500, 20503, 30001}
+MAX_CHARS = 160
 
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs phone numbers at INFO
 
 
-class _RebasedHttpClient(TwilioHttpClient):
-    def __init__(self, origin: str, timeout: float) -> None:
-        super().__init__(timeout=timeout)
-        self.origin = origin.rstrip("/")
-        self.last_headers: dict = {}
+class SmsSettings(ChannelSettings, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="sms"):
+    """A Twilio account, one sender number and the numbers it texts."""
 
-    def request(self, method, url, *args, **kwargs):
-        if url.startswith(TWILIO_ORIGIN):
-            url = self.origin + url[len(TWILIO_ORIGIN) :]
-        resp = super().request(method, url, *args, **kwargs)
-        self.last_headers = dict(resp.headers or {})
-        return resp
+    required: ClassVar = (("account_sid", "auth_token", "from_number", "to_numbers"),)
+
+    account_sid: str | None = None
+    auth_token: Secret = None
+    from_number: str | None = None
+    to_numbers: list[str] = []
+    api_url: Destination = None  # default "https://api.twilio.com"
+
+
+def _ascii(text: str) -> str:
+    """GSM-safe: non-ASCII would switch the SMS to UCS-2 and cut the limit to 70 characters."""
+    return text.encode("ascii", "replace").decode()
+
+
+def message(payloads: list[dict], dashboard_url: str) -> str:
+    """At most 160 ASCII characters: severity, state, bot and summary, then the link if it fits."""
+    ps = messages.ordered(payloads)
+    if len(ps) == 1:
+        p = ps[0]
+        text = (
+            f"{str(p.get('severity')).upper()} {messages.KIND_WORDS.get(p.get('kind'), '')} {p.get('bot')}: "
+            f"{p.get('summary', '')}"
+        )
+    else:
+        crit = sum(1 for p in ps if p.get("severity") == "critical")
+        text = f"{len(ps)} alerts ({crit} critical). First: {ps[0].get('bot')}: {ps[0].get('summary', '')}"
+    text = _ascii(" ".join(text.split()))
+    tail = _ascii(f" {dashboard_url}")
+    if len(text) + len(tail) <= MAX_CHARS:
+        return text + tail
+    return messages.trim(text, MAX_CHARS - 3)[: MAX_CHARS - 3].rstrip("\u2026") + "..."
+
+
+@cache
+def _rebased_client_class() -> type:
+    """The SDK's HTTP client with another origin; defined on first use so the SDK loads lazily."""
+    from twilio.http.http_client import TwilioHttpClient
+
+    class RebasedHttpClient(TwilioHttpClient):
+        def __init__(self, origin: str, timeout: float) -> None:
+            super().__init__(timeout=timeout)
+            self.origin = origin.rstrip("/")
+            self.last_headers: dict = {}
+
+        def request(self, method, url, *args, **kwargs):
+            if url.startswith(TWILIO_ORIGIN):
+                url = self.origin + url[len(TWILIO_ORIGIN) :]
+            resp = super().request(method, url, *args, **kwargs)
+            self.last_headers = dict(resp.headers or {})
+            return resp
+
+    return RebasedHttpClient
 
 
 class SmsChannel(BaseChannel):
-    type = "sms"
     batch_max = 500  # a digest SMS names the count and the most severe alert
     default_rate = 1.0
 
-    def __init__(self, name, cfg, dashboard_url) -> None:
+    def __init__(self, name: str, cfg: SmsSettings, dashboard_url: str) -> None:
+        from twilio.rest import Client
+
         super().__init__(name, cfg, dashboard_url)
-        self.http = _RebasedHttpClient(cfg.api_url or TWILIO_ORIGIN, cfg.timeout_s)
+        self.http: Any = _rebased_client_class()(cfg.api_url or TWILIO_ORIGIN, cfg.timeout_s)
         self.client = Client(cfg.account_sid, cfg.auth_token, http_client=self.http)
 
     def destinations(self) -> list[str]:
@@ -66,7 +115,10 @@ class SmsChannel(BaseChannel):
         return [Limit(f"{self.name}:*", self.cfg.rate_per_s or self.default_rate)]
 
     def send(self, dest: str, rows: list[Row]) -> Result:
-        body = messages.sms([r.payload for r in rows], self.dashboard_url)
+        import requests
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        body = message([r.payload for r in rows], self.dashboard_url)
         try:
             self.client.messages.create(to=dest, from_=self.cfg.from_number, body=body)
         except TwilioRestException as exc:
@@ -78,3 +130,18 @@ class SmsChannel(BaseChannel):
         except (requests.RequestException, TwilioException, OSError) as exc:
             return transient(f"twilio {type(exc).__name__}")
         return delivered()
+
+
+TYPE = ChannelType(
+    "sms",
+    "SMS",
+    SmsSettings,
+    SmsChannel,
+    form=(
+        FormField("account_sid", "Twilio account SID", "text"),
+        FormField("auth_token", "Twilio auth token", "secret"),
+        FormField("from_number", "From number (E.164)", "e164"),
+        FormField("to_numbers", "To numbers (E.164)", "e164s"),
+        FormField("api_url", "API base URL (optional)", "url?"),
+    ),
+)

@@ -9,31 +9,84 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 from datetime import timedelta
-
-from telegram import Bot
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
+from typing import TYPE_CHECKING, ClassVar
 
 from alerts import messages
-from alerts.channels.base import BaseChannel, Limit, Result, delivered, permanent, transient
-from alerts.outbox import Row
+from alerts.channels.base import (
+    BaseChannel,
+    ChannelSettings,
+    ChannelType,
+    Destination,
+    FormField,
+    Limit,
+    Result,
+    Secret,
+    delivered,
+    permanent,
+    transient,
+)
+
+if TYPE_CHECKING:
+    from alerts.outbox import Row
 
 DEFAULT_API = "https://api.telegram.org"
+MAX_CHARS = 4096
 
 # httpx logs every request URL at INFO, and Telegram's URLs contain the bot token.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("telegram").setLevel(logging.WARNING)
 
 
+class TelegramSettings(
+    ChannelSettings, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="telegram"
+):
+    """A bot token and the chats it writes to."""
+
+    required: ClassVar = (("token", "chat_ids"),)
+
+    token: Secret = None
+    chat_ids: list[str | int] = []
+    api_url: Destination = None  # default "https://api.telegram.org"
+
+
+def _block(p: dict) -> str:
+    icon = messages.SEV_ICON.get(p.get("severity"), "")
+    head = html.escape(messages.headline(p), quote=False)
+    facts = "\n".join(html.escape(x, quote=False) for x in messages.detail_lines(p))
+    return f"{icon} <b>{head}</b>\n{facts}"
+
+
+def message(payloads: list[dict], dashboard_url: str) -> str:
+    """One Telegram HTML message <= 4096 characters: whole alert blocks, then "... and N more".
+
+    One message per digest keeps a flood within Telegram's per-chat rate limit;
+    blocks are added whole, so the limit never cuts a tag.
+    """
+    link = f'\n<a href="{html.escape(dashboard_url)}">Open the dashboard</a>'
+    ps = messages.ordered(payloads)
+    text, used = "", 0
+    for p in ps:
+        block = _block(p)
+        candidate = f"{text}\n\n{block}" if text else block
+        if text and len(candidate) + len(link) + 40 > MAX_CHARS:
+            break
+        text, used = candidate, used + 1
+    if used < len(ps):
+        text += f"\n\n... and {len(ps) - used} more on the dashboard"
+    return text + link
+
+
 class TelegramChannel(BaseChannel):
-    type = "telegram"
     batch_max = 500  # a digest: whole alert blocks up to 4096 characters, then a count
     default_rate = 1.0  # per chat
 
-    def __init__(self, name, cfg, dashboard_url) -> None:
+    def __init__(self, name: str, cfg: TelegramSettings, dashboard_url: str) -> None:
+        from telegram import Bot
+        from telegram.request import HTTPXRequest
+
         super().__init__(name, cfg, dashboard_url)
         self._loop = asyncio.new_event_loop()
         api = (cfg.api_url or DEFAULT_API).rstrip("/")
@@ -54,23 +107,30 @@ class TelegramChannel(BaseChannel):
         return out
 
     def send(self, dest: str, rows: list[Row]) -> Result:
-        texts = [messages.telegram([r.payload for r in rows], self.dashboard_url)]  # one message per digest
+        from telegram.constants import ParseMode
+        from telegram.error import (
+            BadRequest,
+            Forbidden,
+            InvalidToken,
+            NetworkError,
+            RetryAfter,
+            TelegramError,
+        )
+
+        text = message([r.payload for r in rows], self.dashboard_url)  # one message per digest
         try:
-            for text in texts:
-                self._loop.run_until_complete(
-                    self.bot.send_message(
-                        chat_id=dest, text=text, parse_mode=ParseMode.HTML, disable_web_page_preview=True
-                    )
+            self._loop.run_until_complete(
+                self.bot.send_message(
+                    chat_id=dest, text=text, parse_mode=ParseMode.HTML, disable_web_page_preview=True
                 )
+            )
         except RetryAfter as exc:
             ra = exc.retry_after
             seconds = ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
             return transient(f"telegram flood control: retry after {seconds:g} s", seconds)
         except (Forbidden, InvalidToken, BadRequest) as exc:
             return permanent(f"telegram {type(exc).__name__}: {exc.message}")
-        except NetworkError as exc:
-            return transient(f"telegram {type(exc).__name__}: {exc.message}")
-        except TelegramError as exc:
+        except (NetworkError, TelegramError) as exc:
             return transient(f"telegram {type(exc).__name__}: {exc.message}")
         return delivered()
 
@@ -78,3 +138,16 @@ class TelegramChannel(BaseChannel):
         with contextlib.suppress(Exception):  # best effort at shutdown
             self._loop.run_until_complete(self.bot.shutdown())
         self._loop.close()
+
+
+TYPE = ChannelType(
+    "telegram",
+    "Telegram",
+    TelegramSettings,
+    TelegramChannel,
+    form=(
+        FormField("token", "Bot token", "secret"),
+        FormField("chat_ids", "Chat ids", "chatids"),
+        FormField("api_url", "API base URL (optional)", "url?"),
+    ),
+)

@@ -7,12 +7,36 @@ import hmac
 import json
 import urllib.error
 import urllib.request
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from alerts import messages
-from alerts.channels.base import BaseChannel, Result, http_result, transient
-from alerts.outbox import Row
+from alerts.channels.base import (
+    SECRET,
+    SECRET_DESTINATION,
+    BaseChannel,
+    ChannelSettings,
+    ChannelType,
+    FormField,
+    Result,
+    Secret,
+    http_result,
+    transient,
+)
+
+if TYPE_CHECKING:
+    from alerts.outbox import Row
 
 SIGNATURE_HEADER = "X-Alert-Signature"
+
+
+class WebhookSettings(ChannelSettings, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="webhook"):
+    """``urls`` may carry a token in the path, so they are secrets as well as destinations."""
+
+    required: ClassVar = (("urls",),)
+
+    urls: Annotated[list[str], SECRET_DESTINATION] = []
+    hmac_secret: Secret = None
+    headers: Annotated[dict[str, str], SECRET] = {}  # e.g. an Authorization header
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -20,8 +44,18 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def body(payload: dict, idem: str, dashboard_url: str) -> dict:
+    """The generic JSON body: stable field names, one alert per request."""
+    return {
+        "version": 1,
+        "idempotency_key": idem,
+        "dashboard_url": dashboard_url,
+        "text": messages.headline(payload),
+        "alert": payload,
+    }
+
+
 class WebhookChannel(BaseChannel):
-    type = "webhook"
     batch_max = 1  # one alert per request: the idempotency key then names exactly one thing
     default_rate = None  # unlimited unless configured
 
@@ -30,7 +64,7 @@ class WebhookChannel(BaseChannel):
 
     def send(self, dest: str, rows: list[Row]) -> Result:
         (row,) = rows
-        body = json.dumps(messages.webhook(row.payload, row.idem, self.dashboard_url), default=str).encode()
+        data = json.dumps(body(row.payload, row.idem, self.dashboard_url), default=str).encode()
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": row.idem,
@@ -38,8 +72,8 @@ class WebhookChannel(BaseChannel):
             **self.cfg.headers,
         }
         if self.cfg.hmac_secret:
-            headers[SIGNATURE_HEADER] = sign(self.cfg.hmac_secret, body)
-        req = urllib.request.Request(self.cfg.urls[int(dest)], data=body, headers=headers, method="POST")
+            headers[SIGNATURE_HEADER] = sign(self.cfg.hmac_secret, data)
+        req = urllib.request.Request(self.cfg.urls[int(dest)], data=data, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(req, timeout=self.cfg.timeout_s) as resp:
                 return http_result(resp.status, resp.headers.get("Retry-After"), "")
@@ -48,3 +82,15 @@ class WebhookChannel(BaseChannel):
             return http_result(exc.code, exc.headers.get("Retry-After"), detail)
         except (urllib.error.URLError, OSError) as exc:
             return transient(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}")
+
+
+TYPE = ChannelType(
+    "webhook",
+    "Webhook",
+    WebhookSettings,
+    WebhookChannel,
+    form=(
+        FormField("urls", "Webhook URLs", "urls"),
+        FormField("hmac_secret", "HMAC secret (optional)", "secret"),
+    ),
+)

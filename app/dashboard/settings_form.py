@@ -12,6 +12,11 @@ Three pure steps, so each is unit-testable without a browser:
 Why secrets are special: a secret field is rendered with an empty value and a
 placeholder holding at most its last 4 characters; an empty submission means
 "keep the current one".  The full value therefore never leaves the server.
+
+Nothing about a rule or a channel type is written here: the rules, their labels
+and defaults come from ``alerts.catalog``, each channel type's fields, labels,
+secrets and requirements from its module (``alerts.channels.registry``), and
+every other default from the settings types, so the form shows what is in force.
 """
 
 from __future__ import annotations
@@ -23,71 +28,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dash_bootstrap_components as dbc
+import msgspec
 from dash import html
 
-from alerts.config import SEVERITIES, THRESHOLD_SEVERITY
-from app.settings_writer import DELETE, Change, get_path, secret_name
+from alerts import catalog
+from alerts.catalog import SEVERITIES, URGENT_FIRST
+from alerts.channels import registry
+from alerts.channels.base import ChannelType, FormField
+from alerts.config import default_routes
+from app.core.config import CoreConfig
+from app.settings_changes import DELETE, Change, get_path, secret_name
 
-CHANNEL_TYPES = ("email", "slack", "telegram", "sms", "webhook")
-THRESHOLDS: tuple[tuple[str, str, str], ...] = (
-    ("max_latency_ms", "Max latency (ms)", "posopt"),
-    ("min_daily_pnl", "Minimum daily P&L", "numopt"),
-    ("max_drawdown", "Max drawdown (fraction, 0.10 = 10 %)", "fracopt"),
-    ("max_errors_5m", "Max errors per 5 minutes", "posopt"),
-)
-EVENTS: tuple[tuple[str, str], ...] = (
-    ("kill_switch", "Kill switch triggered (critical)"),
-    ("circuit_breaker", "Circuit breaker open (critical)"),
-    ("api_down", "Exchange API down (warning, then critical)"),
-    ("critical_error", "Critical error event (critical)"),
-    ("stale", "Bot silent / stale (critical)"),
-    ("events_lost", "Events lost (warning)"),
-    ("position_mismatch", "Position mismatch (warning)"),
-)
-#: (field, label, kind, secret) per channel type; kinds are checked by :func:`check`.
-CHANNEL_FIELDS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
-    "email": (
-        ("host", "SMTP host", "host", False),
-        ("port", "SMTP port", "port", False),
-        ("ssl", "SSL (port 465)", "switch", False),
-        ("starttls", "STARTTLS", "switch", False),
-        ("username", "SMTP user", "text", False),
-        ("password", "SMTP password", "secret", True),
-        ("sender", "From address", "email", False),
-        ("recipients", "Recipients", "emails", False),
-    ),
-    "slack": (
-        ("webhook_url", "Incoming webhook URL", "url", True),
-        ("token", "Bot token", "secret", True),
-        ("channel", "Channel (with a bot token)", "text", False),
-        ("api_url", "API base URL (optional)", "url?", False),
-    ),
-    "telegram": (
-        ("token", "Bot token", "secret", True),
-        ("chat_ids", "Chat ids", "chatids", False),
-        ("api_url", "API base URL (optional)", "url?", False),
-    ),
-    "sms": (
-        ("account_sid", "Twilio account SID", "text", False),
-        ("auth_token", "Twilio auth token", "secret", True),
-        ("from_number", "From number (E.164)", "e164", False),
-        ("to_numbers", "To numbers (E.164)", "e164s", False),
-        ("api_url", "API base URL (optional)", "url?", False),
-    ),
-    "webhook": (
-        ("urls", "Webhook URLs", "urls", True),
-        ("hmac_secret", "HMAC secret (optional)", "secret", True),
-    ),
-}
-#: What a channel needs to work (any one group), shown on the first field of the group.
-REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
-    "email": (("sender", "recipients"),),
-    "slack": (("webhook_url",), ("token", "channel")),
-    "telegram": (("token", "chat_ids"),),
-    "sms": (("account_sid", "auth_token", "from_number", "to_numbers"),),
-    "webhook": (("urls",),),
-}
-DEFAULT_REPEAT = {"critical": 900, "warning": 3600, "info": None}  # alerts.config's default routes
+#: Shown and compared with when the file does not set them: the types' own defaults.
+DEFAULT_STALE_AFTER_S = CoreConfig().stale_after_s
+DEFAULT_REPEAT = {sev: route.repeat_interval_s for sev, route in default_routes().items()}
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
@@ -140,8 +94,8 @@ def secret_hint(raw: Any, resolved: Any) -> str:
 def channel_names(doc: Mapping) -> dict[str, str]:
     """name -> type for every configured channel, plus one unconfigured slot per missing type."""
     chans = get_path(doc, ["alerts", "channels"]) or {}
-    out = {str(n): str((c or {}).get("type")) for n, c in chans.items()}
-    for kind in CHANNEL_TYPES:
+    out = {str(n): str((c or {}).get("type") or n) for n, c in chans.items()}
+    for kind in registry.TYPES:
         if kind not in out.values() and kind not in out:
             out[kind] = kind
     return out
@@ -151,10 +105,13 @@ def fields(doc: Mapping, resolved: Mapping | None) -> list[Field]:
     """Every field with its current value; ``resolved`` is the env-substituted doc (for masks)."""
     resolved = resolved or {}
     out = _threshold_fields(doc)
-    stale = get_path(doc, ["collector", "stale_after_s"], 10)
+    stale = get_path(doc, ["collector", "stale_after_s"], DEFAULT_STALE_AFTER_S)
     out.append(Field("stale_after_s", "Stale after (s)", "pos", _num_text(stale)))
     events = get_path(doc, ["alerts", "events"]) or {}
-    out += [Field(f"ev.{k}", label, "switch", bool(events.get(k, True))) for k, label in EVENTS]
+    out += [
+        Field(f"ev.{e.name}", catalog.event_label(e), "switch", bool(events.get(e.name, e.default)))
+        for e in catalog.EVENTS
+    ]
     for i, rule in enumerate(get_path(doc, ["alerts", "rules"]) or []):
         out.append(
             Field(f"rule.{i}.enabled", str(rule.get("name")), "switch", bool(rule.get("enabled", True)))
@@ -177,14 +134,15 @@ def fields(doc: Mapping, resolved: Mapping | None) -> list[Field]:
 
 def _threshold_fields(doc: Mapping) -> list[Field]:
     out = []
-    for name, label, kind in THRESHOLDS:
-        spec = get_path(doc, ["alerts", "thresholds", name])
+    for rule in catalog.THRESHOLDS:
+        name = rule.name
+        spec = get_path(doc, ["alerts", "thresholds", name], rule.default)
         long = spec if isinstance(spec, Mapping) else {"value": spec}
         value = long.get("value")
         enabled = value is not None and bool(long.get("enabled", True))
-        sev = long.get("severity") or THRESHOLD_SEVERITY[name]
+        sev = long.get("severity") or rule.severity
         out += [
-            Field(f"thr.{name}.value", label, kind, _num_text(value)),
+            Field(f"thr.{name}.value", rule.label, rule.form, _num_text(value)),
             Field(f"thr.{name}.enabled", "on", "switch", enabled),
             Field(f"thr.{name}.severity", "severity", "severity", sev, options=SEVERITIES),
             Field(f"thr.{name}.for", "for (s)", "nonneg", _num_text(long.get("for", 0))),
@@ -194,7 +152,7 @@ def _threshold_fields(doc: Mapping) -> list[Field]:
 
 def _route_fields(doc: Mapping, names: tuple[str, ...]) -> list[Field]:
     out = []
-    for sev in ("critical", "warning", "info"):
+    for sev in URGENT_FIRST:
         route = get_path(doc, ["alerts", "routes", sev]) or {}
         steps = route.get("escalate") or []
         first = steps[0] if steps else {}
@@ -233,18 +191,30 @@ def _channel_fields(doc: Mapping, resolved: Mapping, name: str, kind: str) -> li
     cfg = get_path(doc, ["alerts", "channels", name])
     res = get_path(resolved, ["alerts", "channels", name]) or {}
     out = [Field(f"ch.{name}.enabled", f"{name} ({kind})", "switch", cfg is not None)]
-    for fname, label, fkind, secret in CHANNEL_FIELDS.get(kind, ()):
+    desc = registry.TYPES.get(kind)
+    for ff in _form_fields(desc):
+        fname, label, fkind = ff.name, ff.label, ff.kind
         raw = (cfg or {}).get(fname)
-        if secret:
+        if fname in desc.secrets:  # type: ignore[union-attr]
             out.append(
                 Field(f"ch.{name}.{fname}", label, fkind, "", secret_hint(raw, res.get(fname)), secret=True)
             )
         elif fkind == "switch":
-            default = fname == "starttls"
+            default = _field_default(desc, fname)
             out.append(Field(f"ch.{name}.{fname}", label, fkind, bool(raw if raw is not None else default)))
         else:
             out.append(Field(f"ch.{name}.{fname}", label, fkind, _list_text(raw)))
     return out
+
+
+def _form_fields(desc: ChannelType | None) -> tuple[FormField, ...]:
+    return desc.form if desc is not None else ()
+
+
+def _field_default(desc: Any, fname: str) -> Any:
+    """A channel setting's default, from its settings type (what an absent key means)."""
+    fields_ = msgspec.structs.fields(desc.settings)
+    return next((f.default for f in fields_ if f.name == fname), None)
 
 
 def _num_text(value: Any) -> str:
@@ -301,10 +271,10 @@ def _number(
     return (int(value) if value.is_integer() and abs(value) < 1e15 else value), None
 
 
-def _listed(pattern: re.Pattern, what: str, *, need: bool = True):
+def _listed(pattern: re.Pattern, what: str):
     def run(text: str) -> tuple[Any, str | None]:
         items = split_list(text)
-        bad = [i for i in items if not pattern.match(i)]
+        bad = [i for i in items if not pattern.fullmatch(i)]
         if bad:
             return None, f"not {what}: {bad[0]}"
         return items, None
@@ -312,11 +282,13 @@ def _listed(pattern: re.Pattern, what: str, *, need: bool = True):
     return run
 
 
-def _one(pattern: re.Pattern, what: str, optional: bool = False):
+def _one(pattern: re.Pattern, what: str):
+    """One value or none: whether a field is needed is the channel type's ``required`` rule."""
+
     def run(text: str) -> tuple[Any, str | None]:
         if not text:
             return None, None
-        return (text, None) if pattern.match(text) else (None, f"must be {what}")
+        return (text, None) if pattern.fullmatch(text) else (None, f"must be {what}")
 
     return run
 
@@ -348,7 +320,7 @@ _CHECKS = {
     "email": _one(EMAIL, "an e-mail address"),
     "emails": _listed(EMAIL, "an e-mail address"),
     "url": _one(URL, "an http(s):// URL"),
-    "url?": _one(URL, "an http(s):// URL", optional=True),
+    "url?": _one(URL, "an http(s):// URL"),  # as "url": an empty value is always accepted
     "urls": _listed(URL, "an http(s):// URL"),
     "e164": _one(E164, "a phone number in E.164 format, e.g. +14155550123"),
     "e164s": _listed(E164, "a phone number in E.164 format, e.g. +14155550123"),
@@ -376,10 +348,10 @@ def parse(values: Mapping[str, Any], doc: Mapping) -> Parsed:
     _routes(parsed, doc, enabled, out)
     _channels(parsed, doc, enabled, out)
     if "stale_after_s" in parsed:
-        _emit(out, doc, ("collector", "stale_after_s"), parsed["stale_after_s"], 10)
-    for k, _ in EVENTS:
-        if f"ev.{k}" in parsed:
-            _emit(out, doc, ("alerts", "events", k), bool(parsed[f"ev.{k}"]), True)
+        _emit(out, doc, ("collector", "stale_after_s"), parsed["stale_after_s"], DEFAULT_STALE_AFTER_S)
+    for e in catalog.EVENTS:
+        if f"ev.{e.name}" in parsed:
+            _emit(out, doc, ("alerts", "events", e.name), bool(parsed[f"ev.{e.name}"]), e.default)
     for i, _rule in enumerate(get_path(doc, ["alerts", "rules"]) or []):
         if f"rule.{i}.enabled" in parsed:
             _emit(out, doc, ("alerts", "rules", i, "enabled"), bool(parsed[f"rule.{i}.enabled"]), True)
@@ -396,18 +368,19 @@ def _emit(out: Parsed, doc: Mapping, path: tuple, value: Any, default: Any) -> N
 
 
 def _thresholds(parsed: dict, doc: Mapping, out: Parsed) -> None:
-    for name, _label, _kind in THRESHOLDS:
+    for rule in catalog.THRESHOLDS:
+        name, default_sev = rule.name, rule.severity
         key = f"thr.{name}"
         if f"{key}.value" not in parsed or f"{key}.value" in out.errors:
             continue
         value, on = parsed[f"{key}.value"], bool(parsed.get(f"{key}.enabled"))
-        sev, for_s = parsed.get(f"{key}.severity") or THRESHOLD_SEVERITY[name], parsed.get(f"{key}.for") or 0
+        sev, for_s = parsed.get(f"{key}.severity") or default_sev, parsed.get(f"{key}.for") or 0
         path = ("alerts", "thresholds", name)
         if value is None:
             if on:
                 out.errors[f"{key}.value"] = "enter a number, or switch the rule off"
-            elif f"{key}.value" not in out.errors:
-                out.changes.append((path, None))
+            else:  # null, unless the file already says so (absent = the rule's default)
+                _emit(out, doc, path, None, rule.default)
             continue
         current = get_path(doc, list(path))
         if isinstance(current, Mapping):  # keep the long form the human wrote, key by key
@@ -417,16 +390,16 @@ def _thresholds(parsed: dict, doc: Mapping, out: Parsed) -> None:
                 ((*path, "for"), for_s if for_s or "for" in current else DELETE),
                 (
                     (*path, "severity"),
-                    sev if sev != THRESHOLD_SEVERITY[name] or "severity" in current else DELETE,
+                    sev if sev != default_sev or "severity" in current else DELETE,
                 ),
             ]
-        elif on and not for_s and sev == THRESHOLD_SEVERITY[name]:
-            out.changes.append((path, value))
+        elif on and not for_s and sev == default_sev:
+            _emit(out, doc, path, value, rule.default)
         else:
             long: dict[str, Any] = {"value": value}
             if for_s:
                 long["for"] = for_s
-            if sev != THRESHOLD_SEVERITY[name]:
+            if sev != default_sev:
                 long["severity"] = sev
             if not on:
                 long["enabled"] = False
@@ -434,7 +407,7 @@ def _thresholds(parsed: dict, doc: Mapping, out: Parsed) -> None:
 
 
 def _routes(parsed: dict, doc: Mapping, enabled: set[str], out: Parsed) -> None:
-    for sev in ("critical", "warning", "info"):
+    for sev in URGENT_FIRST:
         key = f"route.{sev}"
         if f"{key}.channels" not in parsed:
             continue
@@ -465,17 +438,20 @@ def _channels(parsed: dict, doc: Mapping, enabled: set[str], out: Parsed) -> Non
         if f"ch.{name}.enabled" not in parsed:
             continue
         if name not in enabled:
-            out.changes.append((path, DELETE))
+            if name in (get_path(doc, ["alerts", "channels"]) or {}):
+                out.changes.append((path, DELETE))
             continue
         current = get_path(doc, list(path)) or {}
         if not current:
             out.changes.append((path, {"type": kind}))
-        for fname, _label, _fkind, secret in CHANNEL_FIELDS.get(kind, ()):
+        desc = registry.TYPES.get(kind)
+        for ff in _form_fields(desc):
+            fname = ff.name
             fkey = f"ch.{name}.{fname}"
             if fkey not in parsed:
                 continue
             value = parsed[fkey]
-            if secret:
+            if fname in desc.secrets:  # type: ignore[union-attr]
                 if value:
                     _put_secret(out, path, name, fname, value)
                 continue
@@ -501,14 +477,22 @@ def _put_secret(out: Parsed, path: tuple, name: str, fname: str, value: Any) -> 
 
 
 def _required(parsed: dict, current: Mapping, name: str, kind: str, out: Parsed) -> None:
-    """The channel's own 'needs ...' rule, reported on the first missing field."""
+    """The channel type's own 'needs ...' rule, reported on the first missing field.
+
+    A secret field is submitted empty (the page never gets its value): empty
+    means "keep the current one", so a saved secret counts as present.
+    """
+    desc = registry.TYPES.get(kind)
+    if desc is None:
+        return
+    secrets = desc.secrets
 
     def has(fname: str) -> bool:
         value = parsed.get(f"ch.{name}.{fname}")
-        return bool(value) or (value is None and bool(current.get(fname)) and _is_secret(kind, fname))
+        return bool(value) or (fname in secrets and bool(current.get(fname)))
 
-    groups = REQUIRED.get(kind, ())
-    if any(all(has(f) for f in group) for group in groups):
+    groups = desc.settings.required
+    if not groups or any(all(has(f) for f in group) for group in groups):
         return
     group = groups[0]
     missing = next(f for f in group if not has(f))
@@ -516,10 +500,6 @@ def _required(parsed: dict, current: Mapping, name: str, kind: str, out: Parsed)
     if key not in out.errors:
         need = " or ".join(" and ".join(g) for g in groups)
         out.errors[key] = f"required: {kind} needs {need}"
-
-
-def _is_secret(kind: str, fname: str) -> bool:
-    return any(f == fname and s for f, _l, _k, s in CHANNEL_FIELDS.get(kind, ()))
 
 
 def error_field(settings_key: str, doc: Mapping) -> str | None:
@@ -594,10 +574,10 @@ def render(doc: Mapping, resolved: Mapping | None) -> list:
     sections = [
         _section(
             "Thresholds",
-            [group([by[f"thr.{n}.{p}"] for p in parts]) for n, _l, _k in THRESHOLDS]
+            [group([by[f"thr.{t.name}.{p}"] for p in parts]) for t in catalog.THRESHOLDS]
             + [group([by["stale_after_s"]])],
         ),
-        _section("Event rules", [group([by[f"ev.{k}"] for k, _ in EVENTS], width=4)]),
+        _section("Event rules", [group([by[f"ev.{e.name}"] for e in catalog.EVENTS], width=4)]),
     ]
     rules = [k for k in by if k.startswith("rule.") and k.endswith(".enabled")]
     if rules:
@@ -614,7 +594,7 @@ def render(doc: Mapping, resolved: Mapping | None) -> list:
                         for p in ("channels", "repeat", "escalate_after", "escalate_channels")
                     ]
                 )
-                for s in ("critical", "warning", "info")
+                for s in URGENT_FIRST
             ],
         )
     )

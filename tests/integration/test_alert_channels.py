@@ -13,8 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from werkzeug import Response
 
-from alerts import messages
-from alerts.channels import build
+from alerts.channels import build, slack, sms, telegram
 from alerts.channels.base import DELIVERED, PERMANENT, TRANSIENT
 from alerts.outbox import Row
 from tests.support.alerts import free_port, settings
@@ -284,8 +283,8 @@ def _many(n, summary_len=400):
 
 
 def test_telegram_digest_trims_whole_blocks_never_cutting_markup():
-    t = messages.telegram(_many(60), "http://d")
-    assert len(t) <= messages.TELEGRAM_MAX
+    t = telegram.message(_many(60), "http://d")
+    assert len(t) <= telegram.MAX_CHARS
     assert (
         t.count("<b>") == t.count("</b>") == t.count("\U0001f6a8") and t.count("<a ") == t.count("</a>") == 1
     )
@@ -295,8 +294,8 @@ def test_telegram_digest_trims_whole_blocks_never_cutting_markup():
 
 
 def test_slack_and_sms_limits():
-    msg = messages.slack(_many(80, 6000), "http://d")
+    msg = slack.message(_many(80, 6000), "http://d")
     assert len(msg["blocks"]) <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in msg["blocks"] if b["type"] == "section")
     assert "more on the dashboard" in json.dumps(msg["blocks"])
-    assert len(messages.sms(_many(5), "http://dashboard.example/very/long/path" * 5)) <= 160
+    assert len(sms.message(_many(5), "http://dashboard.example/very/long/path" * 5)) <= 160
