@@ -1,8 +1,9 @@
 """The Metrics API: /api/metrics, /api/state, /api/health (an edge: HTTP).
 
-JSON is encoded with msgspec (fast, and it writes NaN/inf as null, so a
-consumer never receives invalid JSON).  Nothing here computes: every number
-comes from the hub, the same source the dashboard and the alerts read.
+The documents are the typed Structs of app/core/documents.py, encoded as they
+are by msgspec (fast, and it writes NaN/inf as null, so a consumer never
+receives invalid JSON).  Nothing here computes: every number comes from the
+hub, the same source the dashboard and the alerts read.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable
 
 import msgspec
 from flask import Blueprint, Response, request
+from msgspec import UNSET
 
 from app.hub import Hub
 
@@ -44,16 +46,18 @@ def create_api(hub: Hub, collector_alive: Callable[[], bool]) -> Blueprint:
     @api.get("/health")
     def health() -> Response:
         doc = hub.metrics()
-        ages = [b["last_event_age_s"] for b in doc["bots"].values() if b["last_event_age_s"] is not None]
+        bots = doc.bots.values()
+        ages = [b.last_event_age_s for b in bots if b.last_event_age_s is not None]
         alive = collector_alive()
+        restarts = doc.collector.restarts
         body = {
             "status": "ok" if alive else "failing",
             "collector_alive": alive,
-            "collector_restarts": doc["collector"].get("restarts", 0),
+            "collector_restarts": 0 if restarts is UNSET else restarts,
             "last_event_age_s": min(ages) if ages else None,
-            "bots": len(doc["bots"]),
-            "bots_stale": sum(1 for b in doc["bots"].values() if b["stale"]),
-            "uptime_s": doc.get("monitor", {}).get("uptime_s"),
+            "bots": len(doc.bots),
+            "bots_stale": sum(1 for b in bots if b.stale),
+            "uptime_s": None if doc.monitor is UNSET else doc.monitor.uptime_s,
         }
         return json_response(body, 200 if alive else 503)
 

@@ -12,17 +12,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 
-from app.core.store import StateStore
-from collectors.events import Event, Rejected
+import msgspec
 
-#: A message the collector refused: (why, its topic if readable, its payload).
-RejectedMessage = tuple[Rejected, str | None, bytes]
+from app.core.documents import EdgeStatus, MetricsDocument, StateDocument
+from app.core.store import StateStore
+from collectors.events import Event
+from collectors.sink import RejectedMessage
 
 
 class Hub:
     """Shared, lock-protected access to one StateStore."""
 
-    def __init__(self, store: StateStore, extras: Callable[[], dict] | None = None) -> None:
+    def __init__(self, store: StateStore, extras: Callable[[], EdgeStatus] | None = None) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._changed = threading.Condition(threading.Lock())
@@ -51,7 +52,7 @@ class Hub:
     def clock(self) -> float:
         return self._store.clock()
 
-    def set_extras(self, extras: Callable[[], dict]) -> None:
+    def set_extras(self, extras: Callable[[], EdgeStatus]) -> None:
         """Provider of edge status merged into metrics() (collector thread, monitor)."""
         self._extras = extras
 
@@ -100,17 +101,18 @@ class Hub:
                 self._changed.wait_for(lambda: self._version > since, timeout)
             return self._version
 
-    def metrics(self) -> dict:
+    def metrics(self) -> MetricsDocument:
+        """The /api/metrics document, with the edge status when a provider is set."""
         with self._lock:
             doc = self._store.metrics()
-        if self._extras is not None:
-            extras = self._extras()
-            doc["collector"].update(extras.get("collector", {}))
-            if "monitor" in extras:
-                doc["monitor"] = extras["monitor"]
-        return doc
+        if self._extras is None:
+            return doc
+        edge = self._extras()
+        collector = doc.collector if edge.collector is None else doc.collector.with_thread(edge.collector)
+        monitor = doc.monitor if edge.monitor is None else edge.monitor
+        return msgspec.structs.replace(doc, collector=collector, monitor=monitor)
 
-    def state(self, bot: str) -> dict | None:
+    def state(self, bot: str) -> StateDocument | None:
         with self._lock:
             return self._store.state(bot)
 

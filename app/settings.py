@@ -27,9 +27,11 @@ import msgspec
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from alerts.config import AlertsSettings, StorageSettings
+from alerts.channels import registry as channel_registry
+from alerts.config import AlertsSettings, StorageSettings, untyped_channel, with_channel_types
 from app.core.config import BotSettings, CoreConfig, MetricsSettings
 from app.dashboard.config import DashboardSettings
+from collectors.events import BotId
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "settings.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -64,7 +66,7 @@ class CollectorSettings(_S):
         default_factory=lambda: [EndpointSettings(url="tcp://127.0.0.1:5556")]
     )
     max_message_bytes: Annotated[int, msgspec.Meta(ge=256, le=16 * 1024 * 1024)] = 65536
-    stale_after_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    stale_after_s: Annotated[float, msgspec.Meta(gt=0)] = CoreConfig().stale_after_s  # the core's own
     restart_delay_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
 
 
@@ -76,7 +78,7 @@ class Settings(_S):
     server: ServerSettings = ServerSettings()
     collector: CollectorSettings = CollectorSettings()
     metrics: MetricsSettings = MetricsSettings()
-    bots: dict[Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")], BotSettings] = {}
+    bots: dict[BotId, BotSettings] = {}
     dashboard: DashboardSettings = DashboardSettings()
     alerts: AlertsSettings = AlertsSettings()
     storage: StorageSettings = StorageSettings()
@@ -175,6 +177,8 @@ def load_settings(
 
 def validate(data: dict, path: str | Path) -> Settings:
     """Validate plain data (also used by the dashboard's settings form before saving)."""
+    if "alerts" in data:
+        data = {**data, "alerts": _typed_channels(data["alerts"], path)}
     try:
         settings = msgspec.convert({**data, "source": str(path)}, Settings)
     except msgspec.ValidationError as exc:
@@ -182,6 +186,17 @@ def validate(data: dict, path: str | Path) -> Settings:
         raise SettingsError(path, _name_dict_keys(data, key), reason) from None
     _check_semantics(settings, path)
     return settings
+
+
+def _typed_channels(alerts: Any, path: str | Path) -> Any:
+    """Give a channel named after its type its ``type:``; any other channel must say it."""
+    alerts = with_channel_types(alerts)
+    name = untyped_channel(alerts)
+    if name is not None:
+        known = ", ".join(channel_registry.TYPES)
+        reason = f"required: one of {known} (only a channel named after its type may leave it out)"
+        raise SettingsError(path, f"alerts.channels.{name}.type", reason)
+    return alerts
 
 
 def _check_semantics(s: Settings, path: str | Path) -> None:
@@ -195,6 +210,12 @@ def _check_semantics(s: Settings, path: str | Path) -> None:
         )
     if not s.collector.endpoints:
         raise SettingsError(path, "collector.endpoints", "at least one endpoint is needed")
+    from alerts.rules import metric_problem  # the rule evaluator owns what a metric path means
+
+    for i, rule in enumerate(s.alerts.rules):
+        problem = metric_problem(rule.metric, rule.value)
+        if problem is not None:
+            raise SettingsError(path, f"alerts.rules[{i}].metric", problem)
 
 
 def _split_error(message: str) -> tuple[str, str]:

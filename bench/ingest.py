@@ -167,9 +167,10 @@ def bench_monitor(port: int, n: int) -> tuple[float, int, dict]:
     stop.set()
     doc = hub.metrics()
     sup.stop()
-    valid = sum(b["events"]["received"] for b in doc["bots"].values())
-    lost = n - valid + sum(b["events"]["lost"] for b in doc["bots"].values())
-    return (doc["collector"]["received"] - first) / elapsed, lost, {"metric_reads": reads[0], **doc["total"]}
+    valid = sum(b.events.received for b in doc.bots.values())
+    lost = n - valid + sum(b.events.lost for b in doc.bots.values())
+    totals = msgspec.structs.asdict(doc.total)
+    return (doc.collector.received - first) / elapsed, lost, {"metric_reads": reads[0], **totals}
 
 
 def main() -> None:

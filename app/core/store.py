@@ -17,6 +17,20 @@ import msgspec
 
 from app.core.accounting import Book, RoundTrip
 from app.core.config import CoreConfig
+from app.core.documents import (
+    BotHealth,
+    BotMetrics,
+    CollectorStatus,
+    EventCounts,
+    FillEntry,
+    MetricsDocument,
+    OpenOrder,
+    Position,
+    RejectEntry,
+    RoundTripEntry,
+    StateDocument,
+    Totals,
+)
 from app.core.series import DayClock, EquitySeries
 from app.core.windows import ErrorLog, LatencyWindow
 from collectors.events import (
@@ -58,7 +72,7 @@ class BotState:
         self.open_orders: OrderedDict[str, tuple[Order | OrderBody, float]] = OrderedDict()
         self.max_open_orders = m.max_open_orders
         self.recent_fills: deque[tuple[Fill, float]] = deque(maxlen=m.recent_fills)
-        self.trips_today: deque[dict] = deque(maxlen=RECENT_ROUND_TRIPS)
+        self.trips_today: deque[RoundTripEntry] = deque(maxlen=RECENT_ROUND_TRIPS)
         self.received = self.rejected = self.lost = self.seq_resets = 0
         self.position_mismatches = 0
         self.last_seq: int | None = None
@@ -110,10 +124,10 @@ class StateStore:
         self.received = 0
         self.rejected = 0
         self.rejected_by_reason: dict[str, int] = {}
-        self.recent_rejects: deque[dict] = deque(maxlen=config.recent_rejects)
+        self.recent_rejects: deque[RejectEntry] = deque(maxlen=config.recent_rejects)
         self._rate_marks: deque[tuple[float, int]] = deque(maxlen=64)
         self._cache_version = -1
-        self._cache: dict | None = None
+        self._cache: MetricsDocument | None = None
 
     # ---- writes ---------------------------------------------------------
     def set_stale_after(self, seconds: float) -> None:
@@ -142,14 +156,14 @@ class StateStore:
         self.rejected += 1
         self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + 1
         self.recent_rejects.append(
-            {
-                "at": self.clock(),
-                "reason": reason,
-                "detail": detail[:300],
-                "topic": topic,
-                "bot": bot,
-                "excerpt": excerpt[:200],
-            }
+            RejectEntry(
+                at=self.clock(),
+                reason=reason,
+                detail=detail[:300],
+                topic=topic,
+                bot=bot,
+                excerpt=excerpt[:200],
+            )
         )
         state = self.bots.get(bot) if bot else None
         if state is not None:
@@ -232,14 +246,14 @@ class StateStore:
         s.wins_today += pnl > 0
         s.losses_today += pnl < 0
         s.trips_today.appendleft(
-            {
-                "symbol": trip.symbol,
-                "side": trip.side,
-                "opened_ts": trip.opened_ts,
-                "closed_ts": trip.closed_ts,
-                "qty": trip.qty,
-                "pnl": pnl,
-            }
+            RoundTripEntry(
+                symbol=trip.symbol,
+                side=trip.side,
+                opened_ts=trip.opened_ts,
+                closed_ts=trip.closed_ts,
+                qty=trip.qty,
+                pnl=pnl,
+            )
         )
 
     def _mark(self, s: BotState, ev: Mark) -> None:
@@ -276,23 +290,26 @@ class StateStore:
             self._point(s, ev.ts)
 
     # ---- reads ----------------------------------------------------------
-    def metrics(self) -> dict:
-        """The /api/metrics document; the costly part is cached per version."""
+    def metrics(self) -> MetricsDocument:
+        """The /api/metrics document; the costly part is cached per version.
+
+        Only liveness (age of the last arrival, stale) and the ingest rate
+        depend on the wall clock, so they are the only fields refreshed per read.
+        """
         if self._cache_version != self.version or self._cache is None:
             self._cache = self._compute_metrics()
             self._cache_version = self.version
         cached = self._cache
         now = self.clock()
+        stale_after = self.config.stale_after_s
+        replace = msgspec.structs.replace
         bots = {}
-        for name, doc in cached["bots"].items():
-            doc = dict(doc)
+        for name, doc in cached.bots.items():
             arrival = self.bots[name].last_arrival
             age = None if arrival is None else max(0.0, now - arrival)
-            doc["last_event_age_s"] = age
-            doc["stale"] = age is None or age > self.config.stale_after_s
-            bots[name] = doc
-        collector = dict(cached["collector"], rate_per_s=self._rate(now))
-        return {"bots": bots, "total": cached["total"], "collector": collector}
+            bots[name] = replace(doc, last_event_age_s=age, stale=age is None or age > stale_after)
+        collector = replace(cached.collector, rate_per_s=self._rate(now))
+        return MetricsDocument(bots=bots, total=cached.total, collector=collector)
 
     def _rate(self, now: float) -> float:
         marks = [m for m in self._rate_marks if now - m[0] <= 5.0]
@@ -300,26 +317,23 @@ class StateStore:
             return 0.0
         return (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
 
-    def _compute_metrics(self) -> dict:
+    def _compute_metrics(self) -> MetricsDocument:
         bots = {name: self._bot_metrics(s) for name, s in sorted(self.bots.items())}
-        keys = (
-            "equity",
-            "realized_pnl",
-            "unrealized_pnl",
-            "daily_pnl",
-            "fees",
-            "exposure_gross",
-            "exposure_net",
-        )
-        total = {k: sum(b[k] or 0.0 for b in bots.values()) for k in keys}
-        collector = {
-            "received": self.received,
-            "rejected": self.rejected,
-            "rejected_by_reason": dict(self.rejected_by_reason),
-        }
-        return {"bots": bots, "total": total, "collector": collector}
+        docs = bots.values()
 
-    def _bot_metrics(self, s: BotState) -> dict:
+        def total(field: str) -> float:
+            return sum(getattr(b, field) or 0.0 for b in docs)  # a bot without equity yet adds 0
+
+        totals = Totals(**{field: total(field) for field in Totals.__struct_fields__})
+        collector = CollectorStatus(
+            received=self.received,
+            rejected=self.rejected,
+            rejected_by_reason=dict(self.rejected_by_reason),
+            rate_per_s=0.0,
+        )
+        return MetricsDocument(bots=bots, total=totals, collector=collector)
+
+    def _bot_metrics(self, s: BotState) -> BotMetrics:
         book = s.book
         equity = s.series.equity
         gross = net = 0.0
@@ -328,49 +342,48 @@ class StateStore:
             gross += abs(value)
             net += value
         trades = book.closed_trades
-        return {
-            "equity": equity,
-            "equity_source": s.source,
-            "currency": s.currency,
-            "cash": s.cash,
-            "realized_pnl": book.realized,
-            "unrealized_pnl": s.unrealized(),
-            "fees": book.fees,
-            "daily_pnl": s.series.daily_pnl(),
-            "drawdown": s.series.drawdown,
-            "max_drawdown": s.series.max_drawdown,
-            "sharpe": s.series.sharpe(s.now, self.config.metrics.risk_free_rate),
-            "closed_trades": trades,
-            "wins": book.wins,
-            "losses": book.losses,
-            "win_rate": book.wins / trades if trades else None,
-            "profit_factor": book.gross_wins / -book.gross_losses if trades and book.losses else None,
-            "expectancy": book.sum_trip_pnl / trades if trades else None,
-            "fills_today": s.fills_today,
-            "round_trips_today": s.round_trips_today,
-            "wins_today": s.wins_today,
-            "losses_today": s.losses_today,
-            "exposure_gross": gross,
-            "exposure_net": net,
-            "leverage": gross / equity if equity and equity > 0 else None,
-            "latency_ms": s.latency.summary(s.now),
-            "errors": s.errors.summary(s.now),
-            "events": {
-                "received": s.received,
-                "rejected": s.rejected,
-                "lost": s.lost,
-                "seq_resets": s.seq_resets,
-            },
-            "position_mismatches": s.position_mismatches,
-            "last_event_ts": s.last_event_ts,
-            "health": {
-                "apis": dict(sorted(s.apis.items())),
-                "circuit_breaker": s.circuit_breaker,
-                "kill_switch": s.kill_switch,
-            },
-        }
+        return BotMetrics(
+            equity=equity,
+            equity_source=s.source,
+            currency=s.currency,
+            cash=s.cash,
+            realized_pnl=book.realized,
+            unrealized_pnl=s.unrealized(),
+            fees=book.fees,
+            daily_pnl=s.series.daily_pnl(),
+            drawdown=s.series.drawdown,
+            max_drawdown=s.series.max_drawdown,
+            sharpe=s.series.sharpe(s.now, self.config.metrics.risk_free_rate),
+            closed_trades=trades,
+            wins=book.wins,
+            losses=book.losses,
+            win_rate=book.wins / trades if trades else None,
+            profit_factor=book.gross_wins / -book.gross_losses if trades and book.losses else None,
+            expectancy=book.sum_trip_pnl / trades if trades else None,
+            fills_today=s.fills_today,
+            round_trips_today=s.round_trips_today,
+            wins_today=s.wins_today,
+            losses_today=s.losses_today,
+            exposure_gross=gross,
+            exposure_net=net,
+            leverage=gross / equity if equity and equity > 0 else None,
+            latency_ms=s.latency.summary(s.now),
+            errors=s.errors.summary(s.now),
+            events=EventCounts(
+                received=s.received, rejected=s.rejected, lost=s.lost, seq_resets=s.seq_resets
+            ),
+            position_mismatches=s.position_mismatches,
+            last_event_ts=s.last_event_ts,
+            health=BotHealth(
+                apis=dict(sorted(s.apis.items())),
+                circuit_breaker=s.circuit_breaker,
+                kill_switch=s.kill_switch,
+            ),
+            last_event_age_s=None,  # liveness is filled in per read, see metrics()
+            stale=True,
+        )
 
-    def state(self, bot: str) -> dict | None:
+    def state(self, bot: str) -> StateDocument | None:
         """The /api/state document of one bot, or None if it is unknown."""
         s = self.bots.get(bot)
         if s is None:
@@ -379,55 +392,55 @@ class StateStore:
         for sym, pos in sorted(s.book.open_positions().items()):
             mark = s.marks.get(sym, pos.avg_price)
             positions.append(
-                {
-                    "symbol": sym,
-                    "qty": pos.qty,
-                    "avg_price": pos.avg_price,
-                    "mark": mark,
-                    "unrealized_pnl": pos.qty * (mark - pos.avg_price),
-                }
+                Position(
+                    symbol=sym,
+                    qty=pos.qty,
+                    avg_price=pos.avg_price,
+                    mark=mark,
+                    unrealized_pnl=pos.qty * (mark - pos.avg_price),
+                )
             )
         curve = s.series.curve
-        return {
-            "bot": bot,
-            "positions": positions,
-            "open_orders": [_order_doc(o, ts) for o, ts in s.open_orders.values()],
-            "recent_fills": [_fill_doc(f, realized) for f, realized in s.recent_fills],
-            "round_trips_today": list(s.trips_today),
-            "equity_curve": [[ts, eq] for ts, eq, _ in curve],
-            "drawdown_curve": [[ts, dd] for ts, _, dd in curve],
-            "latency_series": s.latency.series(LATENCY_SERIES_POINTS),
-            "recent_errors": list(reversed(s.errors.recent)),
-            "recent_rejects": list(reversed(self.recent_rejects)),
-        }
+        return StateDocument(
+            bot=bot,
+            positions=positions,
+            open_orders=[_open_order(o, ts) for o, ts in s.open_orders.values()],
+            recent_fills=[_fill_entry(f, realized) for f, realized in s.recent_fills],
+            round_trips_today=list(s.trips_today),
+            equity_curve=[(ts, eq) for ts, eq, _ in curve],
+            drawdown_curve=[(ts, dd) for ts, _, dd in curve],
+            latency_series=s.latency.series(LATENCY_SERIES_POINTS),
+            recent_errors=list(reversed(s.errors.recent)),
+            recent_rejects=list(reversed(self.recent_rejects)),
+        )
 
 
-def _order_doc(o: Order | OrderBody, ts: float) -> dict:
-    return {
-        "order_id": o.order_id,
-        "symbol": o.symbol,
-        "side": o.side,
-        "type": o.type,
-        "qty": o.qty,
-        "price": o.price,
-        "status": o.status,
-        "filled_qty": o.filled_qty,
-        "ts": ts,
-    }
+def _open_order(o: Order | OrderBody, ts: float) -> OpenOrder:
+    return OpenOrder(
+        order_id=o.order_id,
+        symbol=o.symbol,
+        side=o.side,
+        type=o.type,
+        qty=o.qty,
+        price=o.price,
+        status=o.status,
+        filled_qty=o.filled_qty,
+        ts=ts,
+    )
 
 
-def _fill_doc(f: Fill, realized: float) -> dict:
-    return {
-        "ts": f.ts,
-        "fill_id": f.fill_id,
-        "order_id": f.order_id,
-        "symbol": f.symbol,
-        "side": f.side,
-        "qty": f.qty,
-        "price": f.price,
-        "fee": f.fee,
-        "realized_pnl": realized,
-    }
+def _fill_entry(f: Fill, realized: float) -> FillEntry:
+    return FillEntry(
+        ts=f.ts,
+        fill_id=f.fill_id,
+        order_id=f.order_id,
+        symbol=f.symbol,
+        side=f.side,
+        qty=f.qty,
+        price=f.price,
+        fee=f.fee,
+        realized_pnl=realized,
+    )
 
 
 def _account(store: StateStore, s: BotState, ev: Account) -> None:

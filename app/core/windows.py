@@ -10,21 +10,23 @@ from collections import Counter, deque
 
 import numpy as np
 
-EMPTY_STATS = {"count": 0, "avg": None, "p50": None, "p95": None, "max": None}
+from app.core.documents import ErrorEntry, ErrorSummary, LatencyStats, LatencySummary, Point
+
+EMPTY_STATS = LatencyStats(count=0, avg=None, p50=None, p95=None, max=None)
 
 
-def stats(values: np.ndarray) -> dict:
+def stats(values: np.ndarray) -> LatencyStats:
     """count/avg/p50/p95/max with numpy's default (linear) percentiles."""
     if values.size == 0:
-        return dict(EMPTY_STATS)
+        return EMPTY_STATS
     p50, p95 = np.percentile(values, [50, 95])
-    return {
-        "count": int(values.size),
-        "avg": float(values.mean()),
-        "p50": float(p50),
-        "p95": float(p95),
-        "max": float(values.max()),
-    }
+    return LatencyStats(
+        count=int(values.size),
+        avg=float(values.mean()),
+        p50=float(p50),
+        p95=float(p95),
+        max=float(values.max()),
+    )
 
 
 class _Samples:
@@ -72,11 +74,11 @@ class _Samples:
         ts, ms = self.ts[: self.count], self.ms[: self.count]
         return ms[(ts > cutoff) & (ts <= now)]
 
-    def pairs(self, limit: int) -> list[list[float]]:
+    def pairs(self, limit: int) -> list[Point]:
         """The newest ``limit`` samples, oldest first."""
         n = min(limit, self.count)
         idx = (np.arange(self.next - n, self.next)) % max(self.count, 1)
-        return [[float(t), float(m)] for t, m in zip(self.ts[idx], self.ms[idx], strict=True)]
+        return list(zip(self.ts[idx].tolist(), self.ms[idx].tolist(), strict=True))
 
 
 class LatencyWindow:
@@ -95,16 +97,22 @@ class LatencyWindow:
             samples = self.by_op[op] = _Samples(self.max_samples)
         samples.add(ts, ms)
 
-    def summary(self, now: float) -> dict:
+    def summary(self, now: float) -> LatencySummary:
         cutoff = now - self.window_s
         for op in [op for op, smp in self.by_op.items() if smp.newest <= cutoff]:
             del self.by_op[op]  # an op not seen for a whole window: forget it
-        out = stats(self.all.values(cutoff, now))
+        overall = stats(self.all.values(cutoff, now))
         by_op = {op: stats(self.by_op[op].values(cutoff, now)) for op in sorted(self.by_op)}
-        out["by_op"] = {op: st for op, st in by_op.items() if st["count"]}
-        return out
+        return LatencySummary(
+            count=overall.count,
+            avg=overall.avg,
+            p50=overall.p50,
+            p95=overall.p95,
+            max=overall.max,
+            by_op={op: st for op, st in by_op.items() if st.count},
+        )
 
-    def series(self, limit: int) -> list[list[float]]:
+    def series(self, limit: int) -> list[Point]:
         """The newest samples as [ts, ms] pairs, for the latency chart."""
         return self.all.pairs(limit)
 
@@ -119,25 +127,25 @@ class ErrorLog:
         self.by_component: Counter[str] = Counter()
         self.by_severity: Counter[str] = Counter()
         self.times = _Samples(max_samples)
-        self.recent: deque[dict] = deque(maxlen=keep_messages)
-        self.last_critical: dict | None = None
+        self.recent: deque[ErrorEntry] = deque(maxlen=keep_messages)
+        self.last_critical: ErrorEntry | None = None
 
     def add(self, ts: float, component: str, severity: str, message: str) -> None:
         self.total += 1
         self.by_component[component] += 1
         self.by_severity[severity] += 1
         self.times.add(ts, 1.0)
-        entry = {"ts": ts, "component": component, "severity": severity, "message": message}
+        entry = ErrorEntry(ts=ts, component=component, severity=severity, message=message)
         self.recent.append(entry)
         if severity == "critical":
             self.last_critical = entry
 
-    def summary(self, now: float) -> dict:
+    def summary(self, now: float) -> ErrorSummary:
         last_5m = int(self.times.values(now - self.WINDOW_S, now).size)
-        return {
-            "total": self.total,
-            "by_component": dict(self.by_component),
-            "by_severity": dict(self.by_severity),
-            "last_5m": last_5m,
-            "last_critical": self.last_critical,
-        }
+        return ErrorSummary(
+            total=self.total,
+            by_component=dict(self.by_component),
+            by_severity=dict(self.by_severity),
+            last_5m=last_5m,
+            last_critical=self.last_critical,
+        )

@@ -31,6 +31,7 @@ from typing import Any
 
 import msgspec
 
+from app.core.documents import StateDocument
 from app.dashboard.charts import LatencyTracker, LineTracker, base_layout, merged_samples
 from app.dashboard.config import DashboardSettings
 from app.dashboard.view import ALL, Rates, ViewInput, build_sections, view_bots
@@ -163,10 +164,10 @@ class ViewStream:
         return _encode({"seq": self.seq, "base": None, "full": True, "t": now, "s": s}).decode()
 
 
-def chart_inputs(states: dict[str, dict]) -> dict[str, Any]:
+def chart_inputs(states: dict[str, StateDocument]) -> dict[str, Any]:
     return {
-        "ch-equity": {b: st.get("equity_curve") or [] for b, st in states.items()},
-        "ch-drawdown": {b: st.get("drawdown_curve") or [] for b, st in states.items()},
+        "ch-equity": {b: st.equity_curve for b, st in states.items()},
+        "ch-drawdown": {b: st.drawdown_curve for b, st in states.items()},
         "ch-latency": merged_samples(states),
     }
 

@@ -13,7 +13,8 @@ since the epoch, UTC) which keeps frames small.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+
+from app.core.documents import StateDocument
 
 Point = Sequence[float]  # [ts_seconds, value]
 
@@ -128,11 +129,11 @@ class LatencyTracker:
         return {"ext": [update, [0, 1], self.max_points]}
 
 
-def merged_samples(states: dict[str, dict[str, Any]]) -> list[Point]:
+def merged_samples(states: dict[str, StateDocument]) -> list[Point]:
     """Latency samples of every bot of a view, in time order."""
     out: list[Point] = []
     for st in states.values():
-        out.extend(st.get("latency_series") or [])
+        out.extend(st.latency_series)
     if len(states) > 1:
         out.sort(key=lambda p: p[0])
     return out

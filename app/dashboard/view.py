@@ -24,6 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+from msgspec import UNSET
+
+from app.core.documents import BotMetrics, MetricsDocument, StateDocument
 from app.dashboard import fmt
 
 ALL = "__all__"
@@ -35,8 +39,8 @@ class ViewInput:
     """Everything one view needs for one tick, read from the hub beforehand."""
 
     view: str  # a bot id or ALL
-    metrics: dict
-    states: dict[str, dict]  # bot -> /api/state document, for the bots of this view
+    metrics: MetricsDocument
+    states: dict[str, StateDocument]  # for the bots of this view
     now: float
     stale_after_s: float
     listen_info: dict
@@ -67,9 +71,9 @@ class Rates:
         return max(0.0, (marks[-1][1] - marks[0][1]) / (now - marks[0][0]))
 
 
-def view_bots(view: str, metrics: dict) -> list[str]:
+def view_bots(view: str, metrics: MetricsDocument) -> list[str]:
     """The bots a view covers: one, or all known ones."""
-    known = sorted(metrics.get("bots", {}))
+    known = sorted(metrics.bots)
     if view == ALL:
         return known
     return [view] if view in known else []
@@ -78,11 +82,11 @@ def view_bots(view: str, metrics: dict) -> list[str]:
 def build_sections(inp: ViewInput, rates: Rates) -> dict[str, Any]:
     """All non-chart sections of a view (charts: see charts.py)."""
     bots = view_bots(inp.view, inp.metrics)
-    per_bot = {b: inp.metrics["bots"][b] for b in bots}
+    per_bot = {b: inp.metrics.bots[b] for b in bots}
     show_bot = inp.view == ALL
     return {
         "status": status_section(inp, per_bot),
-        "bots": sorted(inp.metrics.get("bots", {})),
+        "bots": sorted(inp.metrics.bots),
         "tb-positions": positions_table(inp.states, show_bot),
         "tb-orders": orders_table(inp.states, show_bot),
         "tb-fills": fills_table(inp.states, show_bot, inp.fills_rows),
@@ -102,18 +106,18 @@ def build_sections(inp: ViewInput, rates: Rates) -> dict[str, Any]:
 
 
 # ---- status bar --------------------------------------------------------------
-def status_section(inp: ViewInput, per_bot: dict[str, dict]) -> dict:
+def status_section(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> dict:
     """The always-visible bar: connection state, money, switches, alerts."""
     label = f"All bots ({len(per_bot)})" if inp.view == ALL else inp.view
     if not per_bot:
         return _waiting_status(inp, label)
-    stale = {b: m for b, m in per_bot.items() if m.get("stale")}
-    ages = [m.get("last_event_age_s") for m in per_bot.values() if m.get("last_event_age_s") is not None]
+    stale = {b: m for b, m in per_bot.items() if m.stale}
+    ages = [m.last_event_age_s for m in per_bot.values() if m.last_event_age_s is not None]
     youngest = min(ages) if ages else None
     if stale:
         conn = "stale"
         text = "STALE: " + ", ".join(
-            f"{b} (last event {fmt.age(m.get('last_event_age_s'))} ago)" for b, m in stale.items()
+            f"{b} (last event {fmt.age(m.last_event_age_s)} ago)" for b, m in stale.items()
         )
     else:
         conn, text = "live", f"live · last event {fmt.age(youngest)} ago"
@@ -145,23 +149,23 @@ def _waiting_status(inp: ViewInput, label: str) -> dict:
     return {"label": label, "conn": "waiting", "text": text, "warn": False, "items": []}
 
 
-def _stale_note(stale: dict[str, dict]) -> str:
+def _stale_note(stale: dict[str, BotMetrics]) -> str:
     """Marks every value of a stale view with how old it is."""
     if not stale:
         return ""
-    oldest = max((m.get("last_event_age_s") or 0.0) for m in stale.values())
+    oldest = max((m.last_event_age_s or 0.0) for m in stale.values())
     return f"{fmt.age(oldest)} old"
 
 
-def _money_items(inp: ViewInput, per_bot: dict[str, dict], note: str) -> list[list[str]]:
+def _money_items(inp: ViewInput, per_bot: dict[str, BotMetrics], note: str) -> list[list[str]]:
     if inp.view == ALL:
-        total = inp.metrics.get("total", {})
-        equity, daily = total.get("equity"), total.get("daily_pnl")
-        dd = max((m.get("drawdown") or 0.0 for m in per_bot.values()), default=None)
+        total = inp.metrics.total
+        equity, daily = total.equity, total.daily_pnl
+        dd = max((m.drawdown or 0.0 for m in per_bot.values()), default=None)
         dd_label = "Worst drawdown"
     else:
         m = next(iter(per_bot.values()))
-        equity, daily, dd, dd_label = m.get("equity"), m.get("daily_pnl"), m.get("drawdown"), "Drawdown"
+        equity, daily, dd, dd_label = m.equity, m.daily_pnl, m.drawdown, "Drawdown"
     return [
         ["Equity", fmt.money(equity), "neutral", note],
         ["Daily P&L", fmt.signed(daily), fmt.tone(daily), note],
@@ -179,10 +183,11 @@ _SWITCH_CLASS = {
 }
 
 
-def _switch_items(per_bot: dict[str, dict], note: str) -> list[list[str]]:
+def _switch_items(per_bot: dict[str, BotMetrics], note: str) -> list[list[str]]:
+    kill = {b: m.health.kill_switch for b, m in per_bot.items()}
+    breaker = {b: m.health.circuit_breaker for b, m in per_bot.items()}
     out = []
-    for label, key in (("Kill switch", "kill_switch"), ("Circuit breaker", "circuit_breaker")):
-        values = {b: (m.get("health") or {}).get(key) for b, m in per_bot.items()}
+    for label, values in (("Kill switch", kill), ("Circuit breaker", breaker)):
         text, cls = _combine_switch(values)
         out.append([label, text, cls, note])
     return out
@@ -216,22 +221,22 @@ def _head(show_bot: bool, *cols: str) -> list[str]:
     return ["Bot", *cols] if show_bot else list(cols)
 
 
-def positions_table(states: dict[str, dict], show_bot: bool) -> dict:
+def positions_table(states: dict[str, StateDocument], show_bot: bool) -> dict:
     rows = []
     for bot, st in states.items():
-        for p in st.get("positions", []):
-            q, avg, upnl = p.get("qty"), p.get("avg_price"), p.get("unrealized_pnl")
+        for p in st.positions:
+            q, avg, upnl = p.qty, p.avg_price, p.unrealized_pnl
             basis = abs(q) * avg if q and avg else None
             rows.append(
                 _with_bot(
                     show_bot,
                     bot,
                     [
-                        p.get("symbol", ""),
+                        p.symbol,
                         ["long", "pos"] if (q or 0) > 0 else ["short", "neg"],
                         fmt.qty(abs(q) if q is not None else None),
                         fmt.price(avg),
-                        fmt.price(p.get("mark")),
+                        fmt.price(p.mark),
                         [fmt.signed(upnl), fmt.tone(upnl)],
                         [
                             fmt.pct(upnl / basis if basis and upnl is not None else None, sign=True),
@@ -247,23 +252,23 @@ def positions_table(states: dict[str, dict], show_bot: bool) -> dict:
     )
 
 
-def orders_table(states: dict[str, dict], show_bot: bool) -> dict:
-    orders = [(bot, o) for bot, st in states.items() for o in st.get("open_orders", [])]
-    orders.sort(key=lambda bo: bo[1].get("ts") or 0.0, reverse=True)
+def orders_table(states: dict[str, StateDocument], show_bot: bool) -> dict:
+    orders = [(bot, o) for bot, st in states.items() for o in st.open_orders]
+    orders.sort(key=lambda bo: bo[1].ts or 0.0, reverse=True)
     rows = [
         _with_bot(
             show_bot,
             bot,
             [
-                fmt.clock(o.get("ts")),
-                o.get("order_id", ""),
-                o.get("symbol", ""),
-                _side(o.get("side")),
-                o.get("type", ""),
-                fmt.qty(o.get("qty")),
-                fmt.qty(o.get("filled_qty")),
-                fmt.price(o.get("price")) if o.get("price") is not None else "market",
-                o.get("status", "").replace("_", " "),
+                fmt.clock(o.ts),
+                o.order_id,
+                o.symbol,
+                _side(o.side),
+                o.type,
+                fmt.qty(o.qty),
+                fmt.qty(o.filled_qty),
+                fmt.price(o.price) if o.price is not None else "market",
+                o.status.replace("_", " "),
             ],
         )
         for bot, o in orders[:500]
@@ -276,22 +281,22 @@ def _side(side: str | None) -> list[str]:
     return [side or fmt.NA, "pos" if side == "buy" else "neg" if side == "sell" else "neutral"]
 
 
-def fills_table(states: dict[str, dict], show_bot: bool, limit: int) -> dict:
-    fills = [(bot, f) for bot, st in states.items() for f in st.get("recent_fills", [])]
-    fills.sort(key=lambda bf: bf[1].get("ts") or 0.0, reverse=True)
+def fills_table(states: dict[str, StateDocument], show_bot: bool, limit: int) -> dict:
+    fills = [(bot, f) for bot, st in states.items() for f in st.recent_fills]
+    fills.sort(key=lambda bf: bf[1].ts or 0.0, reverse=True)
     rows = [
         _with_bot(
             show_bot,
             bot,
             [
-                fmt.clock(f.get("ts")),
-                f.get("symbol", ""),
-                _side(f.get("side")),
-                fmt.qty(f.get("qty")),
-                fmt.price(f.get("price")),
-                fmt.money(f.get("fee"), 4 if (f.get("fee") or 0) < 1 else 2),
-                [fmt.signed(f.get("realized_pnl")), fmt.tone(f.get("realized_pnl"))],
-                f.get("order_id", ""),
+                fmt.clock(f.ts),
+                f.symbol,
+                _side(f.side),
+                fmt.qty(f.qty),
+                fmt.price(f.price),
+                fmt.money(f.fee, 4 if (f.fee or 0) < 1 else 2),
+                [fmt.signed(f.realized_pnl), fmt.tone(f.realized_pnl)],
+                f.order_id,
             ],
         )
         for bot, f in fills[:limit]
@@ -303,12 +308,12 @@ def fills_table(states: dict[str, dict], show_bot: bool, limit: int) -> dict:
     )
 
 
-def trips_table(states: dict[str, dict], show_bot: bool) -> dict:
-    trips = [(bot, t) for bot, st in states.items() for t in st.get("round_trips_today", [])]
-    trips.sort(key=lambda bt: bt[1].get("closed_ts") or 0.0, reverse=True)
+def trips_table(states: dict[str, StateDocument], show_bot: bool) -> dict:
+    trips = [(bot, t) for bot, st in states.items() for t in st.round_trips_today]
+    trips.sort(key=lambda bt: bt[1].closed_ts or 0.0, reverse=True)
     rows = []
     for bot, t in trips[:200]:
-        pnl = t.get("pnl")
+        pnl = t.pnl
         p = pnl or 0
         result = ["win", "pos"] if p > 0 else ["loss", "neg"] if p < 0 else ["flat", "neutral"]
         rows.append(
@@ -316,11 +321,11 @@ def trips_table(states: dict[str, dict], show_bot: bool) -> dict:
                 show_bot,
                 bot,
                 [
-                    fmt.clock(t.get("closed_ts")),
-                    t.get("symbol", ""),
-                    t.get("side", ""),
-                    fmt.qty(t.get("qty")),
-                    fmt.clock(t.get("opened_ts")),
+                    fmt.clock(t.closed_ts),
+                    t.symbol,
+                    t.side,
+                    fmt.qty(t.qty),
+                    fmt.clock(t.opened_ts),
                     [fmt.signed(pnl), fmt.tone(pnl)],
                     result,
                 ],
@@ -333,15 +338,13 @@ def trips_table(states: dict[str, dict], show_bot: bool) -> dict:
     )
 
 
-def today_kv(per_bot: dict[str, dict]) -> list[list[str]]:
-    def total(key: str) -> int:
-        return sum(int(m.get(key) or 0) for m in per_bot.values())
-
-    wins, losses = total("wins_today"), total("losses_today")
+def today_kv(per_bot: dict[str, BotMetrics]) -> list[list[str]]:
+    bots = per_bot.values()
+    wins, losses = sum(m.wins_today for m in bots), sum(m.losses_today for m in bots)
     decided = wins + losses
     return [
-        ["Fills today", fmt.integer(total("fills_today")), "neutral"],
-        ["Round trips today", fmt.integer(total("round_trips_today")), "neutral"],
+        ["Fills today", fmt.integer(sum(m.fills_today for m in bots)), "neutral"],
+        ["Round trips today", fmt.integer(sum(m.round_trips_today for m in bots)), "neutral"],
         ["Wins", fmt.integer(wins), "pos" if wins else "neutral"],
         ["Losses", fmt.integer(losses), "neg" if losses else "neutral"],
         ["Win rate today", fmt.pct(wins / decided if decided else None, 1), "neutral"],
@@ -349,35 +352,90 @@ def today_kv(per_bot: dict[str, dict]) -> list[list[str]]:
 
 
 # ---- risk tab ----------------------------------------------------------------
-def risk_cards(inp: ViewInput, per_bot: dict[str, dict]) -> list[list[str]]:
+@dataclass(frozen=True)
+class RiskFigures:
+    """What the risk cards show: one bot's metrics, or totals across the bots of a view."""
+
+    equity: float | None
+    source: str  # the equity card's note
+    daily_pnl: float | None
+    realized_pnl: float | None
+    unrealized_pnl: float | None
+    fees: float | None
+    drawdown: float | None
+    max_drawdown: float | None
+    exposure_gross: float | None
+    exposure_net: float | None
+    leverage: float | None
+    sharpe: float | None
+    win_rate: float | None
+    wins: int
+    losses: int
+    profit_factor: float | None
+    expectancy: float | None
+    closed_trades: int
+    latency_p95: float | None = None
+    latency_avg: float | None = None
+    per_bot_note: str = ""  # on ratios that only exist per bot
+
+    @classmethod
+    def of_bot(cls, m: BotMetrics) -> RiskFigures:
+        return cls(
+            equity=m.equity,
+            source=m.equity_source,
+            daily_pnl=m.daily_pnl,
+            realized_pnl=m.realized_pnl,
+            unrealized_pnl=m.unrealized_pnl,
+            fees=m.fees,
+            drawdown=m.drawdown,
+            max_drawdown=m.max_drawdown,
+            exposure_gross=m.exposure_gross,
+            exposure_net=m.exposure_net,
+            leverage=m.leverage,
+            sharpe=m.sharpe,
+            win_rate=m.win_rate,
+            wins=m.wins,
+            losses=m.losses,
+            profit_factor=m.profit_factor,
+            expectancy=m.expectancy,
+            closed_trades=m.closed_trades,
+            latency_p95=m.latency_ms.p95,
+            latency_avg=m.latency_ms.avg,
+        )
+
+
+def risk_cards(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> list[list[str]]:
     """One card per metric of /api/metrics; a view of all bots shows totals."""
     if not per_bot:
         return []
-    m = _aggregate(inp.metrics, per_bot) if inp.view == ALL else next(iter(per_bot.values()))
-    note = _stale_note({b: x for b, x in per_bot.items() if x.get("stale")})
-    lat = m.get("latency_ms") or {}
+    m = (
+        _aggregate(inp.metrics, per_bot)
+        if inp.view == ALL
+        else RiskFigures.of_bot(next(iter(per_bot.values())))
+    )
+    note = _stale_note({b: x for b, x in per_bot.items() if x.stale})
     cards = [
-        ["Equity", fmt.money(m.get("equity")), "neutral", m.get("equity_source") or ""],
-        ["Daily P&L", fmt.signed(m.get("daily_pnl")), fmt.tone(m.get("daily_pnl")), ""],
-        ["Realized P&L", fmt.signed(m.get("realized_pnl")), fmt.tone(m.get("realized_pnl")), ""],
-        ["Unrealized P&L", fmt.signed(m.get("unrealized_pnl")), fmt.tone(m.get("unrealized_pnl")), ""],
-        ["Fees", fmt.money(m.get("fees")), "neutral", ""],
-        ["Drawdown", fmt.pct(m.get("drawdown")), "neg" if m.get("drawdown") else "neutral", ""],
-        ["Max drawdown", fmt.pct(m.get("max_drawdown")), "neg" if m.get("max_drawdown") else "neutral", ""],
-        ["Exposure gross", fmt.money(m.get("exposure_gross")), "neutral", ""],
-        ["Exposure net", fmt.signed(m.get("exposure_net")), "neutral", ""],
-        ["Leverage", _times(m.get("leverage")), "neutral", ""],
-        ["Sharpe", fmt.ratio(m.get("sharpe")), "neutral", m.get("_per_bot", "")],
+        ["Equity", fmt.money(m.equity), "neutral", m.source],
+        ["Daily P&L", fmt.signed(m.daily_pnl), fmt.tone(m.daily_pnl), ""],
+        ["Realized P&L", fmt.signed(m.realized_pnl), fmt.tone(m.realized_pnl), ""],
+        ["Unrealized P&L", fmt.signed(m.unrealized_pnl), fmt.tone(m.unrealized_pnl), ""],
+        ["Fees", fmt.money(m.fees), "neutral", ""],
+        ["Drawdown", fmt.pct(m.drawdown), "neg" if m.drawdown else "neutral", ""],
+        ["Max drawdown", fmt.pct(m.max_drawdown), "neg" if m.max_drawdown else "neutral", ""],
+        ["Exposure gross", fmt.money(m.exposure_gross), "neutral", ""],
+        ["Exposure net", fmt.signed(m.exposure_net), "neutral", ""],
+        ["Leverage", _times(m.leverage), "neutral", ""],
+        ["Sharpe", fmt.ratio(m.sharpe), "neutral", m.per_bot_note],
         [
             "Win rate",
-            fmt.pct(m.get("win_rate"), 1),
+            fmt.pct(m.win_rate, 1),
             "neutral",
-            f"{fmt.integer(m.get('wins'))} W / {fmt.integer(m.get('losses'))} L",
+            f"{fmt.integer(m.wins)} W / {fmt.integer(m.losses)} L",
         ],
-        ["Profit factor", fmt.ratio(m.get("profit_factor")), "neutral", m.get("_per_bot", "")],
-        ["Expectancy", fmt.signed(m.get("expectancy")), fmt.tone(m.get("expectancy")), "per trade"],
-        ["Closed trades", fmt.integer(m.get("closed_trades")), "neutral", ""],
-        ["Latency p95", fmt.ms(lat.get("p95")), "neutral", f"avg {fmt.ms(lat.get('avg'))}"],
+        ["Profit factor", fmt.ratio(m.profit_factor), "neutral", m.per_bot_note],
+        ["Expectancy", fmt.signed(m.expectancy), fmt.tone(m.expectancy), "per trade"],
+        ["Closed trades", fmt.integer(m.closed_trades), "neutral", ""],
+        ["Latency p95", fmt.ms(m.latency_p95), "neutral", f"avg {fmt.ms(m.latency_avg)}"],
     ]
     if note:
         for card in cards:
@@ -389,61 +447,61 @@ def _times(x: float | None) -> str:
     return fmt.NA if fmt.ratio(x) == fmt.NA else f"{fmt.ratio(x)}×"
 
 
-def _aggregate(metrics: dict, per_bot: dict[str, dict]) -> dict:
+def _aggregate(metrics: MetricsDocument, per_bot: dict[str, BotMetrics]) -> RiskFigures:
     """Totals across bots; ratios that do not add up are left to the per-bot view."""
-    total = dict(metrics.get("total", {}))
-    wins = sum(int(m.get("wins") or 0) for m in per_bot.values())
-    losses = sum(int(m.get("losses") or 0) for m in per_bot.values())
-    trades = sum(int(m.get("closed_trades") or 0) for m in per_bot.values())
-    equity = total.get("equity")
-    total.update(
-        {
-            "drawdown": max((m.get("drawdown") or 0.0 for m in per_bot.values()), default=None),
-            "max_drawdown": max((m.get("max_drawdown") or 0.0 for m in per_bot.values()), default=None),
-            "closed_trades": trades,
-            "wins": wins,
-            "losses": losses,
-            "win_rate": wins / trades if trades else None,
-            "leverage": total.get("exposure_gross", 0.0) / equity if equity and equity > 0 else None,
-            "sharpe": None,
-            "profit_factor": None,
-            "_per_bot": "select a bot",
-            "expectancy": (
-                sum((m.get("expectancy") or 0.0) * (m.get("closed_trades") or 0) for m in per_bot.values())
-                / trades
-            )
-            if trades
-            else None,
-            "equity_source": "sum of bots",
-        }
+    total = metrics.total
+    bots = per_bot.values()
+    wins = sum(m.wins for m in bots)
+    losses = sum(m.losses for m in bots)
+    trades = sum(m.closed_trades for m in bots)
+    equity = total.equity
+    return RiskFigures(
+        equity=equity,
+        source="sum of bots",
+        daily_pnl=total.daily_pnl,
+        realized_pnl=total.realized_pnl,
+        unrealized_pnl=total.unrealized_pnl,
+        fees=total.fees,
+        drawdown=max((m.drawdown or 0.0 for m in bots), default=None),
+        max_drawdown=max((m.max_drawdown or 0.0 for m in bots), default=None),
+        exposure_gross=total.exposure_gross,
+        exposure_net=total.exposure_net,
+        leverage=total.exposure_gross / equity if equity and equity > 0 else None,
+        sharpe=None,
+        win_rate=wins / trades if trades else None,
+        wins=wins,
+        losses=losses,
+        profit_factor=None,
+        expectancy=sum((m.expectancy or 0.0) * m.closed_trades for m in bots) / trades if trades else None,
+        closed_trades=trades,
+        per_bot_note="select a bot",
     )
-    return total
 
 
 # ---- health tab --------------------------------------------------------------
 _STATUS_CLASS = {"up": "pos", "degraded": "warn", "down": "neg"}
 
 
-def bot_health_kv(per_bot: dict[str, dict], stale_after_s: float) -> list[list[str]]:
+def bot_health_kv(per_bot: dict[str, BotMetrics], stale_after_s: float) -> list[list[str]]:
     rows = []
     for bot, m in per_bot.items():
-        h = m.get("health") or {}
+        h = m.health
         prefix = f"{bot} · " if len(per_bot) > 1 else ""
-        stale = bool(m.get("stale"))
+        stale = m.stale
         rows += [
             [
                 f"{prefix}Circuit breaker",
-                (h.get("circuit_breaker") or fmt.NA).replace("_", " "),
-                _SWITCH_CLASS.get(h.get("circuit_breaker") or "", "neutral"),
+                (h.circuit_breaker or fmt.NA).replace("_", " "),
+                _SWITCH_CLASS.get(h.circuit_breaker or "", "neutral"),
             ],
             [
                 f"{prefix}Kill switch",
-                h.get("kill_switch") or fmt.NA,
-                _SWITCH_CLASS.get(h.get("kill_switch") or "", "neutral"),
+                h.kill_switch or fmt.NA,
+                _SWITCH_CLASS.get(h.kill_switch or "", "neutral"),
             ],
             [
                 f"{prefix}Last event",
-                f"{fmt.age(m.get('last_event_age_s'))} ago",
+                f"{fmt.age(m.last_event_age_s)} ago",
                 "neg" if stale else "neutral",
             ],
             [
@@ -453,44 +511,44 @@ def bot_health_kv(per_bot: dict[str, dict], stale_after_s: float) -> list[list[s
             ],
             [
                 f"{prefix}Position mismatches",
-                fmt.integer(m.get("position_mismatches")),
-                "neg" if m.get("position_mismatches") else "neutral",
+                fmt.integer(m.position_mismatches),
+                "neg" if m.position_mismatches else "neutral",
             ],
         ]
     return rows
 
 
-def apis_table(per_bot: dict[str, dict]) -> dict:
+def apis_table(per_bot: dict[str, BotMetrics]) -> dict:
     rows = []
     for bot, m in per_bot.items():
-        for api, status in ((m.get("health") or {}).get("apis") or {}).items():
+        for api, status in m.health.apis.items():
             rows.append([bot, api, [status or fmt.NA, _STATUS_CLASS.get(status or "", "neutral")]])
     return _table(["Bot", "API", "Status"], rows, "No API status reported yet")
 
 
-def events_table(metrics: dict, per_bot: dict[str, dict], rates: Rates) -> dict:
+def events_table(metrics: MetricsDocument, per_bot: dict[str, BotMetrics], rates: Rates) -> dict:
     rows = []
     for bot, m in per_bot.items():
-        ev = m.get("events") or {}
-        rows.append([bot, *_counts_with_rates(f"bot:{bot}", ev, rates)])
-    col = metrics.get("collector") or {}
-    totals = {"received": col.get("received"), "rejected": col.get("rejected"), "lost": None}
+        ev = m.events
+        counts = {"received": ev.received, "rejected": ev.rejected, "lost": ev.lost}
+        rows.append([bot, *_counts_with_rates(f"bot:{bot}", counts, rates)])
+    col = metrics.collector
+    totals = {"received": col.received, "rejected": col.rejected, "lost": None}
     rows.append([["collector (all bots)", "muted"], *_counts_with_rates("collector", totals, rates)])
     return _table(["Source", "Received", "Rate", "Rejected", "Rate", "Lost", "Rate"], rows, "")
 
 
-def _counts_with_rates(prefix: str, ev: dict, rates: Rates) -> list[Cell]:
+def _counts_with_rates(prefix: str, counts: dict[str, int | None], rates: Rates) -> list[Cell]:
     cells: list[Cell] = []
-    for key in ("received", "rejected", "lost"):
-        n = ev.get(key)
+    for key, n in counts.items():
         r = rates.rate(f"{prefix}:{key}", n) if n is not None else None
         bad = key != "received" and bool(n)
         cells += [[fmt.integer(n), "neg" if bad else "neutral"], fmt.rate(r)]
     return cells
 
 
-def reject_reasons_table(metrics: dict) -> dict:
-    by_reason = (metrics.get("collector") or {}).get("rejected_by_reason") or {}
+def reject_reasons_table(metrics: MetricsDocument) -> dict:
+    by_reason = metrics.collector.rejected_by_reason
     rows = [
         [reason, [fmt.integer(n), "neg" if n else "neutral"]]
         for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1])
@@ -498,48 +556,39 @@ def reject_reasons_table(metrics: dict) -> dict:
     return _table(["Reason", "Count"], rows, "No rejected messages")
 
 
-def rejects_table(states: dict[str, dict]) -> dict:
-    rejects = next((st.get("recent_rejects") for st in states.values() if st.get("recent_rejects")), [])
-    rows = [
-        [
-            fmt.clock(r.get("at")),
-            r.get("reason", ""),
-            r.get("topic") or fmt.NA,
-            r.get("detail", ""),
-            r.get("excerpt", ""),
-        ]
-        for r in rejects
-    ]
+def rejects_table(states: dict[str, StateDocument]) -> dict:
+    rejects = next((st.recent_rejects for st in states.values() if st.recent_rejects), [])
+    rows = [[fmt.clock(r.at), r.reason, r.topic or fmt.NA, r.detail, r.excerpt] for r in rejects]
     return _table(["Time", "Reason", "Topic", "Detail", "Message excerpt"], rows, "No rejected messages")
 
 
-def error_components_table(per_bot: dict[str, dict]) -> dict:
+def error_components_table(per_bot: dict[str, BotMetrics]) -> dict:
     rows = []
     for bot, m in per_bot.items():
-        errors = m.get("errors") or {}
-        for comp, n in sorted((errors.get("by_component") or {}).items(), key=lambda kv: -kv[1]):
+        errors = m.errors
+        for comp, n in sorted(errors.by_component.items(), key=lambda kv: -kv[1]):
             rows.append([bot, comp, fmt.integer(n)])
-        sev = errors.get("by_severity") or {}
+        sev = errors.by_severity
         if sev:
             text = ", ".join(f"{k} {fmt.integer(v)}" for k, v in sorted(sev.items()))
             rows.append([bot, ["by severity", "muted"], text])
-            rows.append([bot, ["last 5 min", "muted"], fmt.integer(errors.get("last_5m"))])
+            rows.append([bot, ["last 5 min", "muted"], fmt.integer(errors.last_5m)])
     return _table(["Bot", "Component", "Errors"], rows, "No errors reported")
 
 
 _SEVERITY_CLASS = {"warning": "warn", "error": "neg", "critical": "neg strong"}
 
 
-def errors_table(states: dict[str, dict], limit: int) -> dict:
-    errors = [(bot, e) for bot, st in states.items() for e in st.get("recent_errors", [])]
-    errors.sort(key=lambda be: be[1].get("ts") or 0.0, reverse=True)
+def errors_table(states: dict[str, StateDocument], limit: int) -> dict:
+    errors = [(bot, e) for bot, st in states.items() for e in st.recent_errors]
+    errors.sort(key=lambda be: be[1].ts or 0.0, reverse=True)
     rows = [
         [
-            fmt.clock(e.get("ts")),
+            fmt.clock(e.ts),
             bot,
-            [e.get("severity", ""), _SEVERITY_CLASS.get(e.get("severity"), "")],
-            e.get("component", ""),
-            e.get("message", ""),
+            [e.severity, _SEVERITY_CLASS.get(e.severity, "")],
+            e.component,
+            e.message,
         ]
         for bot, e in errors[:limit]
     ]
@@ -547,32 +596,42 @@ def errors_table(states: dict[str, dict], limit: int) -> dict:
 
 
 def monitor_kv(inp: ViewInput) -> list[list[str]]:
-    col = inp.metrics.get("collector") or {}
-    mon = inp.metrics.get("monitor") or {}
-    alive = col.get("alive")
-    failure = col.get("last_failure")
+    col = inp.metrics.collector
+    mon = None if inp.metrics.monitor is UNSET else inp.metrics.monitor
+    alive = _known(col.alive)
+    restarts = _known(col.restarts)
+    failure = _known(col.last_failure)
     rows = [
         [
             "Collector thread",
             "running" if alive else "DOWN" if alive is False else fmt.NA,
             "pos" if alive else "neg" if alive is False else "neutral",
         ],
-        ["Collector restarts", fmt.integer(col.get("restarts")), "neg" if col.get("restarts") else "neutral"],
-        ["Last collector failure", str(failure) if failure else "none", "neg" if failure else "neutral"],
+        ["Collector restarts", fmt.integer(restarts), "neg" if restarts else "neutral"],
+        [
+            "Last collector failure",
+            str(msgspec.structs.asdict(failure)) if failure else "none",
+            "neg" if failure else "neutral",
+        ],
         [
             "Endpoints",
-            ", ".join(col.get("endpoints") or inp.listen_info.get("zmq") or []) or fmt.NA,
+            ", ".join(_known(col.endpoints) or inp.listen_info.get("zmq") or []) or fmt.NA,
             "neutral",
         ],
-        ["Ingest rate", fmt.rate(col.get("rate_per_s")), "neutral"],
-        ["Uptime", fmt.age(mon.get("uptime_s")), "neutral"],
-        ["Memory (RSS)", fmt.nbytes(mon.get("rss_bytes")), "neutral"],
+        ["Ingest rate", fmt.rate(col.rate_per_s), "neutral"],
+        ["Uptime", fmt.age(None if mon is None else mon.uptime_s), "neutral"],
+        ["Memory (RSS)", fmt.nbytes(None if mon is None else mon.rss_bytes), "neutral"],
     ]
-    if mon.get("threads") is not None:
-        rows.append(["Threads", fmt.integer(mon.get("threads")), "neutral"])
+    if mon is not None:
+        rows.append(["Threads", fmt.integer(mon.threads), "neutral"])
     if inp.server:
         rows.append(["Dashboard pages connected", fmt.integer(inp.server.get("clients")), "neutral"])
     return rows
+
+
+def _known(value: Any) -> Any:
+    """A field only the running monitor fills in (UNSET in the store's own document) as None."""
+    return None if value is UNSET else value
 
 
 def alerts_kv(alerts: dict | None) -> list[list[str]]:

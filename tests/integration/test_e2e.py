@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core.config import BotSettings, CoreConfig
+from tests.support.documents import metrics_of
 from tests.support.http import get_json
 from tests.support.scripted_session import MIDNIGHT, T0
 from tests.support.waiting import wait_until
@@ -26,7 +27,7 @@ def test_scripted_session_two_bots_across_midnight(ingest_factory) -> None:
         check=True,
         timeout=60,
     )
-    wait_until(lambda: ingest.hub.metrics()["collector"]["received"] == 22)
+    wait_until(lambda: metrics_of(ingest.hub)["collector"]["received"] == 22)
     code, doc = get_json(ingest.url + "/api/metrics")
     assert code == 200
     d, a = doc["bots"]["deriv"], doc["bots"]["acct"]

@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import msgspec
 from flask import Flask
 from werkzeug.serving import make_server
 
 from app.api import create_api
 from app.core.config import CoreConfig
+from app.core.documents import CollectorThread, EdgeStatus
 from app.core.store import StateStore
 from app.hub import Hub
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
@@ -57,7 +59,7 @@ def ingest_harness() -> Iterator[Callable[..., Ingest]]:
         sup = CollectorSupervisor(
             Collector(hub, [Endpoint(endpoint)], max_message_bytes), restart_delay_s=0.1
         )
-        hub.set_extras(lambda: {"collector": sup.status()})
+        hub.set_extras(lambda: EdgeStatus(collector=msgspec.convert(sup.status(), CollectorThread)))
         app = Flask("test")
         app.register_blueprint(create_api(hub, lambda: sup.alive))
         port = free_port()

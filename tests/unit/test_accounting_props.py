@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from app.core.config import BotSettings, CoreConfig, MetricsSettings
 from app.core.store import StateStore
 from collectors.events import Account, Fill, Heartbeat, Mark
+from tests.support.documents import metrics_of, state_of
 from tests.support.oracle import (
     PROPS,
     TIMEZONES,
@@ -45,8 +46,8 @@ def config(tz: str = "UTC", bots: dict[str, float] | None = None, **metrics) -> 
 
 
 def check_bot(store: StateStore, bot: str, ref) -> None:
-    problems = compare_bot(store.metrics()["bots"][bot], ref.metrics())
-    state = store.state(bot)
+    problems = compare_bot(metrics_of(store)["bots"][bot], ref.metrics())
+    state = state_of(store, bot)
     problems += compare_positions(state["positions"], ref)
     problems += compare_curve(state["equity_curve"], ref.curve())
     assert not problems, "\n".join(problems)
@@ -102,7 +103,7 @@ def test_account_bot_matches_oracle(steps, start, tz):
     events = make_events("b1", steps)
     ref = reference(events, start, tz=tz)
     store = run(config(tz, {"b1": start}), events)
-    assert store.metrics()["bots"]["b1"]["equity_source"] == "account"
+    assert metrics_of(store)["bots"]["b1"]["equity_source"] == "account"
     check_bot(store, "b1", ref)
 
 
@@ -133,7 +134,7 @@ def test_several_bots_and_totals(s1, s2, s3, order, start1, default, tz):
     store = run(config(tz, {"b1": start1}, default_starting_equity=default), merged)
     for b, ref in refs.items():
         check_bot(store, b, ref)
-    total = store.metrics()["total"]
+    total = metrics_of(store)["total"]
     for key in TOTAL_KEYS:
         expected = sum(r.metrics()[key] for r in refs.values())
         assert total[key] == pytest.approx(expected, rel=1e-9, abs=1e-9), key
@@ -153,7 +154,7 @@ def test_round_trips_add_up_to_realized_when_flat(steps, exit_px, start):
         seq += 1
         events.append(fill(seq, ts, "sell" if pos.qty > 0 else "buy", abs(pos.qty), exit_px / 16, 0.25, sym))
     store = run(config("UTC", {"b1": float(start)}), events)
-    m = store.metrics()["bots"]["b1"]
+    m = metrics_of(store)["bots"]["b1"]
     assert m["unrealized_pnl"] == pytest.approx(0.0, abs=1e-9)
     assert m["exposure_gross"] == pytest.approx(0.0, abs=1e-9)
     assert m["wins"] + m["losses"] <= m["closed_trades"]
@@ -169,8 +170,8 @@ def test_replay_gives_the_same_numbers(steps, start):
     metrics, liveness aside."""
     events = make_events("b1", steps)
     cfg = config("UTC", {"b1": start})
-    a = run(cfg, events, wall=events[-1].ts).metrics()["bots"]["b1"]
-    b = run(cfg, events, wall=events[-1].ts + 12345.0).metrics()["bots"]["b1"]
+    a = metrics_of(run(cfg, events, wall=events[-1].ts))["bots"]["b1"]
+    b = metrics_of(run(cfg, events, wall=events[-1].ts + 12345.0))["bots"]["b1"]
     for key in ("last_event_age_s", "stale"):
         a.pop(key, None)
         b.pop(key, None)
@@ -182,7 +183,7 @@ def test_replay_gives_the_same_numbers(steps, start):
 def test_recent_fills_newest_first(steps):
     events = make_events("b1", steps)
     store = run(config(), events)
-    ids = [f["fill_id"] for f in store.state("b1")["recent_fills"]]
+    ids = [f["fill_id"] for f in state_of(store, "b1")["recent_fills"]]
     expected = [e.fill_id for e in reversed(events) if isinstance(e, Fill)]
     assert ids == expected[: len(ids)]
     assert len(ids) == min(len(expected), 200)
@@ -196,18 +197,18 @@ def test_flip_splits_the_fee_pro_rata():
         fill(3, T0 + 2, "buy", 2.0, 105.0, 0.2),  # closes -2: +10
     ]
     store = run(config(bots={"b1": 5000.0}), events[:2])
-    m = store.metrics()["bots"]["b1"]
+    m = metrics_of(store)["bots"]["b1"]
     assert m["closed_trades"] == 1 and m["wins"] == 1
     assert m["expectancy"] == pytest.approx(10 - 0.1 - 0.1)  # first trip: 9.8
     assert m["realized_pnl"] == pytest.approx(10 - 0.4)
     assert m["fees"] == pytest.approx(0.4)
-    [pos] = [p for p in store.state("b1")["positions"] if p["qty"] != 0]
+    [pos] = [p for p in state_of(store, "b1")["positions"] if p["qty"] != 0]
     assert (pos["qty"], pos["avg_price"], pos["mark"]) == (pytest.approx(-2.0), pytest.approx(110.0), 110.0)
     assert m["exposure_gross"] == pytest.approx(220.0) and m["exposure_net"] == pytest.approx(-220.0)
     assert m["leverage"] == pytest.approx(220.0 / (5000 + 9.6))
 
     store = run(config(bots={"b1": 5000.0}), events)
-    m = store.metrics()["bots"]["b1"]
+    m = metrics_of(store)["bots"]["b1"]
     assert m["closed_trades"] == 2 and m["wins"] == 2 and m["losses"] == 0
     # second trip: +10 - 0.2 (its share of the flip fee) - 0.2
     assert m["expectancy"] == pytest.approx((9.8 + 9.6) / 2)
@@ -215,7 +216,7 @@ def test_flip_splits_the_fee_pro_rata():
     assert m["win_rate"] == 1.0
     assert m["profit_factor"] is None  # no losses
     assert m["equity"] == pytest.approx(5019.4)
-    curve = store.state("b1")["equity_curve"]
+    curve = state_of(store, "b1")["equity_curve"]
     assert [list(p) for p in curve] == [
         [T0, 5000.0],
         [T0, pytest.approx(4999.9)],
@@ -233,7 +234,7 @@ def test_profit_factor_and_partial_closes():
         fill(5, T0 + 4, "sell", 1.0, 50.0),  # short trip
         fill(6, T0 + 5, "buy", 1.0, 44.0, 0.5),  # +6 - 0.5 = 5.5
     ]
-    m = run(config(), events).metrics()["bots"]["b1"]
+    m = metrics_of(run(config(), events))["bots"]["b1"]
     assert (m["closed_trades"], m["wins"], m["losses"]) == (2, 1, 1)
     assert m["profit_factor"] == pytest.approx(5.5 / 2.0)
     assert m["win_rate"] == 0.5
@@ -244,10 +245,10 @@ def test_profit_factor_and_partial_closes():
 
 
 def test_no_round_trip_means_null_ratios_and_a_zero_pnl_trip_is_neither():
-    m = run(config(), [fill(1, T0, "buy", 1.0, 100.0)]).metrics()["bots"]["b1"]
+    m = metrics_of(run(config(), [fill(1, T0, "buy", 1.0, 100.0)]))["bots"]["b1"]
     assert (m["closed_trades"], m["win_rate"], m["profit_factor"], m["expectancy"]) == (0, None, None, None)
     events = [fill(1, T0, "buy", 1.0, 100.0), fill(2, T0 + 1, "sell", 1.0, 100.0)]
-    m = run(config(), events).metrics()["bots"]["b1"]
+    m = metrics_of(run(config(), events))["bots"]["b1"]
     assert (m["closed_trades"], m["wins"], m["losses"], m["win_rate"]) == (1, 0, 0, 0.0)
     assert m["profit_factor"] is None and m["expectancy"] == 0.0
 
@@ -260,10 +261,10 @@ def test_mark_moves_unrealized_and_a_newer_fill_moves_the_mark():
         fill(4, T0 + 3, "sell", 1.0, 99.0),  # mark of BTC becomes 99
     ]
     store = run(config(bots={"b1": 1000.0}), events[:2])
-    m = store.metrics()["bots"]["b1"]
+    m = metrics_of(store)["bots"]["b1"]
     assert m["unrealized_pnl"] == pytest.approx(6.0)
     assert m["equity"] == pytest.approx(1006.0)
-    m = run(config(bots={"b1": 1000.0}), events).metrics()["bots"]["b1"]
+    m = metrics_of(run(config(bots={"b1": 1000.0}), events))["bots"]["b1"]
     assert m["realized_pnl"] == pytest.approx(-1.0)
     assert m["unrealized_pnl"] == pytest.approx(1 * (99 - 100) + 2 * (101 - 101))
     assert m["exposure_gross"] == pytest.approx(99 + 202)
@@ -280,9 +281,9 @@ def test_account_equity_replaces_the_derived_curve():
         Account(v=1, bot="b1", seq=5, ts=T0 + 4, equity=1900.0),
     ]
     store = run(config(bots={"b1": 5000.0}), events)
-    m = store.metrics()["bots"]["b1"]
+    m = metrics_of(store)["bots"]["b1"]
     assert m["equity_source"] == "account"
     assert m["equity"] == 1900.0
     assert m["realized_pnl"] == pytest.approx(19.0)
     assert m["drawdown"] == pytest.approx(0.05) and m["max_drawdown"] == pytest.approx(0.05)
-    assert [list(p) for p in store.state("b1")["equity_curve"]] == [[T0 + 2, 2000.0], [T0 + 4, 1900.0]]
+    assert [list(p) for p in state_of(store, "b1")["equity_curve"]] == [[T0 + 2, 2000.0], [T0 + 4, 1900.0]]

@@ -11,23 +11,13 @@ from hypothesis import strategies as st
 from alerts import states
 from alerts.config import Escalation, Route
 from alerts.rules import RuleSet, lookup
+from app.core.documents import BotMetrics
 from tests.support.alerts import settings
+from tests.support.documents import bot_metrics, metrics_doc
 
 
-def bot(**over) -> dict:
-    doc = {
-        "daily_pnl": 0.0,
-        "drawdown": 0.0,
-        "latency_ms": {"p95": None, "max": None},
-        "errors": {"last_5m": 0, "last_critical": None},
-        "events": {"lost": 0},
-        "position_mismatches": 0,
-        "last_event_age_s": 1.0,
-        "stale": False,
-        "health": {"apis": {}, "circuit_breaker": None, "kill_switch": None},
-    }
-    doc.update(over)
-    return doc
+def bot(**over) -> BotMetrics:
+    return bot_metrics(**over)
 
 
 def rules(**cfg) -> RuleSet:
@@ -36,14 +26,15 @@ def rules(**cfg) -> RuleSet:
 
 def test_thresholds_fire_only_when_crossed_and_null_disables():
     rs = rules(thresholds={"max_latency_ms": 200, "min_daily_pnl": -100, "max_drawdown": 0.1})
-    quiet = rs.evaluate({"bots": {"b": bot(latency_ms={"p95": 200.0}, daily_pnl=-100, drawdown=0.1)}}, 0)
+    quiet = rs.evaluate(metrics_doc({"b": bot(latency_ms={"p95": 200.0}, daily_pnl=-100, drawdown=0.1)}), 0)
     assert quiet.active == {}
-    hot = rs.evaluate({"bots": {"b": bot(latency_ms={"p95": 350.0}, daily_pnl=-101, drawdown=0.2)}}, 0)
+    hot = rs.evaluate(metrics_doc({"b": bot(latency_ms={"p95": 350.0}, daily_pnl=-101, drawdown=0.2)}), 0)
     assert sorted(o.rule for o in hot.active.values()) == ["max_drawdown", "max_latency_ms", "min_daily_pnl"]
     lat = hot.active["max_latency_ms|b"]
     assert (lat.value, lat.threshold, lat.severity) == (350.0, 200, "warning")
     assert "350 ms > 200 ms" in lat.summary
-    assert rules().evaluate({"bots": {"b": bot(drawdown=0.9)}}, 0).active == {}
+    off = rules(thresholds={"max_drawdown": None})  # null disables (absent = the shipped 0.10)
+    assert off.evaluate(metrics_doc({"b": bot(drawdown=0.9)}), 0).active == {}
 
 
 def test_event_rules_and_labels():
@@ -56,7 +47,7 @@ def test_event_rules_and_labels():
         },
         last_event_age_s=11.0,
     )
-    active = rs.evaluate({"bots": {"b": doc}}, 0).active
+    active = rs.evaluate(metrics_doc({"b": doc}), 0).active
     assert set(active) == {
         "api_down|b|api=binance",
         "api_down_critical|b|api=binance",
@@ -70,13 +61,13 @@ def test_event_rules_and_labels():
 
 def test_counter_rules_fire_on_increase_and_quiet_down():
     rs = rules(events={"counter_hold_s": 60})
-    assert rs.evaluate({"bots": {"b": bot()}}, 0).active == {}
-    assert "events_lost|b" in rs.evaluate({"bots": {"b": bot(events={"lost": 3})}}, 10).active
-    assert "events_lost|b" in rs.evaluate({"bots": {"b": bot(events={"lost": 3})}}, 69).active
-    assert "events_lost|b" not in rs.evaluate({"bots": {"b": bot(events={"lost": 3})}}, 70).active
-    crit = {"ts": 5.0, "component": "x", "message": "boom"}
+    assert rs.evaluate(metrics_doc({"b": bot()}), 0).active == {}
+    assert "events_lost|b" in rs.evaluate(metrics_doc({"b": bot(events={"lost": 3})}), 10).active
+    assert "events_lost|b" in rs.evaluate(metrics_doc({"b": bot(events={"lost": 3})}), 69).active
+    assert "events_lost|b" not in rs.evaluate(metrics_doc({"b": bot(events={"lost": 3})}), 70).active
+    crit = {"ts": 5.0, "component": "x", "severity": "critical", "message": "boom"}
     doc = bot(errors={"last_5m": 1, "last_critical": crit})
-    assert rs.evaluate({"bots": {"b": doc}}, 80).active["critical_error|b"].severity == "critical"
+    assert rs.evaluate(metrics_doc({"b": doc}), 80).active["critical_error|b"].severity == "critical"
 
 
 def test_lookup_dotted_paths():

@@ -83,7 +83,7 @@ def ev(cls, bot="b1", seq=0, ts=None, **kw):
 
 def sections_for(hub: Hub, view: str = "b1", **kw) -> dict:
     metrics = hub.metrics()
-    states = {b: hub.state(b) for b in (metrics["bots"] if view == ALL else [view]) if hub.state(b)}
+    states = {b: hub.state(b) for b in (metrics.bots if view == ALL else [view]) if hub.state(b)}
     inp = ViewInput(
         view=view,
         metrics=metrics,

@@ -1,0 +1,301 @@
+"""The documents the monitor serves: /api/metrics and /api/state, as typed Structs (pure).
+
+One module owns their shape.  The store builds them, the hub adds the edge
+status, the API encodes them as they are, and the dashboard and the alert
+rules read attributes, so a field renamed or retyped here is caught by every
+reader instead of silently reading ``None``.  Attribute names equal the JSON
+keys and fields are declared in the order they are encoded; the JSON Schema
+in docs/documents.schema.json is generated from these types
+(:func:`json_schema`).  Definitions of the numbers: docs/metrics.md.
+
+The Structs are frozen: the store caches one document per version and hands
+the same objects to every reader.  Fields that only the running monitor knows
+(collector thread, monitor process) are ``UNSET`` in the store's own document
+and are then left out of the JSON, as they were always absent there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from collectors.events import (
+    ApiStatus,
+    BreakerState,
+    ErrorSeverity,
+    KillSwitchState,
+    OrderStatus,
+    Side,
+)
+
+#: A chart point: [ts, value].
+Point = tuple[float, float]
+#: Where a bot's equity comes from: its own account events, or the store's accounting.
+EquitySource = Literal["account", "derived"]
+#: The direction of a round trip.
+TripSide = Literal["long", "short"]
+
+
+class _Doc(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every document part: immutable (shared by all readers of a version)."""
+
+
+# ---- /api/metrics -----------------------------------------------------------
+class LatencyStats(_Doc, frozen=True, kw_only=True):
+    """Latency over the window: all null (count 0) without a sample."""
+
+    count: int
+    avg: float | None
+    p50: float | None
+    p95: float | None
+    max: float | None
+
+
+class LatencySummary(LatencyStats, frozen=True, kw_only=True):
+    """Overall latency plus one entry per operation seen in the window."""
+
+    by_op: dict[str, LatencyStats]
+
+
+class ErrorEntry(_Doc, frozen=True, kw_only=True):
+    """One error a bot reported."""
+
+    ts: float
+    component: str
+    severity: ErrorSeverity
+    message: str
+
+
+class ErrorSummary(_Doc, frozen=True, kw_only=True):
+    """Error counts; ``last_critical`` is the newest critical error, null until one comes."""
+
+    total: int
+    by_component: dict[str, int]
+    by_severity: dict[str, int]
+    last_5m: int
+    last_critical: ErrorEntry | None
+
+
+class EventCounts(_Doc, frozen=True, kw_only=True):
+    """A bot's own counters: events applied, refused, missing from its sequence, restarts."""
+
+    received: int
+    rejected: int
+    lost: int
+    seq_resets: int
+
+
+class BotHealth(_Doc, frozen=True, kw_only=True):
+    """What the bot last said about its APIs and switches; null until it says so."""
+
+    apis: dict[str, ApiStatus]
+    circuit_breaker: BreakerState | None
+    kill_switch: KillSwitchState | None
+
+
+class BotMetrics(_Doc, frozen=True, kw_only=True):
+    """Every metric of one bot (a custom alert rule's ``metric`` is a dotted path in here)."""
+
+    equity: float | None
+    equity_source: EquitySource
+    currency: str | None
+    cash: float | None
+    realized_pnl: float
+    unrealized_pnl: float
+    fees: float
+    daily_pnl: float | None
+    drawdown: float
+    max_drawdown: float
+    sharpe: float | None
+    closed_trades: int
+    wins: int
+    losses: int
+    win_rate: float | None
+    profit_factor: float | None
+    expectancy: float | None
+    fills_today: int
+    round_trips_today: int
+    wins_today: int
+    losses_today: int
+    exposure_gross: float
+    exposure_net: float
+    leverage: float | None
+    latency_ms: LatencySummary
+    errors: ErrorSummary
+    events: EventCounts
+    position_mismatches: int
+    last_event_ts: float | None
+    health: BotHealth
+    # liveness: wall clock, not event time, so refreshed at every read
+    last_event_age_s: float | None
+    stale: bool
+
+
+class Totals(_Doc, frozen=True, kw_only=True):
+    """Sums across bots (a bot without equity yet counts 0)."""
+
+    equity: float
+    realized_pnl: float
+    unrealized_pnl: float
+    daily_pnl: float
+    fees: float
+    exposure_gross: float
+    exposure_net: float
+
+
+class CollectorFailure(_Doc, frozen=True, kw_only=True):
+    """Why the collector thread last died (it was restarted)."""
+
+    at: float
+    error: str
+    trace: str
+
+
+class CollectorThread(_Doc, frozen=True, kw_only=True):
+    """The collector thread as its supervisor sees it (known only in the running monitor)."""
+
+    alive: bool
+    restarts: int
+    last_failure: CollectorFailure | None
+    endpoints: list[str]
+
+
+class CollectorStatus(_Doc, frozen=True, kw_only=True):
+    """Ingest counters of the store, plus the thread's status once the monitor adds it."""
+
+    received: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    rate_per_s: float
+    alive: bool | UnsetType = UNSET
+    restarts: int | UnsetType = UNSET
+    last_failure: CollectorFailure | UnsetType | None = UNSET
+    endpoints: list[str] | UnsetType = UNSET
+
+    def with_thread(self, thread: CollectorThread) -> CollectorStatus:
+        return msgspec.structs.replace(
+            self,
+            alive=thread.alive,
+            restarts=thread.restarts,
+            last_failure=thread.last_failure,
+            endpoints=thread.endpoints,
+        )
+
+
+class MonitorStatus(_Doc, frozen=True, kw_only=True):
+    """The monitor process itself."""
+
+    started_at: float
+    uptime_s: float
+    rss_bytes: int
+    threads: int
+
+
+class EdgeStatus(_Doc, frozen=True, kw_only=True):
+    """What the running monitor adds to the store's document (see ``Hub.metrics``)."""
+
+    collector: CollectorThread | None = None
+    monitor: MonitorStatus | None = None
+
+
+class MetricsDocument(_Doc, frozen=True, kw_only=True):
+    """``GET /api/metrics``: per bot (sorted by id), totals, ingest, and the monitor itself."""
+
+    bots: dict[str, BotMetrics]
+    total: Totals
+    collector: CollectorStatus
+    monitor: MonitorStatus | UnsetType = UNSET
+
+
+# ---- /api/state -------------------------------------------------------------
+class Position(_Doc, frozen=True, kw_only=True):
+    """An open position, marked at the symbol's latest price."""
+
+    symbol: str
+    qty: float
+    avg_price: float
+    mark: float
+    unrealized_pnl: float
+
+
+class OpenOrder(_Doc, frozen=True, kw_only=True):
+    """An order still working; ``ts`` is its event's (or its snapshot's) time."""
+
+    order_id: str
+    symbol: str
+    side: Side
+    type: str
+    qty: float
+    price: float | None
+    status: OrderStatus
+    filled_qty: float
+    ts: float
+
+
+class FillEntry(_Doc, frozen=True, kw_only=True):
+    """A fill and the P&L it realized (net of its fee)."""
+
+    ts: float
+    fill_id: str
+    order_id: str
+    symbol: str
+    side: Side
+    qty: float
+    price: float
+    fee: float
+    realized_pnl: float
+
+
+class RoundTripEntry(_Doc, frozen=True, kw_only=True):
+    """A round trip closed today."""
+
+    symbol: str
+    side: TripSide
+    opened_ts: float
+    closed_ts: float
+    qty: float
+    pnl: float
+
+
+class RejectEntry(_Doc, frozen=True, kw_only=True):
+    """A message the collector refused (``at`` is the wall-clock time it arrived)."""
+
+    at: float
+    reason: str
+    detail: str
+    topic: str | None
+    bot: str | None
+    excerpt: str
+
+
+class StateDocument(_Doc, frozen=True, kw_only=True):
+    """``GET /api/state?bot=``: one bot's book, newest first, and its chart series.
+
+    ``recent_rejects`` are the collector's last rejects of all bots;
+    ``latency_series`` the newest latency samples (bounded).
+    """
+
+    bot: str
+    positions: list[Position]
+    open_orders: list[OpenOrder]
+    recent_fills: list[FillEntry]
+    round_trips_today: list[RoundTripEntry]
+    equity_curve: list[Point]
+    drawdown_curve: list[Point]
+    latency_series: list[Point]
+    recent_errors: list[ErrorEntry]
+    recent_rejects: list[RejectEntry]
+
+
+def json_schema() -> dict[str, Any]:
+    """Machine-readable schema of both documents (written to docs/documents.schema.json)."""
+    (metrics, state), components = msgspec.json.schema_components([MetricsDocument, StateDocument])
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Trading bot monitor documents",
+        "description": "Bodies of GET /api/metrics and GET /api/state?bot=<id>.",
+        "documents": {"/api/metrics": metrics, "/api/state": state},
+        "$defs": components,
+    }
