@@ -4,7 +4,8 @@
 ``EvaluatorThread`` runs it on every store change (coalesced: it reads the newest
 version, however many changes happened meanwhile) and on a periodic tick for
 time-based rules.  It never talks to a channel: it only writes to SQLite and
-wakes the workers, so a dead Slack cannot slow it, let alone ingest.
+wakes the workers, so a dead Slack cannot slow it, let alone ingest.  After each
+evaluation it republishes the dashboard's alert snapshot (alerts/snapshot.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from alerts.config import AlertsSettings
 from alerts.outbox import NewRow, Outbox
 from alerts.rules import RuleSet
 from alerts.states import FIRING, Alert, Notice
+from app.core.documents import MetricsDocument
 
 log = logging.getLogger("alerts.engine")
 
@@ -67,7 +69,7 @@ class Engine:
         self._lock = threading.RLock()
 
     # ---- evaluation -----------------------------------------------------
-    def evaluate(self, metrics: dict, now: float) -> int:
+    def evaluate(self, metrics: MetricsDocument, now: float) -> int:
         """Apply one metrics document at time ``now``; returns notifications enqueued."""
         with self._lock:
             ev = self.rules.evaluate(metrics, now)
@@ -208,7 +210,7 @@ class Engine:
             old_rules = self.rules
             self.settings = settings
             self.rules = RuleSet(settings, self.stale_after_s)
-            self.rules._counters = old_rules._counters  # a reload must not re-arm counter rules
+            self.rules.continue_from(old_rules)
             names = self.rules.rule_names()
             gone = [a for a in self.alerts.values() if a.rule not in names]
             for a in gone:
@@ -247,7 +249,11 @@ class Engine:
 
 
 class EvaluatorThread(threading.Thread):
-    """Evaluates on every hub change (coalesced) and every ``tick_s``; survives its own errors."""
+    """Evaluates on every hub change (coalesced) and every ``tick_s``; survives its own errors.
+
+    ``on_enqueued`` wakes the delivery workers; ``on_evaluated`` publishes the state
+    just committed (the alerts snapshot), so readers never query the outbox themselves.
+    """
 
     def __init__(
         self,
@@ -256,9 +262,11 @@ class EvaluatorThread(threading.Thread):
         clock: Callable[[], float],
         stop: threading.Event,
         on_enqueued: Callable[[], None],
+        on_evaluated: Callable[[], object] = lambda: None,
     ) -> None:
         super().__init__(name="alerts-evaluator", daemon=True)
-        self.engine, self.hub, self.clock, self.stop, self.on_enqueued = engine, hub, clock, stop, on_enqueued
+        self.engine, self.hub, self.clock, self.stop = engine, hub, clock, stop
+        self.on_enqueued, self.on_evaluated = on_enqueued, on_evaluated
         self.evaluations = 0
 
     #: Ended alerts kept in the outbox (with their delivered notifications); older ones are pruned
@@ -281,6 +289,7 @@ class EvaluatorThread(threading.Thread):
                 if now >= next_prune:
                     self.engine.outbox.prune(self.KEEP_ENDED_ALERTS)
                     next_prune = now + self.PRUNE_EVERY_S
+                self.on_evaluated()
                 self.stop.wait(self.engine.settings.min_interval_s)  # coalesce bursts of changes
             except Exception:  # the safety net must not die of one bad document
                 log.exception("alert evaluation failed")

@@ -4,6 +4,10 @@ Composition of the pieces: one SQLite outbox under ``storage.data_dir``, one
 evaluator thread, one delivery thread per channel, and an optional watchdog ping.
 For tests on a fake clock, ``pump()`` runs one evaluation and one delivery pass
 synchronously instead of the threads.
+
+What the dashboard shows comes from :meth:`AlertService.snapshot`, an immutable
+snapshot that the evaluator, the workers and the commands republish after they
+write (alerts/snapshot.py): the dashboard's push thread never reads SQLite.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from alerts.config import AlertsSettings, StorageSettings
 from alerts.delivery import ChannelWorker, RateLimiter, WorkerThread
 from alerts.engine import Engine, EvaluatorThread
 from alerts.outbox import Outbox
+from alerts.snapshot import AlertSnapshot, SnapshotPublisher
 
 log = logging.getLogger("alerts")
 
@@ -55,11 +60,21 @@ class AlertService:
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.snapshots = SnapshotPublisher(self.outbox, self.engine, lambda: self.workers)
         self._sweep_unroutable()
+        self.publish()
 
     def _workers(self) -> dict[str, ChannelWorker]:
         return {
-            name: ChannelWorker(ch, self.outbox, self.limiter, self.settings.delivery, self.clock, self.rng)
+            name: _PublishingWorker(
+                ch,
+                self.outbox,
+                self.limiter,
+                self.settings.delivery,
+                self.clock,
+                self.rng,
+                after_pass=self.publish,
+            )
             for name, ch in self.channels.items()
         }
 
@@ -85,7 +100,9 @@ class AlertService:
             log.info("alerts disabled by settings")
             return
         self._stop.clear()
-        self._threads = [EvaluatorThread(self.engine, self.hub, self.clock, self._stop, self._wake_all)]
+        self._threads = [
+            EvaluatorThread(self.engine, self.hub, self.clock, self._stop, self._wake_all, self.publish)
+        ]
         self._threads += [WorkerThread(w, self._stop, self.clock) for w in self.workers.values()]
         if self.settings.watchdog.url:
             self._threads.append(threading.Thread(target=self._watchdog, name="alerts-watchdog", daemon=True))
@@ -112,7 +129,9 @@ class AlertService:
 
     # ---- synchronous driving (tests, fake clock) -------------------------
     def evaluate(self) -> int:
-        return self.engine.evaluate(self.hub.metrics(), self.clock())
+        n = self.engine.evaluate(self.hub.metrics(), self.clock())
+        self.publish()
+        return n
 
     def deliver(self) -> None:
         for w in self.workers.values():
@@ -125,7 +144,9 @@ class AlertService:
 
     # ---- the runtime's API ----------------------------------------------
     def ack(self, alert_id: str, by: str) -> bool:
-        return self.engine.ack(alert_id, by, self.clock())
+        acked = self.engine.ack(alert_id, by, self.clock())
+        self.publish()  # the page shows "acknowledged" at its next frame, not after the next evaluation
+        return acked
 
     def reload(self, settings: AlertsSettings, stale_after_s: float | None = None) -> None:
         """Swap rules, routes and channels; firing alerts keep their policy and are not re-sent.
@@ -142,37 +163,25 @@ class AlertService:
         self.workers = self._workers()
         self.engine.reload(settings, self.clock())
         self._sweep_unroutable()
+        self.publish()
         if running:
             self.start()
 
+    # ---- what the dashboard reads ----------------------------------------
+    def publish(self) -> AlertSnapshot:
+        """Rebuild the snapshot after a write (reads SQLite only if the outbox changed)."""
+        return self.snapshots.publish()
+
+    def snapshot(self) -> AlertSnapshot:
+        """The alert state as last published: one attribute read, no lock, no I/O."""
+        return self.snapshots.current
+
     def status(self) -> dict:
-        """For the dashboard banner: firing count, delivery failing, per-channel health. No secrets."""
-        counts = self.outbox.channel_counts()
-        chans = {}
-        for name, w in self.workers.items():
-            c = counts.get(name, {"pending": 0, "dead": 0})
-            chans[name] = {
-                "ok": w.health.ok,
-                "last_error": w.health.last_error,
-                "pending": c["pending"],
-                "dead": c["dead"],
-            }
-        return {
-            "firing": self.engine.firing_count(),
-            "delivery_failing": bool(self.engine.failing),
-            "channels": chans,
-        }
+        """Firing count, delivery failing, per-channel health, brought up to date first. No secrets."""
+        return self.publish().status()
 
     def active(self) -> list[dict]:
         return self.engine.active()
-
-    def history(self, limit: int = 200) -> list[dict]:
-        return self.outbox.history(limit)
-
-    def notification_history(self, limit: int = 200) -> list[dict]:
-        """The newest ``limit`` notifications with a delivered/retrying/failed result per channel."""
-        rows = self.outbox.latest_notifications(limit * 20)
-        return history_mod.group(rows, limit)
 
     def test_results(self, test_id: str) -> dict[str, dict]:
         """Per channel, where a test notification is: sending, delivered, retrying, failed."""
@@ -182,6 +191,7 @@ class AlertService:
         """Queue a test notification to ``channels`` (default: all); returns its alert id."""
         names = list(self.channels) if channels is None else [c for c in channels if c in self.channels]
         test_id = self.engine.enqueue_test(names, self.clock())
+        self.publish()
         self._wake_all()
         return test_id
 
@@ -197,3 +207,17 @@ class AlertService:
             except Exception as exc:  # never die; the URL may hold a secret, log the host only
                 log.warning("watchdog ping to %s failed: %s", host, type(exc).__name__)
             self._stop.wait(wd.interval_s)
+
+
+class _PublishingWorker(ChannelWorker):
+    """A channel worker that republishes the alert snapshot after each pass (its writes are done)."""
+
+    def __init__(self, *args: object, after_pass: Callable[[], object]) -> None:
+        super().__init__(*args)
+        self._after_pass = after_pass
+
+    def run_once(self) -> float | None:
+        try:
+            return super().run_once()
+        finally:
+            self._after_pass()

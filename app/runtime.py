@@ -7,20 +7,26 @@ one place that knows every part, so the parts never need to know each other.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import psutil
 from flask import Flask
 
 from alerts.service import AlertService
 from app import dashboard
 from app.api import create_api
+from app.core.documents import CollectorThread, EdgeStatus, MonitorStatus
 from app.core.store import StateStore
 from app.hub import Hub
-from app.settings import Settings
+from app.settings import Settings, SettingsError, substitute_env
+from app.settings_changes import Applied, Change
+from app.settings_writer import SettingsWriter, plain
 from collectors.demo import run_demo
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
 
@@ -32,9 +38,9 @@ def connect_url(endpoint: Endpoint) -> str:
     return endpoint.url.replace("://*:", "://127.0.0.1:").replace("://0.0.0.0:", "://127.0.0.1:")
 
 
-def _settings_file(settings: Settings) -> str | None:
+def _settings_file(settings: Settings) -> Path | None:
     """The file the Alerts tab saves to; None when running on built-in defaults."""
-    return settings.source if Path(settings.source).is_file() else None
+    return Path(settings.source) if Path(settings.source).is_file() else None
 
 
 class Monitor:
@@ -63,14 +69,16 @@ class Monitor:
             clock=clock,
         )
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
+        path = _settings_file(settings)
+        self._writer = SettingsWriter(path) if path is not None else None
         self.dashboard = dashboard.install(
             self.flask_app,
             self.hub,
             settings.dashboard,
             listen_info=self.listen_info,
-            alerts_status=self.alerts.status,
+            alerts_status=lambda: self.alerts.snapshot().status(),
             alerts=self.alerts,
-            settings_path=_settings_file(settings),
+            reconfigure=self if self._writer is not None else None,
         )
         self._demo_stop = threading.Event()
         self._demo_thread: threading.Thread | None = None
@@ -89,17 +97,63 @@ class Monitor:
         except Exception:
             log.exception("demo bot stopped")
 
-    def _extras(self) -> dict:
-        now = self.clock()
-        return {
-            "collector": self.collector.status(),
-            "monitor": {
-                "started_at": self.started_at,
-                "uptime_s": now - self.started_at,
-                "rss_bytes": self._process.memory_info().rss,
-                "threads": threading.active_count(),
-            },
-        }
+    def _extras(self) -> EdgeStatus:
+        """The collector thread and this process, for the metrics document (the hub merges it)."""
+        return EdgeStatus(
+            collector=msgspec.convert(self.collector.status(), CollectorThread),
+            monitor=MonitorStatus(
+                started_at=self.started_at,
+                uptime_s=self.clock() - self.started_at,
+                rss_bytes=self._process.memory_info().rss,
+                threads=threading.active_count(),
+            ),
+        )
+
+    # ---- reconfiguration at run time (the one owner; the dashboard calls it) ----
+    def settings_document(self) -> dict[str, Any]:
+        """The settings file as plain data, as it is on disk now (what the form shows)."""
+        return plain(self._require_writer().document())
+
+    def resolved_settings(self, doc: Mapping[str, Any]) -> dict[str, Any] | None:
+        """``doc`` with ``${VAR}`` and the secrets file substituted, only to compute masks."""
+        writer = self._require_writer()
+        try:
+            return substitute_env(dict(doc), writer.path, env={**os.environ, **writer.secrets(doc)})
+        except SettingsError:
+            return None
+
+    def apply_settings(self, changes: Iterable[Change], secrets: Mapping[str, str] | None = None) -> Applied:
+        """Validate a change like start-up would, write the file atomically, then apply it live.
+
+        Applied live: the stale threshold (store, page and stale rule at once),
+        the alert rules, routes and channels (engine and delivery workers).
+        The rest of the file (server, collector endpoints...) takes effect at
+        the next start.  Invalid -> nothing written, nothing applied.
+        """
+        writer = self._require_writer()
+        try:
+            settings = writer.save(changes, secrets)
+        except SettingsError as exc:
+            return Applied(False, f"Not saved: {exc.key}: {exc.reason}", exc.key, exc.reason)
+        except OSError as exc:
+            return Applied(False, f"Not saved: cannot write {writer.path}: {exc.strerror}")
+        try:
+            self._apply(settings)
+        except Exception as exc:  # saved but not applied: say so, loudly
+            log.exception("applying the saved settings failed")
+            return Applied(True, f"Saved, but the alert engine could not reload: {type(exc).__name__}: {exc}")
+        saved = f"Saved to {writer.path.name} (previous version in {writer.backup_path.name})"
+        return Applied(True, saved + "; alert engine reloaded.")
+
+    def _apply(self, settings: Settings) -> None:
+        stale = settings.collector.stale_after_s
+        self.alerts.reload(settings.alerts, stale_after_s=stale)
+        self.hub.set_stale_after(stale)  # the page's stale marker follows the same threshold at once
+
+    def _require_writer(self) -> SettingsWriter:
+        if self._writer is None:
+            raise RuntimeError("running on built-in defaults: there is no settings file to change")
+        return self._writer
 
     def start(self) -> None:
         """Start every thread; raises if the collector cannot bind its endpoints."""

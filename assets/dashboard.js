@@ -39,7 +39,10 @@
   ["CONNECTING", "OPEN", "CLOSING", "CLOSED"].forEach(function (k) { MonitorWS[k] = NativeWS[k]; });
   window.WebSocket = MonitorWS;
 
-  function text(cell) { return Array.isArray(cell) ? String(cell[0]) : String(cell); }
+  function text(cell) {
+    if (cell === null || cell === undefined) { return ""; }
+    return Array.isArray(cell) ? String(cell[0]) : String(cell);
+  }
   function cls(cell) { return Array.isArray(cell) ? String(cell[1] || "") : ""; }
 
   /* Tables, key/value lists and cards are built with DOM calls (text nodes
@@ -54,6 +57,25 @@
     if (textValue !== undefined) { e.textContent = String(textValue); }
     return e;
   }
+  /* A table cell: "text", [text, class], {lines: [[text, class], ...]} (one line each),
+   * or {button: text, cls, action, arg}: a button calling MONITOR_DOM.actions[action](arg). */
+  function domCell(c) {
+    if (c === null || typeof c !== "object" || Array.isArray(c)) { return node("td", cls(c), text(c)); }
+    var td = node("td", c.cls || "");
+    if (c.lines) {
+      var box = td.appendChild(node("div"));
+      c.lines.forEach(function (l) { box.appendChild(node("div", cls(l), text(l))); });
+    } else if (c.button) {
+      var b = td.appendChild(node("button", c.cls || "", c.button));
+      b.type = "button";
+      b.addEventListener("click", function () { MONITOR_DOM.actions[c.action](c.arg); });
+    } else if (c.note !== undefined) {
+      td.appendChild(node("span", "small text-muted", c.note));
+    }
+    return td;
+  }
+  /* The page's one table renderer: {head, rows, empty}; a row is a list of cells
+   * or {id, cls, cells}. */
   function domTable(sec) {
     var table = node("table", "table table-sm table-hover mb-0 data-table");
     var tr = node("tr");
@@ -65,8 +87,9 @@
       body.appendChild(node("tr")).appendChild(td);
     }
     sec.rows.forEach(function (row) {
-      var r = body.appendChild(node("tr"));
-      row.forEach(function (c) { r.appendChild(node("td", cls(c), text(c))); });
+      var r = body.appendChild(node("tr", Array.isArray(row) ? "" : String(row.cls || "")));
+      if (!Array.isArray(row) && row.id) { r.id = String(row.id); }
+      (Array.isArray(row) ? row : row.cells).forEach(function (c) { r.appendChild(domCell(c)); });
     });
     return [table];
   }
@@ -88,18 +111,25 @@
     });
   }
   var DOM_RENDER = {"tb-": domTable, "kv-": domKV, "cards-": domCards};
-  function drawDom(key, sec) {
-    var fn = DOM_RENDER[key.slice(0, key.indexOf("-") + 1)];
+  /* Draw `sec` into the element `key` with `fn` (by default chosen by the id's prefix). */
+  function drawDom(key, sec, fn) {
+    fn = fn || DOM_RENDER[key.slice(0, key.indexOf("-") + 1)];
     var el = document.getElementById(key);
-    S.dom[key] = sec;
+    S.dom[key] = {sec: sec, fn: fn};
     if (fn && el) { el.replaceChildren.apply(el, fn(sec)); el.__drawn = sec; }
   }
   function redrawLost() {
     Object.keys(S.dom).forEach(function (key) {
-      var el = document.getElementById(key);
-      if (el && el.__drawn !== S.dom[key]) { drawDom(key, S.dom[key]); }
+      var el = document.getElementById(key), d = S.dom[key];
+      if (el && el.__drawn !== d.sec) { drawDom(key, d.sec, d.fn); }
     });
   }
+  /* For the other scripts of the page (assets/alerts_tab.js): the same renderer and redraw. */
+  var MONITOR_DOM = window.monitorDom = {
+    table: function (key, sec) { drawDom(key, sec, domTable); },
+    redrawLost: redrawLost,
+    actions: {}
+  };
 
   function ageText(seconds) {
     if (seconds < 10) { return seconds.toFixed(1) + " s"; }

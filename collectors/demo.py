@@ -18,13 +18,55 @@ import math
 import random
 import threading
 import time
+from dataclasses import dataclass
 
-from app.core.accounting import Book
 from collectors.publisher import DEFAULT_ENDPOINT, BotPublisher
 
 SYMBOLS = {"BTC-USD": 64000.0, "ETH-USD": 3100.0, "SOL-USD": 145.0}
 COMPONENTS = ("exchange-ws", "order-router", "risk")
 APIS = ("binance", "coinbase")
+
+
+@dataclass(slots=True)
+class Holding:
+    """What the bot holds of one symbol: signed quantity at an average entry price."""
+
+    qty: float = 0.0
+    avg_price: float = 0.0
+
+
+class Holdings:
+    """The bot's own average-cost book: enough to choose its next trade and report snapshots.
+
+    A real bot keeps its positions itself and so does this one; the monitor's
+    metrics come from the events, never from here.  The average price uses the
+    usual average-cost arithmetic so the snapshots it reports agree with what
+    the monitor derives from the same fills (a disagreement would count as a
+    position mismatch).
+    """
+
+    def __init__(self) -> None:
+        self.positions: dict[str, Holding] = {}
+        self.realized = 0.0  # net of fees
+
+    def fill(self, symbol: str, side: str, qty: float, price: float, fee: float) -> None:
+        pos = self.positions.setdefault(symbol, Holding())
+        signed = qty if side == "buy" else -qty
+        self.realized -= fee
+        if pos.qty == 0 or (signed > 0) == (pos.qty > 0):  # open or add
+            size = abs(pos.qty)
+            pos.avg_price = (size * pos.avg_price + qty * price) / (size + qty)
+            pos.qty += signed
+            return
+        closing = min(qty, abs(pos.qty))
+        self.realized += closing * (price - pos.avg_price) * (1 if pos.qty > 0 else -1)
+        remainder = qty - closing
+        if remainder > 0:  # a flip: the rest opens a new position at this price
+            pos.qty, pos.avg_price = (remainder if signed > 0 else -remainder), price
+        elif closing == abs(pos.qty):
+            pos.qty, pos.avg_price = 0.0, 0.0
+        else:
+            pos.qty += signed
 
 
 class DemoBot:
@@ -42,7 +84,7 @@ class DemoBot:
         self.rng = random.Random(seed)
         self.report_account = report_account
         self.prices = dict(SYMBOLS)
-        self.book = Book()
+        self.book = Holdings()
         self.start_equity = starting_equity
         self.apis = dict.fromkeys(APIS, "up")
         self.breaker_until = 0.0
@@ -98,7 +140,7 @@ class DemoBot:
             latency = self.rng.uniform(300, 900)  # an exchange hiccup
         self.pub.latency("submit", round(latency, 2), order_id=oid)
         fee = round(qty * price * 0.0004, 6)
-        self.book.fill(sym, side, qty, price, fee, time.time())
+        self.book.fill(sym, side, qty, price, fee)
         self.pub.fill(self._id("f"), oid, sym, side, qty, price, fee=fee)
         self.pub.order(oid, sym, side, "limit", qty, "filled", filled_qty=qty, price=price)
         if self.rng.random() < 0.2:

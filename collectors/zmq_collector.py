@@ -1,8 +1,9 @@
 """The ZeroMQ SUB collector thread and its supervisor (an edge: sockets, threads).
 
 Messages are drained in batches (poll, then up to ``BATCH`` non-blocking
-receives) and handed to the hub in one lock acquisition, so ingest costs one
-lock per batch, not per event.  The receive high-water mark is raised far
+receives) and handed in one call to the :class:`~collectors.sink.EventSink`
+(the monitor's hub, which applies them under one lock acquisition), so ingest
+costs one lock per batch, not per event.  The receive high-water mark is raised far
 above ZeroMQ's default of 1000, which would otherwise drop silently.
 """
 
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 
 import zmq
 
-from app.hub import Hub, RejectedMessage
 from collectors.events import DECODERS, Event, Rejected, decode
+from collectors.sink import EventSink, RejectedMessage
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,12 @@ class Collector:
 
     def __init__(
         self,
-        hub: Hub,
+        sink: EventSink,
         endpoints: list[Endpoint],
         max_message_bytes: int = 65536,
         context: zmq.Context | None = None,
     ) -> None:
-        self.hub = hub
+        self.sink = sink
         self.endpoints = endpoints
         self.max_bytes = max_message_bytes
         self._ctx = context or zmq.Context.instance()
@@ -135,7 +136,7 @@ class Collector:
                     pass  # whatever failed, _explain() decodes again and names the reason
             items.append(self._explain(topic, payload))
         if received:
-            self.hub.apply_batch(items, received)
+            self.sink.apply_batch(items, received)
 
 
 class CollectorSupervisor:

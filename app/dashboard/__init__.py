@@ -7,6 +7,7 @@ callback.  The page never polls and never runs a Python callback for data.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from collections.abc import Callable
@@ -18,10 +19,13 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from app.dashboard import layout
+from app.dashboard.alerts_tab import STORES as ALERT_STORES
+from app.dashboard.alerts_tab import AlertsTab
 from app.dashboard.broadcaster import Broadcaster, ClientSlot
 from app.dashboard.config import DashboardSettings
 from app.dashboard.view import ALL
 from app.hub import Hub
+from app.settings_changes import Reconfigurable
 
 __all__ = ["DashboardHandle", "DashboardSettings", "install"]
 
@@ -53,18 +57,15 @@ def install(
     listen_info: dict,
     alerts_status: Callable[[], dict] | None = None,
     alerts: object | None = None,
-    settings_path: str | None = None,
+    reconfigure: Reconfigurable | None = None,
 ) -> DashboardHandle:
     """Mount the dashboard at / and its WebSocket at /ws on ``server`` (leaves /api/* alone).
 
-    With ``alerts`` (the AlertService) and ``settings_path`` (settings.yaml) the
-    Alerts tab is added: its sections ride on the same frames as the others.
+    With ``alerts`` (the AlertService) and ``reconfigure`` (the owner of the running
+    configuration, which saves and applies the form's changes) the Alerts tab is
+    added: its sections ride on the same frames as the others.
     """
-    # imported here: alerts_tab imports app.settings, which imports this package
-    from app.dashboard.alerts_tab import STORES as ALERT_STORES
-    from app.dashboard.alerts_tab import AlertsTab
-
-    tab = AlertsTab(alerts, settings_path, hub) if alerts is not None and settings_path else None
+    tab = AlertsTab(alerts, reconfigure, hub) if alerts is not None and reconfigure is not None else None
     broadcaster = Broadcaster(
         hub,
         settings,
@@ -106,6 +107,8 @@ def _register_ws(server: flask.Flask, broadcaster: Broadcaster, settings: Dashbo
             return
         try:
             _pump(ws, slot)
+            if ws.connected:  # the pump ended because the monitor is stopping, not the page
+                _close_now(ws)
         except ConnectionClosed:
             pass
         finally:
@@ -117,6 +120,20 @@ def _bound_send_buffer(ws: object, size: int) -> None:
     sock = getattr(ws, "sock", None)
     if isinstance(sock, socket.socket):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
+
+def _close_now(ws: object) -> None:
+    """Say "going away" and cut the connection, without waiting for the page's reply.
+
+    The WebSocket's reader thread (simple_websocket's, not a daemon) would otherwise
+    wait for the page's close reply until the next ping, up to ``ws_ping_interval_s``,
+    and keep a stopping monitor alive that long.
+    """
+    ws.close(reason=1001, message="monitor stopping")
+    sock = getattr(ws, "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)  # the reader sees end of stream and ends
 
 
 def _pump(ws: object, slot: ClientSlot) -> None:

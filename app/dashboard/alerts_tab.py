@@ -4,12 +4,15 @@ Data the trader watches (active alerts, history, rules with current values)
 arrives like every other section: the broadcaster calls :meth:`AlertsTab.sections`
 once per push tick and sends the sections that changed over /ws; the page
 stores them in ``dcc.Store`` s (``at-active``, ``at-history``, ``at-rules``) and
-clientside callbacks render them, so no Python runs per frame.
+clientside callbacks (assets/alerts_tab.js) render them, so no Python runs per
+frame.  The sections are made from the alert service's published snapshot
+(alerts/snapshot.py): the push thread never reads SQLite.
 
 Commands go the other way, as ordinary Dash callbacks: Acknowledge (the alert
 engine's ack: it stops escalation and repeats -- it is not a trading control;
-nothing here talks to a bot), Save (validate, write settings.yaml atomically,
-reload the engine), Test Alert (enqueue a test notification through the real
+nothing here talks to a bot), Save (handed to the configuration's owner through
+:class:`~app.settings_changes.Reconfigurable`, which validates, writes
+settings.yaml atomically and applies it), Test Alert (enqueue a test notification through the real
 outbox and workers).  A Test Alert's per-channel results are then read with a
 short ``dcc.Interval`` that exists only while that test is in flight (at most
 ~12 s): command feedback, not a data feed.
@@ -24,25 +27,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Dash, Input, Output, State, callback_context, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, callback_context, dcc, html, no_update
 
+from alerts import catalog
+from alerts.channels import registry as channel_registry
+from alerts.config import Threshold
+from alerts.snapshot import HISTORY_LIMIT, AlertSnapshot
 from app.dashboard import fmt
 from app.dashboard import settings_form as form
-from app.settings import SettingsError, substitute_env
-from app.settings_writer import SettingsWriter, plain
+from app.settings_changes import Reconfigurable
 
 log = logging.getLogger(__name__)
 
 TEST_COOLDOWN_S = 10.0  # a second Test Alert within this is refused (per channel for the per-channel buttons)
 TEST_WATCH_S = 12.0  # how long the page follows a test's results
 STORES = ("at-active", "at-history", "at-rules")
-HISTORY_LIMIT = 200
-TYPE_LABEL = {"email": "E-mail", "slack": "Slack", "telegram": "Telegram", "sms": "SMS", "webhook": "Webhook"}
 
 
 class Cooldown:
@@ -65,53 +68,40 @@ class Cooldown:
 
 
 class AlertsTab:
-    """The tab for one AlertService and one settings file."""
+    """The tab for one AlertService and the owner of the settings it edits."""
 
     def __init__(
-        self, service: Any, settings_path: str | Path, hub: Any = None, clock: Callable[[], float] = time.time
+        self,
+        service: Any,
+        settings: Reconfigurable,
+        hub: Any = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.service, self.hub, self.clock = service, hub, clock
-        self.writer = SettingsWriter(settings_path)
+        self.service, self.settings, self.hub, self.clock = service, settings, hub, clock
         self.cooldown = Cooldown(TEST_COOLDOWN_S)
-        self._history_cache: tuple[int, list] = (-1, [])
+        self._rows_of: tuple[AlertSnapshot | None, dict[str, Any], dict[str, Any]] = (None, {}, {})
 
     # ---- pushed sections (called by the broadcaster thread) ------------------------------
     def sections(self) -> dict[str, Any]:
         """``at-active``, ``at-history``, ``at-rules``: display-ready, diffed by the broadcaster."""
         try:
-            return {
-                "at-active": self.active_section(),
-                "at-history": self.history_section(),
-                "at-rules": self.rules_section(),
-            }
+            active, history = self._snapshot_sections(self.service.snapshot())
+            return {"at-active": active, "at-history": history, "at-rules": self.rules_section()}
         except Exception:  # a failing engine must not stop the other sections
             log.exception("alerts tab sections failed")
             return {}
 
-    def active_section(self) -> dict[str, Any]:
-        active = self.service.active()
-        delivered = self._delivered_by([a["alert_id"] for a in active])
-        rows = [_active_row(a, delivered.get(a["alert_id"], [])) for a in active]
-        return {"rows": rows}
-
-    def _delivered_by(self, alert_ids: list[str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for aid in alert_ids:
-            rows = self.service.outbox.notifications_of(aid)
-            out[aid] = sorted({r["channel"] for r in rows if r["status"] == "sent"})
-        return out
-
-    def history_section(self) -> dict[str, Any]:
-        """Recomputed only when the outbox changed (its connection's change counter)."""
-        version = self.service.outbox.version
-        if version != self._history_cache[0]:
-            entries = self.service.notification_history(HISTORY_LIMIT)
-            self._history_cache = (version, [_history_row(e) for e in entries])
-        rows = self._history_cache[1]
-        return {"rows": rows, "bots": sorted({r["bot"] for r in rows if r["bot"]})}
+    def _snapshot_sections(self, snap: AlertSnapshot) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The active and history sections of one snapshot, made once per published snapshot."""
+        cached, active, history = self._rows_of
+        if snap is not cached:
+            active = active_section(snap)
+            history = history_section(snap)
+            self._rows_of = (snap, active, history)
+        return active, history
 
     def rules_section(self) -> dict[str, Any]:
-        metrics = self.hub.metrics() if self.hub is not None else {}
+        metrics = self.hub.metrics() if self.hub is not None else None
         return {"rows": rules_rows(self.service.settings, self.service.engine.stale_after_s, metrics)}
 
     # ---- commands ---------------------------------------------------------------------
@@ -153,41 +143,18 @@ class AlertsTab:
         return lines, done or late
 
     def form_children(self) -> list:
-        doc = plain(self.writer.document())
-        return form.render(doc, self._resolved(doc))
-
-    def _resolved(self, doc: dict) -> dict | None:
-        """The env/secrets-substituted document, only to compute masks; None when unresolvable."""
-        try:
-            import os
-
-            return substitute_env(doc, self.writer.path, env={**os.environ, **self.writer.secrets(doc)})
-        except SettingsError:
-            return None
+        doc = self.settings.settings_document()
+        return form.render(doc, self.settings.resolved_settings(doc))
 
     def save(self, values: dict[str, Any]) -> tuple[dict[str, str], str, bool]:
         """(field errors, message, saved?). Invalid -> nothing written, nothing applied."""
-        doc = plain(self.writer.document())
+        doc = self.settings.settings_document()
         parsed = form.parse(values, doc)
         if parsed.errors:
             return parsed.errors, "Not saved: fix the fields marked in red.", False
-        try:
-            settings = self.writer.save(parsed.changes, parsed.secrets)
-        except SettingsError as exc:
-            key = form.error_field(exc.key, doc)
-            errors = {key: exc.reason} if key else {}
-            return errors, f"Not saved: {exc.key}: {exc.reason}", False
-        except OSError as exc:
-            return {}, f"Not saved: cannot write {self.writer.path}: {exc.strerror}", False
-        try:
-            self.service.reload(settings.alerts, stale_after_s=settings.collector.stale_after_s)
-            if self.hub is not None:  # the page's stale marker follows the same threshold at once
-                self.hub.set_stale_after(settings.collector.stale_after_s)
-        except Exception as exc:  # saved but not applied: say so, loudly
-            log.exception("alert engine reload failed")
-            return {}, f"Saved, but the alert engine could not reload: {type(exc).__name__}: {exc}", True
-        saved = f"Saved to {self.writer.path.name} (previous version in {self.writer.backup_path.name})"
-        return {}, saved + "; alert engine reloaded.", True
+        applied = self.settings.apply_settings(parsed.changes, parsed.secrets)
+        key = form.error_field(applied.key, doc) if applied.key is not None else None
+        return ({key: applied.reason} if key else {}), applied.message, applied.saved
 
     # ---- page ----------------------------------------------------------------------------
     def layout(self) -> dbc.Tab:
@@ -198,6 +165,7 @@ class AlertsTab:
                 *[dcc.Store(id=s) for s in STORES],
                 dcc.Store(id="atab-form-version", data=0),
                 dcc.Store(id="atab-form-asked"),
+                dcc.Store(id="atab-ack-req"),  # {id, n}: written by an Acknowledge button (alerts_tab.js)
                 dcc.Store(id="atab-test-run"),
                 dcc.Interval(id="atab-test-tick", interval=400, disabled=True),
                 _panel(
@@ -208,7 +176,7 @@ class AlertsTab:
                     ],
                 ),
                 _panel(
-                    "Delivery history (last 200 notifications)",
+                    f"Delivery history (last {HISTORY_LIMIT} notifications)",
                     [
                         dbc.Row(
                             [
@@ -216,7 +184,7 @@ class AlertsTab:
                                     dcc.Dropdown(
                                         id="atab-hist-sev",
                                         placeholder="all severities",
-                                        options=list(form.SEVERITIES),
+                                        options=list(catalog.SEVERITIES),
                                     ),
                                     md=3,
                                 ),
@@ -279,10 +247,7 @@ class AlertsTab:
         # Showing the tab asks for the form once, decided in the browser: switching tabs
         # costs no server round trip, and unsaved edits survive a look at another tab.
         app.clientside_callback(
-            """function (active, asked) {
-                if (active !== "tab-alerts" || asked) { return window.dash_clientside.no_update; }
-                return 1;
-            }""",
+            ClientsideFunction(namespace="alerts", function_name="askForm"),
             Output("atab-form-asked", "data"),
             Input("tabs", "active_tab"),
             State("atab-form-asked", "data"),
@@ -347,15 +312,13 @@ class AlertsTab:
     def _register_ack(self, app: Dash) -> None:
         @app.callback(
             Output("atab-ack-status", "children"),
-            Input({"type": "atab-ack", "index": ALL}, "n_clicks"),
+            Input("atab-ack-req", "data"),
             prevent_initial_call=True,
         )
-        def ack(clicks: list) -> Any:
-            trig = callback_context.triggered_id
-            fired = [t for t in callback_context.triggered if t.get("value")]
-            if not isinstance(trig, dict) or not fired or not any(clicks):
-                return no_update  # buttons re-rendered by a push, not clicked
-            return self.ack(str(trig["index"]))
+        def ack(req: dict | None) -> Any:
+            if not req or not req.get("id"):
+                return no_update
+            return self.ack(str(req["id"]))
 
     def _register_test(self, app: Dash) -> None:
         @app.callback(
@@ -405,7 +368,8 @@ def _panel(title: str, body: Any) -> dbc.Card:
 
 
 def _channel_label(name: str, kind: str) -> str:
-    label = TYPE_LABEL.get(kind, kind)
+    """``Slack`` for a channel named after its type, else ``ops (Slack)``."""
+    label = channel_registry.label(kind)
     return label if name == kind else f"{name} ({label})"
 
 
@@ -424,7 +388,16 @@ def channel_text(res: dict) -> tuple[str, str]:
     return "sending…", "muted"
 
 
-def _active_row(a: dict, delivered: list[str]) -> dict[str, Any]:
+def active_section(snap: AlertSnapshot) -> dict[str, Any]:
+    return {"rows": [_active_row(a.alert, a.delivered) for a in snap.active]}
+
+
+def history_section(snap: AlertSnapshot) -> dict[str, Any]:
+    rows = [_history_row(e) for e in snap.history]
+    return {"rows": rows, "bots": sorted({r["bot"] for r in rows if r["bot"]})}
+
+
+def _active_row(a: Mapping[str, Any], delivered: tuple[str, ...]) -> dict[str, Any]:
     status = "acknowledged" if a.get("acked_at") else a.get("status")
     return {
         "id": a["alert_id"],
@@ -443,7 +416,7 @@ def _active_row(a: dict, delivered: list[str]) -> dict[str, Any]:
     }
 
 
-def _history_row(e: dict) -> dict[str, Any]:
+def _history_row(e: Mapping[str, Any]) -> dict[str, Any]:
     chans = [
         [f"{name}: {channel_text(res)[0]}", channel_text(res)[1]]
         for name, res in sorted(e["channels"].items())
@@ -467,31 +440,14 @@ def _short(x: Any) -> str:
     return str(x)
 
 
-def rules_rows(settings: Any, stale_after_s: float, metrics: dict) -> list[list[str]]:
-    """[rule, condition, for, severity, enabled, current value per bot] for every rule."""
-    from alerts.config import THRESHOLD_SEVERITY, Threshold
-    from alerts.rules import _THRESHOLD_DEFS
+def rules_rows(settings: Any, stale_after_s: float, metrics: Any) -> list[list[str]]:
+    """[rule, condition, for, severity, enabled, current value per bot] for every rule.
 
-    bots = metrics.get("bots") or {}
-    rows = []
-    t = settings.thresholds
-    for name, (path, op, unit, _words) in _THRESHOLD_DEFS.items():
-        spec = getattr(t, name)
-        long = spec if isinstance(spec, Threshold) else None
-        value = long.value if long else spec
-        path = path or ("latency_ms", t.latency_stat)
-        rows.append(
-            [
-                name,
-                f"{'.'.join(path)} {op} {_short(value) if value is not None else '—'}{unit}",
-                f"{long.for_s:g} s" if long and long.for_s else "—",
-                (long.severity if long and long.severity else THRESHOLD_SEVERITY[name]),
-                "on" if value is not None and (long is None or long.enabled) else "off",
-                _current(bots, path),
-            ]
-        )
+    The built-in rules come from alerts.catalog in its order, custom rules after the thresholds.
+    """
+    bots = metrics.bots if metrics is not None else {}
+    rows = [_threshold_row(rule, settings.thresholds, bots) for rule in catalog.THRESHOLDS]
     for r in settings.rules:
-        path = tuple(r.metric.split("."))
         rows.append(
             [
                 r.name,
@@ -499,120 +455,61 @@ def rules_rows(settings: Any, stale_after_s: float, metrics: dict) -> list[list[
                 f"{r.for_s:g} s" if r.for_s else "—",
                 r.severity,
                 "on" if r.enabled else "off",
-                _current(bots, path),
+                _current(bots, tuple(r.metric.split("."))),
             ]
         )
-    ev = settings.events
-    rows.append(
-        [
-            "stale",
-            f"last event age > {stale_after_s:g} s",
-            "—",
-            "critical",
-            "on" if ev.stale else "off",
-            _current(bots, ("last_event_age_s",)),
-        ]
-    )
-    for key, label, path in (
-        ("kill_switch", "kill switch == triggered", ("health", "kill_switch")),
-        ("circuit_breaker", "circuit breaker == open", ("health", "circuit_breaker")),
-        ("api_down", "an API == down", None),
-        ("critical_error", "critical error event", None),
-        ("events_lost", "events lost increases", ("events", "lost")),
-        ("position_mismatch", "mismatches increase", ("position_mismatches",)),
-    ):
-        sev = "warning" if key in ("api_down", "events_lost", "position_mismatch") else "critical"
+    for ev in catalog.EVENTS:
+        path = tuple(ev.metric.split(".")) if ev.metric else None
         rows.append(
-            [key, label, "—", sev, "on" if getattr(ev, key) else "off", _current(bots, path) if path else "—"]
+            [
+                ev.name,
+                ev.condition.format(stale_after_s=stale_after_s),
+                "—",
+                ev.severity,
+                "on" if getattr(settings.events, ev.name) else "off",
+                _current(bots, path) if path else "—",
+            ]
         )
     return rows
 
 
+def _threshold_row(rule: catalog.ThresholdRule, thresholds: Any, bots: dict) -> list[str]:
+    spec = getattr(thresholds, rule.name)
+    long = spec if isinstance(spec, Threshold) else None
+    value = long.value if long else spec
+    path = rule.path(thresholds.latency_stat)
+    return [
+        rule.name,
+        f"{'.'.join(path)} {rule.op} {_short(value) if value is not None else '—'}{rule.unit}",
+        f"{long.for_s:g} s" if long and long.for_s else "—",
+        long.severity if long and long.severity else rule.severity,
+        "on" if value is not None and (long is None or long.enabled) else "off",
+        _current(bots, path),
+    ]
+
+
 def _current(bots: dict, path: tuple[str, ...]) -> str:
+    """Each bot's value of the rule's metric; null is "no data" (the rule cannot cross yet)."""
     from alerts.rules import lookup
 
-    vals = [f"{b}: {_short(lookup(doc, path)) or 'n/a'}" for b, doc in sorted(bots.items())]
+    def shown(value: Any) -> str:
+        return "no data" if value is None else _short(value) or "n/a"
+
+    vals = [f"{b}: {shown(lookup(doc, path))}" for b, doc in sorted(bots.items())]
     if not vals:
         return "no bot yet"
     return ", ".join(vals[:8]) + (f" (+{len(vals) - 8} bots)" if len(vals) > 8 else "")
 
 
-# ---- clientside rendering of the pushed stores ---------------------------------------------
-_JS_HELPERS = """
-function h(type, props, children) {
-  var p = Object.assign({}, props || {}); if (children !== undefined) { p.children = children; }
-  return {type: type, namespace: "dash_html_components", props: p};
-}
-function table(head, rows, empty) {
-  var th = h("Thead", {}, h("Tr", {}, head.map(function (c) { return h("Th", {}, String(c)); })));
-  var body = rows.length ? rows : [h("Tr", {}, h("Td", {colSpan: head.length, className: "empty"}, empty))];
-  return h("Table", {className: "table table-sm table-hover mb-0 data-table"}, [th, h("Tbody", {}, body)]);
-}
-function td(text, cls) {
-  return h("Td", {className: cls || ""}, String(text === null || text === undefined ? "" : text));
-}
-"""
-
-_JS_ACTIVE = (
-    "function (data) {"
-    + _JS_HELPERS
-    + """
-  var rows = (data && data.rows) || [];
-  var head = ["Severity", "Bot", "Rule", "Value vs threshold", "Since", "Status", "Escalation",
-              "Delivered by", ""];
-  return table(head,
-    rows.map(function (r) {
-      var btn = r.ackable ? h("Button", {id: {type: "atab-ack", index: r.id}, n_clicks: 0,
-                                          className: "btn btn-sm btn-outline-warning"}, "Acknowledge")
-                          : h("Span", {className: "small text-muted"}, String(r.acked || ""));
-      return h("Tr", {id: "atab-row-" + r.id, className: "sev-" + r.sev}, [
-        td(String(r.sev).toUpperCase(), r.sev === "critical" ? "neg" : (r.sev === "warning" ? "warn" : "")),
-        td(r.bot), td(r.rule), td(r.summary + (r.value ? "  [" + r.value + " " + r.threshold + "]" : "")),
-        td(r.since), td(r.status, "atab-status"), td(r.esc), td(r.delivered), h("Td", {}, btn)]);
-    }), "No active alert.");
-}"""
-)
-
-_JS_HISTORY = (
-    "function (data, sev, bot) {"
-    + _JS_HELPERS
-    + """
-  var rows = ((data && data.rows) || []).filter(function (r) {
-    return (!sev || r.sev === sev) && (!bot || r.bot === bot);
-  });
-  var bots = ((data && data.bots) || []).map(function (b) { return {label: String(b), value: String(b)}; });
-  return [table(["Time", "Severity", "Bot", "Rule", "Kind", "Message", "Channels"], rows.map(function (r) {
-    var chans = h("Div", {}, r.ch.map(function (c) {
-      return h("Div", {className: String(c[1])}, String(c[0]));
-    }));
-    return h("Tr", {}, [td(r.t), td(r.sev), td(r.bot), td(r.rule), td(r.kind), td(r.summary),
-                        h("Td", {}, chans)]);
-  }), "No notification yet."), bots];
-}"""
-)
-
-_JS_RULES = (
-    "function (data) {"
-    + _JS_HELPERS
-    + """
-  var rows = (data && data.rows) || [];
-  return table(["Rule", "Condition", "For", "Severity", "Enabled", "Current value"], rows.map(function (r) {
-    return h("Tr", {}, r.map(function (c, i) {
-      return td(c, i === 4 ? (c === "on" ? "pos" : "muted") : "");
-    }));
-  }), "No rule.");
-}"""
-)
-
-
+# ---- clientside rendering of the pushed stores (assets/alerts_tab.js) --------------------------
 def _register_renderers(app: Dash) -> None:
-    app.clientside_callback(_JS_ACTIVE, Output("atab-active", "children"), Input("at-active", "data"))
+    """The tables are drawn as DOM by the page's table renderer; only the bot filter is an output."""
+    app.clientside_callback(ClientsideFunction("alerts", "active"), Input("at-active", "data"))
     app.clientside_callback(
-        _JS_HISTORY,
-        Output("atab-history", "children"),
+        ClientsideFunction("alerts", "history"),
         Output("atab-hist-bot", "options"),
         Input("at-history", "data"),
         Input("atab-hist-sev", "value"),
         Input("atab-hist-bot", "value"),
     )
-    app.clientside_callback(_JS_RULES, Output("atab-rules", "children"), Input("at-rules", "data"))
+    app.clientside_callback(ClientsideFunction("alerts", "rules"), Input("at-rules", "data"))

@@ -9,6 +9,7 @@ import msgspec
 import zmq
 
 from collectors.publisher import BotPublisher
+from tests.support.documents import metrics_of, state_of
 from tests.support.http import get_json
 from tests.support.ingest import Ingest
 from tests.support.ports import free_port
@@ -16,7 +17,7 @@ from tests.support.waiting import wait_until
 
 
 def received(ingest: Ingest, bot: str) -> int:
-    bot_doc = ingest.hub.metrics()["bots"].get(bot)
+    bot_doc = metrics_of(ingest.hub)["bots"].get(bot)
     return bot_doc["events"]["received"] if bot_doc else 0
 
 
@@ -120,7 +121,7 @@ def test_10k_hostile_messages_mixed_with_good_ones(ingest: Ingest) -> None:
             raw.send_multipart([b"latency", encode(body)])
             good += 1
     total = 10_000 + good
-    wait_until(lambda: ingest.hub.metrics()["collector"]["received"] == total, timeout=60)
+    wait_until(lambda: metrics_of(ingest.hub)["collector"]["received"] == total, timeout=60)
     raw.close()
     doc = ingest.metrics()
     assert doc["collector"]["rejected_by_reason"] == expected
@@ -130,7 +131,7 @@ def test_10k_hostile_messages_mixed_with_good_ones(ingest: Ingest) -> None:
     assert doc["bots"]["good"]["latency_ms"]["count"] == good
     assert "evil" not in doc["bots"]  # no partial event was ever applied
     assert doc["collector"]["alive"] is True
-    state = ingest.hub.state("good")
+    state = state_of(ingest.hub, "good")
     assert len(state["recent_rejects"]) == 20
 
 
@@ -139,7 +140,7 @@ def test_rejected_event_keeps_seq_tracking_exact(ingest: Ingest) -> None:
         pub.heartbeat()
         pub.fill("f1", "o1", "BTC", "buy", -1.0, 100.0)  # invalid, but it used seq 1
         pub.heartbeat()
-    wait_until(lambda: ingest.hub.metrics()["collector"]["received"] == 3)
+    wait_until(lambda: metrics_of(ingest.hub)["collector"]["received"] == 3)
     events = ingest.metrics()["bots"]["b1"]["events"]
     assert events == {"received": 2, "rejected": 1, "lost": 0, "seq_resets": 0}
 
@@ -199,7 +200,7 @@ def test_connect_mode_endpoint_reaches_a_bot_that_binds() -> None:
         with BotPublisher("binder", url, bind=True) as pub:  # waits for the monitor's subscription
             pub.account(123.0)
         wait_until(lambda: received(Ingest(hub, sup, url, ""), "binder") == 1)
-        assert hub.metrics()["bots"]["binder"]["equity"] == 123.0
+        assert metrics_of(hub)["bots"]["binder"]["equity"] == 123.0
         assert sup.status()["endpoints"] == [f"connect {url}"]
     finally:
         sup.stop()

@@ -22,7 +22,12 @@ def monitor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonitorProcess
     # the smallest send buffer, so a page that stops reading is behind after a few frames
     mon = MonitorProcess(tmp_path_factory.mktemp("dash-ws"), send_buffer_kb=16).start()
     yield mon
-    assert mon.stop() is not None  # SIGTERM with pages open still shuts down (else RuntimeError)
+    assert mon.proc is not None and mon.proc.poll() is None, "the monitor died during the tests"
+    page = connect(mon, "teardown-bot")
+    try:
+        assert mon.stop() == 0  # SIGTERM with a page open shuts down cleanly (a hang raises RuntimeError)
+    finally:
+        page.close()
 
 
 def connect(monitor: MonitorProcess, bot: str, **kw) -> websocket.WebSocket:

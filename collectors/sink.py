@@ -1,0 +1,30 @@
+"""What the collector writes into: the one interface between ingest and whatever keeps the state.
+
+The collector is an edge that knows sockets and the event contract, nothing
+of the monitor's state.  It hands each drained batch to an :class:`EventSink`;
+the monitor's hub satisfies it structurally (no inheritance, no import of the
+app from here), and a test or another tool can pass anything with the same
+method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from collectors.events import Event, Rejected
+
+#: A message the collector refused: (why, its topic if readable, its payload).
+RejectedMessage = tuple[Rejected, str | None, bytes]
+
+
+class EventSink(Protocol):
+    """Receives what was taken off the socket, in arrival order."""
+
+    def apply_batch(self, items: Iterable[Event | RejectedMessage], received: int = 0) -> None:
+        """Apply events and rejects in the order they arrived; ``received`` counts raw messages.
+
+        Order matters to the receiver: a rejected message still used up a
+        sequence number, so applying it after later events would misreport a gap.
+        """
+        ...
