@@ -32,14 +32,13 @@ from typing import Any
 import msgspec
 
 from app.core.documents import StateDocument
-from app.dashboard.charts import LatencyTracker, LineTracker, base_layout, merged_samples
+from app.dashboard.charts import CHARTS, Tracker
 from app.dashboard.config import DashboardSettings
 from app.dashboard.view import ALL, Rates, ViewInput, build_sections, view_bots
 from app.hub import Hub
 
 log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
-CHARTS = ("ch-equity", "ch-drawdown", "ch-latency")
 #: Health-tab sections: ages, rates and memory change on every tick, and
 #: re-rendering them 13 times a second costs the browser more than the rest
 #: of the page; they are pushed at most once per ``refresh_s``.  What a trader
@@ -114,13 +113,7 @@ class ViewStream:
         self.rates = Rates()
         self.refresh_s = settings.refresh_s
         self._slow_at = float("-inf")
-        self.charts: dict[str, Any] = {
-            "ch-equity": LineTracker(base_layout("Equity", "equity"), settings.max_chart_points),
-            "ch-drawdown": LineTracker(
-                base_layout("Drawdown", "drawdown", ".1%"), settings.max_chart_points, scale=-1.0
-            ),
-            "ch-latency": LatencyTracker(base_layout("Execution latency", "ms"), settings.max_chart_points),
-        }
+        self.charts: dict[str, Tracker] = {c.id: c.tracker(settings.max_chart_points) for c in CHARTS}
         self._chart_inputs: dict[str, Any] = {}
 
     def tick(
@@ -165,11 +158,8 @@ class ViewStream:
 
 
 def chart_inputs(states: dict[str, StateDocument]) -> dict[str, Any]:
-    return {
-        "ch-equity": {b: st.equity_curve for b, st in states.items()},
-        "ch-drawdown": {b: st.drawdown_curve for b, st in states.items()},
-        "ch-latency": merged_samples(states),
-    }
+    """Each chart's input for this tick, from the view's state documents."""
+    return {c.id: c.data(states) for c in CHARTS}
 
 
 class Broadcaster:

@@ -12,7 +12,9 @@ since the epoch, UTC) which keeps frames small.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from app.core.documents import StateDocument
 
@@ -137,3 +139,45 @@ def merged_samples(states: dict[str, StateDocument]) -> list[Point]:
     if len(states) > 1:
         out.sort(key=lambda p: p[0])
     return out
+
+
+class Tracker(Protocol):
+    """What the broadcaster asks of a chart: the whole figure, or what changed since last time."""
+
+    def figure(self, data: Any) -> dict: ...
+
+    def delta(self, data: Any) -> dict | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """One chart of the page: its id (the frame section and the dcc.Graph), its tracker and its data.
+
+    ``data`` picks the chart's input out of the view's /api/state documents (per bot);
+    ``tracker`` makes the per-view tracker for a number of points.
+    """
+
+    id: str
+    tracker: Callable[[int], Tracker]
+    data: Callable[[dict[str, StateDocument]], Any]
+
+
+#: Every chart of the page; the layout places them, the broadcaster feeds them.
+CHARTS: tuple[Chart, ...] = (
+    Chart(
+        "ch-equity",
+        lambda n: LineTracker(base_layout("Equity", "equity"), n),
+        lambda states: {b: st.equity_curve for b, st in states.items()},
+    ),
+    Chart(
+        "ch-drawdown",
+        lambda n: LineTracker(base_layout("Drawdown", "drawdown", ".1%"), n, scale=-1.0),
+        lambda states: {b: st.drawdown_curve for b, st in states.items()},
+    ),
+    Chart(
+        "ch-latency",
+        lambda n: LatencyTracker(base_layout("Execution latency", "ms"), n),
+        merged_samples,
+    ),
+)
+CHART_IDS: tuple[str, ...] = tuple(c.id for c in CHARTS)

@@ -16,6 +16,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 from dash_extensions import WebSocket
 
+from app.dashboard.charts import CHART_IDS
 from app.dashboard.config import DashboardSettings
 from app.dashboard.view import ALL
 
@@ -34,7 +35,6 @@ TABLES_HEALTH = (
     ("tb-errors", "Last error messages"),
 )
 KVS = ("kv-today", "kv-bot-health", "kv-monitor", "kv-alerts")
-CHARTS = ("ch-equity", "ch-drawdown", "ch-latency")
 
 #: (component id, property) written by the clientside callback, in order.
 OUTPUTS: list[tuple[str, str]] = [
@@ -42,7 +42,7 @@ OUTPUTS: list[tuple[str, str]] = [
     ("ws", "send"),
     ("status-bar", "className"),
     ("bot-select", "options"),
-    *[(c, prop) for c in CHARTS for prop in ("figure", "extendData")],
+    *[(c, prop) for c in CHART_IDS for prop in ("figure", "extendData")],
 ]
 
 INDEX = """<!DOCTYPE html>
