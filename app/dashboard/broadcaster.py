@@ -185,8 +185,6 @@ class Broadcaster:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.frames_sent = 0
-        self.ticks = 0
 
     # ---- clients --------------------------------------------------------------
     def connect(self, view: str) -> ClientSlot | None:
@@ -280,7 +278,6 @@ class Broadcaster:
             for slot in slots:
                 if slot.view == view:
                     slot.offer(delta, full)
-        self.ticks += 1
 
     def _alerts(self) -> dict | None:
         if self.alerts_status is None:

@@ -34,7 +34,6 @@ TABLES_HEALTH = (
     ("tb-err-components", "Errors by component"),
     ("tb-errors", "Last error messages"),
 )
-KVS = ("kv-today", "kv-bot-health", "kv-monitor", "kv-alerts")
 
 #: (component id, property) written by the clientside callback, in order.
 OUTPUTS: list[tuple[str, str]] = [

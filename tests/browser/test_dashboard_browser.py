@@ -3,7 +3,7 @@
 One ``python -m app`` process serves the whole module (start-up costs ~2 s);
 each test publishes with its own bot id so tests do not see each other's data,
 and selects that bot in the page.  Waits are dash_duo's ``wait_for_*`` with
-the issue's 1 s budget for "events change the page".
+the product's 1 s budget for "events change the page".
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Reference implementation of the accounting and metrics definitions (issue 2, section 4).
+"""Reference implementation of the accounting and metrics definitions of docs/metrics.md.
 
-Written from the spec text only, never from ``app/core``: it is deliberately plain, slow and
+Written from docs/metrics.md only, never from ``app/core``: it is deliberately plain, slow and
 keeps every event so each metric is recomputed from scratch the obvious way.  The property
 tests compare the real store against it; Sharpe and max drawdown are additionally checked
 against empyrical-reloaded, latency percentiles against numpy.
@@ -259,7 +259,7 @@ class RefBot:
         }
 
     def metrics(self) -> dict:
-        """The spec'd numbers, keyed like the /api/metrics per-bot document."""
+        """The defined numbers, keyed like the /api/metrics per-bot document."""
         today_trips = [t for t in self.trips if self.is_today(t.closed_ts)]
         today = self.trip_stats(today_trips)
         equity = self.equity()

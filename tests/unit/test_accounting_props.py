@@ -1,6 +1,6 @@
 """Accounting of the state store against the independent reference in tests/support/oracle.py.
 
-Spec: issue 2, section 4 (docs/metrics.md).  Random scenarios (hypothesis) plus a few
+Definitions: docs/metrics.md.  Random scenarios (hypothesis) plus a few
 hand-computed examples; numbers are compared with rel=abs=1e-9.
 """
 
@@ -272,7 +272,7 @@ def test_mark_moves_unrealized_and_a_newer_fill_moves_the_mark():
 
 
 def test_account_equity_replaces_the_derived_curve():
-    """Spec: once the bot has sent any `account` event its curve is the account equities."""
+    """Definition: once the bot has sent any `account` event its curve is the account equities."""
     events = [
         Heartbeat(v=1, bot="b1", seq=1, ts=T0),
         fill(2, T0 + 1, "buy", 1.0, 100.0, 1.0),

@@ -2,7 +2,7 @@
 
 daily_pnl and the "today" counts (with a timezone), drawdown and max drawdown (reference +
 empyrical-reloaded), Sharpe (bucketing, carry-forward, window, risk-free; empyrical-reloaded),
-latency windows (numpy percentiles) and error counts.  Spec: issue 2, section 4.
+latency windows (numpy percentiles) and error counts.  Definitions: docs/metrics.md.
 """
 
 from __future__ import annotations
