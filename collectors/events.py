@@ -11,11 +11,19 @@ is reported as ``non_finite``.  Only the version is checked here afterwards.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Annotated, Literal
 
 import msgspec
 
-BotId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+#: A bot id, and any other name a trader types (channels, rules): 1-64 characters of
+#: ``A-Za-z0-9_.-`` and nothing more.  msgspec checks patterns with ``re.search``, where ``$``
+#: also matches before a final newline (``"bot\n"`` would pass); ``(?!\n)`` rules that out.
+#: ``\Z`` would too, but this form means the same in the ECMA-262 dialect of the published
+#: JSON Schema, where ``\Z`` is not an anchor.
+ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$(?!\n)"
+BotId = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
 NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
@@ -195,10 +203,10 @@ def encode(event: Event) -> tuple[bytes, bytes]:
 
 
 def _malformed(payload: bytes, message: str) -> Rejected:
-    if "out of range" in message:
-        return Rejected("non_finite", f"a number overflows to infinity ({message})")
-    if b"NaN" in payload or b"Infinity" in payload:
-        return Rejected("non_finite", f"NaN/Infinity are not numbers in JSON ({message})")
+    """Name a payload msgspec could not read as JSON at all."""
+    if "out of range" in message or b"NaN" in payload or b"Infinity" in payload:
+        bot, seq = _readable_bot_seq(payload)
+        return Rejected("non_finite", f"NaN, Infinity or a number beyond a double ({message})", bot, seq)
     try:
         payload.decode("utf-8")
     except UnicodeDecodeError:
@@ -210,22 +218,39 @@ def _classify(payload: bytes, message: str) -> Rejected:
     """Name a schema failure; also recover bot and seq so seq tracking stays exact."""
     try:
         raw = _LOOSE.decode(payload)
-    except msgspec.DecodeError as exc:
+    except msgspec.DecodeError as exc:  # 1e999 anywhere: no double holds it
         return _malformed(payload, str(exc))
+    except RecursionError:  # [[[[...]]]]: the typed decoder stopped at the first bracket, this one cannot
+        return Rejected("undecodable", "JSON nested too deeply")
     if not isinstance(raw, dict):
         return Rejected("not_object", f"payload is JSON {type(raw).__name__}, not an object")
-    bot, seq = raw.get("bot"), raw.get("seq")
-    bot = bot if isinstance(bot, str) and _valid_bot(bot) else None
-    seq = seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 else None
-    if "out of range" in message:
-        return Rejected("non_finite", f"a number overflows to infinity ({message})", bot, seq)
+    bot, seq = _bot_seq(raw)
     if "v" in raw and raw["v"] != 1 and isinstance(raw["v"], int):
         return Rejected("bad_version", f"v={raw['v']}, only 1 is accepted", bot, seq)
     return Rejected("invalid_field", message, bot, seq)
 
 
-def _valid_bot(bot: str) -> bool:
-    return 1 <= len(bot) <= 64 and all(c.isascii() and (c.isalnum() or c in "_.-") for c in bot)
+def _readable_bot_seq(payload: bytes) -> tuple[str | None, int | None]:
+    """Bot and seq of a payload with a non-finite number, which only a lenient parser reads.
+
+    Python's json accepts NaN, Infinity and 1e999 (as infinity); it runs only on this
+    rejected path, so the hot path keeps msgspec's strict parser.
+    """
+    try:
+        raw = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None, None
+    return _bot_seq(raw) if isinstance(raw, dict) else (None, None)
+
+
+def _bot_seq(raw: dict) -> tuple[str | None, int | None]:
+    bot, seq = raw.get("bot"), raw.get("seq")
+    bot = bot if isinstance(bot, str) and _ID.search(bot) is not None else None
+    seq = seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 else None
+    return bot, seq
+
+
+_ID = re.compile(ID_PATTERN)
 
 
 def json_schema() -> dict:

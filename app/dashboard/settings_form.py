@@ -42,11 +42,11 @@ from app.settings_changes import DELETE, Change, get_path, secret_name
 #: Shown and compared with when the file does not set them: the types' own defaults.
 DEFAULT_STALE_AFTER_S = CoreConfig().stale_after_s
 DEFAULT_REPEAT = {sev: route.repeat_interval_s for sev, route in default_routes().items()}
-EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
-URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,253}$")
+EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+\Z")
+E164 = re.compile(r"^\+[1-9]\d{6,14}\Z")
+CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})\Z")
+URL = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z", re.IGNORECASE)
+HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,253}\Z")
 
 
 @dataclass(frozen=True)
@@ -226,11 +226,16 @@ def _num_text(value: Any) -> str:
 
 
 def _list_text(value: Any) -> str:
+    """The text a field shows: ``$${`` (a literal ``${`` in the file) is shown as typed."""
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+        return ", ".join(_shown(v) for v in value)
+    return _shown(value)
+
+
+def _shown(value: Any) -> str:
+    return re.sub(r"\$\$\{", "${", str(value))
 
 
 # ---- checking one field ----------------------------------------------------------------------
@@ -274,9 +279,9 @@ def _number(
 def _listed(pattern: re.Pattern, what: str):
     def run(text: str) -> tuple[Any, str | None]:
         items = split_list(text)
-        bad = [i for i in items if not pattern.fullmatch(i)]
-        if bad:
-            return None, f"not {what}: {bad[0]}"
+        bad = [n for n, i in enumerate(items, 1) if not pattern.fullmatch(i)]
+        if bad:  # by position, never the value: a URL may carry a token
+            return None, f"item {bad[0]} is not {what}"
         return items, None
 
     return run

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from ruamel.yaml import YAML
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.wait import WebDriverWait
 
 from collectors.publisher import BotPublisher
@@ -85,7 +86,8 @@ def test_secrets_never_reach_the_browser(dash_duo, mon: AlertsMonitor) -> None:
     click(dash_duo, "#atab-save")
     dash_duo.wait_for_contains_text("#atab-save-status", "Saved", timeout=10)
     # the form is re-rendered from the saved file: the new secret shows as a mask only
-    WebDriverWait(dash_duo.driver, 5).until(
+    # (React may replace the input between finding it and reading it: look again then)
+    WebDriverWait(dash_duo.driver, 5, ignored_exceptions=(StaleElementReferenceException,)).until(
         until(
             lambda: (
                 "9f3k"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from collectors.events import TOPICS, Fill, Health, Rejected, decode, encode, json_schema
+from tests.support.documents import metrics_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"v": 1, "bot": "bot_1.a-b", "seq": 3, "ts": 1.7e9}
@@ -127,9 +128,9 @@ def test_docs_raw_pyzmq_example_delivers_to_a_real_collector(ingest) -> None:
     exec(example.replace("tcp://127.0.0.1:5556", ingest.endpoint), {})
     wait_until(
         lambda: (
-            "my-bot" in ingest.hub.metrics()["bots"]
-            and ingest.hub.metrics()["bots"]["my-bot"]["events"]["received"] == 3
+            "my-bot" in metrics_of(ingest.hub)["bots"]
+            and metrics_of(ingest.hub)["bots"]["my-bot"]["events"]["received"] == 3
         )
     )
-    bot = ingest.hub.metrics()["bots"]["my-bot"]
+    bot = metrics_of(ingest.hub)["bots"]["my-bot"]
     assert bot["equity"] == 10250.0 and bot["health"]["apis"] == {"binance": "up"}
