@@ -126,6 +126,9 @@ class ChannelWorker:
         return min(times, default=None)
 
     def _deliver(self, dest: str, rows: list[Row]) -> None:
+        rows = self._buildable(rows)
+        if not rows:
+            return
         limits = self.channel.limits(dest)
         self.limiter.take(limits, self.clock())
         try:
@@ -134,6 +137,38 @@ class ChannelWorker:
             log.exception("channel %s crashed while sending", self.name)
             result = Result("transient", f"internal error {type(exc).__name__}")
         self._record(dest, rows, result, limits)
+
+    def _buildable(self, rows: list[Row]) -> list[Row]:
+        """The rows whose message can be built; each other one is dead-lettered alone, with why.
+
+        Building is deterministic: a row that cannot be built now never can, so retrying it
+        would only hold back (for a day of retries) the alerts that share its digest.
+        """
+        try:
+            self.channel.render(rows)
+            return rows
+        except Exception:
+            if len(rows) == 1:
+                return self._unbuildable(rows)
+        good = []
+        for row in rows:
+            try:
+                self.channel.render([row])
+            except Exception:
+                self._unbuildable([row])
+                continue
+            good.append(row)
+        return good
+
+    def _unbuildable(self, rows: list[Row]) -> list[Row]:
+        (row,) = rows
+        try:
+            self.channel.render(rows)
+        except Exception as exc:
+            error = self.scrub(f"message could not be built: {type(exc).__name__}: {exc}")[:300]
+            log.error("alert channel %s: notification %s dead-lettered: %s", self.name, row.id, error)
+            self.outbox.dead([row.id], error, self.clock())
+        return []
 
     def _record(self, dest: str, rows: list[Row], result: Result, limits: list[Limit]) -> None:
         now = self.clock()

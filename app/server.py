@@ -5,8 +5,10 @@ Why gunicorn ``gthread`` (and not Flask's development server or waitress):
 * flask-sock needs the raw client socket; gunicorn exposes it
   (``gunicorn.socket``), waitress does not;
 * every open dashboard holds one thread for its WebSocket, so a thread pool
-  sized for ">= 20 pages + API calls" (``threads``, default 64) is the right
-  model, and gthread's event loop keeps idle keep-alive connections off it;
+  sized for "``dashboard.max_clients`` pages + a reserve for the API and the
+  page's requests" (``threads``, default 128; the settings refuse a smaller
+  reserve than 8) is the right model, and gthread's event loop keeps idle
+  keep-alive connections off it;
 * it is a server built to run for weeks (bounded request sizes, keep-alive
   and graceful-shutdown handling), unlike werkzeug's.
 
@@ -77,7 +79,7 @@ class _InProcessWorker(ThreadWorker):
         self.handle_exit(sig, frame)
 
 
-def serve(app: flask.Flask, host: str, port: int, threads: int = 64) -> None:
+def serve(app: flask.Flask, host: str, port: int, threads: int = 128) -> None:
     """Serve ``app`` (and its /ws WebSocket) until SIGINT/SIGTERM; blocks.
 
     Must be called from the main thread (it installs signal handlers).

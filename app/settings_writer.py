@@ -103,9 +103,31 @@ def plain(doc: Any) -> Any:
     return doc
 
 
-def apply_changes(doc: CommentedMap, changes: Iterable[Change]) -> int:
-    """Set (or delete) each path; untouched when equal, so comments and styles stay. Returns edits."""
+def literal(value: Any, refs: Iterable[str] = ()) -> Any:
+    """``value`` as the file must hold it to mean exactly this text: every ``${`` becomes ``$${``.
+
+    What is typed in the page is stored literally (``${HOME}`` typed in a field stays the
+    text ``${HOME}``, see app/settings.py); only the references the form itself made to the
+    secrets typed in this save (``${NAME}`` with NAME in ``refs``) stay references.
+    """
+    if isinstance(value, str):
+        keep = {"${" + r + "}" for r in refs}
+        return value if value in keep else value.replace("${", "$${")
+    if isinstance(value, Mapping):
+        return {k: literal(v, refs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [literal(v, refs) for v in value]
+    return value
+
+
+def apply_changes(doc: CommentedMap, changes: Iterable[Change], refs: Iterable[str] | None = None) -> int:
+    """Set (or delete) each path; untouched when equal, so comments and styles stay. Returns edits.
+
+    With ``refs`` (the secret names typed in this save) values are stored literally, see
+    :func:`literal`; a value equal to what the file holds is left as written, references included.
+    """
     edits = 0
+    refs = None if refs is None else frozenset(refs)
     for path, value in changes:
         *parents, leaf = path
         node = doc
@@ -118,20 +140,21 @@ def apply_changes(doc: CommentedMap, changes: Iterable[Change]) -> int:
                 node[part] = child
             node = child
         else:
-            edits += _set(node, leaf, value)
+            edits += _set(node, leaf, value, refs)
     return edits
 
 
-def _set(node: Any, leaf: str | int, value: Any) -> int:
+def _set(node: Any, leaf: str | int, value: Any, refs: frozenset[str] | None = None) -> int:
     exists = (leaf in node) if isinstance(node, dict) else (isinstance(leaf, int) and leaf < len(node))
     if value is DELETE:
         if exists:
             del node[leaf]
             return 1
         return 0
-    if exists and plain(node[leaf]) == plain(value):
+    stored = value if refs is None else literal(value, refs)
+    if exists and plain(node[leaf]) in (plain(value), plain(stored)):
         return 0
-    node[leaf] = _styled(value, node)
+    node[leaf] = _styled(stored, node)
     return 1
 
 
@@ -187,7 +210,7 @@ class SettingsWriter:
                 doc["secrets_file"] = DEFAULT_SECRETS_FILE
                 doc.yaml_add_eol_comment("owner-only (0600) NAME: value file for ${NAME}", "secrets_file")
             before = plain(get_path(doc, ["alerts", "channels"]) or {})
-            apply_changes(doc, changes)
+            apply_changes(doc, changes, refs=secrets or {})
             kept_secret_moved(
                 before, plain(get_path(doc, ["alerts", "channels"]) or {}), secrets or {}, self.path
             )
@@ -204,7 +227,11 @@ class SettingsWriter:
 
     def _validate(self, doc: CommentedMap, secrets: Mapping[str, str]) -> Settings:
         env = {**(os.environ if self.env is None else self.env), **secrets}
-        data = substitute_env(plain(doc), self.path, env=env)
+        try:
+            data = substitute_env(plain(doc), self.path, env=env)
+        except SettingsError as exc:  # say where, never which variables this process has or lacks
+            reason = "refers to a ${...} variable that is not set (see the monitor's start-up check)"
+            raise SettingsError(self.path, exc.key, reason) from None
         return validate(data, self.path)
 
     @staticmethod

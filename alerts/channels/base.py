@@ -224,6 +224,15 @@ class BaseChannel:
     def send(self, dest: str, rows: list[Row]) -> Result:
         raise NotImplementedError
 
+    def render(self, rows: list[Row]) -> object:
+        """The message ``send`` would build for ``rows``, without sending it; raises when it cannot be built.
+
+        Delivery calls it first, so that a row whose message cannot be built (a payload no
+        template can carry) is dead-lettered on its own instead of failing, and being retried
+        with, every alert of the digest.
+        """
+        return None
+
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line, the API or the page."""
         return secret_values(self.cfg)

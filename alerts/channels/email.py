@@ -86,6 +86,9 @@ class EmailChannel(BaseChannel):
         msg.add_alternative(body, subtype="html")
         return msg
 
+    def render(self, rows: list[Row]) -> object:
+        return self.build(rows).as_string()
+
     def send(self, dest: str, rows: list[Row]) -> Result:
         import yagmail
 

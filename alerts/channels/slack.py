@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import urllib.error
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
@@ -42,8 +44,19 @@ class SlackSettings(ChannelSettings, frozen=True, kw_only=True, forbid_unknown_f
     api_url: Destination = None  # default "https://slack.com/api/"
 
 
+_ZWSP = "\u200b"
+_FORMATTING = re.compile(r"([*_~`])")
+
+
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Bot-provided text as literal mrkdwn: ``<!channel>`` and ``<http://x|y>`` cannot ping or link.
+
+    ``&``, ``<`` and ``>`` are Slack's three entities; the formatting characters have no
+    escape in mrkdwn, so each is fenced with zero-width spaces, which keeps Slack from
+    pairing them into bold, italic, strike or code while the text reads the same.
+    """
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _FORMATTING.sub(_ZWSP + r"\1" + _ZWSP, text)
 
 
 def message(payloads: list[dict], dashboard_url: str) -> dict:
@@ -66,7 +79,8 @@ def message(payloads: list[dict], dashboard_url: str) -> dict:
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{dashboard_url}|Open the dashboard>"}]}
     )
-    return {"text": messages.trim(messages.subject(ps), 3000), "blocks": blocks}
+    # The top-level text is mrkdwn too (notifications, clients without blocks): escaped alike.
+    return {"text": _escape(messages.trim(messages.subject(ps), 2000)), "blocks": blocks}
 
 
 class SlackChannel(BaseChannel):
@@ -88,6 +102,9 @@ class SlackChannel(BaseChannel):
                 timeout=int(cfg.timeout_s),
                 retry_handlers=[],
             )
+
+    def render(self, rows: list[Row]) -> object:
+        return json.dumps(message([r.payload for r in rows], self.dashboard_url))
 
     def send(self, dest: str, rows: list[Row]) -> Result:
         from slack_sdk.errors import SlackApiError, SlackClientError

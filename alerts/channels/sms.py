@@ -62,8 +62,7 @@ def message(payloads: list[dict], dashboard_url: str) -> str:
     if len(ps) == 1:
         p = ps[0]
         text = (
-            f"{str(p.get('severity')).upper()} {messages.KIND_WORDS.get(p.get('kind'), '')} {p.get('bot')}: "
-            f"{p.get('summary', '')}"
+            f"{str(p.get('severity')).upper()} {messages.kind_word(p)} {p.get('bot')}: {p.get('summary', '')}"
         )
     else:
         crit = sum(1 for p in ps if p.get("severity") == "critical")
@@ -113,6 +112,9 @@ class SmsChannel(BaseChannel):
     def limits(self, dest: str) -> list[Limit]:
         """One sender number: 1 message/s overall (Twilio long code), whatever the recipient."""
         return [Limit(f"{self.name}:*", self.cfg.rate_per_s or self.default_rate)]
+
+    def render(self, rows: list[Row]) -> object:
+        return message([r.payload for r in rows], self.dashboard_url).encode("utf-8")
 
     def send(self, dest: str, rows: list[Row]) -> Result:
         import requests

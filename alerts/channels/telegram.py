@@ -106,6 +106,9 @@ class TelegramChannel(BaseChannel):
             out.append(Limit(f"{self.name}:{dest}:group", 20 / 60, 20.0))
         return out
 
+    def render(self, rows: list[Row]) -> object:
+        return message([r.payload for r in rows], self.dashboard_url).encode("utf-8")
+
     def send(self, dest: str, rows: list[Row]) -> Result:
         from telegram.constants import ParseMode
         from telegram.error import (

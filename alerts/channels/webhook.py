@@ -62,6 +62,9 @@ class WebhookChannel(BaseChannel):
     def destinations(self) -> list[str]:
         return [str(i) for i in range(len(self.cfg.urls))]
 
+    def render(self, rows: list[Row]) -> object:
+        return [json.dumps(body(r.payload, r.idem, self.dashboard_url), default=str).encode() for r in rows]
+
     def send(self, dest: str, rows: list[Row]) -> Result:
         (row,) = rows
         data = json.dumps(body(row.payload, row.idem, self.dashboard_url), default=str).encode()

@@ -32,6 +32,7 @@ __all__ = ["DashboardHandle", "DashboardSettings", "install"]
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 WS_PATH = "/ws"
+WS_MAX_MESSAGE = 1024 * 1024  # bytes of one message from a page (the web guard caps request bodies alike)
 
 
 class DashboardHandle:
@@ -82,6 +83,10 @@ def install(
         title=settings.title,
         update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        # The renderer copies this cookie (set with the page by the web guard) into this header on
+        # each callback request: the CSRF token that Save, Acknowledge and Test Alert must carry.
+        csrf_token_name=server.config.get("CSRF_COOKIE_NAME", "_csrf_token"),
+        csrf_header_name=server.config.get("CSRF_HEADER_NAME", "X-CSRFToken"),
     )
     app.index_string = layout.INDEX
     extra_tabs, extra_outputs = ([tab.layout()], [(s, "data") for s in ALERT_STORES]) if tab else ([], [])
@@ -94,7 +99,9 @@ def install(
 
 
 def _register_ws(server: flask.Flask, broadcaster: Broadcaster, settings: DashboardSettings) -> None:
-    server.config.setdefault("SOCK_SERVER_OPTIONS", {"ping_interval": settings.ws_ping_interval_s})
+    # A page sends only tiny "resync" requests: a larger message closes its socket (1009).
+    options = {"ping_interval": settings.ws_ping_interval_s, "max_message_size": WS_MAX_MESSAGE}
+    server.config.setdefault("SOCK_SERVER_OPTIONS", options)
     sock = Sock(server)
 
     @sock.route(WS_PATH, bp=None)
@@ -103,7 +110,7 @@ def _register_ws(server: flask.Flask, broadcaster: Broadcaster, settings: Dashbo
         _bound_send_buffer(ws, settings.ws_send_buffer_kb * 1024)
         slot = broadcaster.connect(flask.request.args.get("bot") or ALL)
         if slot is None:
-            ws.close(reason=1013, message="too many dashboard pages")
+            _close_now(ws, 1013, "too many dashboard pages")
             return
         try:
             _pump(ws, slot)
@@ -122,14 +129,15 @@ def _bound_send_buffer(ws: object, size: int) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
 
-def _close_now(ws: object) -> None:
-    """Say "going away" and cut the connection, without waiting for the page's reply.
+def _close_now(ws: object, reason: int = 1001, message: str = "monitor stopping") -> None:
+    """Say why (by default "going away") and cut the connection, without waiting for the page's reply.
 
     The WebSocket's reader thread (simple_websocket's, not a daemon) would otherwise
     wait for the page's close reply until the next ping, up to ``ws_ping_interval_s``,
-    and keep a stopping monitor alive that long.
+    and keep a stopping monitor alive that long (a page refused for lack of a slot too:
+    it has no slot for the broadcaster's stop to end).
     """
-    ws.close(reason=1001, message="monitor stopping")
+    ws.close(reason=reason, message=message)
     sock = getattr(ws, "sock", None)
     if isinstance(sock, socket.socket):
         with contextlib.suppress(OSError):

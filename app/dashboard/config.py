@@ -22,7 +22,8 @@ class DashboardSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     #: Frames a slow browser may have waiting; beyond that the waiting frames
     #: are dropped and replaced by one full snapshot (newest wins).
     client_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
-    #: Connections beyond this are refused so a reload storm cannot starve the server.
+    #: Connections beyond this are refused so a reload storm cannot starve the server.  Each open
+    #: page holds a worker thread, so the settings refuse more than ``server.threads`` - 8.
     max_clients: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
     #: Rows in the recent-fills table (newest first).
     fills_rows: Annotated[int, msgspec.Meta(ge=50, le=1000)] = 100
