@@ -10,21 +10,47 @@ Two ZeroMQ pitfalls are handled here so integrators don't meet them:
   and wait until the monitor's subscription is seen before the first send;
 * the default high-water mark (1000) drops silently: we raise it so a burst
   of 100k events is queued, not lost.
+
+What ZeroMQ drops anyway (everything published while the monitor is down or
+unreachable) is kept in a bounded replay buffer: the monitor asks for the seqs
+it missed with a request sent back up the same connection, and a background
+thread answers by publishing them again (docs/events.md, "Recovering missed
+events").  The socket is shared with the caller's thread under one lock.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 import zmq
 
+from collectors.recovery import REQUEST_TOPIC, decode_range, encode_unavailable
+
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5556"
 SEND_HWM = 1_000_000
+REPLAY_EVENTS = 100_000  # the replay buffer keeps at least this many events...
+REPLAY_SECONDS = 600.0  # ...or this many seconds of them, whichever is more
+REPLAY_MAX_BYTES = 256 * 1024 * 1024  # ...but never more payload than this (memory bound)
+REPLAY_POLL_S = 0.05  # how often the background thread looks for requests
+REPLAY_CHUNK = 1000  # events re-sent per lock hold, so the bot's own sends interleave
 _ENCODE = msgspec.json.Encoder().encode
+_TOPIC_BYTES: dict[str, bytes] = {}
+log = logging.getLogger(__name__)
+
+
+def _topic_bytes(topic: str) -> bytes:
+    """One bytes object per topic, shared by every buffered event (the contract has a dozen)."""
+    name = topic.encode()
+    if len(_TOPIC_BYTES) < 64:
+        _TOPIC_BYTES[topic] = name
+    return name
 
 
 class NotConnected(RuntimeError):
@@ -32,7 +58,7 @@ class NotConnected(RuntimeError):
 
 
 class BotPublisher:
-    """Fills the envelope (v, bot, seq, ts), numbers seq from 0, and sends."""
+    """Fills the envelope (v, bot, seq, ts), numbers seq from 0, sends, and answers replay requests."""
 
     def __init__(
         self,
@@ -43,11 +69,23 @@ class BotPublisher:
         bind: bool = False,
         clock: Callable[[], float] = time.time,
         context: zmq.Context | None = None,
+        replay_events: int = REPLAY_EVENTS,
+        replay_seconds: float = REPLAY_SECONDS,
+        replay_max_bytes: int = REPLAY_MAX_BYTES,
     ) -> None:
         self.bot_id = bot_id
         self.clock = clock
         self.seq = 0
+        self.replay_events = replay_events
+        self.replay_seconds = replay_seconds
+        self.replay_max_bytes = replay_max_bytes
+        # (seq, monotonic time sent, topic, payload), consecutive seqs, oldest first
+        self._buffer: deque[tuple[int, float, bytes, bytes]] = deque()
+        self._buffer_bytes = 0
+        self.replays_answered = 0
         self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self._closed = threading.Event()
         self._ctx = context or zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.XPUB)
         self._sock.setsockopt(zmq.SNDHWM, SEND_HWM)
@@ -55,13 +93,19 @@ class BotPublisher:
         (self._sock.bind if bind else self._sock.connect)(endpoint)
         if connect_timeout > 0:
             self.wait_connected(connect_timeout)
+        self._replayer = threading.Thread(target=self._serve_replays, name=f"replay-{bot_id}", daemon=True)
+        self._replayer.start()
 
     def wait_connected(self, timeout: float) -> None:
         """Block until a subscriber has subscribed, so the first event isn't lost."""
-        if not self._sock.poll(int(timeout * 1000), zmq.POLLIN):
-            raise NotConnected(f"no monitor subscribed within {timeout:.1f}s")
-        while self._sock.poll(0, zmq.POLLIN):
-            self._sock.recv()  # subscription frames; nothing else to do with them
+        deadline = time.monotonic() + timeout
+        while not self._subscribed.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise NotConnected(f"no monitor subscribed within {timeout:.1f}s")
+            with self._lock:
+                requests = self._read_upstream(min(left, REPLAY_POLL_S))
+            self._answer(requests)
 
     def send(self, topic: str, ts: float | None = None, **fields: Any) -> int:
         """Send one event; returns the seq it was given."""
@@ -70,8 +114,79 @@ class BotPublisher:
             self.seq += 1
             body = {"v": 1, "bot": self.bot_id, "seq": seq, "ts": self.clock() if ts is None else ts}
             body.update({k: v for k, v in fields.items() if v is not None})
-            self._sock.send_multipart([topic.encode(), _ENCODE(body)])
+            name = _TOPIC_BYTES.get(topic) or _topic_bytes(topic)
+            frames = [name, _ENCODE(body)]
+            self._sock.send_multipart(frames)
+            self._keep(seq, frames[0], frames[1])
             return seq
+
+    # ---- replay ---------------------------------------------------------
+    def _keep(self, seq: int, topic: bytes, payload: bytes) -> None:
+        """Buffer a sent event; evict what is both beyond the count and older than the age kept."""
+        buf = self._buffer
+        if buf and buf[-1][0] != seq - 1:
+            buf.clear()  # seq was reset by the caller: a new sequence starts
+            self._buffer_bytes = 0
+        now = time.monotonic()
+        buf.append((seq, now, topic, payload))
+        self._buffer_bytes += len(payload)
+        while buf and (
+            (len(buf) > self.replay_events and now - buf[0][1] > self.replay_seconds)
+            or self._buffer_bytes > self.replay_max_bytes
+        ):
+            self._buffer_bytes -= len(buf.popleft()[3])
+
+    def _read_upstream(self, timeout_s: float) -> list[tuple[int, int]]:
+        """Take what subscribers sent (caller holds the lock); return this bot's replay requests."""
+        sock = self._sock
+        requests: list[tuple[int, int]] = []
+        if not sock.poll(int(timeout_s * 1000), zmq.POLLIN):
+            return requests
+        while True:
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return requests
+            head = frames[0]
+            if head[:1] == b"\x01":
+                self._subscribed.set()
+            elif head == REQUEST_TOPIC and len(frames) == 2:
+                wanted = decode_range(frames[1])
+                if wanted is not None and wanted.bot == self.bot_id:
+                    requests.append((wanted.first, wanted.last))
+
+    def _answer(self, requests: list[tuple[int, int]]) -> None:
+        """Publish the buffered events of each range again; say which part is gone."""
+        for first, last in requests:
+            with self._lock:
+                last = min(last, self.seq - 1)  # never promise what was not sent
+                buf = self._buffer
+                oldest = buf[0][0] if buf else self.seq
+                if first < oldest and first <= last:
+                    self._sock.send_multipart(encode_unavailable(self.bot_id, first, min(last, oldest - 1)))
+                start = max(first, oldest)
+                pending = (
+                    list(itertools.islice(buf, start - oldest, last - oldest + 1)) if start <= last else []
+                )
+            self.replays_answered += 1
+            for i in range(0, len(pending), REPLAY_CHUNK):
+                with self._lock:
+                    for _, _, topic, payload in pending[i : i + REPLAY_CHUNK]:
+                        self._sock.send_multipart([topic, payload])
+
+    def _serve_replays(self) -> None:
+        """The background thread: look for requests a few times a second and answer them."""
+        while not self._closed.wait(REPLAY_POLL_S):
+            try:
+                with self._lock:
+                    if self._closed.is_set():
+                        return
+                    requests = self._read_upstream(0)
+                self._answer(requests)
+            except zmq.ZMQError as exc:  # the socket was closed under us: nothing left to serve
+                if not self._closed.is_set():
+                    log.warning("replay thread of %s stopped: %s", self.bot_id, exc)
+                return
 
     def heartbeat(self, ts: float | None = None) -> int:
         return self.send("heartbeat", ts)
@@ -162,8 +277,12 @@ class BotPublisher:
             self._sock.send_multipart([topic, payload])
 
     def close(self, linger_s: float = 5.0) -> None:
-        """Close, waiting up to linger_s for queued events to leave."""
-        self._sock.close(linger=int(linger_s * 1000))
+        """Close, waiting up to linger_s for queued events to leave; replays stop being answered."""
+        self._closed.set()
+        if self._replayer.is_alive() and self._replayer is not threading.current_thread():
+            self._replayer.join()
+        with self._lock:
+            self._sock.close(linger=int(linger_s * 1000))
 
     def __enter__(self) -> BotPublisher:
         return self

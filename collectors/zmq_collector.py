@@ -5,26 +5,38 @@ receives) and handed in one call to the :class:`~collectors.sink.EventSink`
 (the monitor's hub, which applies them under one lock acquisition), so ingest
 costs one lock per batch, not per event.  The receive high-water mark is raised far
 above ZeroMQ's default of 1000, which would otherwise drop silently.
+
+The socket is an XSUB (it subscribes to everything by sending ``\x01``) rather
+than a SUB, because an XSUB can also send: a replay request goes back up the
+very connections the events come in on, to every connected publisher, whether
+the monitor binds and the bots connect or the other way round.  The
+:class:`~collectors.recovery.Sequencer` decides what is applied when; the
+common case (the next seq of a bot) costs one dict lookup here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import zmq
 
 from collectors.events import DECODERS, Event, Rejected, decode
-from collectors.sink import EventSink, RejectedMessage
+from collectors.recovery import UNAVAILABLE_TOPIC, Sequencer, decode_range, encode_request
+from collectors.sink import EventSink, Recovered, RejectedMessage
 
 log = logging.getLogger(__name__)
 
 BATCH = 4096
 RECV_HWM = 2_000_000
 POLL_MS = 100
+RECOVERY_TIMEOUT_S = 2.0  # settings.yaml collector.recovery_timeout_s
+RECOVERY_MAX_HELD = 200_000  # settings.yaml collector.recovery_max_held
 
 
 @dataclass(frozen=True)
@@ -47,22 +59,32 @@ class Collector:
         endpoints: list[Endpoint],
         max_message_bytes: int = 65536,
         context: zmq.Context | None = None,
+        *,
+        recovery_timeout_s: float = RECOVERY_TIMEOUT_S,
+        recovery_max_held: int = RECOVERY_MAX_HELD,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sink = sink
         self.endpoints = endpoints
         self.max_bytes = max_message_bytes
         self._ctx = context or zmq.Context.instance()
         self._sock: zmq.Socket | None = None
+        self.sequencer = Sequencer(recovery_timeout_s, recovery_max_held, clock)
 
     def open(self) -> None:
-        """Create and bind/connect the socket; raises zmq.ZMQError on a bad endpoint."""
-        sock = self._ctx.socket(zmq.SUB)
+        """Create and bind/connect the socket; raises zmq.ZMQError on a bad endpoint.
+
+        Gap detection resumes from the sink's last seq of every bot, so the first
+        event of a bot after the monitor's restart shows what it missed meanwhile.
+        """
+        self.sequencer.resume(self.sink.last_seqs())
+        sock = self._ctx.socket(zmq.XSUB)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.RCVHWM, RECV_HWM)
         sock.setsockopt(zmq.RCVBUF, 8 * 1024 * 1024)
         # ZeroMQ's own size cap stays far above ours so oversized messages are counted, not vanished.
         sock.setsockopt(zmq.MAXMSGSIZE, max(64 * self.max_bytes, 16 * 1024 * 1024))
-        sock.setsockopt(zmq.SUBSCRIBE, b"")
+        sock.send(b"\x01")  # subscribe to everything; resent to every peer that (re)connects
         try:
             for ep in self.endpoints:
                 (sock.bind if ep.mode == "bind" else sock.connect)(ep.url)
@@ -72,6 +94,18 @@ class Collector:
         self._sock = sock
 
     def close(self) -> None:
+        """Close the socket; events held behind a gap are applied, or left to be asked again.
+
+        A bot that answers replays is asked for them again after the restart (the
+        sink's last seq is still before the gap); for one that never answered,
+        they are applied now and the gap counts as lost, as it would on time-out.
+        """
+        held = self.sequencer.stop()
+        if held:
+            try:
+                self.sink.apply_batch(held, 0)
+            except Exception:  # closing must not fail: they count as lost when the bot is back
+                log.exception("could not apply %d held events on close", len(held))
         if self._sock is not None:
             self._sock.close(linger=0)
             self._sock = None
@@ -80,12 +114,25 @@ class Collector:
         """The receive loop; returns when ``stop`` is set."""
         if self._sock is None:
             self.open()
+        elif self.sequencer.pending or self.sequencer.expected:
+            # a restarted thread: events of a batch that failed to apply are asked for again
+            self.sequencer.resume(self.sink.last_seqs())
         sock = self._sock
         assert sock is not None
+        sequencer = self.sequencer
         while not stop.is_set():
-            if not sock.poll(POLL_MS, zmq.POLLIN):
+            if not sock.poll(self._poll_ms(), zmq.POLLIN):
+                if sequencer.pending:
+                    self._finish([], 0)  # a gap may have timed out with nothing arriving
                 continue
             self._drain(sock)
+
+    def _poll_ms(self) -> int:
+        """Wait at most until the next gap gives up, so its held events are not late."""
+        deadline = self.sequencer.next_deadline()
+        if deadline is None:
+            return POLL_MS
+        return max(0, min(POLL_MS, int((deadline - self.sequencer.clock()) * 1000) + 1))
 
     def _explain(self, topic: bytes, payload: bytes) -> Event | RejectedMessage:
         """The slow path: decode() again, which names why a message is bad."""
@@ -101,11 +148,14 @@ class Collector:
             )
 
     def _drain(self, sock: zmq.Socket) -> None:
-        items: list = []  # events and rejects, in arrival order
+        items: list = []  # events and rejects, in arrival order (each bot's in seq order)
         received = 0
         recv = sock.recv_multipart
         max_bytes = self.max_bytes
         decoders = DECODERS
+        sequencer = self.sequencer
+        expected = sequencer.expected
+        offer = sequencer.offer
         for _ in range(BATCH):
             try:
                 parts = recv(zmq.NOBLOCK)
@@ -129,14 +179,73 @@ class Collector:
             if decoder is not None and len(payload) <= max_bytes:
                 try:
                     event = decoder.decode(payload)
-                    if event.v == 1:
-                        items.append(event)
-                        continue
+                    ok = event.v == 1
                 except Exception:
-                    pass  # whatever failed, _explain() decodes again and names the reason
-            items.append(self._explain(topic, payload))
-        if received:
+                    ok = False  # whatever failed, _explain() decodes again and names the reason
+                if ok:
+                    bot, seq = event.bot, event.seq
+                    if expected.get(bot) == seq:  # in order: the common case
+                        expected[bot] = seq + 1
+                        items.append(event)
+                    else:
+                        items.extend(offer(bot, seq, event))
+                    continue
+            elif topic == UNAVAILABLE_TOPIC:
+                self._unavailable(payload, items)
+                continue
+            self._sequenced_reject(self._explain(topic, payload), items)
+        self._finish(items, received)
+
+    def _sequenced_reject(self, item: Event | RejectedMessage, items: list) -> None:
+        """A reject that names its bot and seq takes its place in that bot's sequence.
+
+        Only for a bot already sequenced: the store tracks seqs of known bots only,
+        so a reject of a bot never seen valid has nothing to wait for.
+        """
+        expected = self.sequencer.expected
+        if type(item) is not tuple:
+            bot, seq = item.bot, item.seq  # decoded on the slow path after all
+        else:
+            bot, seq = item[0].bot, item[0].seq
+            if bot is None or seq is None or bot not in expected:
+                items.append(item)
+                return
+        if expected.get(bot) == seq:
+            expected[bot] = seq + 1
+            items.append(item)
+        else:
+            items.extend(self.sequencer.offer(bot, seq, item))
+
+    def _unavailable(self, payload: bytes, items: list) -> None:
+        answer = decode_range(payload)
+        if answer is not None:
+            items.extend(self.sequencer.unavailable(answer.bot, answer.first, answer.last))
+
+    def _finish(self, items: list, received: int) -> None:
+        """Add what timed out, apply the batch, then send the replay requests it raised."""
+        sequencer = self.sequencer
+        if sequencer.pending:
+            items.extend(sequencer.expire())
+        if sequencer.recovered:
+            items.extend(Recovered(bot=b, count=n) for b, n in sequencer.recovered.items())
+            sequencer.recovered.clear()
+        if items or received:
             self.sink.apply_batch(items, received)
+        for bot, first, last, why in sequencer.given_up:
+            log.warning("bot %s: events %d..%d counted as lost (%s)", bot, first, last, why)
+        sequencer.given_up.clear()
+        if sequencer.requests:
+            self._request(sequencer.requests)
+
+    def _request(self, requests: list[tuple[str, int, int]]) -> None:
+        sock = self._sock
+        for bot, first, last in requests:
+            log.info("bot %s: sequence gap, asking for events %d..%d", bot, first, last)
+            if sock is not None:
+                # no peer can take it now (zmq.Again): the gap times out and counts as lost
+                with contextlib.suppress(zmq.Again):
+                    sock.send_multipart(encode_request(bot, first, last), zmq.NOBLOCK)
+        requests.clear()
 
 
 class CollectorSupervisor:

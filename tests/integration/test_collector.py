@@ -142,7 +142,7 @@ def test_rejected_event_keeps_seq_tracking_exact(ingest: Ingest) -> None:
         pub.heartbeat()
     wait_until(lambda: metrics_of(ingest.hub)["collector"]["received"] == 3)
     events = ingest.metrics()["bots"]["b1"]["events"]
-    assert events == {"received": 2, "rejected": 1, "lost": 0, "seq_resets": 0}
+    assert events == {"received": 2, "rejected": 1, "lost": 0, "seq_resets": 0, "recovered": 0}
 
 
 def test_collector_thread_is_restarted_after_it_dies(ingest: Ingest, monkeypatch) -> None:
