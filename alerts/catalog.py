@@ -132,7 +132,16 @@ EVENTS: tuple[EventRule, ...] = (
     EventRule(
         "position_mismatch", "warning", "Position mismatch", "mismatches increase", "position_mismatches"
     ),
+    EventRule(
+        "journal_failing",
+        "critical",
+        "State journal failing (monitor)",
+        "the monitor's state journal cannot write (disk full, disk too slow)",
+    ),
 )
+
+#: The alert scope of conditions of the monitor itself (not of a bot); no bot id can be this.
+MONITOR = "(monitor)"
 
 THRESHOLD: dict[str, ThresholdRule] = {t.name: t for t in THRESHOLDS}
 EVENT: dict[str, EventRule] = {e.name: e for e in EVENTS}

@@ -6,6 +6,16 @@ version, however many changes happened meanwhile) and on a periodic tick for
 time-based rules.  It never talks to a channel: it only writes to SQLite and
 wakes the workers, so a dead Slack cannot slow it, let alone ingest.  After each
 evaluation it republishes the dashboard's alert snapshot (alerts/snapshot.py).
+
+A restart changes no alert.  The engine takes back from SQLite the open alerts
+(same id, ``fired_at``, repeat and escalation counts), the counter rules' memory and
+the previous run's last heartbeat, and must be started only once the store is
+restored.  Alerts carried over a restart are *unconfirmed* until their bot is heard
+again: a carried alert whose condition is false by then resolves once, worded as
+resolved while the monitor was down; its repeats wait for that confirmation (at
+most ``stale_after_s``); a bot the restarted monitor does not know at all gets the
+same ``stale_after_s`` to report before its alerts end as unverified; and no bot
+is called stale before it had that time to be heard after the restart.
 """
 
 from __future__ import annotations
@@ -13,12 +23,12 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from alerts import states
+from alerts import messages, states
 from alerts.config import AlertsSettings
 from alerts.outbox import NewRow, Outbox
-from alerts.rules import RuleSet
+from alerts.rules import Evaluation, Observation, RuleSet, identity
 from alerts.states import FIRING, Alert, Notice
 from app.core.documents import MetricsDocument
 
@@ -37,6 +47,10 @@ _MATERIAL = (
 )
 
 
+#: Seconds between two heartbeats written to the outbox: the "stopped at about" of the next start.
+HEARTBEAT_S = 1.0
+
+
 def _material(a: Alert | None) -> tuple | None:
     return None if a is None else tuple(getattr(a, f) for f in _MATERIAL)
 
@@ -53,7 +67,10 @@ class Engine:
         dashboard_url: str,
         dests_of: Callable[[str], list[str]],
         new_id: Callable[[], str] | None = None,
+        restored_bots: Iterable[str] | None = None,
     ) -> None:
+        """``restored_bots``: the bots the store holds before any event of this run arrived (what the
+        restore brought back); without it, those the first evaluation sees."""
         self.outbox, self.settings, self.dashboard_url, self.dests_of = (
             outbox,
             settings,
@@ -61,34 +78,134 @@ class Engine:
             dests_of,
         )
         self.stale_after_s = stale_after_s
-        self.rules = RuleSet(settings, stale_after_s)
         self.new_id = new_id or (lambda: uuid.uuid4().hex[:16])
         self.alerts: dict[str, Alert] = {a.key: a for a in outbox.load_active()}
+        self.previous = outbox.previous  # what the file says of the run before this one
+        self.rules = RuleSet(settings, stale_after_s)
+        self.rules.adopt_memory(outbox.load_memory(), None if self.previous.memory_known else self._seed)
+        self.started_at: float | None = None  # when this run began evaluating (start(), else the first)
+        self._begun = False
+        # firing alerts taken over from the previous run, not yet seen true with their bot heard again
+        self.carried: set[str] = {k for k, a in self.alerts.items() if a.status == FIRING}
+        # bots with carried alerts whose state the store did not bring back: their alerts cannot be verified
+        self.stateless: frozenset[str] = frozenset()
+        self._restored = None if restored_bots is None else frozenset(restored_bots)
+        self._alive_at = float("-inf")  # last heartbeat written
+        self._now = 0.0  # time of the evaluation under way
         self._confirmed: set[str] = set()  # alert ids known delivered somewhere (no failover needed)
         self.failing: set[str] = set()  # critical alerts nobody confirmed past the deadline
         self._lock = threading.RLock()
+
+    def start(self, now: float) -> None:
+        """The evaluator starts: events arriving from now on are this run's ("heard again")."""
+        with self._lock:
+            if self.started_at is None:
+                self.started_at = now
+
+    def _seed(self, rule: str, bot: str) -> float | None:
+        """Memory of a counter from a file that never saved it: seen, moved now if its alert is open."""
+        return self._now if identity(rule, bot) in self.alerts else None
 
     # ---- evaluation -----------------------------------------------------
     def evaluate(self, metrics: MetricsDocument, now: float) -> int:
         """Apply one metrics document at time ``now``; returns notifications enqueued."""
         with self._lock:
+            self._now = now
             ev = self.rules.evaluate(metrics, now)
+            if not self._begun:
+                self._begin(ev, now)
+            heard = self._heard_since_start(metrics, now)
+            active = self._restart_grace(ev, heard, now)
             changed: list[Alert] = []
             notices: list[tuple[Alert, Notice]] = []
-            for key in set(ev.active) | set(self.alerts):
+            for key in set(active) | set(self.alerts):
                 old = self.alerts.get(key)
-                obs = ev.active.get(key)
+                obs = active.get(key)
                 if obs is None and old is not None and old.bot not in ev.bots:
-                    new, ns = old, []  # the bot is not reporting at all (e.g. after a restart): keep as is
+                    new, ns = self._unknown_bot(key, old, now)
                 else:
-                    new, ns = states.step(old, obs, now, self.settings.route, self.new_id)
+                    because = self._because(key, old)
+                    new, ns = states.step(old, obs, now, self.settings.route, self.new_id, because)
+                    self._settle(key, obs, old, heard, now)
                 if new is not None and new.status == FIRING:
-                    new, more = states.due(new, now)
+                    new, more = states.due(new, now, repeat=not self._unconfirmed(key, now))
                     ns += more
                 self._track(key, old, new, changed)
                 notices += [(new, n) for n in ns]
             self._failover(now, changed, notices)
             return self._commit(changed, notices, now)
+
+    def _begin(self, ev: Evaluation, now: float) -> None:
+        """The first evaluation of this run: note which carried alerts' bots the store did not restore."""
+        self._begun = True
+        if self.started_at is None:
+            self.started_at = now
+        known = ev.bots if self._restored is None else self._restored
+        self.stateless = frozenset(
+            self.alerts[k].bot for k in self.carried if self.alerts[k].bot not in known
+        )
+
+    def _because(self, key: str, old: Alert | None) -> str | None:
+        """How a clear of this alert is worded: ordinary, at a restart, or unverifiable."""
+        if key not in self.carried or old is None:
+            return None
+        return states.UNKNOWN_BOT if old.bot in self.stateless else states.OUTAGE
+
+    def _settle(
+        self, key: str, obs: Observation | None, old: Alert | None, heard: frozenset[str], now: float
+    ) -> None:
+        """A carried alert stops being one once it cleared, or was seen true with its bot heard again
+        (or through the whole grace: the restored facts are then all there will be)."""
+        if obs is None or old is None or old.bot in heard or not self._in_grace(now):
+            self.carried.discard(key)
+
+    def _in_grace(self, now: float) -> bool:
+        """The first ``stale_after_s`` of this run: the time any bot gets to be heard again."""
+        return self.started_at is not None and now - self.started_at < self.stale_after_s
+
+    def _heard_since_start(self, metrics: MetricsDocument, now: float) -> frozenset[str]:
+        """Bots with an event that arrived during this run (not only restored from before it)."""
+        up = now - (self.started_at if self.started_at is not None else now)
+        return frozenset(
+            b for b, d in metrics.bots.items() if d.last_event_age_s is not None and d.last_event_age_s <= up
+        )
+
+    def _restart_grace(self, ev: Evaluation, heard: frozenset[str], now: float) -> dict[str, Observation]:
+        """No *new* stale alert for a bot not yet heard in this run's first ``stale_after_s``.
+
+        Its age counts from its last event before the restart, and while the monitor
+        was down nothing could arrive: a live bot would look stale until its next
+        event.  An alert already open (a bot silent before the restart) is unaffected.
+        """
+        if not self._in_grace(now):
+            return ev.active
+        return {
+            k: o
+            for k, o in ev.active.items()
+            if not (o.rule == "stale" and k not in self.alerts and o.bot not in heard)
+        }
+
+    def _unknown_bot(self, key: str, old: Alert, now: float) -> tuple[Alert | None, list[Notice]]:
+        """An alert whose bot the store does not know (restarted without its state).
+
+        Kept as it is for ``stale_after_s`` (the bot may report and be evaluated), then
+        ended once, as unverified: repeating it forever would cry wolf about a bot
+        nothing is known of, and resolving it silently would hide that.
+        """
+        if self._in_grace(now):
+            return old, []
+        self.carried.discard(key)
+        log.warning(
+            "alert %s (%s on %s) ended unverified: the bot has not reported since the restart",
+            old.alert_id,
+            old.rule,
+            old.bot,
+        )
+        return states.clear(old, now, states.UNKNOWN_BOT)
+
+    def _unconfirmed(self, key: str, now: float) -> bool:
+        """A carried alert's repeat waits until its bot is heard again (at most ``stale_after_s``)."""
+        return key in self.carried and self._in_grace(now)
 
     def _track(self, key: str, old: Alert | None, new: Alert | None, changed: list[Alert]) -> None:
         if new is None:
@@ -147,10 +264,28 @@ class Engine:
         self.failing = failing
 
     def _commit(self, changed: list[Alert], notices: list[tuple[Alert, Notice]], now: float) -> int:
-        if not changed and not notices:
+        """States, notifications, counter memory and the heartbeat: one transaction."""
+        memory = self.rules.take_memory()
+        alive = now - self._alive_at >= HEARTBEAT_S
+        if not changed and not notices and not memory:
+            if alive:
+                self.outbox.heartbeat(now)
+                self._alive_at = now
             return 0
         rows = [r for alert, n in notices for r in self.rows_for(alert, n, now)]
-        return self.outbox.write(changed, rows, now)
+        try:
+            n = self.outbox.write(changed, rows, now, memory=memory, alive=alive)
+        except Exception:
+            self.rules.remember_unsaved(memory)  # saved with the next successful write
+            raise
+        if alive:
+            self._alive_at = now
+        return n
+
+    def mark_stopped(self, now: float) -> None:
+        """A graceful stop records its exact time: the next start's "stopped at"."""
+        with self._lock:
+            self.outbox.write([], [], now, alive=True)  # with an fsync: nothing comes after it
 
     def rows_for(self, alert: Alert, notice: Notice, now: float) -> list[NewRow]:
         """One outbox row per channel destination; an unknown channel gets a row to dead-letter."""
@@ -190,7 +325,22 @@ class Engine:
             "acked_by": alert.acked_by,
             "now": now,
             "dashboard_url": self.dashboard_url,
+            **self._restart_facts(alert),
         }
+
+    def _restart_facts(self, alert: Alert) -> dict:
+        """For a resolve decided at a restart: why, when the monitor stopped and came back, in words."""
+        if alert.resolved_because is None:
+            return {}
+        facts = {
+            "after_restart": {
+                "why": alert.resolved_because,
+                "stopped_at": self.previous.last_alive,
+                "restarted_at": self.started_at,
+            }
+        }
+        facts["note"] = messages.restart_note({"bot": alert.bot, "kind": "resolved", **facts})
+        return facts
 
     # ---- commands -------------------------------------------------------
     def ack(self, alert_id: str, by: str, now: float) -> bool:

@@ -17,7 +17,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +54,40 @@ CREATE TABLE IF NOT EXISTS notifications (
 );
 CREATE INDEX IF NOT EXISTS notif_claim ON notifications(status, channel, prio, id);
 CREATE INDEX IF NOT EXISTS notif_alert ON notifications(alert_id);
+CREATE TABLE IF NOT EXISTS rule_memory (
+    rule TEXT NOT NULL,
+    bot TEXT NOT NULL,
+    value TEXT NOT NULL,
+    moved_at REAL,
+    PRIMARY KEY (rule, bot)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value REAL NOT NULL
+);
 """
+
+#: Schema version in ``PRAGMA user_version``: 0 = a file from before rule memory and the
+#: heartbeat (its tables are added in place), 1 = this layout.
+SCHEMA_VERSION = 1
+
+
+class SchemaError(RuntimeError):
+    """The alerts file was written by a newer monitor: start-up stops rather than guess."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousRun:
+    """What the file says about the monitor that wrote it before this process opened it.
+
+    ``last_alive`` is that run's last heartbeat (at most ``HEARTBEAT_S`` before it
+    stopped, exact after a graceful stop); ``memory_known`` is False for a file of
+    schema 0, whose counter rules' memory was never saved.
+    """
+
+    existed: bool
+    last_alive: float | None
+    memory_known: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +129,24 @@ class Outbox:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # an alert accepted is an alert on disk
+        self.previous = self._migrate()
+
+    def _migrate(self) -> PreviousRun:
+        """Create or upgrade the tables in place; an older file opens, a newer one is refused."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise SchemaError(
+                f"{self.path} has alert schema version {version}, newer than this monitor's"
+                f" {SCHEMA_VERSION}: run the newer monitor, or move the file away to start afresh"
+            )
+        existed = (
+            self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='alerts'").fetchone()
+            is not None
+        )
         self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        row = self._db.execute("SELECT value FROM meta WHERE key='last_alive'").fetchone()
+        return PreviousRun(existed, row[0] if row else None, memory_known=version >= 1 or not existed)
 
     def close(self) -> None:
         with self._lock:
@@ -112,12 +162,30 @@ class Outbox:
         return _Tx(self._db, self._lock)
 
     # ---- writes ---------------------------------------------------------
-    def write(self, alerts: Iterable[Alert], rows: Iterable[NewRow], now: float) -> int:
+    def write(
+        self,
+        alerts: Iterable[Alert],
+        rows: Iterable[NewRow],
+        now: float,
+        *,
+        memory: Mapping[tuple[str, str], tuple[Any, float | None]] | None = None,
+        alive: bool = False,
+    ) -> int:
         """Persist state changes and their notifications atomically; returns rows inserted.
 
         ``INSERT OR IGNORE`` on the idempotency key makes re-enqueueing a notice a no-op.
+        ``memory`` (counter rules' last value and move time) and the ``alive`` heartbeat
+        go in the same transaction, so a restart never sees a state without the memory
+        that produced it.
         """
         with self._tx() as db:
+            if memory:
+                db.executemany(
+                    "INSERT OR REPLACE INTO rule_memory VALUES (?,?,?,?)",
+                    [(r, b, json.dumps(v), at) for (r, b), (v, at) in memory.items()],
+                )
+            if alive:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('last_alive', ?)", (now,))
             for a in alerts:
                 db.execute(
                     "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?)",
@@ -150,6 +218,21 @@ class Outbox:
                 ],
             )
             return db.total_changes - before
+
+    def heartbeat(self, now: float) -> None:
+        """Record that the monitor is alive at ``now``: the "stopped at about" of the next start.
+
+        Written without an fsync (``synchronous=NORMAL`` for this statement only): a
+        killed process loses nothing the kernel already has, and a once-a-second
+        heartbeat must not cost a disk flush each time.  Power loss may cost the
+        newest few: the next start then names a slightly earlier stop.
+        """
+        with self._lock:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('last_alive', ?)", (now,))
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
 
     def claim(self, channel: str, dests: list[str], now: float, lease_s: float, limit: int) -> list[Row]:
         """Lease up to ``limit`` due rows of one channel for the given destinations, most severe first."""
@@ -299,6 +382,12 @@ class Outbox:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
+    def load_memory(self) -> dict[tuple[str, str], tuple[Any, float | None]]:
+        """Counter rules' memory as last committed (JSON lists back to the tuples they were)."""
+        with self._lock:
+            rows = self._db.execute("SELECT rule, bot, value, moved_at FROM rule_memory").fetchall()
+        return {(r, b): (_tuples(json.loads(v)), at) for r, b, v, at in rows}
+
     def load_active(self) -> list[Alert]:
         with self._lock:
             rows = self._db.execute(
@@ -325,6 +414,11 @@ class Outbox:
                 "DELETE FROM notifications WHERE status='sent' AND alert_id NOT IN"
                 " (SELECT alert_id FROM alerts)"
             )
+
+
+def _tuples(value: Any) -> Any:
+    """JSON has no tuple: a remembered tuple comes back as a list and must compare equal again."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 class _Tx:

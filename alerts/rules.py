@@ -4,7 +4,9 @@ Pure: no I/O, no threads, no wall clock (``now`` is an argument), so every rule
 is unit-testable with a document and a number.  The only memory kept is for counter
 rules (events lost, position mismatches, critical errors): those fire when the
 counter *moves* and resolve after a quiet period, because the counters are
-cumulative and would otherwise never resolve.
+cumulative and would otherwise never resolve.  The engine saves that memory with
+the alert states (``take_memory``) and hands it back after a restart
+(``adopt_memory``): a counter the restored store shows unchanged is not a move.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from msgspec import inspect
 
 from alerts import catalog
 from alerts.rule_settings import Rule, Threshold
-from app.core.documents import BotMetrics, ErrorEntry, MetricsDocument
+from app.core.documents import BotMetrics, ErrorEntry, MetricsDocument, PersistenceStatus
 
 if TYPE_CHECKING:
     from alerts.config import AlertsSettings
@@ -89,16 +91,42 @@ class RuleSet:
     """The compiled rules of one AlertsSettings; ``evaluate`` is called per metrics version."""
 
     def __init__(self, settings: AlertsSettings, stale_after_s: float) -> None:
-        self.settings = settings
         self.events = settings.events
         self.stale_after_s = stale_after_s
         self.checks = _compile(settings)
         # counter memory: (rule, bot) -> (last value seen, time it last moved)
         self._counters: dict[tuple[str, str], tuple[Any, float | None]] = {}
+        self._dirty: set[tuple[str, str]] = set()  # entries changed since the last take_memory()
+        # counter identities that have no memory yet and must not count as a move (see adopt_memory)
+        self._seed: Callable[[str, str], float | None] | None = None
 
     def continue_from(self, old: RuleSet) -> None:
         """Carry the counter memory of the set this one replaces: a reload must not re-arm counter rules."""
-        self._counters = old._counters
+        self._counters, self._dirty, self._seed = old._counters, old._dirty, old._seed
+
+    def adopt_memory(
+        self,
+        memory: dict[tuple[str, str], tuple[Any, float | None]],
+        seed: Callable[[str, str], float | None] | None = None,
+    ) -> None:
+        """Start from the memory a previous run saved, so an unchanged counter is not a move.
+
+        ``seed`` is for a file that never saved memory: at the next evaluation a counter
+        with no memory takes its current value as already seen, moved at ``seed(rule, bot)``
+        (None = not recently; a time keeps an alert that was firing on that counter held).
+        """
+        self._counters = dict(memory)
+        self._seed = seed
+
+    def remember_unsaved(self, entries: dict[tuple[str, str], tuple[Any, float | None]]) -> None:
+        """Entries a failed write did not save: offered again by the next ``take_memory``."""
+        self._dirty.update(k for k in entries if k in self._counters)
+
+    def take_memory(self) -> dict[tuple[str, str], tuple[Any, float | None]]:
+        """The memory entries changed since the last call (what must be saved with the alerts)."""
+        out = {k: self._counters[k] for k in self._dirty if k in self._counters}
+        self._dirty.clear()
+        return out
 
     def rule_names(self) -> frozenset[str]:
         """Every rule name this set can produce; alerts of other rules are orphans after a reload."""
@@ -114,7 +142,27 @@ class RuleSet:
         for bot, doc in bots.items():
             for obs in self._bot(bot, doc, now):
                 out[obs.key] = obs
-        return Evaluation(out, frozenset(bots))
+        seen = frozenset(bots)
+        if isinstance(metrics.persistence, PersistenceStatus):  # the running monitor reports on itself
+            seen |= {catalog.MONITOR}
+            for obs in self._monitor(metrics.persistence):
+                out[obs.key] = obs
+        self._seed = None  # seeding is for the first evaluation after an old file was opened
+        return Evaluation(out, seen)
+
+    def _monitor(self, persistence: PersistenceStatus) -> Iterable[Observation]:
+        """Conditions of the monitor itself, under the scope ``catalog.MONITOR``."""
+        journal = persistence.journal
+        if self.events.journal_failing and journal.state == "failing":
+            yield Observation(
+                "journal_failing",
+                catalog.MONITOR,
+                _SEVERITY["journal_failing"],
+                f"state journal FAILING: {journal.failure}; the state is kept in memory only",
+                value="failing",
+                threshold="ok",
+                op="==",
+            )
 
     def _bot(self, bot: str, doc: BotMetrics, now: float) -> Iterable[Observation]:
         for check in self.checks:
@@ -237,11 +285,22 @@ class RuleSet:
 
     def _moved(self, rule: str, bot: str, current: Any, now: float, hold_s: float) -> bool:
         """True while a counter changed less than ``hold_s`` ago (None = nothing yet)."""
-        last, moved_at = self._counters.get((rule, bot), (None, None))
-        if current is not None and current != last:
+        key = (rule, bot)
+        if key not in self._counters and self._seed is not None:
+            self._counters[key] = (current, self._seed(rule, bot))
+        before = self._counters.get(key, (None, None))
+        last, moved_at = before
+        if current is not None and current != last and not _went_down(last, current):
             moved_at = now
-        self._counters[(rule, bot)] = (current, moved_at)
+        if (current, moved_at) != before:
+            self._counters[key] = (current, moved_at)
+            self._dirty.add(key)
         return moved_at is not None and now - moved_at < hold_s
+
+
+def _went_down(last: Any, current: Any) -> bool:
+    """A count that fell (a store that lost its state, losses recovered later) is not a new problem."""
+    return isinstance(last, int) and isinstance(current, int) and current < last
 
 
 def _crit_id(crit: ErrorEntry | None) -> tuple[float, str, str] | None:

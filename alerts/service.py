@@ -57,6 +57,7 @@ class AlertService:
             stale_after_s=stale_after_s,
             dashboard_url=dashboard_url,
             dests_of=self._dests_of,
+            restored_bots=hub.bots(),  # built after the store's restore, before any event of this run
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -100,6 +101,7 @@ class AlertService:
             log.info("alerts disabled by settings")
             return
         self._stop.clear()
+        self.engine.start(self.clock())
         self._threads = [
             EvaluatorThread(self.engine, self.hub, self.clock, self._stop, self._wake_all, self.publish)
         ]
@@ -111,6 +113,10 @@ class AlertService:
 
     def stop(self) -> None:
         self._stop_threads()
+        try:
+            self.engine.mark_stopped(self.clock())  # the next start words an outage with this time
+        except Exception:  # a failing disk must not keep the monitor from stopping
+            log.exception("alerts: stop time not recorded")
         self.outbox.close()
 
     def _stop_threads(self) -> None:

@@ -18,6 +18,10 @@ from alerts.rule_settings import Route
 from alerts.rules import Observation
 
 PENDING, FIRING, RESOLVED, CLOSED = "pending", "firing", "resolved", "closed"
+#: Why an alert carried over a monitor restart ended without being seen to clear live:
+#: its condition was already false when the monitor came back (``OUTAGE``), or its bot
+#: is unknown to the restarted monitor, so it can no longer be evaluated (``UNKNOWN_BOT``).
+OUTAGE, UNKNOWN_BOT = "outage", "unknown_bot"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,7 @@ class Alert:
     acked_at: float | None = None
     failed_over: bool = False
     updated_at: float = 0.0
+    resolved_because: str | None = None  # OUTAGE | UNKNOWN_BOT; None = seen to clear live
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -68,10 +73,13 @@ class Alert:
 
     @classmethod
     def from_dict(cls, d: dict) -> Alert:
-        d = dict(d)
+        d = {k: v for k, v in d.items() if k in _FIELDS}  # a newer file's extra fields are not ours
         d["labels"] = tuple(sorted((d.get("labels") or {}).items()))
         d["notified"] = tuple(d.get("notified") or ())
         return cls(**d)
+
+
+_FIELDS = frozenset(Alert.__dataclass_fields__)
 
 
 def policy_of(route: Route) -> dict:
@@ -90,8 +98,12 @@ def step(
     now: float,
     route_for: Callable[[str], Route],
     new_id: Callable[[], str],
+    because: str | None = None,
 ) -> tuple[Alert | None, list[Notice]]:
-    """Advance one identity given whether its condition holds now (``obs``) or not (None)."""
+    """Advance one identity given whether its condition holds now (``obs``) or not (None).
+
+    ``because`` says why a clear is not an ordinary one (``OUTAGE``, ``UNKNOWN_BOT``).
+    """
     if alert is None:
         if obs is None:
             return None, []
@@ -108,7 +120,7 @@ def step(
         )
         alert = _observe(alert, obs)
     elif obs is None:
-        return _clear(alert, now)
+        return clear(alert, now, because)
     else:
         alert = _observe(alert, obs)
     if alert.status == PENDING and now - alert.since >= obs.for_s:
@@ -128,21 +140,28 @@ def _fire(alert: Alert, now: float, route: Route) -> tuple[Alert, list[Notice]]:
     return fired, ([Notice(alert.alert_id, "firing", chans)] if chans else [])
 
 
-def _clear(alert: Alert, now: float) -> tuple[Alert | None, list[Notice]]:
+def clear(alert: Alert, now: float, because: str | None = None) -> tuple[Alert | None, list[Notice]]:
     """The condition no longer holds: a pending alert vanishes silently (flap), a firing one resolves."""
     if alert.status == PENDING:
         return None, []
-    resolved = replace(alert, status=RESOLVED, resolved_at=now, updated_at=now)
+    resolved = replace(alert, status=RESOLVED, resolved_at=now, updated_at=now, resolved_because=because)
     if alert.notified and alert.policy.get("send_resolved", True):
         return resolved, [Notice(alert.alert_id, "resolved", alert.notified)]
     return resolved, []
 
 
-def due(alert: Alert, now: float) -> tuple[Alert, list[Notice]]:
-    """Time-driven notices of a firing alert: escalation steps and repeats (none once acked)."""
+def due(alert: Alert, now: float, *, repeat: bool = True) -> tuple[Alert, list[Notice]]:
+    """Time-driven notices of a firing alert: escalation steps and repeats (none once acked).
+
+    ``repeat=False`` holds a due repeat back (it is sent at a later call, the missed
+    periods collapsed into one): a repeat restates a fact, so it waits until the fact
+    is confirmed after a restart; an escalation step never waits.
+    """
     if alert.status != FIRING or alert.acked_at is not None or alert.fired_at is None:
         return alert, []
     alert, notices = _escalate(alert, now)
+    if not repeat:
+        return alert, notices
     alert, more = _repeat(alert, now)
     return alert, notices + more
 

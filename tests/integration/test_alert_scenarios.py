@@ -345,8 +345,8 @@ def test_stale_bot_fires_and_survives_restart(httpserver, tmp_path):
     _run(svc, clock, 2, step=1)
     assert kinds(httpserver) == [("stale", "firing")]
     svc.stop()
-    empty = Feed(clock)  # the monitor restarted: the dead bot is not even known
-    svc2 = make_service(empty, cfg, tmp_path)
-    _run(svc2, clock, 30, step=1)
+    restored = feed.restored()  # the monitor restarted on its saved state: the dead bot is still silent
+    svc2 = make_service(restored, cfg, tmp_path)
+    _run(svc2, clock, 90, step=1)
     assert [a["rule"] for a in svc2.active()] == ["stale"] and len(httpserver.log) == 1
     svc2.stop()

@@ -14,7 +14,7 @@ from alerts.service import AlertService
 from app.core.config import CoreConfig
 from app.core.store import StateStore
 from app.hub import Hub
-from collectors.events import Error, Health, Latency
+from collectors.events import Account, Error, Health, Latency
 from tests.support.clock import FakeClock
 from tests.support.ports import free_port
 
@@ -23,16 +23,45 @@ __all__ = ["FakeClock", "Feed", "bodies", "free_port", "kinds", "make_service", 
 STALE_AFTER_S = 30.0
 
 
+class _Batches:
+    """The hub's recorder: every applied batch with its arrival time, as a journal keeps them."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[float, int, list]] = []
+
+    def record(self, arrival: float, received: int, items: list) -> None:
+        self.batches.append((arrival, received, list(items)))
+
+
 class Feed:
     """A real Hub over a real StateStore on the fake clock; methods publish typed events into it."""
 
-    def __init__(self, clock: FakeClock) -> None:
+    def __init__(self, clock: FakeClock, store: StateStore | None = None) -> None:
         self.clock = clock
-        self.hub = Hub(StateStore(CoreConfig(stale_after_s=STALE_AFTER_S), clock=clock))
+        self.hub = Hub(store or StateStore(CoreConfig(stale_after_s=STALE_AFTER_S), clock=clock))
         self._seq: dict[str, itertools.count] = {}
+        self._log = _Batches()
+        self.hub.set_recorder(self._log)
 
     def _next(self, bot: str) -> int:
         return next(self._seq.setdefault(bot, itertools.count(1)))
+
+    def restored(self) -> Feed:
+        """The same state rebuilt in a new store, as a monitor restarted on its journal has it.
+
+        Every batch is applied again with its original arrival time, so liveness
+        counts from the last event before the "crash"; the bots' seq go on.
+        """
+        store = StateStore(CoreConfig(stale_after_s=STALE_AFTER_S), clock=self.clock)
+        for arrival, received, items in self._log.batches:
+            store.apply_batch(items, arrival, received)
+        feed = Feed(self.clock, store)
+        feed._seq = self._seq
+        feed._log.batches = list(self._log.batches)
+        return feed
+
+    def account(self, equity: float, bot: str = "b1") -> None:
+        self.hub.apply(Account(v=1, bot=bot, seq=self._next(bot), ts=self.clock(), equity=equity))
 
     def health(self, bot: str = "b1", **kw: Any) -> None:
         self.hub.apply(Health(v=1, bot=bot, seq=self._next(bot), ts=self.clock(), **kw))
