@@ -44,10 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from alerts.outbox import SchemaError
+    from app.persistence import DurabilityError
     from app.runtime import Monitor  # heavy imports only once settings are known to be valid
     from app.server import serve
 
-    monitor = Monitor(settings, demo=args.demo)
+    try:
+        monitor = Monitor(settings, demo=args.demo)
+    except (DurabilityError, SchemaError) as exc:
+        print(f"cannot restore the monitor's state: {exc}", file=sys.stderr)
+        return 2
     try:
         monitor.start()
     except zmq.ZMQError as exc:

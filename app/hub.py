@@ -11,13 +11,30 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 
 import msgspec
 
 from app.core.documents import EdgeStatus, MetricsDocument, StateDocument
-from app.core.store import StateStore
+from app.core.store import AppliedReject, StateStore
 from collectors.events import Event
 from collectors.sink import RejectedMessage
+
+T = TypeVar("T")
+
+
+class Recorder(Protocol):
+    """Receives every applied batch, in applied order, under the hub's lock: must not block."""
+
+    def record(self, arrival: float, received: int, items: list) -> None: ...
+
+
+def _applied(item: RejectedMessage) -> AppliedReject:
+    rej, topic, payload = item
+    excerpt = payload[:200].decode("utf-8", "replace")
+    return AppliedReject(
+        reason=rej.reason, detail=rej.detail, topic=topic, bot=rej.bot, seq=rej.seq, excerpt=excerpt
+    )
 
 
 class Hub:
@@ -29,6 +46,7 @@ class Hub:
         self._changed = threading.Condition(threading.Lock())
         self._version = 0
         self._extras = extras
+        self._recorder: Recorder | None = None
 
     @property
     def version(self) -> int:
@@ -61,28 +79,33 @@ class Hub:
         """Apply what was taken off the socket, in arrival order: events and rejects.
 
         Order matters: a rejected message still used up a sequence number, so
-        applying it after later events would misreport a gap.
+        applying it after later events would misreport a gap.  The batch is
+        handed to the recorder (the journal) under the same lock, so the
+        journal's order is the applied order; the recorder only queues it.
         """
+        batch = [_applied(item) if type(item) is tuple else item for item in items]
         with self._lock:
             store = self._store
-            if received:
-                store.count_received(received)
             arrival = store.clock()
-            apply = store.apply
-            for item in items:
-                if type(item) is tuple:
-                    rej, topic, payload = item
-                    store.reject(
-                        rej.reason,
-                        rej.detail,
-                        topic=topic,
-                        bot=rej.bot,
-                        seq=rej.seq,
-                        excerpt=payload[:200].decode("utf-8", "replace"),
-                    )
-                else:
-                    apply(item, arrival)
+            if self._recorder is not None:
+                self._recorder.record(arrival, received, batch)
+            store.apply_batch(batch, arrival, received)
         self._bump()
+
+    def set_recorder(self, recorder: Recorder | None) -> None:
+        """Who journals every applied batch (None: nobody)."""
+        with self._lock:
+            self._recorder = recorder
+
+    def under_lock(self, fn: Callable[[StateStore], T]) -> T:
+        """Run ``fn`` on the store while no batch is being applied (a consistent checkpoint)."""
+        with self._lock:
+            return fn(self._store)
+
+    def last_seqs(self) -> dict[str, int]:
+        """The last seq applied per bot (the collector resumes its gap detection from it)."""
+        with self._lock:
+            return self._store.last_seqs()
 
     def apply(self, event: Event) -> None:
         """Apply one event (tests and tools); the collector uses apply_batch."""
@@ -110,7 +133,8 @@ class Hub:
         edge = self._extras()
         collector = doc.collector if edge.collector is None else doc.collector.with_thread(edge.collector)
         monitor = doc.monitor if edge.monitor is None else edge.monitor
-        return msgspec.structs.replace(doc, collector=collector, monitor=monitor)
+        persistence = doc.persistence if edge.persistence is None else edge.persistence
+        return msgspec.structs.replace(doc, collector=collector, monitor=monitor, persistence=persistence)
 
     def state(self, bot: str) -> StateDocument | None:
         with self._lock:

@@ -19,11 +19,12 @@ import psutil
 from flask import Flask
 
 from alerts.service import AlertService
-from app import dashboard
+from app import dashboard, web_guard
 from app.api import create_api
-from app.core.documents import CollectorThread, EdgeStatus, MonitorStatus
+from app.core.documents import CollectorThread, EdgeStatus, JournalStatus, MonitorStatus, PersistenceStatus
 from app.core.store import StateStore
 from app.hub import Hub
+from app.persistence import Journal
 from app.settings import Settings, SettingsError, substitute_env
 from app.settings_changes import Applied, Change
 from app.settings_writer import SettingsWriter, plain
@@ -52,13 +53,39 @@ class Monitor:
         self.settings = settings
         self.started_at = clock()
         self.clock = clock
-        self.hub = Hub(StateStore(settings.core(), clock), extras=self._extras)
+        # The state is restored before anything can read it or write to it: no socket is open
+        # yet and no alert is evaluated until start() (docs/architecture.md, Durability).
+        journal_settings = settings.storage.journal
+        self.journal = (
+            Journal(settings.storage.data_dir, journal_settings, clock=clock)
+            if journal_settings.enabled
+            else None
+        )
+        core = settings.core()
+        store = self.journal.restore(core, clock) if self.journal is not None else StateStore(core, clock)
+        self.hub = Hub(store, extras=self._extras)
+        if self.journal is not None:
+            self.journal.attach(self.hub)
         endpoints = [Endpoint(e.url, e.mode) for e in settings.collector.endpoints]
         self.collector = CollectorSupervisor(
-            Collector(self.hub, endpoints, settings.collector.max_message_bytes),
+            Collector(
+                self.hub,
+                endpoints,
+                settings.collector.max_message_bytes,
+                recovery_timeout_s=settings.collector.recovery_timeout_s,
+                recovery_max_held=settings.collector.recovery_max_held,
+            ),
             restart_delay_s=settings.collector.restart_delay_s,
         )
         self.flask_app = Flask("app")
+        self.web_guard = web_guard.install(  # before any route: it answers for all of them
+            self.flask_app,
+            bind_host=settings.server.host,
+            port=settings.server.port,
+            public_url=settings.server.public_url,
+            allowed_hosts=settings.server.allowed_hosts,
+            key_dir=settings.storage.data_dir,
+        )
         self.flask_app.register_blueprint(create_api(self.hub, lambda: self.collector.alive))
         self.alerts = AlertService(
             self.hub,
@@ -106,8 +133,27 @@ class Monitor:
                 uptime_s=self.clock() - self.started_at,
                 rss_bytes=self._process.memory_info().rss,
                 threads=threading.active_count(),
+                web_refused=self.web_guard.refused(),
             ),
+            persistence=self._persistence(),
         )
+
+    def _persistence(self) -> PersistenceStatus:
+        if self.journal is None:
+            off = JournalStatus(
+                state="off",
+                failure=None,
+                committed_batch=0,
+                uncommitted=0,
+                last_commit_at=None,
+                queued=0,
+                snapshots=0,
+                last_snapshot_at=None,
+                last_snapshot_pause_ms=None,
+                data_bytes=0,
+            )
+            return PersistenceStatus(restore=None, journal=off)
+        return PersistenceStatus(restore=self.journal.restore_info, journal=self.journal.status())
 
     # ---- reconfiguration at run time (the one owner; the dashboard calls it) ----
     def settings_document(self) -> dict[str, Any]:
@@ -157,6 +203,8 @@ class Monitor:
 
     def start(self) -> None:
         """Start every thread; raises if the collector cannot bind its endpoints."""
+        if self.journal is not None:
+            self.journal.start()
         self.collector.start()
         self.alerts.start()
         self.dashboard.start()
@@ -170,3 +218,5 @@ class Monitor:
         self.dashboard.stop()
         self.alerts.stop()
         self.collector.stop()
+        if self.journal is not None:
+            self.journal.stop()  # after the collector: every applied batch is written, then checkpointed

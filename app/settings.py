@@ -35,6 +35,8 @@ from collectors.events import BotId
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "settings.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: ``$${`` stands for a literal ``${`` (how the dashboard stores a typed value that must not expand).
+_REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class SettingsError(Exception):
@@ -49,15 +51,24 @@ class _S(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
+#: Worker threads always left for HTTP (the page's requests, /api/*) beside the open pages'
+#: WebSockets, each of which holds one thread for as long as the page is open.
+HTTP_THREAD_RESERVE = 8
+
+
 class ServerSettings(_S):
     host: str = "127.0.0.1"  # the dashboard has no login: never all interfaces by default
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8050
-    threads: Annotated[int, msgspec.Meta(ge=4, le=1024)] = 64
+    #: At least dashboard.max_clients + HTTP_THREAD_RESERVE (checked in _check_semantics).
+    threads: Annotated[int, msgspec.Meta(ge=16, le=1024)] = 128
     public_url: str | None = None  # link put in alert messages; default http://host:port
+    #: Further Host header values the server answers ("name" or "name:port"); loopback on the
+    #: served port, server.host and public_url's host are always allowed (DNS rebinding guard).
+    allowed_hosts: list[Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9.\-\[\]:]{1,260}$")]] = []
 
 
 class EndpointSettings(_S):
-    url: Annotated[str, msgspec.Meta(pattern=r"^(tcp|ipc|inproc)://.+")]
+    url: Annotated[str, msgspec.Meta(pattern=r"^(tcp|ipc|inproc)://\S+$(?!\n)")]
     mode: Literal["bind", "connect"] = "bind"
 
 
@@ -68,6 +79,10 @@ class CollectorSettings(_S):
     max_message_bytes: Annotated[int, msgspec.Meta(ge=256, le=16 * 1024 * 1024)] = 65536
     stale_after_s: Annotated[float, msgspec.Meta(gt=0)] = CoreConfig().stale_after_s  # the core's own
     restart_delay_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    # after a sequence gap: how long to wait for the bot's replay (from its last progress)
+    # before counting the rest as lost, and how many later events to hold meanwhile
+    recovery_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
+    recovery_max_held: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 200_000
 
 
 class LoggingSettings(_S):
@@ -128,7 +143,11 @@ def read_secrets(settings_path: str | Path, secrets_file: object) -> dict[str, s
         raise SettingsError(
             settings_path, "secrets_file", f"{target} is readable by others: run chmod 600 {target}"
         )
-    data = read_yaml(target)
+    try:
+        data = read_yaml(target)
+    except SettingsError as exc:  # YAML errors quote the offending line: never a line of secrets
+        reason = exc.reason.split(":", 1)[0] + " (details withheld: secrets)"
+        raise SettingsError(target, "", reason) from None
     bad = [
         k
         for k, v in data.items()
@@ -151,6 +170,8 @@ def substitute_env(value: Any, path: Path, key: str = "", env: dict | None = Non
     if isinstance(value, str) and "${" in value:
 
         def repl(m: re.Match) -> str:
+            if m.group(0) == "$${":
+                return "${"
             name, default = m.group(1), m.group(2)
             if name in env:
                 return env[name]
@@ -158,7 +179,7 @@ def substitute_env(value: Any, path: Path, key: str = "", env: dict | None = Non
                 return default
             raise SettingsError(path, key, f"environment variable {name} is not set")
 
-        return _VAR.sub(repl, value)
+        return _REF.sub(repl, value)
     return value
 
 
@@ -208,6 +229,15 @@ def _check_semantics(s: Settings, path: str | Path) -> None:
         raise SettingsError(
             path, "metrics.sharpe_window_s", "must be at least twice metrics.sharpe_interval_s"
         )
+    spare = s.server.threads - s.dashboard.max_clients
+    if spare < HTTP_THREAD_RESERVE:
+        raise SettingsError(
+            path,
+            "dashboard.max_clients",
+            f"at most server.threads - {HTTP_THREAD_RESERVE} ({s.server.threads - HTTP_THREAD_RESERVE}):"
+            f" each open page holds a worker thread and {HTTP_THREAD_RESERVE} must stay free for"
+            " /api/health and the page's requests (raise server.threads or lower this)",
+        )
     if not s.collector.endpoints:
         raise SettingsError(path, "collector.endpoints", "at least one endpoint is needed")
     from alerts.rules import metric_problem  # the rule evaluator owns what a metric path means
@@ -220,7 +250,10 @@ def _check_semantics(s: Settings, path: str | Path) -> None:
 
 def _split_error(message: str) -> tuple[str, str]:
     """msgspec says 'Expected `int`, got `str` - at `$.server.port`'; split key from reason."""
-    m = re.search(r"^(.*) - at `\$\.?(.*)`$", message)
+    keyed = re.search(r"^(.*) - at `key` in `\$\.?(.*)`\Z", message)
+    if keyed:  # a bad mapping key: _name_dict_keys finds which entry it is
+        return f"{keyed.group(2)}[...]", keyed.group(1)
+    m = re.search(r"^(.*) - at `\$\.?(.*)`\Z", message)
     if not m:
         return "", message.replace("Object contains", "contains")
     return m.group(2), m.group(1)

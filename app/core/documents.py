@@ -79,12 +79,17 @@ class ErrorSummary(_Doc, frozen=True, kw_only=True):
 
 
 class EventCounts(_Doc, frozen=True, kw_only=True):
-    """A bot's own counters: events applied, refused, missing from its sequence, restarts."""
+    """A bot's own counters: events applied, refused, missing from its sequence, restarts.
+
+    ``recovered`` counts the applied events that came from a replay after a gap
+    (they are in ``received`` too); ``lost`` only what the bot could no longer provide.
+    """
 
     received: int
     rejected: int
     lost: int
     seq_resets: int
+    recovered: int = 0
 
 
 class BotHealth(_Doc, frozen=True, kw_only=True):
@@ -191,6 +196,43 @@ class MonitorStatus(_Doc, frozen=True, kw_only=True):
     uptime_s: float
     rss_bytes: int
     threads: int
+    #: Requests the web guard refused, by reason (host, origin, ws_origin, csrf, too_large).
+    web_refused: dict[str, int] | UnsetType = UNSET
+
+
+class RestoreInfo(_Doc, frozen=True, kw_only=True):
+    """How the monitor rebuilt its state at start-up (docs/architecture.md, Durability)."""
+
+    at: float  # wall-clock time the restore finished
+    snapshot: str | None  # checkpoint file restored from; None = started empty
+    snapshot_batch: int  # last journal batch contained in that checkpoint
+    journal_batches: int  # batches replayed from the journal after it
+    journal_events: int  # items (events and rejects) in those batches
+    duration_s: float
+    lost_bytes: int  # journal bytes cut off as torn or corrupt
+    problems: list[str]  # each recovery step taken (corrupt checkpoint skipped, tail cut...)
+
+
+class JournalStatus(_Doc, frozen=True, kw_only=True):
+    """The journal writer: what is durable, and whether it is failing."""
+
+    state: str  # "ok" | "failing" | "off"
+    failure: str | None  # why it is failing (disk full, queue overflow...); None when ok
+    committed_batch: int  # newest batch known to be on disk (fsync'd)
+    uncommitted: int  # batches applied but not yet on disk (what a SIGKILL now would lose)
+    last_commit_at: float | None
+    queued: int  # batches waiting for the writer
+    snapshots: int  # checkpoints written by this process
+    last_snapshot_at: float | None
+    last_snapshot_pause_ms: float | None  # time ingest waited while the last checkpoint was taken
+    data_bytes: int  # size of the journal directory
+
+
+class PersistenceStatus(_Doc, frozen=True, kw_only=True):
+    """Durability of the monitor's state: its restore at start-up and its journal."""
+
+    restore: RestoreInfo | None
+    journal: JournalStatus
 
 
 class EdgeStatus(_Doc, frozen=True, kw_only=True):
@@ -198,6 +240,7 @@ class EdgeStatus(_Doc, frozen=True, kw_only=True):
 
     collector: CollectorThread | None = None
     monitor: MonitorStatus | None = None
+    persistence: PersistenceStatus | None = None
 
 
 class MetricsDocument(_Doc, frozen=True, kw_only=True):
@@ -207,6 +250,7 @@ class MetricsDocument(_Doc, frozen=True, kw_only=True):
     total: Totals
     collector: CollectorStatus
     monitor: MonitorStatus | UnsetType = UNSET
+    persistence: PersistenceStatus | UnsetType = UNSET
 
 
 # ---- /api/state -------------------------------------------------------------

@@ -11,7 +11,7 @@ Definitions: docs/metrics.md.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import msgspec
 
@@ -46,14 +46,32 @@ from collectors.events import (
     OrderBody,
     Snapshot,
 )
+from collectors.sink import Recovered
 
 MAX_BOTS = 1000
 RECENT_ROUND_TRIPS = 200
 LATENCY_SERIES_POINTS = 500
 
 
+class AppliedReject(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """A message the collector refused, as the store applies (and the journal keeps) it.
+
+    A reject still used up its bot's sequence number, so it is applied in
+    arrival order with the events and replayed with them after a restart.
+    """
+
+    reason: str
+    detail: str
+    topic: str | None = None
+    bot: str | None = None
+    seq: int | None = None
+    excerpt: str = ""
+
+
 class BotState:
     """Everything the monitor knows about one bot."""
+
+    recovered = 0  # events applied from a replay (a class default: older checkpoints lack it)
 
     def __init__(self, bot: str, config: CoreConfig) -> None:
         m = config.metrics
@@ -142,6 +160,43 @@ class StateStore:
             self._rate_marks.append((now, self.received))
         self.version += 1
 
+    def apply_batch(self, items: Iterable[object], arrival: float, received: int = 0) -> None:
+        """Apply one batch in arrival order: events and :class:`AppliedReject` items.
+
+        ``arrival`` is the batch's wall-clock receive time, used for every
+        liveness and reject time of the batch, so replaying a journaled batch
+        reproduces exactly what was applied live.
+        """
+        if received:
+            self.count_received(received)
+        apply = self.apply
+        for item in items:
+            if type(item) is AppliedReject:
+                self.reject(
+                    item.reason,
+                    item.detail,
+                    topic=item.topic,
+                    bot=item.bot,
+                    seq=item.seq,
+                    excerpt=item.excerpt,
+                    at=arrival,
+                )
+            elif type(item) is Recovered:
+                self.count_recovered(item.bot, item.count)
+            else:
+                apply(item, arrival)  # type: ignore[arg-type]
+
+    def count_recovered(self, bot: str, n: int) -> None:
+        """``n`` events of ``bot`` were applied from a replay (they count as received too)."""
+        state = self.bots.get(bot)
+        if state is not None:
+            state.recovered += n
+            self.version += 1
+
+    def last_seqs(self) -> dict[str, int]:
+        """The last seq applied per bot: where the collector's catch-up starts after a restart."""
+        return {name: s.last_seq for name, s in self.bots.items() if s.last_seq is not None}
+
     def reject(
         self,
         reason: str,
@@ -151,13 +206,17 @@ class StateStore:
         excerpt: str = "",
         bot: str | None = None,
         seq: int | None = None,
+        at: float | None = None,
     ) -> None:
-        """Count a rejected message under its reason; keep it for the Health tab."""
+        """Count a rejected message under its reason; keep it for the Health tab.
+
+        ``at`` is the arrival time of the message (the clock when not given).
+        """
         self.rejected += 1
         self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + 1
         self.recent_rejects.append(
             RejectEntry(
-                at=self.clock(),
+                at=self.clock() if at is None else at,
                 reason=reason,
                 detail=detail[:300],
                 topic=topic,
@@ -182,7 +241,7 @@ class StateStore:
         s = self.bots.get(event.bot)
         if s is None:
             if len(self.bots) >= MAX_BOTS:
-                self.reject("too_many_bots", f"more than {MAX_BOTS} bots", bot=event.bot)
+                self.reject("too_many_bots", f"more than {MAX_BOTS} bots", bot=event.bot, at=arrival)
                 return False
             s = self.bots[event.bot] = BotState(event.bot, self.config)
         self.version += 1
@@ -370,7 +429,11 @@ class StateStore:
             latency_ms=s.latency.summary(s.now),
             errors=s.errors.summary(s.now),
             events=EventCounts(
-                received=s.received, rejected=s.rejected, lost=s.lost, seq_resets=s.seq_resets
+                received=s.received,
+                rejected=s.rejected,
+                lost=s.lost,
+                seq_resets=s.seq_resets,
+                recovered=s.recovered,
             ),
             position_mismatches=s.position_mismatches,
             last_event_ts=s.last_event_ts,

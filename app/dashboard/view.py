@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from app.core.documents import BotMetrics, MetricsDocument, StateDocument
+from app.core.documents import BotMetrics, MetricsDocument, PersistenceStatus, StateDocument
 from app.dashboard import fmt
 
 ALL = "__all__"
@@ -531,11 +531,13 @@ def events_table(metrics: MetricsDocument, per_bot: dict[str, BotMetrics], rates
     for bot, m in per_bot.items():
         ev = m.events
         counts = {"received": ev.received, "rejected": ev.rejected, "lost": ev.lost}
-        rows.append([bot, *_counts_with_rates(f"bot:{bot}", counts, rates)])
+        rows.append([bot, *_counts_with_rates(f"bot:{bot}", counts, rates), fmt.integer(ev.recovered)])
     col = metrics.collector
     totals = {"received": col.received, "rejected": col.rejected, "lost": None}
-    rows.append([["collector (all bots)", "muted"], *_counts_with_rates("collector", totals, rates)])
-    return _table(["Source", "Received", "Rate", "Rejected", "Rate", "Lost", "Rate"], rows, "")
+    rows.append([["collector (all bots)", "muted"], *_counts_with_rates("collector", totals, rates), fmt.NA])
+    # Recovered: events missed live and applied from the bot's replay (docs/events.md)
+    headers = ["Source", "Received", "Rate", "Rejected", "Rate", "Lost", "Rate", "Recovered"]
+    return _table(headers, rows, "")
 
 
 def _counts_with_rates(prefix: str, counts: dict[str, int | None], rates: Rates) -> list[Cell]:
@@ -624,8 +626,42 @@ def monitor_kv(inp: ViewInput) -> list[list[str]]:
     ]
     if mon is not None:
         rows.append(["Threads", fmt.integer(mon.threads), "neutral"])
+        refused = mon.web_refused if isinstance(mon.web_refused, dict) else {}
+        shown = ", ".join(f"{k} {n}" for k, n in sorted(refused.items()) if n) or "none"
+        rows.append(["Web requests refused", shown, "neg" if shown != "none" else "neutral"])
     if inp.server:
         rows.append(["Dashboard pages connected", fmt.integer(inp.server.get("clients")), "neutral"])
+    persistence = _known(inp.metrics.persistence)
+    if persistence is not None:
+        rows.extend(persistence_rows(persistence))
+    return rows
+
+
+def persistence_rows(p: PersistenceStatus) -> list[list[str]]:
+    """The journal (is the state durable right now?) and how the state was restored at start-up."""
+    j = p.journal
+    if j.state == "off":
+        rows = [["State journal", "off (storage.journal.enabled): a restart loses the state", "neg"]]
+    elif j.state == "failing":
+        rows = [["State journal", f"FAILING: {j.failure}; the state is kept in memory only", "neg"]]
+    else:
+        rows = [["State journal", f"ok, last commit {fmt.clock(j.last_commit_at)}", "pos"]]
+    if j.state != "off":
+        size = f"{fmt.nbytes(j.data_bytes)}; {fmt.integer(j.uncommitted)} batches uncommitted"
+        rows.append(["Journal data", size, "neutral"])
+    r = p.restore
+    if r is not None:
+        source = r.snapshot or "empty state"
+        rows.append(
+            [
+                "State restored",
+                f"{fmt.clock(r.at)} from {source} + {fmt.integer(r.journal_events)} journal events "
+                f"in {r.duration_s:.2f} s",
+                "neutral",
+            ]
+        )
+        lost = f"{fmt.nbytes(r.lost_bytes)} cut: " + "; ".join(r.problems) if r.problems else "none"
+        rows.append(["Restore problems", lost, "neg" if r.problems else "neutral"])
     return rows
 
 

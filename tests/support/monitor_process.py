@@ -73,6 +73,12 @@ class MonitorProcess:
                 time.sleep(0.1)
         raise RuntimeError(f"monitor did not start within {timeout}s:\n{self.log.read_text()}")
 
+    def kill(self) -> int:
+        """SIGKILL, as a crash or an OOM kill ends it: nothing flushed, nothing closed."""
+        assert self.proc is not None and self.proc.poll() is None, "the monitor is not running"
+        self.proc.send_signal(signal.SIGKILL)
+        return self.proc.wait(10)
+
     def stop(self, timeout: float = 10.0) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
             return None if self.proc is None else self.proc.returncode

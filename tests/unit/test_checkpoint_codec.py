@@ -1,0 +1,89 @@
+"""The pure checkpoint codec: bit-exact state, framed records that stop at the first bad byte, versions."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core import checkpoint
+from app.core.store import AppliedReject, StateStore
+from collectors.events import Fill, Latency, Mark
+from tests.support.clock import FakeClock
+from tests.support.documents import metrics_of, state_of
+from tests.support.durability import CONFIG
+
+ENV = {"v": 1, "bot": "b1"}
+
+
+def _store() -> StateStore:
+    store = StateStore(CONFIG, FakeClock())
+    items = [
+        Fill(
+            **ENV,
+            seq=0,
+            ts=1.0e9,
+            fill_id="f",
+            order_id="o",
+            symbol="X",
+            side="buy",
+            qty=0.1,
+            price=0.3,
+            fee=0.1,
+        ),
+        Mark(**ENV, seq=1, ts=1.0e9 + 1, prices={"X": 0.1 + 0.2}),  # floats that only survive bit for bit
+        Latency(**ENV, seq=2, ts=1.0e9 + 2, op="submit", ms=1 / 3),
+        AppliedReject(reason="invalid_field", detail="qty", topic="fill", bot="b1", seq=3, excerpt="{}"),
+    ]
+    store.apply_batch(items, arrival=1_700_000_000.5, received=4)
+    return store
+
+
+def test_a_checkpoint_restores_every_document_bit_for_bit() -> None:
+    store = _store()
+    clone = checkpoint.decode_state(checkpoint.encode_state(store), CONFIG, store.clock)
+    assert metrics_of(clone) == metrics_of(store)
+    assert state_of(clone, "b1") == state_of(store, "b1")
+    assert clone.bots["b1"].marks["X"] == 0.1 + 0.2 and clone.bots["b1"].last_arrival == 1_700_000_000.5
+
+
+def test_a_capture_is_independent_of_what_the_store_does_next() -> None:
+    store = _store()
+    captured = checkpoint.capture_state(store)
+    before = metrics_of(checkpoint.decode_state(checkpoint.encode_captured(captured), CONFIG, store.clock))
+    store.apply_batch(
+        [Mark(**ENV, seq=4, ts=1.0e9 + 9, prices={"X": 9.0})], arrival=1_700_000_001.0, received=1
+    )
+    after = metrics_of(checkpoint.decode_state(checkpoint.encode_captured(captured), CONFIG, store.clock))
+    assert after == before != metrics_of(store)
+
+
+def test_a_damaged_or_newer_checkpoint_is_refused_never_guessed() -> None:
+    data = bytearray(checkpoint.encode_state(_store()))
+    flipped = bytearray(data)
+    flipped[-5] ^= 0x01
+    with pytest.raises(checkpoint.CorruptData):
+        checkpoint.decode_state(bytes(flipped), CONFIG, FakeClock())
+    data[8:10] = (checkpoint.FORMAT_VERSION + 1).to_bytes(2, "little")
+    with pytest.raises(checkpoint.UnsupportedFormat, match="format version"):
+        checkpoint.decode_state(bytes(data), CONFIG, FakeClock())
+
+
+def test_records_are_read_up_to_the_first_one_that_does_not_check_out() -> None:
+    mark = Mark(**ENV, seq=0, ts=1.0, prices={"X": 1.0})
+    records = [checkpoint.encode_record(n, 100.0 + n, 1, [mark]) for n in (1, 2, 3)]
+    buf = bytearray(checkpoint.journal_header() + b"".join(records))
+    start = checkpoint.JOURNAL_HEADER_SIZE
+    assert [n for n, _, _ in checkpoint.iter_records(bytes(buf), start)] == [1, 2, 3]
+    _, end, payload = next(checkpoint.iter_records(bytes(buf), start))
+    assert checkpoint.decode_record(payload) == (101.0, 1, [mark])
+    buf[end + 20] ^= 0xFF  # a bit flipped inside the second record
+    assert [n for n, _, _ in checkpoint.iter_records(bytes(buf), start)] == [1]
+    assert [n for n, _, _ in checkpoint.iter_records(bytes(buf[: end + 5]), start)] == [1]  # torn
+
+
+def test_a_journal_of_another_version_is_refused() -> None:
+    head = bytearray(checkpoint.journal_header())
+    head[8:10] = (checkpoint.FORMAT_VERSION + 1).to_bytes(2, "little")
+    with pytest.raises(checkpoint.UnsupportedFormat):
+        checkpoint.check_journal_header(bytes(head))
+    with pytest.raises(checkpoint.CorruptData):
+        checkpoint.check_journal_header(b"not a journal")

@@ -1,0 +1,62 @@
+"""The Health tab's lines on the state journal and the restore at start-up."""
+
+from __future__ import annotations
+
+from app.core.documents import JournalStatus, PersistenceStatus, RestoreInfo
+from app.dashboard.view import persistence_rows
+
+
+def _journal(state: str, failure: str | None = None) -> JournalStatus:
+    return JournalStatus(
+        state=state,
+        failure=failure,
+        committed_batch=10,
+        uncommitted=2,
+        last_commit_at=1_700_000_000.0,
+        queued=0,
+        snapshots=1,
+        last_snapshot_at=None,
+        last_snapshot_pause_ms=1.0,
+        data_bytes=2_000_000,
+    )
+
+
+def _rows(p: PersistenceStatus) -> dict[str, tuple[str, str]]:
+    return {label: (text, tone) for label, text, tone in persistence_rows(p)}
+
+
+def test_a_failing_journal_says_so_and_why_in_red() -> None:
+    rows = _rows(PersistenceStatus(restore=None, journal=_journal("failing", "No space left on device")))
+    text, tone = rows["State journal"]
+    assert "FAILING" in text and "No space left on device" in text and tone == "neg"
+    assert "2 batches uncommitted" in rows["Journal data"][0]
+
+
+def test_the_restore_and_its_problems_are_shown() -> None:
+    restore = RestoreInfo(
+        at=1_700_000_000.0,
+        snapshot="snapshot-0000000000000007.ckpt",
+        snapshot_batch=7,
+        journal_batches=3,
+        journal_events=1234,
+        duration_s=0.42,
+        lost_bytes=17,
+        problems=[
+            "journal segment segment-0000000000000008.log: 17 bytes after the last good record cut off"
+        ],
+    )
+    rows = _rows(PersistenceStatus(restore=restore, journal=_journal("ok")))
+    assert rows["State journal"][1] == "pos"
+    restored = rows["State restored"][0]
+    assert (
+        "snapshot-0000000000000007.ckpt" in restored
+        and "1,234 journal events" in restored
+        and "0.42 s" in restored
+    )
+    problems, tone = rows["Restore problems"]
+    assert "cut off" in problems and tone == "neg"
+
+
+def test_a_journal_switched_off_warns_that_a_restart_loses_the_state() -> None:
+    rows = _rows(PersistenceStatus(restore=None, journal=_journal("off")))
+    assert "restart loses the state" in rows["State journal"][0] and "Journal data" not in rows
