@@ -133,6 +133,18 @@ EVENTS: tuple[EventRule, ...] = (
         "position_mismatch", "warning", "Position mismatch", "mismatches increase", "position_mismatches"
     ),
     EventRule(
+        "too_many_bots",
+        "critical",
+        "Bot cap reached (monitor)",
+        "a new bot id was refused: limits.max_bots bots are already known",
+    ),
+    EventRule(
+        "too_many_alerts",
+        "critical",
+        "Too many alerts on one bot",
+        "more conditions on one bot than alerts it may hold at once",
+    ),
+    EventRule(
         "journal_failing",
         "critical",
         "State journal failing (monitor)",
@@ -142,6 +154,13 @@ EVENTS: tuple[EventRule, ...] = (
 
 #: The alert scope of conditions of the monitor itself (not of a bot); no bot id can be this.
 MONITOR = "(monitor)"
+
+#: Alert identities are bounded per bot, so one bot can never flood the outbox or the channels.
+#: More APIs down than this on one bot are one aggregated alert (label ``api=*``) ...
+MAX_APIS_DOWN_ALERTS = 5
+#: ... and a bot holds at most this many alerts at once; what is over becomes one
+#: ``too_many_alerts`` alert that names how many conditions it stands for.
+MAX_ALERTS_PER_BOT = 20
 
 THRESHOLD: dict[str, ThresholdRule] = {t.name: t for t in THRESHOLDS}
 EVENT: dict[str, EventRule] = {e.name: e for e in EVENTS}

@@ -94,6 +94,8 @@ class Engine:
         self._now = 0.0  # time of the evaluation under way
         self._confirmed: set[str] = set()  # alert ids known delivered somewhere (no failover needed)
         self.failing: set[str] = set()  # critical alerts nobody confirmed past the deadline
+        # bots forgotten by the operator whose absence no evaluation has seen yet (see forget())
+        self._forgotten: set[str] = set()
         self._lock = threading.RLock()
 
     def start(self, now: float) -> None:
@@ -112,6 +114,8 @@ class Engine:
         with self._lock:
             self._now = now
             ev = self.rules.evaluate(metrics, now)
+            if self._forgotten:
+                self._drop_forgotten(ev)
             if not self._begun:
                 self._begin(ev, now)
             heard = self._heard_since_start(metrics, now)
@@ -134,6 +138,11 @@ class Engine:
                 notices += [(new, n) for n in ns]
             self._failover(now, changed, notices)
             return self._commit(changed, notices, now)
+
+    def _drop_forgotten(self, ev: Evaluation) -> None:
+        """A document read before a bot was forgotten must not raise its alerts again."""
+        ev.active = {k: o for k, o in ev.active.items() if o.bot not in self._forgotten}
+        self._forgotten &= ev.bots  # once a document without the bot was seen, it is an ordinary bot again
 
     def _begin(self, ev: Evaluation, now: float) -> None:
         """The first evaluation of this run: note which carried alerts' bots the store did not restore."""
@@ -332,6 +341,9 @@ class Engine:
         """For a resolve decided at a restart: why, when the monitor stopped and came back, in words."""
         if alert.resolved_because is None:
             return {}
+        if alert.resolved_because == states.FORGOTTEN:
+            facts = {"after_restart": {"why": states.FORGOTTEN}}
+            return {**facts, "note": messages.restart_note({"kind": "resolved", **facts})}
         facts = {
             "after_restart": {
                 "why": alert.resolved_because,
@@ -353,6 +365,26 @@ class Engine:
                     self.outbox.write([new], [], now)
                     return True
             return False
+
+    def forget(self, bot: str, now: float) -> int:
+        """Close every alert of ``bot`` (the operator forgot it); returns how many.
+
+        A firing alert that was sent somewhere is resolved there with the note
+        "bot forgotten by the operator", so nobody is left waiting for an all-clear.
+        """
+        with self._lock:
+            self._forgotten.add(bot)
+            gone = [a for a in self.alerts.values() if a.bot == bot]
+            changed: list[Alert] = []
+            notices: list[tuple[Alert, Notice]] = []
+            for old in gone:
+                self.carried.discard(old.key)
+                new, ns = states.clear(old, now, states.FORGOTTEN)
+                self._track(old.key, old, new, changed)
+                notices += [(new, n) for n in ns]
+            if changed or notices:
+                self._commit(changed, notices, now)
+            return len(gone)
 
     def reload(self, settings: AlertsSettings, now: float) -> None:
         """New rules and routes; firing alerts keep their policy; nothing is re-sent."""

@@ -30,7 +30,10 @@ KIND_WORDS = {
 RESTART_WORDS = {
     "outage": "RESOLVED (while the monitor was down)",
     "unknown_bot": "RESOLVED UNVERIFIED (bot unknown after a monitor restart)",
+    "forgotten": "CLOSED (bot forgotten by the operator)",
 }
+#: The note of an alert closed because the operator forgot its bot on the Health tab.
+FORGOTTEN_NOTE = "bot forgotten by the operator"
 SEV_ICON = {"critical": "\U0001f6a8", "warning": "\u26a0\ufe0f", "info": "\u2139\ufe0f"}
 
 
@@ -84,6 +87,8 @@ def restart_note(p: dict) -> str | None:
     """
     info = p.get("after_restart") or {}
     why, bot = info.get("why"), p.get("bot")
+    if why == "forgotten":
+        return FORGOTTEN_NOTE
     back = utc(info.get("restarted_at"))
     stopped = info.get("stopped_at")
     down = (

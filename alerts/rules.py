@@ -140,15 +140,54 @@ class RuleSet:
         bots = metrics.bots
         out: dict[str, Observation] = {}
         for bot, doc in bots.items():
-            for obs in self._bot(bot, doc, now):
+            for obs in self._capped(bot, list(self._bot(bot, doc, now))):
                 out[obs.key] = obs
         seen = frozenset(bots)
+        refused = metrics.collector.rejected_by_reason.get("too_many_bots")
+        if refused:  # the collector reports a condition of the monitor itself
+            seen |= {catalog.MONITOR}
+            for obs in self._bot_cap(refused, now):
+                out[obs.key] = obs
         if isinstance(metrics.persistence, PersistenceStatus):  # the running monitor reports on itself
             seen |= {catalog.MONITOR}
             for obs in self._monitor(metrics.persistence):
                 out[obs.key] = obs
         self._seed = None  # seeding is for the first evaluation after an old file was opened
         return Evaluation(out, seen)
+
+    def _capped(self, bot: str, found: list[Observation]) -> list[Observation]:
+        """At most ``MAX_ALERTS_PER_BOT`` alerts per bot: the most severe, then one for the rest."""
+        cap = catalog.MAX_ALERTS_PER_BOT
+        if len(found) <= cap or not self.events.too_many_alerts:
+            return found
+        found.sort(key=lambda o: (catalog.urgent_first(o.severity), o.key))
+        kept, rest = found[: cap - 1], found[cap - 1 :]
+        names = ", ".join(sorted({o.rule for o in rest}))
+        meta = Observation(
+            "too_many_alerts",
+            bot,
+            _SEVERITY["too_many_alerts"],
+            f"{len(rest)} more conditions of this bot not alerted one by one ({names}); see the dashboard",
+            value=len(found),
+            threshold=cap,
+            op=">",
+        )
+        return [*kept, meta]
+
+    def _bot_cap(self, refused: int | None, now: float) -> Iterable[Observation]:
+        """A bot refused at ``limits.max_bots`` (a counter move, like the counter rules)."""
+        hold = self.events.counter_hold_s
+        if self.events.too_many_bots and self._moved("too_many_bots", catalog.MONITOR, refused, now, hold):
+            yield Observation(
+                "too_many_bots",
+                catalog.MONITOR,
+                _SEVERITY["too_many_bots"],
+                f"bot cap reached: {refused} message(s) of new bots refused (limits.max_bots);"
+                " raise the cap or forget bots that are gone",
+                value=refused,
+                threshold=0,
+                op=">",
+            )
 
     def _monitor(self, persistence: PersistenceStatus) -> Iterable[Observation]:
         """Conditions of the monitor itself, under the scope ``catalog.MONITOR``."""
@@ -202,32 +241,38 @@ class RuleSet:
         yield from self._counter_rules(bot, doc, now)
 
     def _apis(self, bot: str, apis: dict[str, str]) -> Iterable[Observation]:
-        for api, status in sorted(apis.items()):
-            if status != "down":
-                continue
-            labels = (("api", str(api)),)
-            yield Observation(
-                "api_down",
-                bot,
-                _SEVERITY["api_down"],
-                f"API {api} is DOWN",
-                value="down",
-                threshold="up",
-                op="==",
-                labels=labels,
-            )
-            after = self.events.api_down_critical_after_s
-            yield Observation(
-                "api_down_critical",
-                bot,
-                catalog.SEVERITIES[-1],  # the escalation: down too long is the most severe
-                f"API {api} DOWN for over {after:g} s",
-                value="down",
-                threshold="up",
-                op="==",
-                for_s=after,
-                labels=labels,
-            )
+        down = sorted(api for api, status in apis.items() if status == "down")
+        if len(down) > catalog.MAX_APIS_DOWN_ALERTS:  # one alert for all: identities stay bounded
+            shown = ", ".join(down[:10]) + (", ..." if len(down) > 10 else "")
+            yield from self._api_down(bot, "*", f"{len(down)} APIs are DOWN: {shown}", f"{len(down)} APIs")
+            return
+        for api in down:
+            yield from self._api_down(bot, str(api), f"API {api} is DOWN", f"API {api}")
+
+    def _api_down(self, bot: str, label: str, summary: str, what: str) -> Iterable[Observation]:
+        labels = (("api", label),)
+        yield Observation(
+            "api_down",
+            bot,
+            _SEVERITY["api_down"],
+            summary,
+            value="down",
+            threshold="up",
+            op="==",
+            labels=labels,
+        )
+        after = self.events.api_down_critical_after_s
+        yield Observation(
+            "api_down_critical",
+            bot,
+            catalog.SEVERITIES[-1],  # the escalation: down too long is the most severe
+            f"{what} DOWN for over {after:g} s",
+            value="down",
+            threshold="up",
+            op="==",
+            for_s=after,
+            labels=labels,
+        )
 
     def _stale(self, bot: str, doc: BotMetrics) -> Iterable[Observation]:
         age = doc.last_event_age_s

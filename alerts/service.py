@@ -154,6 +154,13 @@ class AlertService:
         self.publish()  # the page shows "acknowledged" at its next frame, not after the next evaluation
         return acked
 
+    def forget(self, bot: str) -> int:
+        """Close every alert of a bot the operator forgot; how many were closed."""
+        closed = self.engine.forget(bot, self.clock())
+        self._wake_all()  # resolved notices go out now, not at the next tick
+        self.publish()
+        return closed
+
     def reload(self, settings: AlertsSettings, stale_after_s: float | None = None) -> None:
         """Swap rules, routes and channels; firing alerts keep their policy and are not re-sent.
 

@@ -22,6 +22,8 @@ PENDING, FIRING, RESOLVED, CLOSED = "pending", "firing", "resolved", "closed"
 #: its condition was already false when the monitor came back (``OUTAGE``), or its bot
 #: is unknown to the restarted monitor, so it can no longer be evaluated (``UNKNOWN_BOT``).
 OUTAGE, UNKNOWN_BOT = "outage", "unknown_bot"
+#: Closed because the operator forgot its bot (Health tab): nothing more will be known of it.
+FORGOTTEN = "forgotten"
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,11 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     from app.persistence import DurabilityError
     from app.runtime import Monitor  # heavy imports only once settings are known to be valid
     from app.server import serve
+    from collectors.curve import KeyFileError
 
     try:
         monitor = Monitor(settings, demo=args.demo)
     except (DurabilityError, SchemaError) as exc:
         print(f"cannot restore the monitor's state: {exc}", file=sys.stderr)
+        return 2
+    except KeyFileError as exc:
+        print(f"cannot load the collector's CURVE keys: {exc}", file=sys.stderr)
         return 2
     try:
         monitor.start()

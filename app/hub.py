@@ -9,6 +9,7 @@ can wait for "something changed" without the collector ever waiting on them.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
@@ -18,9 +19,10 @@ import msgspec
 from app.core.documents import EdgeStatus, MetricsDocument, StateDocument
 from app.core.store import AppliedReject, StateStore
 from collectors.events import Event
-from collectors.sink import RejectedMessage
+from collectors.sink import ForgetBot, RejectedMessage
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Recorder(Protocol):
@@ -81,16 +83,34 @@ class Hub:
         Order matters: a rejected message still used up a sequence number, so
         applying it after later events would misreport a gap.  The batch is
         handed to the recorder (the journal) under the same lock, so the
-        journal's order is the applied order; the recorder only queues it.
+        journal's order is the applied order; the recorder only queues it.  It
+        gets what the store applied: an event whose applying raised is journaled
+        as the ``internal_error`` reject it became, so a replay gives the same state.
         """
         batch = [_applied(item) if type(item) is tuple else item for item in items]
         with self._lock:
             store = self._store
             arrival = store.clock()
+            applied = store.apply_batch(batch, arrival, received)
             if self._recorder is not None:
-                self._recorder.record(arrival, received, batch)
-            store.apply_batch(batch, arrival, received)
+                self._recorder.record(arrival, received, applied)
+            failures, store.failures = store.failures, []
         self._bump()
+        for reject, exc in failures:
+            log.error(
+                "event of bot %s (seq %s) rejected as internal_error", reject.bot, reject.seq, exc_info=exc
+            )
+
+    def forget(self, bot: str) -> bool:
+        """Drop ``bot`` from the state, journaled as a batch item so a replay forgets it too.
+
+        False (and nothing journaled) when the store does not know the bot.
+        """
+        with self._lock:
+            if bot not in self._store.bots:
+                return False
+        self.apply_batch([ForgetBot(bot=bot)])
+        return True
 
     def set_recorder(self, recorder: Recorder | None) -> None:
         """Who journals every applied batch (None: nobody)."""

@@ -28,6 +28,7 @@ from app.persistence import Journal
 from app.settings import Settings, SettingsError, substitute_env
 from app.settings_changes import Applied, Change
 from app.settings_writer import SettingsWriter, plain
+from collectors.curve import CurveConfig, load_or_create_server_keys
 from collectors.demo import run_demo
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
 
@@ -42,6 +43,18 @@ def connect_url(endpoint: Endpoint) -> str:
 def _settings_file(settings: Settings) -> Path | None:
     """The file the Alerts tab saves to; None when running on built-in defaults."""
     return Path(settings.source) if Path(settings.source).is_file() else None
+
+
+def _curve(settings: Settings) -> CurveConfig | None:
+    """The collector's CURVE keys, the monitor's pair created in the data directory on first start."""
+    curve = settings.collector.curve
+    if not curve.enabled:
+        return None
+    public, secret = load_or_create_server_keys(settings.storage.data_dir)
+    if not curve.authorized_keys:
+        log.warning("collector.curve is enabled with no authorized_keys: every bot will be refused")
+    log.info("collector CURVE public key (give it to the bots): %s", public.decode("ascii"))
+    return CurveConfig(public, secret, frozenset(k.encode("ascii") for k in curve.authorized_keys))
 
 
 class Monitor:
@@ -74,6 +87,7 @@ class Monitor:
                 settings.collector.max_message_bytes,
                 recovery_timeout_s=settings.collector.recovery_timeout_s,
                 recovery_max_held=settings.collector.recovery_max_held,
+                curve=_curve(settings),
             ),
             restart_delay_s=settings.collector.restart_delay_s,
         )
@@ -106,6 +120,7 @@ class Monitor:
             alerts_status=lambda: self.alerts.snapshot().status(),
             alerts=self.alerts,
             reconfigure=self if self._writer is not None else None,
+            admin=self,
         )
         self._demo_stop = threading.Event()
         self._demo_thread: threading.Thread | None = None
@@ -190,6 +205,20 @@ class Monitor:
             return Applied(True, f"Saved, but the alert engine could not reload: {type(exc).__name__}: {exc}")
         saved = f"Saved to {writer.path.name} (previous version in {writer.backup_path.name})"
         return Applied(True, saved + "; alert engine reloaded.")
+
+    def forget_bot(self, bot: str) -> str:
+        """The operator's "forget bot" (Health tab): out of the state, journaled, its alerts closed.
+
+        The store first, so no evaluation after this can see the bot and raise
+        its alerts again; then its open alerts are closed with the note
+        "bot forgotten by the operator".
+        """
+        known = self.hub.forget(bot)
+        closed = self.alerts.forget(bot)
+        log.warning("bot %r forgotten by the operator (%d alert(s) closed)", bot, closed)
+        if not known and not closed:
+            return f"{bot} is not known to the monitor"
+        return f"{bot} forgotten; {closed} alert(s) closed"
 
     def _apply(self, settings: Settings) -> None:
         stale = settings.collector.stale_after_s

@@ -29,7 +29,7 @@ from ruamel.yaml.error import YAMLError
 
 from alerts.channels import registry as channel_registry
 from alerts.config import AlertsSettings, StorageSettings, untyped_channel, with_channel_types
-from app.core.config import BotSettings, CoreConfig, MetricsSettings
+from app.core.config import BotSettings, CoreConfig, LimitsSettings, MetricsSettings
 from app.dashboard.config import DashboardSettings
 from collectors.events import BotId
 
@@ -72,6 +72,18 @@ class EndpointSettings(_S):
     mode: Literal["bind", "connect"] = "bind"
 
 
+#: A z85-encoded CURVE public key (40 characters of ZeroMQ's z85 alphabet).
+CurvePublicKey = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#-]{40}$")]
+
+
+class CurveSettings(_S):
+    """ZeroMQ CURVE on the collector: the monitor's key pair lives in storage.data_dir/curve."""
+
+    enabled: bool = False
+    #: Public keys (z85) of the bots allowed to send; any other client is refused and counted.
+    authorized_keys: list[CurvePublicKey] = []
+
+
 class CollectorSettings(_S):
     endpoints: list[EndpointSettings] = msgspec.field(
         default_factory=lambda: [EndpointSettings(url="tcp://127.0.0.1:5556")]
@@ -83,6 +95,9 @@ class CollectorSettings(_S):
     # before counting the rest as lost, and how many later events to hold meanwhile
     recovery_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
     recovery_max_held: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 200_000
+    curve: CurveSettings = CurveSettings()
+    #: Bind a non-loopback address without CURVE: anyone who reaches the port can send as any bot.
+    allow_insecure: bool = False
 
 
 class LoggingSettings(_S):
@@ -94,6 +109,7 @@ class Settings(_S):
     collector: CollectorSettings = CollectorSettings()
     metrics: MetricsSettings = MetricsSettings()
     bots: dict[BotId, BotSettings] = {}
+    limits: LimitsSettings = LimitsSettings()
     dashboard: DashboardSettings = DashboardSettings()
     alerts: AlertsSettings = AlertsSettings()
     storage: StorageSettings = StorageSettings()
@@ -102,7 +118,12 @@ class Settings(_S):
     source: str = "(defaults)"  # the file these came from, set by load_settings
 
     def core(self) -> CoreConfig:
-        return CoreConfig(metrics=self.metrics, bots=self.bots, stale_after_s=self.collector.stale_after_s)
+        return CoreConfig(
+            metrics=self.metrics,
+            bots=self.bots,
+            stale_after_s=self.collector.stale_after_s,
+            limits=self.limits,
+        )
 
     @property
     def dashboard_url(self) -> str:
@@ -200,6 +221,7 @@ def validate(data: dict, path: str | Path) -> Settings:
     """Validate plain data (also used by the dashboard's settings form before saving)."""
     if "alerts" in data:
         data = {**data, "alerts": _typed_channels(data["alerts"], path)}
+    data = _bots_allowed(data, path)
     try:
         settings = msgspec.convert({**data, "source": str(path)}, Settings)
     except msgspec.ValidationError as exc:
@@ -207,6 +229,24 @@ def validate(data: dict, path: str | Path) -> Settings:
         raise SettingsError(path, _name_dict_keys(data, key), reason) from None
     _check_semantics(settings, path)
     return settings
+
+
+def _bots_allowed(data: dict, path: str | Path) -> dict:
+    """``bots.allowed: [ids]`` is the allow-list (``limits.allowed_bots``), not a bot named "allowed".
+
+    A bot's own settings are a mapping, so a list (or null) under ``bots.allowed`` can only
+    be the allow-list; it is moved to where the store reads it.
+    """
+    bots = data.get("bots")
+    if not isinstance(bots, dict) or "allowed" not in bots or isinstance(bots["allowed"], dict):
+        return data
+    limits = data.get("limits") or {}
+    if not isinstance(limits, dict):
+        return data  # the type error is reported at limits
+    if limits.get("allowed_bots") is not None:
+        raise SettingsError(path, "bots.allowed", "give the allow-list once: here or in limits.allowed_bots")
+    rest = {k: v for k, v in bots.items() if k != "allowed"}
+    return {**data, "bots": rest, "limits": {**limits, "allowed_bots": bots["allowed"]}}
 
 
 def _typed_channels(alerts: Any, path: str | Path) -> Any:
@@ -240,12 +280,43 @@ def _check_semantics(s: Settings, path: str | Path) -> None:
         )
     if not s.collector.endpoints:
         raise SettingsError(path, "collector.endpoints", "at least one endpoint is needed")
+    _check_collector_security(s.collector, path)
     from alerts.rules import metric_problem  # the rule evaluator owns what a metric path means
 
     for i, rule in enumerate(s.alerts.rules):
         problem = metric_problem(rule.metric, rule.value)
         if problem is not None:
             raise SettingsError(path, f"alerts.rules[{i}].metric", problem)
+
+
+_LOOPBACK_HOSTS = {"localhost", "::1", "[::1]"}
+
+
+def _is_loopback_bind(url: str) -> bool:
+    """A bind only this machine can reach: loopback TCP, or ipc/inproc (no network at all)."""
+    if not url.startswith("tcp://"):
+        return True
+    host = url[len("tcp://") :].rsplit(":", 1)[0]
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _check_collector_security(c: CollectorSettings, path: str | Path) -> None:
+    from collectors.curve import is_public_key  # the edge that uses the keys says what one is
+
+    for i, key in enumerate(c.curve.authorized_keys):
+        if not is_public_key(key):
+            raise SettingsError(path, f"collector.curve.authorized_keys[{i}]", "not a z85 CURVE public key")
+    if c.curve.enabled or c.allow_insecure:
+        return
+    for i, ep in enumerate(c.endpoints):
+        if ep.mode == "bind" and not _is_loopback_bind(ep.url):
+            raise SettingsError(
+                path,
+                f"collector.endpoints[{i}].url",
+                f"{ep.url} binds beyond loopback without authentication: anyone who reaches it can"
+                " send as any bot; enable collector.curve (docs/events.md, Authenticated bots), or set"
+                " collector.allow_insecure: true if the network itself is trusted",
+            )
 
 
 def _split_error(message: str) -> tuple[str, str]:

@@ -111,9 +111,16 @@
     });
   }
   var DOM_RENDER = {"tb-": domTable, "kv-": domKV, "cards-": domCards};
+  /* A section the server could not build: a marker in its place (the others keep updating). */
+  function domError(sec) {
+    var d = node("div", "section-error", "\u26a0 " + String(sec.error));
+    d.setAttribute("role", "alert");
+    return [d];
+  }
+  function isError(sec) { return sec !== null && typeof sec === "object" && !Array.isArray(sec) && "error" in sec; }
   /* Draw `sec` into the element `key` with `fn` (by default chosen by the id's prefix). */
   function drawDom(key, sec, fn) {
-    fn = fn || DOM_RENDER[key.slice(0, key.indexOf("-") + 1)];
+    fn = isError(sec) ? domError : fn || DOM_RENDER[key.slice(0, key.indexOf("-") + 1)];
     var el = document.getElementById(key);
     S.dom[key] = {sec: sec, fn: fn};
     if (fn && el) { el.replaceChildren.apply(el, fn(sec)); el.__drawn = sec; }
@@ -137,11 +144,38 @@
     return Math.floor(seconds / 60) + " min " + String(Math.floor(seconds % 60)).padStart(2, "0") + " s";
   }
 
+  function clockText(ms) {
+    var d = new Date(ms);
+    return [d.getHours(), d.getMinutes(), d.getSeconds()].map(function (n) { return String(n).padStart(2, "0"); }).join(":");
+  }
+
+  /* The page's own watchdog.  The server sends a frame at least once per refresh_s, even when
+   * nothing changed; an open socket that has brought nothing for WATCHDOG x refresh_s means the
+   * monitor is stopped, hung or cut off, and the page must not go on saying LIVE. */
+  var WATCHDOG = 3;
+  function silentMs() {
+    var r = S.cfg && S.cfg.refresh_s;
+    if (!r || !S.lastFrameAt || !S.open || S.lastSeq === null) { return 0; }
+    var silent = Date.now() - S.lastFrameAt;
+    return silent > WATCHDOG * r * 1000 ? silent : 0;
+  }
+  function watchdog() {
+    var frozen = silentMs() > 0;
+    if (frozen || S.frozen) { statusClass(renderStatus(), null); }  // every check while frozen: the count moves
+  }
+
   /* The bar: the server's view of the bot(s), overridden by our own socket state. */
   function renderStatus() {
     var st = S.status || {label: "", conn: "connecting", text: "connecting…", warn: false, items: []};
-    var conn = st.conn, msg = st.text, note = null, warn = st.warn;
-    if (!S.open || S.lastSeq === null) {
+    var conn = st.conn, msg = st.text, note = null, warn = st.warn, silent = silentMs();
+    S.frozen = silent > 0;
+    if (S.frozen) {
+      conn = "not-updating";
+      note = ageText(silent / 1000) + " old";
+      msg = "NOT UPDATING since " + clockText(S.lastFrameAt) + " \u2014 no data from the monitor for " +
+        ageText(silent / 1000) + "; the values shown are that old";
+      warn = true;
+    } else if (!S.open || S.lastSeq === null) {
       if (S.attempt > 0 || S.status) {
         conn = "reconnecting";
         var age = S.lastFrameAt ? (Date.now() - S.lastFrameAt) / 1000 : null;
@@ -155,9 +189,10 @@
     }
     var body = document.getElementById("status-body");
     if (body) {  // DOM, not Dash components: it changes with every frame (see node())
-      var children = [node("span", "conn conn-" + conn, conn.toUpperCase()),
+      var children = [node("span", "conn conn-" + conn, conn.replace("-", " ").toUpperCase()),
                       node("span", "conn-text", msg), node("span", "view-label", st.label || "")];
       children[0].id = "conn-state"; children[1].id = "conn-text";
+      if (S.frozen) { children[1].setAttribute("role", "alert"); }  // announced once, when it appears
       (st.items || []).forEach(function (it, i) {
         var n = note !== null ? note : String(it[3] || "");
         var stat = node("div", "stat" + (n ? " stale" : ""));
@@ -168,7 +203,8 @@
       });
       body.replaceChildren.apply(body, children);
     }
-    return "status-bar" + (warn ? (conn === "reconnecting" ? " warn warn-conn" : " warn warn-stale") : "");
+    if (!warn) { return "status-bar"; }
+    return "status-bar warn " + (conn === "not-updating" ? "warn-frozen" : conn === "reconnecting" ? "warn-conn" : "warn-stale");
   }
   /* Only a changed class goes through Dash: an unchanged output costs the renderer nothing. */
   function statusClass(cls, set) {
@@ -260,8 +296,12 @@
     var s = frame.s;
     Object.keys(s).forEach(function (key) {
       var v = s[key];
-      if (key === "status") { S.status = v; return; }
+      if (key === "status") {
+        S.status = isError(v) ? {label: "", conn: "error", text: String(v.error), warn: true, items: []} : v;
+        return;
+      }
       if (key === "bots") {
+        if (isError(v)) { return; }
         set("bot-select", "options", [{label: "All bots", value: "__all__"}].concat(
           v.map(function (b) { return {label: String(b), value: String(b)}; })));
         return;
@@ -285,6 +325,7 @@
   function applyImpl(message, state, view, activeTab, cfg) {
         var nu = window.dash_clientside.no_update;
         S.cfg = cfg;
+        if (!S.watchdog) { S.watchdog = setInterval(watchdog, 250); }
         S.pending = S.pending || {};
         var outs = cfg.outputs.map(function () { return nu; });
         var index = {};

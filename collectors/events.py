@@ -24,8 +24,23 @@ import msgspec
 #: JSON Schema, where ``\Z`` is not an anchor.
 ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$(?!\n)"
 BotId = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]
-PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
-NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
+#: Bounds of every number a bot sends (docs/events.md, "Bounds").  Each is far beyond any real
+#: price, size or balance, yet small enough that every derived value (exposure = qty x price,
+#: totals over bots and symbols, P&L over billions of fills) stays a finite double: a bot cannot
+#: turn the monitor's metrics into inf or NaN.  msgspec checks them in C, on the fast path.
+MAX_AMOUNT = 1e12  # a price, a quantity, a fee
+MAX_BALANCE = 1e15  # equity, cash
+MAX_LATENCY_MS = 1e7  # about 2.8 hours
+#: ``ts`` is seconds since the epoch, within [2000-01-01, 2100-01-01) UTC.
+TS_MIN = 946_684_800.0
+TS_MAX = 4_102_444_800.0
+Timestamp = Annotated[float, msgspec.Meta(ge=TS_MIN, lt=TS_MAX)]
+Price = Annotated[float, msgspec.Meta(gt=0, lt=MAX_AMOUNT)]
+Quantity = Annotated[float, msgspec.Meta(gt=0, lt=MAX_AMOUNT)]
+SignedQuantity = Annotated[float, msgspec.Meta(gt=-MAX_AMOUNT, lt=MAX_AMOUNT)]
+Amount = Annotated[float, msgspec.Meta(ge=0, lt=MAX_AMOUNT)]
+Balance = Annotated[float, msgspec.Meta(gt=-MAX_BALANCE, lt=MAX_BALANCE)]
+Millis = Annotated[float, msgspec.Meta(ge=0, lt=MAX_LATENCY_MS)]
 NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Side = Literal["buy", "sell"]
 OrderStatus = Literal["new", "partially_filled", "filled", "canceled", "rejected", "expired"]
@@ -48,8 +63,18 @@ REASONS = (
     "invalid_field",
     "non_finite",
     "too_many_bots",
+    "unknown_bot",
+    "too_many_symbols",
+    "too_many_ops",
+    "too_many_components",
+    "too_many_apis",
     "undecodable",
+    "internal_error",
 )
+
+
+#: The largest seq: every JSON parser reads integers up to 2**53 exactly.
+MAX_SEQ = 2**53
 
 
 class Rejected(Exception):
@@ -66,8 +91,8 @@ class Rejected(Exception):
 class _Envelope(msgspec.Struct, frozen=True, kw_only=True):
     v: int
     bot: BotId
-    seq: Annotated[int, msgspec.Meta(ge=0)]
-    ts: float
+    seq: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
+    ts: Timestamp
 
 
 class Heartbeat(_Envelope, frozen=True, kw_only=True):
@@ -77,8 +102,8 @@ class Heartbeat(_Envelope, frozen=True, kw_only=True):
 class Account(_Envelope, frozen=True, kw_only=True):
     """The broker's view of the account; when present, it defines equity."""
 
-    equity: float
-    cash: float | None = None
+    equity: Balance
+    cash: Balance | None = None
     currency: str | None = None
 
 
@@ -87,13 +112,13 @@ class Fill(_Envelope, frozen=True, kw_only=True):
     order_id: NonEmptyStr
     symbol: NonEmptyStr
     side: Side
-    qty: PositiveFloat
-    price: PositiveFloat
-    fee: NonNegFloat
+    qty: Quantity
+    price: Price
+    fee: Amount
 
 
 class Mark(_Envelope, frozen=True, kw_only=True):
-    prices: dict[NonEmptyStr, PositiveFloat]
+    prices: dict[NonEmptyStr, Price]
 
 
 class OrderBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,10 +128,10 @@ class OrderBody(msgspec.Struct, frozen=True, kw_only=True):
     symbol: NonEmptyStr
     side: Side
     type: NonEmptyStr
-    qty: PositiveFloat
-    price: PositiveFloat | None = None
+    qty: Quantity
+    price: Price | None = None
     status: OrderStatus
-    filled_qty: NonNegFloat
+    filled_qty: Amount
 
 
 class Order(_Envelope, frozen=True, kw_only=True):
@@ -114,15 +139,15 @@ class Order(_Envelope, frozen=True, kw_only=True):
     symbol: NonEmptyStr
     side: Side
     type: NonEmptyStr
-    qty: PositiveFloat
-    price: PositiveFloat | None = None
+    qty: Quantity
+    price: Price | None = None
     status: OrderStatus
-    filled_qty: NonNegFloat
+    filled_qty: Amount
 
 
 class Latency(_Envelope, frozen=True, kw_only=True):
     op: NonEmptyStr
-    ms: NonNegFloat
+    ms: Millis
     order_id: str | None = None
 
 
@@ -140,13 +165,13 @@ class Health(_Envelope, frozen=True, kw_only=True):
 
 class SnapshotPosition(msgspec.Struct, frozen=True, kw_only=True):
     symbol: NonEmptyStr
-    qty: float
-    avg_price: NonNegFloat
+    qty: SignedQuantity
+    avg_price: Amount
 
 
 class SnapshotAccount(msgspec.Struct, frozen=True, kw_only=True):
-    equity: float
-    cash: float | None = None
+    equity: Balance
+    cash: Balance | None = None
     currency: str | None = None
 
 
@@ -227,7 +252,19 @@ def _classify(payload: bytes, message: str) -> Rejected:
     bot, seq = _bot_seq(raw)
     if "v" in raw and raw["v"] != 1 and isinstance(raw["v"], int):
         return Rejected("bad_version", f"v={raw['v']}, only 1 is accepted", bot, seq)
+    if message.endswith("`$.ts`") and _looks_like_ms(raw.get("ts")):
+        message = f"ts looks like milliseconds; send seconds ({message})"
     return Rejected("invalid_field", message, bot, seq)
+
+
+def _looks_like_ms(ts: object) -> bool:
+    """A ``ts`` beyond the range in seconds that lands in it once divided by 1000.
+
+    Exchanges and JavaScript bots often count milliseconds; naming that mistake
+    saves the bot's author a search.
+    """
+    ok = isinstance(ts, int | float) and not isinstance(ts, bool)
+    return ok and ts >= TS_MAX and TS_MIN <= ts / 1000 < TS_MAX
 
 
 def _readable_bot_seq(payload: bytes) -> tuple[str | None, int | None]:
@@ -246,7 +283,7 @@ def _readable_bot_seq(payload: bytes) -> tuple[str | None, int | None]:
 def _bot_seq(raw: dict) -> tuple[str | None, int | None]:
     bot, seq = raw.get("bot"), raw.get("seq")
     bot = bot if isinstance(bot, str) and _ID.search(bot) is not None else None
-    seq = seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 else None
+    seq = seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= MAX_SEQ else None
     return bot, seq
 
 

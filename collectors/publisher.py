@@ -16,6 +16,12 @@ unreachable) is kept in a bounded replay buffer: the monitor asks for the seqs
 it missed with a request sent back up the same connection, and a background
 thread answers by publishing them again (docs/events.md, "Recovering missed
 events").  The socket is shared with the caller's thread under one lock.
+
+A monitor with CURVE enabled (docs/events.md, "Authenticated bots") accepts
+only bots whose public key it lists: pass the bot's own key pair and the
+monitor's public key (``curve_public_key=``, ``curve_secret_key=``,
+``monitor_public_key=``, z85 strings or bytes) and the connection is
+encrypted and authenticated, whichever side binds.
 """
 
 from __future__ import annotations
@@ -72,6 +78,9 @@ class BotPublisher:
         replay_events: int = REPLAY_EVENTS,
         replay_seconds: float = REPLAY_SECONDS,
         replay_max_bytes: int = REPLAY_MAX_BYTES,
+        curve_public_key: str | bytes | None = None,
+        curve_secret_key: str | bytes | None = None,
+        monitor_public_key: str | bytes | None = None,
     ) -> None:
         self.bot_id = bot_id
         self.clock = clock
@@ -90,11 +99,25 @@ class BotPublisher:
         self._sock = self._ctx.socket(zmq.XPUB)
         self._sock.setsockopt(zmq.SNDHWM, SEND_HWM)
         self._sock.setsockopt(zmq.LINGER, 5000)
+        keys = (curve_public_key, curve_secret_key, monitor_public_key)
+        self.curve = any(k is not None for k in keys)
+        if self.curve:
+            self._curve_client(*keys)
         (self._sock.bind if bind else self._sock.connect)(endpoint)
         if connect_timeout > 0:
             self.wait_connected(connect_timeout)
         self._replayer = threading.Thread(target=self._serve_replays, name=f"replay-{bot_id}", daemon=True)
         self._replayer.start()
+
+    def _curve_client(
+        self, public: str | bytes | None, secret: str | bytes | None, server: str | bytes | None
+    ) -> None:
+        """Be a CURVE client of the monitor (before connecting or binding): all three keys or none."""
+        if public is None or secret is None or server is None:
+            self._sock.close(linger=0)
+            raise ValueError("CURVE needs curve_public_key, curve_secret_key and monitor_public_key")
+        as_bytes = [k.encode("ascii") if isinstance(k, str) else k for k in (public, secret, server)]
+        self._sock.curve_publickey, self._sock.curve_secretkey, self._sock.curve_serverkey = as_bytes
 
     def wait_connected(self, timeout: float) -> None:
         """Block until a subscriber has subscribed, so the first event isn't lost."""
@@ -102,7 +125,13 @@ class BotPublisher:
         while not self._subscribed.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
-                raise NotConnected(f"no monitor subscribed within {timeout:.1f}s")
+                hint = ""
+                if self.curve:
+                    hint = (
+                        " (CURVE: is this bot's public key in the monitor's collector.curve.authorized_keys,"
+                        " and monitor_public_key the monitor's data_dir/curve/monitor.key?)"
+                    )
+                raise NotConnected(f"no monitor subscribed within {timeout:.1f}s{hint}")
             with self._lock:
                 requests = self._read_upstream(min(left, REPLAY_POLL_S))
             self._answer(requests)

@@ -9,7 +9,9 @@ above ZeroMQ's default of 1000, which would otherwise drop silently.
 The socket is an XSUB (it subscribes to everything by sending ``\x01``) rather
 than a SUB, because an XSUB can also send: a replay request goes back up the
 very connections the events come in on, to every connected publisher, whether
-the monitor binds and the bots connect or the other way round.  The
+the monitor binds and the bots connect or the other way round.  With CURVE
+(:mod:`collectors.curve`) that socket is the CURVE server on every endpoint,
+bound or connected, and only listed bot keys get a connection at all.  The
 :class:`~collectors.recovery.Sequencer` decides what is applied when; the
 common case (the next seq of a bot) costs one dict lookup here.
 """
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 
 import zmq
 
+from collectors.curve import CurveConfig, CurveGuard, make_server, monitor_events
 from collectors.events import DECODERS, Event, Rejected, decode
 from collectors.recovery import UNAVAILABLE_TOPIC, Sequencer, decode_range, encode_request
 from collectors.sink import EventSink, Recovered, RejectedMessage
@@ -63,12 +66,20 @@ class Collector:
         recovery_timeout_s: float = RECOVERY_TIMEOUT_S,
         recovery_max_held: int = RECOVERY_MAX_HELD,
         clock: Callable[[], float] = time.monotonic,
+        curve: CurveConfig | None = None,
     ) -> None:
         self.sink = sink
         self.endpoints = endpoints
         self.max_bytes = max_message_bytes
-        self._ctx = context or zmq.Context.instance()
+        self.curve = curve
+        # CURVE needs a ZAP handler of its own: one per context, so a context of our own
+        self._given_ctx = context
+        self._ctx = context or (None if curve is not None else zmq.Context.instance())
+        self._guard: CurveGuard | None = None
+        self._refused_before = 0  # refusals counted by guards of earlier sockets (restarts)
         self._sock: zmq.Socket | None = None
+        #: messages that were replay answers (``replay_unavailable``), neither events nor rejects
+        self.control = 0
         self.sequencer = Sequencer(recovery_timeout_s, recovery_max_held, clock)
 
     def open(self) -> None:
@@ -78,6 +89,8 @@ class Collector:
         event of a bot after the monitor's restart shows what it missed meanwhile.
         """
         self.sequencer.resume(self.sink.last_seqs())
+        if self._ctx is None:
+            self._ctx = zmq.Context()
         sock = self._ctx.socket(zmq.XSUB)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.RCVHWM, RECV_HWM)
@@ -86,12 +99,41 @@ class Collector:
         sock.setsockopt(zmq.MAXMSGSIZE, max(64 * self.max_bytes, 16 * 1024 * 1024))
         sock.send(b"\x01")  # subscribe to everything; resent to every peer that (re)connects
         try:
+            if self.curve is not None:
+                self._secure(sock, self.curve)
             for ep in self.endpoints:
                 (sock.bind if ep.mode == "bind" else sock.connect)(ep.url)
         except zmq.ZMQError:
             sock.close()
+            self._stop_guard()
             raise
         self._sock = sock
+
+    def _secure(self, sock: zmq.Socket, curve: CurveConfig) -> None:
+        """CURVE server, with the key check answering before the first endpoint opens."""
+        assert self._ctx is not None
+        make_server(sock, curve)
+        endpoint = f"inproc://collector-monitor-{id(self)}"
+        sock.monitor(endpoint, monitor_events())
+        self._guard = CurveGuard(self._ctx, curve, endpoint)
+        self._guard.start()
+
+    def _stop_guard(self) -> None:
+        guard = self._guard
+        if guard is None:
+            return
+        guard.stop()
+        self._refused_before += guard.refused
+        self._guard = None
+        if self._given_ctx is None and not guard.alive and self._ctx is not None:
+            self._ctx.term()  # every socket of this context is closed: a restart gets a fresh one
+            self._ctx = None
+
+    @property
+    def unauthorized(self) -> int:
+        """Connections refused by CURVE since start: unlisted keys, and clients without CURVE."""
+        guard = self._guard
+        return self._refused_before + (guard.refused if guard is not None else 0)
 
     def close(self) -> None:
         """Close the socket; events held behind a gap are applied, or left to be asked again.
@@ -107,8 +149,12 @@ class Collector:
             except Exception:  # closing must not fail: they count as lost when the bot is back
                 log.exception("could not apply %d held events on close", len(held))
         if self._sock is not None:
+            if self._guard is not None:
+                with contextlib.suppress(zmq.ZMQError):
+                    self._sock.disable_monitor()
             self._sock.close(linger=0)
             self._sock = None
+        self._stop_guard()
 
     def run(self, stop: threading.Event) -> None:
         """The receive loop; returns when ``stop`` is set."""
@@ -170,7 +216,7 @@ class Collector:
                             "not_multipart", f"{len(parts)} frames ({size} bytes), expected [topic, payload]"
                         ),
                         None,
-                        parts[-1],
+                        parts[-1] if parts else b"",
                     )
                 )
                 continue
@@ -217,9 +263,16 @@ class Collector:
             items.extend(self.sequencer.offer(bot, seq, item))
 
     def _unavailable(self, payload: bytes, items: list) -> None:
+        """A bot's answer that part of a gap is gone: a control message, or a counted reject."""
         answer = decode_range(payload)
-        if answer is not None:
-            items.extend(self.sequencer.unavailable(answer.bot, answer.first, answer.last))
+        if answer is None:
+            why = Rejected(
+                "invalid_field", 'replay_unavailable: expected {"bot", "from", "to"} with from <= to'
+            )
+            items.append((why, UNAVAILABLE_TOPIC.decode(), payload))
+            return
+        self.control += 1
+        items.extend(self.sequencer.unavailable(answer.bot, answer.first, answer.last))
 
     def _finish(self, items: list, received: int) -> None:
         """Add what timed out, apply the batch, then send the replay requests it raised."""
@@ -309,6 +362,8 @@ class CollectorSupervisor:
             "restarts": self.restarts,
             "last_failure": self.last_failure,
             "endpoints": [str(e) for e in self.collector.endpoints],
+            "curve": self.collector.curve is not None,
+            "unauthorized": self.collector.unauthorized,
         }
 
     def stop(self, timeout: float = 2.0) -> None:

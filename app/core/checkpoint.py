@@ -235,10 +235,35 @@ def decode_record(payload: bytes | memoryview) -> tuple[float, int, list[Any]]:
     """``(arrival, received, items)`` of a record's payload."""
     arrival, received, raw_items = _BATCH_DECODER.decode(payload)
     try:
-        items = [_ITEM_DECODERS[name].decode(raw) for name, raw in raw_items]
+        items = [_decode_item(name, raw) for name, raw in raw_items]
     except KeyError as exc:
         raise UnsupportedFormat(f"journal item type {exc} is unknown to this monitor") from None
     return arrival, received, items
+
+
+def _decode_item(name: str, raw: msgspec.Raw) -> Any:
+    """One journaled item; an event beyond today's contract bounds replays as the reject it now is.
+
+    A journal written before a bound existed may hold such an event (a ``ts`` in
+    milliseconds, say); replaying must neither stop nor apply it.
+    """
+    decoder = _ITEM_DECODERS[name]
+    try:
+        return decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        loose = msgspec.msgpack.decode(raw)
+        loose = loose if isinstance(loose, dict) else {}
+        bot, seq = loose.get("bot"), loose.get("seq")
+        return AppliedReject(
+            reason="invalid_field",
+            detail=f"journaled event beyond the contract's bounds: {exc}",
+            topic=_TOPIC_NAMES.get(name),
+            bot=bot if isinstance(bot, str) else None,
+            seq=seq if isinstance(seq, int) and not isinstance(seq, bool) else None,
+        )
+
+
+_TOPIC_NAMES = {cls.__name__: topic for topic, cls in TOPICS.items()}
 
 
 def replay(store: StateStore, batches: Iterable[tuple[float, int, list[Any]]]) -> int:

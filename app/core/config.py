@@ -10,6 +10,8 @@ from typing import Annotated
 
 import msgspec
 
+from collectors.events import BotId
+
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
 
@@ -37,6 +39,23 @@ class MetricsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     max_open_orders: PositiveInt = 10_000
 
 
+class LimitsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How much any bot may make the monitor hold: what goes over is rejected, counted per reason.
+
+    Without these a buggy or hostile publisher grows the monitor without end (one
+    distinct symbol, op, component or API name per message); see docs/metrics.md
+    for the memory budget they add up to.
+    """
+
+    #: Optional allow-list of bot ids; when set, any other id is rejected as ``unknown_bot``.
+    allowed_bots: list[BotId] | None = None
+    max_bots: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
+    max_symbols: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1000  # per bot: positions and marks
+    max_latency_ops: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100  # per bot
+    max_error_components: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100  # per bot
+    max_apis: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 50  # per bot
+
+
 class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the state store needs to know, assembled by app.settings."""
 
@@ -44,3 +63,4 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
     bots: dict[str, BotSettings] = {}
     stale_after_s: Positive = 10.0
     recent_rejects: PositiveInt = 20
+    limits: LimitsSettings = LimitsSettings()

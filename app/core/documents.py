@@ -165,6 +165,10 @@ class CollectorThread(_Doc, frozen=True, kw_only=True):
     restarts: int
     last_failure: CollectorFailure | None
     endpoints: list[str]
+    #: The collector authenticates bots with ZeroMQ CURVE (collector.curve.enabled).
+    curve: bool = False
+    #: Connections CURVE refused since start (unlisted key, no CURVE, wrong monitor key).
+    unauthorized: int = 0
 
 
 class CollectorStatus(_Doc, frozen=True, kw_only=True):
@@ -178,6 +182,8 @@ class CollectorStatus(_Doc, frozen=True, kw_only=True):
     restarts: int | UnsetType = UNSET
     last_failure: CollectorFailure | UnsetType | None = UNSET
     endpoints: list[str] | UnsetType = UNSET
+    curve: bool | UnsetType = UNSET
+    unauthorized: int | UnsetType = UNSET
 
     def with_thread(self, thread: CollectorThread) -> CollectorStatus:
         return msgspec.structs.replace(
@@ -186,6 +192,8 @@ class CollectorStatus(_Doc, frozen=True, kw_only=True):
             restarts=thread.restarts,
             last_failure=thread.last_failure,
             endpoints=thread.endpoints,
+            curve=thread.curve,
+            unauthorized=thread.unauthorized,
         )
 
 

@@ -10,12 +10,15 @@ Definitions: docs/metrics.md.
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
 import msgspec
+import numpy as np
 
 from app.core.accounting import Book, RoundTrip
+from app.core.accounting import Position as BookPosition
 from app.core.config import CoreConfig
 from app.core.documents import (
     BotHealth,
@@ -32,9 +35,10 @@ from app.core.documents import (
     Totals,
 )
 from app.core.series import DayClock, EquitySeries
-from app.core.windows import ErrorLog, LatencyWindow
+from app.core.windows import ErrorLog, LatencyWindow, _Samples
 from collectors.events import (
     OPEN_ORDER_STATUSES,
+    TOPIC_OF,
     Account,
     Error,
     Event,
@@ -46,9 +50,8 @@ from collectors.events import (
     OrderBody,
     Snapshot,
 )
-from collectors.sink import Recovered
+from collectors.sink import ForgetBot, Recovered
 
-MAX_BOTS = 1000
 RECENT_ROUND_TRIPS = 200
 LATENCY_SERIES_POINTS = 500
 
@@ -87,6 +90,7 @@ class BotState:
         self.latency = LatencyWindow(m.latency_window_s, m.latency_max_samples)
         self.errors = ErrorLog(m.error_max_samples)
         # raw events, turned into documents only when read (the write path is the hot one)
+        # never copied per batch (it may hold 10,000 orders): changes are undone from a log instead
         self.open_orders: OrderedDict[str, tuple[Order | OrderBody, float]] = OrderedDict()
         self.max_open_orders = m.max_open_orders
         self.recent_fills: deque[tuple[Fill, float]] = deque(maxlen=m.recent_fills)
@@ -101,8 +105,16 @@ class BotState:
         self.day_start = float("-inf")
         self.fills_today = self.round_trips_today = self.wins_today = self.losses_today = 0
         self.apis: dict[str, str] = {}
+        # symbols with a mark or an open position (the per-bot cap counts these)
+        self.symbols: set[str] = set()
         self.circuit_breaker: str | None = None
         self.kill_switch: str | None = None
+
+    def __setstate__(self, state: dict) -> None:
+        """A checkpoint from before the symbol count was kept: derive it."""
+        self.__dict__.update(state)
+        if "symbols" not in state:
+            self.symbols = set(self.marks) | set(self.book.positions)
 
     @staticmethod
     def _new_series(config: CoreConfig) -> EquitySeries:
@@ -146,6 +158,14 @@ class StateStore:
         self._rate_marks: deque[tuple[float, int]] = deque(maxlen=64)
         self._cache_version = -1
         self._cache: MetricsDocument | None = None
+        #: events whose applying raised, with the exception (the hub logs and drains them)
+        self.failures: list[tuple[AppliedReject, Exception]] = []
+        self._kinds: set[type] = set()
+        self._rings = _RingSaves(0)
+        #: (bot, order id, previous value or _MISSING, evicted) per change of open orders in the
+        #: batch being applied: how a failed event's changes to them are undone without a copy
+        self._orders_undo: list[tuple] = []
+        self._replaying = False
 
     # ---- writes ---------------------------------------------------------
     def set_stale_after(self, seconds: float) -> None:
@@ -160,31 +180,122 @@ class StateStore:
             self._rate_marks.append((now, self.received))
         self.version += 1
 
-    def apply_batch(self, items: Iterable[object], arrival: float, received: int = 0) -> None:
+    def apply_batch(self, items: Iterable[object], arrival: float, received: int = 0) -> list:
         """Apply one batch in arrival order: events and :class:`AppliedReject` items.
 
         ``arrival`` is the batch's wall-clock receive time, used for every
         liveness and reject time of the batch, so replaying a journaled batch
         reproduces exactly what was applied live.
+
+        Applying is contained per event: when one raises, that event becomes an
+        ``internal_error`` reject, its bot is left exactly as before it (see
+        :meth:`_contain`), and the rest of the batch is applied.  Returns what was
+        applied, the journal's record: ``items`` itself, or a copy in which each
+        event that failed is replaced by the reject it became, so a replay
+        reproduces the live outcome even if the failure would not recur.
         """
         if received:
             self.count_received(received)
-        apply = self.apply
-        for item in items:
-            if type(item) is AppliedReject:
-                self.reject(
-                    item.reason,
-                    item.detail,
-                    topic=item.topic,
-                    bot=item.bot,
-                    seq=item.seq,
-                    excerpt=item.excerpt,
-                    at=arrival,
-                )
-            elif type(item) is Recovered:
-                self.count_recovered(item.bot, item.count)
+        batch = items if isinstance(items, list) else list(items)
+        # each bot as it was before the batch touched it: copied once per bot and batch (what
+        # the batch's kinds of event can change), so containment costs a copy per batch
+        before: dict[str, BotState | None] = {}
+        kinds = set(map(type, batch))
+        self._kinds = kinds
+        self._rings = _RingSaves(len(batch))
+        self._orders_undo = []
+        applied = batch
+        for i, item in enumerate(batch):
+            bot = item.bot
+            if bot is not None and bot not in before:
+                s = self.bots.get(bot)
+                before[bot] = None if s is None else _copy_bot(s, kinds, self._rings)
+            try:
+                self._apply_item(item, arrival)
+            except Exception as exc:
+                if applied is batch:
+                    applied = list(batch)
+                applied[i] = self._contain(applied, i, exc, before, arrival)
+        return applied
+
+    def _undo_orders(self, bot: str, orders: OrderedDict) -> None:
+        """Return ``orders`` (the bot's before the batch) to its state before the batch.
+
+        Changes made after a snapshot replaced the open orders went to the new
+        mapping, which is dropped with the failed state.  Order is exact except
+        for an order the failed event itself closed: it comes back last.
+        """
+        mine = [u for u in self._orders_undo if u[0] == bot]
+        self._orders_undo = [u for u in self._orders_undo if u[0] != bot]  # the replay logs them again
+        for n, u in enumerate(mine):
+            if u[1] is _REPLACED:
+                mine = mine[:n]
+                break
+        for _, oid, old, evicted in reversed(mine):
+            if old is _MISSING:
+                orders.pop(oid, None)
             else:
-                apply(item, arrival)  # type: ignore[arg-type]
+                orders[oid] = old
+                if evicted:
+                    orders.move_to_end(oid, last=False)
+
+    def _apply_item(self, item: object, arrival: float) -> None:
+        if type(item) is AppliedReject:
+            self.reject(
+                item.reason,
+                item.detail,
+                topic=item.topic,
+                bot=item.bot,
+                seq=item.seq,
+                excerpt=item.excerpt,
+                at=arrival,
+            )
+        elif type(item) is Recovered:
+            self.count_recovered(item.bot, item.count)
+        elif type(item) is ForgetBot:
+            self.forget(item.bot)
+        else:
+            self.apply(item, arrival)  # type: ignore[arg-type]
+
+    def _contain(
+        self, applied: list, i: int, exc: Exception, before: dict[str, BotState | None], arrival: float
+    ) -> AppliedReject:
+        """Undo the half-applied item ``i`` and count it as an ``internal_error`` reject.
+
+        The bot is restored from its copy taken before the batch touched it, and
+        what the batch applied to it since (items ``< i``, failed ones already
+        replaced by their rejects) is applied again, bot-side only: the store-wide
+        counters already hold them.  Deterministic, so the result equals "every
+        item but this one".
+        """
+        event = applied[i]
+        bot = event.bot
+        saved = before.get(bot)
+        if saved is None:
+            self.bots.pop(bot, None)
+        else:
+            self._rings.rewind(saved)
+            self.bots[bot] = _copy_bot(saved, self._kinds, self._rings)
+            self._undo_orders(bot, saved.open_orders)
+        self._replaying = True
+        try:
+            for prior in applied[:i]:
+                if prior.bot == bot:
+                    self._apply_item(prior, arrival)
+        finally:
+            self._replaying = False
+        topic = _topic_name(event)
+        reject = AppliedReject(
+            reason="internal_error",
+            detail=f"{type(exc).__name__}: {exc} (while applying this {topic} event)"[:300],
+            topic=topic,
+            bot=bot if isinstance(bot, str) else None,
+            seq=getattr(event, "seq", None),
+            excerpt=_excerpt(event),
+        )
+        self.failures.append((reject, exc))
+        self._apply_item(reject, arrival)
+        return reject
 
     def count_recovered(self, bot: str, n: int) -> None:
         """``n`` events of ``bot`` were applied from a replay (they count as received too)."""
@@ -211,7 +322,21 @@ class StateStore:
         """Count a rejected message under its reason; keep it for the Health tab.
 
         ``at`` is the arrival time of the message (the clock when not given).
+        While a contained failure re-applies a bot's part of the batch, only
+        the bot's side is counted again: the store-wide counters hold it already.
         """
+        if not self._replaying:
+            self._count_reject(reason, detail, topic, excerpt, bot, at)
+        state = self.bots.get(bot) if bot else None
+        if state is not None:
+            state.rejected += 1
+            if seq is not None:
+                state.track_seq(seq)
+        self.version += 1
+
+    def _count_reject(
+        self, reason: str, detail: str, topic: str | None, excerpt: str, bot: str | None, at: float | None
+    ) -> None:
         self.rejected += 1
         self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + 1
         self.recent_rejects.append(
@@ -224,25 +349,30 @@ class StateStore:
                 excerpt=excerpt[:200],
             )
         )
-        state = self.bots.get(bot) if bot else None
-        if state is not None:
-            state.rejected += 1
-            if seq is not None:
-                state.track_seq(seq)
+
+    def forget(self, bot: str) -> bool:
+        """Drop everything known of ``bot`` (the operator's "forget bot"); False if unknown.
+
+        Its past rejects stay in the store-wide counters: they were received.
+        """
+        if self.bots.pop(bot, None) is None:
+            return False
         self.version += 1
+        return True
 
     def apply(self, event: Event, arrival: float | None = None) -> bool:
-        """Apply one valid event; False (and counted) if it would exceed MAX_BOTS.
+        """Apply one valid event; False (and counted) if a bound of ``limits`` refuses it.
 
         ``arrival`` is the wall-clock receive time (the collector passes one per
         batch); it only feeds liveness.  This is the ingest hot path, hence the
         inlined sequence and day bookkeeping.
         """
         s = self.bots.get(event.bot)
+        refused = self._refusal(s, event)
+        if refused is not None:
+            self.reject(*refused, topic=_topic_name(event), bot=event.bot, seq=event.seq, at=arrival)
+            return False
         if s is None:
-            if len(self.bots) >= MAX_BOTS:
-                self.reject("too_many_bots", f"more than {MAX_BOTS} bots", bot=event.bot, at=arrival)
-                return False
             s = self.bots[event.bot] = BotState(event.bot, self.config)
         self.version += 1
         seq, ts = event.seq, event.ts
@@ -262,6 +392,22 @@ class StateStore:
         if handler is not None:
             handler(self, s, event)
         return True
+
+    def _refusal(self, s: BotState | None, event: Event) -> tuple[str, str] | None:
+        """Why ``event`` would take its bot over a bound of ``limits`` (reason, detail), or None.
+
+        Checked before anything is applied, so a refused event changes nothing
+        but the reject counters (and its bot's sequence tracking).
+        """
+        limits = self.config.limits
+        if s is None:
+            allowed = limits.allowed_bots
+            if allowed is not None and event.bot not in allowed:
+                return "unknown_bot", "bot id not in limits.allowed_bots"
+            if len(self.bots) >= limits.max_bots:
+                return "too_many_bots", f"more than {limits.max_bots} bots (limits.max_bots)"
+        check = _CAPS.get(type(event))
+        return None if check is None else check(self, s, event)
 
     def _advance(self, s: BotState, ts: float) -> None:
         """Move the bot's "now" forward and roll its calendar day when needed."""
@@ -289,7 +435,13 @@ class StateStore:
 
     def _fill(self, s: BotState, ev: Fill) -> None:
         outcome = s.book.fill(ev.symbol, ev.side, ev.qty, ev.price, ev.fee, ev.ts)
-        s.marks[ev.symbol] = ev.price
+        if s.book.positions[ev.symbol].qty == 0:  # flat: nothing left to value, drop it
+            del s.book.positions[ev.symbol]
+            s.marks.pop(ev.symbol, None)
+            s.symbols.discard(ev.symbol)
+        else:
+            s.marks[ev.symbol] = ev.price
+            s.symbols.add(ev.symbol)
         s.recent_fills.appendleft((ev, outcome.realized))
         if ev.ts >= s.day_start:
             s.fills_today += 1
@@ -317,16 +469,20 @@ class StateStore:
 
     def _mark(self, s: BotState, ev: Mark) -> None:
         s.marks.update(ev.prices)
+        s.symbols.update(ev.prices)
         self._point(s, ev.ts)
 
     def _order(self, s: BotState, ev: Order | OrderBody, ts: float | None = None) -> None:
+        orders, undo, oid = s.open_orders, self._orders_undo, ev.order_id
         if ev.status in OPEN_ORDER_STATUSES:
-            orders = s.open_orders
-            if ev.order_id not in orders and len(orders) >= s.max_open_orders:
-                orders.popitem(last=False)  # bounded: evict the oldest
-            orders[ev.order_id] = (ev, getattr(ev, "ts", ts))
+            if oid not in orders and len(orders) >= s.max_open_orders:
+                undo.append((s.bot, *orders.popitem(last=False), True))  # bounded: evict the oldest
+            undo.append((s.bot, oid, orders.get(oid, _MISSING), False))
+            orders[oid] = (ev, getattr(ev, "ts", ts))
         else:
-            s.open_orders.pop(ev.order_id, None)
+            old = orders.pop(oid, _MISSING)
+            if old is not _MISSING:
+                undo.append((s.bot, oid, old, False))
 
     def _health(self, s: BotState, ev: Health) -> None:
         if ev.apis:
@@ -339,7 +495,9 @@ class StateStore:
     def _snapshot(self, s: BotState, ev: Snapshot) -> None:
         positions = [(p.symbol, p.qty, p.avg_price) for p in ev.positions]
         s.position_mismatches += s.book.replace(positions, ev.ts)
-        s.open_orders.clear()
+        s.symbols = set(s.marks) | set(s.book.positions)
+        self._orders_undo.append((s.bot, _REPLACED, None, False))
+        s.open_orders = OrderedDict()  # a new one: the batch's copy of the bot keeps the old one
         for order in ev.open_orders:
             self._order(s, order, ev.ts)
         if ev.account is not None:
@@ -478,6 +636,175 @@ class StateStore:
         )
 
 
+_ATOMS = (int, float, str, bool, type(None), tuple, frozenset)
+
+
+_MISSING = object()
+_REPLACED = object()
+
+
+class _RingSaves:
+    """What a batch can overwrite in the sample rings of a bot copy, to put back on a rewind.
+
+    Copying a full ring (100,000 samples, three arrays) for every bot and batch
+    would cost more than applying the batch.  A ring is append-only, so the copy
+    shares its arrays and keeps only the slots the batch could overwrite (at most
+    one per item, from the write position on); rewinding writes them back.  A
+    ring that grows during the batch gets new arrays, leaving the shared ones as
+    they were.
+    """
+
+    def __init__(self, batch_len: int) -> None:
+        self.batch_len = batch_len
+        self._saved: dict[int, tuple] = {}  # id(ring copy) -> arrays, slots, their old values
+
+    def mark(self, ring: _Samples) -> _Samples:
+        c = copy.copy(ring)
+        size = len(ring.ts)
+        idx = (ring.next + np.arange(min(self.batch_len, size))) % size
+        key = None if ring.key is None else ring.key[idx]
+        self._saved[id(c)] = (ring.ts, ring.ms, ring.key, idx, ring.ts[idx], ring.ms[idx], key)
+        return c
+
+    def rewind(self, bot: BotState) -> None:
+        """Put back, in the arrays ``bot``'s rings share, what the batch has overwritten."""
+        for name in _WINDOWS:
+            window = getattr(bot, name, None)
+            if window is not None:
+                self._rewind(window)
+
+    def _rewind(self, obj: object) -> None:
+        for _, v in _fields(obj):
+            if isinstance(v, _Samples):
+                saved = self._saved.get(id(v))
+                if saved is not None:
+                    ts, ms, key, idx, ts_old, ms_old, key_old = saved
+                    ts[idx], ms[idx] = ts_old, ms_old
+                    if key is not None:
+                        key[idx] = key_old
+            elif not isinstance(v, (*_ATOMS, *_FLAT, msgspec.Struct)) and (
+                hasattr(v, "__dict__") or hasattr(v, "__slots__")
+            ):
+                self._rewind(v)
+
+
+def _copy_bot(s: BotState, kinds: set[type], rings: _RingSaves | None = None) -> BotState:
+    """:func:`_fast_copy_bot`, or a deep copy of the whole state should a part defeat it."""
+    try:
+        return _fast_copy_bot(s, kinds, rings)
+    except Exception:
+        return copy.deepcopy(s)
+
+
+def _fast_copy_bot(s: BotState, kinds: set[type], rings: _RingSaves | None = None) -> BotState:
+    """An independent copy of what events of ``kinds`` can change in a bot's state.
+
+    Cheap enough to take once per bot and batch: a part no event of the batch
+    can change (the open orders of a batch without orders, say) is shared, not
+    copied; containers of immutable things (events, entries, tuples) are copied
+    shallowly, at C speed; the equity series' mutable buckets one by one;
+    anything else (the book, the latency and error windows, any state added
+    later) deeply.
+    """
+    c = object.__new__(type(s))
+    for name, v in vars(s).items():
+        touched_by = _TOUCHED_BY.get(name)
+        if isinstance(v, _ATOMS) or (touched_by is not None and kinds.isdisjoint(touched_by)):
+            pass
+        elif name in _SHALLOW:
+            v = v.copy()
+        elif name == "series":
+            v = _copy_series(v)
+        elif name == "book":
+            v = _copy_book(v)
+        elif name in _WINDOWS:
+            v = _copy_window(v, rings)
+        else:
+            v = copy.deepcopy(v)
+        setattr(c, name, v)
+    return c
+
+
+#: BotState containers whose items are never mutated in place (immutable events and tuples)
+_SHALLOW = frozenset({"marks", "apis", "recent_fills", "trips_today", "symbols"})
+#: The event kinds whose handlers change a large part of a bot's state (see _HANDLERS);
+#: a part not listed here is copied for every batch.
+_TOUCHED_BY: dict[str, frozenset[type]] = {
+    "book": frozenset({Fill, Snapshot}),
+    "marks": frozenset({Fill, Mark}),
+    "symbols": frozenset({Fill, Mark, Snapshot}),
+    "recent_fills": frozenset({Fill}),
+    "trips_today": frozenset({Fill}),
+    "open_orders": frozenset(),  # shared, never copied: see StateStore._undo_orders
+    "latency": frozenset({Latency}),
+    "errors": frozenset({Error}),
+    "apis": frozenset({Health}),
+}
+
+
+#: The latency and error windows: numpy rings, counters and deques of immutable entries.
+_WINDOWS = frozenset({"latency", "errors"})
+_FLAT = (dict, set, list, deque, np.ndarray)
+
+
+def _copy_window(window: object, rings: _RingSaves | None = None) -> object:
+    """A window with its own rings and counters (a deep copy costs about 4x as much).
+
+    Its containers hold only immutable things (numbers, names, frozen entries),
+    so one level of copy per container suffices; nested objects (a window's
+    rings, slotted or not) are copied alike.
+    """
+    c = copy.copy(window)
+    for name, v in _fields(window):
+        if rings is not None and isinstance(v, _Samples):
+            setattr(c, name, rings.mark(v))
+        elif isinstance(v, _FLAT):
+            setattr(c, name, v.copy())
+        elif not isinstance(v, (*_ATOMS, msgspec.Struct)) and (
+            hasattr(v, "__dict__") or hasattr(v, "__slots__")
+        ):
+            setattr(c, name, _copy_window(v, rings))
+    return c
+
+
+def _fields(obj: object) -> list[tuple[str, object]]:
+    """(name, value) of every attribute an object holds, in its __dict__ or its slots."""
+    fields = list(vars(obj).items()) if hasattr(obj, "__dict__") else []
+    for cls in type(obj).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            if name not in ("__dict__", "__weakref__") and hasattr(obj, name):
+                fields.append((name, getattr(obj, name)))
+    return fields
+
+
+def _copy_book(book: Book) -> Book:
+    """The book with its own positions and open round trips (slotted: a deep copy costs 10x)."""
+    c = copy.copy(book)
+    c.positions = {
+        sym: BookPosition(p.qty, p.avg_price, None if p.trip is None else copy.copy(p.trip))
+        for sym, p in book.positions.items()
+    }
+    return c
+
+
+def _copy_series(series: EquitySeries) -> EquitySeries:
+    c = copy.copy(series)
+    c.curve = list(series.curve)
+    c.buckets = deque(list(b) for b in series.buckets)
+    return c
+
+
+def _topic_name(event: object) -> str:
+    return TOPIC_OF.get(type(event), type(event).__name__)
+
+
+def _excerpt(event: object) -> str:
+    try:
+        return msgspec.json.encode(event)[:200].decode("utf-8", "replace")
+    except Exception:
+        return ""
+
+
 def _open_order(o: Order | OrderBody, ts: float) -> OpenOrder:
     return OpenOrder(
         order_id=o.order_id,
@@ -504,6 +831,69 @@ def _fill_entry(f: Fill, realized: float) -> FillEntry:
         fee=f.fee,
         realized_pnl=realized,
     )
+
+
+def _new_names(known: object, names: Iterable[str]) -> int:
+    return sum(1 for n in set(names) if n not in known)  # type: ignore[operator]
+
+
+def _cap(kind: str, cap: int, held: int, new: int) -> tuple[str, str] | None:
+    if new and held + new > cap:
+        return f"too_many_{kind}", f"{held} {kind} held, {new} new would exceed limits.max_{kind} ({cap})"
+    return None
+
+
+def _symbols_cap(store: StateStore, s: BotState | None, ev: Fill | Mark | Snapshot) -> tuple[str, str] | None:
+    if s is not None and type(ev) is not Snapshot:  # the hot path: symbols the bot already holds
+        held_now = s.symbols
+        if ev.symbol in held_now if type(ev) is Fill else held_now.issuperset(ev.prices):  # type: ignore[union-attr]
+            return None
+    if type(ev) is Fill:
+        names: Iterable[str] = (ev.symbol,)
+    elif type(ev) is Mark:
+        names = ev.prices
+    else:
+        names = [p.symbol for p in ev.positions if p.qty]  # type: ignore[union-attr]
+    held = set() if s is None else s.symbols
+    return _cap("symbols", store.config.limits.max_symbols, len(held), _new_names(held, names))
+
+
+def _ops_cap(store: StateStore, s: BotState | None, ev: Latency) -> tuple[str, str] | None:
+    if s is None or ev.op in s.latency:
+        return None
+    cap = store.config.limits.max_latency_ops
+    if len(s.latency) >= cap:
+        s.latency.prune(s.now)  # ops with no sample left in the window no longer count
+    if len(s.latency) < cap:
+        return None
+    return "too_many_ops", f"{cap} latency ops in the window (limits.max_latency_ops)"
+
+
+def _components_cap(store: StateStore, s: BotState | None, ev: Error) -> tuple[str, str] | None:
+    if s is None or ev.component in s.errors.by_component:
+        return None
+    cap = store.config.limits.max_error_components
+    if len(s.errors.by_component) < cap:
+        return None
+    return "too_many_components", f"{cap} error components held (limits.max_error_components)"
+
+
+def _apis_cap(store: StateStore, s: BotState | None, ev: Health) -> tuple[str, str] | None:
+    if not ev.apis:
+        return None
+    held = {} if s is None else s.apis
+    return _cap("apis", store.config.limits.max_apis, len(held), _new_names(held, ev.apis))
+
+
+#: The per-bot bounds each event type can push against (docs/metrics.md, "Bounds").
+_CAPS: dict[type, Callable[[StateStore, BotState | None, Event], tuple[str, str] | None]] = {
+    Fill: _symbols_cap,
+    Mark: _symbols_cap,
+    Snapshot: _symbols_cap,
+    Latency: _ops_cap,
+    Error: _components_cap,
+    Health: _apis_cap,
+}
 
 
 def _account(store: StateStore, s: BotState, ev: Account) -> None:

@@ -30,25 +30,34 @@ def stats(values: np.ndarray) -> LatencyStats:
 
 
 class _Samples:
-    """A bounded ring of (event time, value) in numpy arrays.
+    """A bounded ring of (event time, value[, key]) in numpy arrays.
 
     Appends are O(1); reading a window is one vectorised mask instead of
     copying a Python container, which matters because metrics are read many
     times a second while events keep arriving.  The arrays start small and
     double up to ``max_samples``, then the oldest samples are overwritten.
+    ``keyed`` rings also keep an integer key per sample (the latency op).
     """
 
-    __slots__ = ("cap", "count", "ms", "next", "ts")
+    __slots__ = ("cap", "count", "key", "ms", "next", "ts")
 
-    def __init__(self, max_samples: int) -> None:
+    def __init__(self, max_samples: int, keyed: bool = False) -> None:
         self.cap = max_samples
         size = min(64, max_samples)
         self.ts = np.empty(size)
         self.ms = np.empty(size)
+        self.key = np.empty(size, dtype=np.int64) if keyed else None
         self.next = 0  # write position
         self.count = 0  # valid samples
 
-    def add(self, ts: float, ms: float) -> None:
+    def __setstate__(self, state: object) -> None:
+        """Restore a pickled ring; one from before keyed rings has no ``key`` slot."""
+        slots = state[1] if isinstance(state, tuple) else state
+        self.key = None
+        for name, value in (slots or {}).items():
+            setattr(self, name, value)
+
+    def add(self, ts: float, ms: float, key: int = 0) -> None:
         i = self.next
         if i == len(self.ts):
             if len(self.ts) < self.cap:
@@ -57,6 +66,8 @@ class _Samples:
                 i = 0
         self.ts[i] = ts
         self.ms[i] = ms
+        if self.key is not None:
+            self.key[i] = key
         self.next = i + 1
         if self.count < self.cap:
             self.count += 1
@@ -65,14 +76,19 @@ class _Samples:
         size = min(self.cap, 2 * len(self.ts))
         self.ts = np.resize(self.ts, size)
         self.ms = np.resize(self.ms, size)
+        if self.key is not None:
+            self.key = np.resize(self.key, size)
 
     @property
     def newest(self) -> float:
         return float(self.ts[self.next - 1]) if self.count else float("-inf")
 
+    def mask(self, cutoff: float, now: float) -> np.ndarray:
+        ts = self.ts[: self.count]
+        return (ts > cutoff) & (ts <= now)
+
     def values(self, cutoff: float, now: float) -> np.ndarray:
-        ts, ms = self.ts[: self.count], self.ms[: self.count]
-        return ms[(ts > cutoff) & (ts <= now)]
+        return self.ms[: self.count][self.mask(cutoff, now)]
 
     def pairs(self, limit: int) -> list[Point]:
         """The newest ``limit`` samples, oldest first."""
@@ -82,34 +98,79 @@ class _Samples:
 
 
 class LatencyWindow:
-    """Latency samples with ts in (now - window, now], overall and per op."""
+    """Latency samples with ts in (now - window, now], overall and per op.
+
+    One ring holds every sample with the id of its op, so the memory is
+    ``max_samples`` samples however many ops a bot names (a ring per op would
+    multiply it by the number of ops).  An op with no sample left in the window
+    is forgotten at the next :meth:`prune` or :meth:`summary`; a new op gets a
+    fresh id, so samples of a forgotten op can never count for another one.
+    """
 
     def __init__(self, window_s: float, max_samples: int) -> None:
         self.window_s = window_s
         self.max_samples = max_samples
-        self.all = _Samples(max_samples)
-        self.by_op: dict[str, _Samples] = {}
+        self.all = _Samples(max_samples, keyed=True)
+        self.ops: dict[str, int] = {}  # op -> id of its samples in the ring
+        self._next_id = 0
+
+    def __setstate__(self, state: dict) -> None:
+        """A checkpoint of the former layout (one ring per op): rebuilt into the shared ring."""
+        by_op = state.pop("by_op", None)
+        self.__dict__.update(state)
+        if by_op is None:
+            return
+        self.all = _Samples(self.max_samples, keyed=True)
+        self.ops, self._next_id = {}, 0
+        samples = sorted((t, m, op) for op, smp in by_op.items() for t, m in smp.pairs(smp.count))
+        for t, m, op in samples[-self.max_samples :]:
+            self.add(t, op, m)
+
+    def __len__(self) -> int:
+        """How many distinct ops are held (the per-bot cap counts these)."""
+        return len(self.ops)
+
+    def __contains__(self, op: str) -> bool:
+        return op in self.ops
 
     def add(self, ts: float, op: str, ms: float) -> None:
-        self.all.add(ts, ms)
-        samples = self.by_op.get(op)
-        if samples is None:
-            samples = self.by_op[op] = _Samples(self.max_samples)
-        samples.add(ts, ms)
+        key = self.ops.get(op)
+        if key is None:
+            key = self.ops[op] = self._next_id
+            self._next_id += 1
+        self.all.add(ts, ms, key)
+
+    def prune(self, now: float) -> None:
+        """Forget the ops with no sample in (now - window, now]."""
+        ring = self.all
+        live = set(np.unique(ring.key[: ring.count][ring.mask(now - self.window_s, now)]).tolist())
+        if len(live) < len(self.ops):
+            self.ops = {op: k for op, k in self.ops.items() if k in live}
 
     def summary(self, now: float) -> LatencySummary:
-        cutoff = now - self.window_s
-        for op in [op for op, smp in self.by_op.items() if smp.newest <= cutoff]:
-            del self.by_op[op]  # an op not seen for a whole window: forget it
-        overall = stats(self.all.values(cutoff, now))
-        by_op = {op: stats(self.by_op[op].values(cutoff, now)) for op in sorted(self.by_op)}
+        ring = self.all
+        inside = ring.mask(now - self.window_s, now)
+        values = ring.ms[: ring.count][inside]
+        keys = ring.key[: ring.count][inside]
+        overall = stats(values)
+        order = np.argsort(keys, kind="stable")
+        keys, values = keys[order], values[order]
+        by_op: dict[str, LatencyStats] = {}
+        live: dict[str, int] = {}
+        for op in sorted(self.ops):
+            k = self.ops[op]
+            lo, hi = np.searchsorted(keys, k, "left"), np.searchsorted(keys, k, "right")
+            if hi > lo:
+                by_op[op] = stats(values[lo:hi])
+                live[op] = k
+        self.ops = live  # an op not seen for a whole window: forget it
         return LatencySummary(
             count=overall.count,
             avg=overall.avg,
             p50=overall.p50,
             p95=overall.p95,
             max=overall.max,
-            by_op={op: st for op, st in by_op.items() if st.count},
+            by_op=by_op,
         )
 
     def series(self, limit: int) -> list[Point]:

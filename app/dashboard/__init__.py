@@ -18,7 +18,7 @@ from dash import Dash
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
-from app.dashboard import layout
+from app.dashboard import commands, layout
 from app.dashboard.alerts_tab import STORES as ALERT_STORES
 from app.dashboard.alerts_tab import AlertsTab
 from app.dashboard.broadcaster import Broadcaster, ClientSlot
@@ -59,12 +59,14 @@ def install(
     alerts_status: Callable[[], dict] | None = None,
     alerts: object | None = None,
     reconfigure: Reconfigurable | None = None,
+    admin: commands.BotAdmin | None = None,
 ) -> DashboardHandle:
     """Mount the dashboard at / and its WebSocket at /ws on ``server`` (leaves /api/* alone).
 
     With ``alerts`` (the AlertService) and ``reconfigure`` (the owner of the running
     configuration, which saves and applies the form's changes) the Alerts tab is
-    added: its sections ride on the same frames as the others.
+    added: its sections ride on the same frames as the others.  With ``admin`` the
+    Health tab has the "Forget bot" command.
     """
     tab = AlertsTab(alerts, reconfigure, hub) if alerts is not None and reconfigure is not None else None
     broadcaster = Broadcaster(
@@ -90,8 +92,13 @@ def install(
     )
     app.index_string = layout.INDEX
     extra_tabs, extra_outputs = ([tab.layout()], [(s, "data") for s in ALERT_STORES]) if tab else ([], [])
-    app.layout = layout.build(settings, WS_PATH, extra_tabs=extra_tabs, extra_outputs=extra_outputs)
+    panels = [commands.panel()] if admin is not None else []
+    app.layout = layout.build(
+        settings, WS_PATH, extra_tabs=extra_tabs, extra_outputs=extra_outputs, health_panels=panels
+    )
     layout.register_callbacks(app, extra_outputs=extra_outputs)
+    if admin is not None:
+        commands.register(app, admin)
     if tab is not None:
         tab.register(app)
     _register_ws(server, broadcaster, settings)

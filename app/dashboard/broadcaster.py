@@ -17,6 +17,11 @@ Why this shape:
   dash-extensions WebSocket component keeps only the latest message, so the
   browser can miss one).
 
+* Every page gets at least one frame per ``refresh_s``, even when nothing
+  changed (then ``s`` is empty): the page's watchdog tells a live server from
+  a stopped one by the frames' arrival, and leaves LIVE after 3 x ``refresh_s``
+  without any.
+
 Frame: ``{"seq": int, "base": int|null, "full": bool, "t": server_time, "s": {section: value}}``.
 """
 
@@ -112,17 +117,21 @@ class ViewStream:
         self.sections: dict[str, Any] = {}
         self.rates = Rates()
         self.refresh_s = settings.refresh_s
+        self.interval = settings.push_interval_ms / 1000.0
         self._slow_at = float("-inf")
         self.charts: dict[str, Tracker] = {c.id: c.tracker(settings.max_chart_points) for c in CHARTS}
         self._chart_inputs: dict[str, Any] = {}
+        self._failures_logged: dict[str, float] = {}
+        self._sent_at = float("-inf")
 
     def tick(
         self, inp: ViewInput, extra: dict[str, Any] | None = None
     ) -> tuple[str | None, Callable[[], str]]:
         """Advance one tick: (delta frame or None if nothing changed, full-frame factory)."""
-        sections = build_sections(inp, self.rates)
+        sections = build_sections(inp, self.rates, self._section_failed)
         sections.update(extra or {})
-        slow_due = time.monotonic() - self._slow_at >= self.refresh_s
+        # due on every quiet tick, which comes every refresh_s - push interval (Broadcaster._loop)
+        slow_due = time.monotonic() - self._slow_at >= self.refresh_s - self.interval
         changed = {}
         for key, value in sections.items():
             if self.sections.get(key) == value or (key in SLOW_SECTIONS and not slow_due):
@@ -130,16 +139,23 @@ class ViewStream:
             changed[key] = self.sections[key] = value
         if slow_due and any(k in SLOW_SECTIONS for k in changed):
             self._slow_at = time.monotonic()
-        self._chart_inputs = chart_inputs(inp.states)
-        for key, data in self._chart_inputs.items():
-            d = self.charts[key].delta(data)
+        self._chart_inputs = chart_inputs(inp.states, self._section_failed)
+        for key, data in list(self._chart_inputs.items()):
+            try:
+                d = self.charts[key].delta(data)
+            except Exception as exc:
+                self._section_failed(key, exc)
+                del self._chart_inputs[key]
+                continue
             if d is not None:
                 changed[key] = d
         delta = None
-        if changed:
+        sent_ago = time.monotonic() - self._sent_at
+        if changed or sent_ago >= self.refresh_s / 2:  # an empty frame says "alive, nothing new"
             base, self.seq = self.seq, self.seq + 1
             frame = {"seq": self.seq, "base": base, "full": False, "t": inp.now, "s": changed}
             delta = _encode(frame).decode()
+            self._sent_at = time.monotonic()
         cache: list[str] = []
 
         def full() -> str:
@@ -149,6 +165,13 @@ class ViewStream:
 
         return delta, full
 
+    def _section_failed(self, key: str, exc: Exception) -> None:
+        """Log a section that could not be built, at most once a minute per section (it recurs every tick)."""
+        now = time.monotonic()
+        if now - self._failures_logged.get(key, float("-inf")) >= 60.0:
+            self._failures_logged[key] = now
+            log.error("dashboard section %s of view %s could not be built", key, self.view, exc_info=exc)
+
     def _full(self, now: float) -> str:
         """Everything, charts as whole figures (built without disturbing the trackers)."""
         s = dict(self.sections)
@@ -157,9 +180,22 @@ class ViewStream:
         return _encode({"seq": self.seq, "base": None, "full": True, "t": now, "s": s}).decode()
 
 
-def chart_inputs(states: dict[str, StateDocument]) -> dict[str, Any]:
-    """Each chart's input for this tick, from the view's state documents."""
-    return {c.id: c.data(states) for c in CHARTS}
+def chart_inputs(
+    states: dict[str, StateDocument], on_error: Callable[[str, Exception], None] | None = None
+) -> dict[str, Any]:
+    """Each chart's input for this tick, from the view's state documents.
+
+    A chart whose input cannot be built is left out (it keeps its last figure);
+    the other charts and sections still update.
+    """
+    inputs = {}
+    for c in CHARTS:
+        try:
+            inputs[c.id] = c.data(states)
+        except Exception as exc:
+            if on_error is not None:
+                on_error(c.id, exc)
+    return inputs
 
 
 class Broadcaster:
@@ -180,6 +216,8 @@ class Broadcaster:
         self.listen_info = listen_info
         self.alerts_status = alerts_status
         self.interval = settings.push_interval_ms / 1000.0
+        #: quiet ticks come this often, so a frame leaves at least once per refresh_s
+        self.refresh_every = max(self.interval, settings.refresh_s - self.interval)
         self._slots: set[ClientSlot] = set()
         self._streams: dict[str, ViewStream] = {}
         self._lock = threading.Lock()
@@ -236,7 +274,8 @@ class Broadcaster:
             version = self.hub.wait_for_change(seen, self.interval)
             now = time.monotonic()
             pending_full = any(s.needs_full for s in list(self._slots))
-            if version == seen and not pending_full and now - last_eval < self.settings.refresh_s:
+            # quiet: still one tick per refresh_s, whose frame tells the pages the server is alive
+            if version == seen and not pending_full and now - last_eval < self.refresh_every:
                 continue
             wait = last_tick + self.interval - now
             if wait > 0 and self._stop.wait(wait):  # coalesce: at most one frame per interval

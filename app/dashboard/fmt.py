@@ -2,27 +2,57 @@
 
 Formatting happens on the server, once per frame, rather than in the
 browser: it is unit-tested here, and the JavaScript stays a dumb renderer.
-Every function accepts ``None`` (and NaN/inf, which should never arrive) and
-then returns ``n/a``: a dashboard that shows ``NaN`` loses the trader's trust.
+Every function is total: ``None``, NaN, infinities, absurd magnitudes (beyond
+``LIMIT``) and values of the wrong type give ``n/a``, and no input can raise.
+A dashboard that shows ``NaN`` loses the trader's trust; one whose formatter
+raises freezes every page while still looking live.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 NA = "n/a"
+#: Beyond any number the event contract lets through or the metrics can derive from it
+#: (docs/events.md, "Bounds"): anything larger is a defect and is shown as ``n/a``.
+LIMIT = 1e30
+#: Event times the page shows: the contract's range, with a margin.
+TS_RANGE = (0.0, 1e11)
+
+F = TypeVar("F", bound=Callable[..., str])
 
 
 def _ok(x: object) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and abs(x) < LIMIT
 
 
+def _total(default: str = NA) -> Callable[[F], F]:
+    """Make a formatter total: whatever it raises on, the page gets ``default``."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def safe(*args: object, **kwargs: object) -> str:
+            try:
+                return fn(*args, **kwargs)
+            except Exception:
+                return default
+
+        return safe  # type: ignore[return-value]
+
+    return wrap
+
+
+@_total()
 def money(x: float | None, decimals: int = 2) -> str:
     """``12,345.67`` (unsigned display of a level such as equity)."""
     return f"{x:,.{decimals}f}" if _ok(x) else NA
 
 
+@_total()
 def signed(x: float | None, decimals: int = 2) -> str:
     """``+1,234.50`` / ``-12.00`` / ``0.00``: P&L always shows its sign."""
     if not _ok(x):
@@ -32,6 +62,7 @@ def signed(x: float | None, decimals: int = 2) -> str:
     return f"{x:+,.{decimals}f}"
 
 
+@_total("neutral")
 def tone(x: float | None) -> str:
     """CSS class of a signed value: green, red, or neutral."""
     if not _ok(x) or x == 0:
@@ -39,6 +70,7 @@ def tone(x: float | None) -> str:
     return "pos" if x > 0 else "neg"
 
 
+@_total()
 def pct(fraction: float | None, decimals: int = 2, sign: bool = False) -> str:
     """A fraction as a percentage: 0.0123 -> ``1.23%`` (``+1.23%`` when signed)."""
     if not _ok(fraction):
@@ -49,14 +81,17 @@ def pct(fraction: float | None, decimals: int = 2, sign: bool = False) -> str:
     return f"{value:,.{decimals}f}%"
 
 
+@_total()
 def ratio(x: float | None, decimals: int = 2) -> str:
     return f"{x:,.{decimals}f}" if _ok(x) else NA
 
 
+@_total()
 def integer(x: float | None) -> str:
     return f"{int(x):,}" if _ok(x) else NA
 
 
+@_total()
 def qty(x: float | None) -> str:
     """Quantities keep their precision (0.00012 BTC) but lose trailing zeros."""
     if not _ok(x):
@@ -65,6 +100,7 @@ def qty(x: float | None) -> str:
     return ("-" if x < 0 else "") + (text or "0")
 
 
+@_total()
 def price(x: float | None) -> str:
     """Prices: 2 decimals above 1,000, more for cheap instruments."""
     if not _ok(x):
@@ -74,12 +110,14 @@ def price(x: float | None) -> str:
     return f"{x:,.{decimals}f}"
 
 
+@_total()
 def ms(x: float | None) -> str:
     if not _ok(x):
         return NA
     return f"{x:,.1f} ms" if x < 100 else f"{x:,.0f} ms"
 
 
+@_total()
 def age(seconds: float | None) -> str:
     """``0.4 s`` / ``12 s`` / ``3 min 05 s`` / ``2 h 03 min``."""
     if not _ok(seconds):
@@ -96,6 +134,7 @@ def age(seconds: float | None) -> str:
     return f"{int(s // 86400)} d {int(s % 86400 // 3600):02d} h"
 
 
+@_total()
 def nbytes(x: float | None) -> str:
     if not _ok(x):
         return NA
@@ -106,12 +145,14 @@ def nbytes(x: float | None) -> str:
     return NA  # unreachable, keeps type checkers calm
 
 
+@_total()
 def clock(ts: float | None) -> str:
     """Event time of day in UTC, to the millisecond (fills, errors)."""
-    if not _ok(ts):
+    if not _ok(ts) or not TS_RANGE[0] <= ts < TS_RANGE[1]:
         return NA
     return time.strftime("%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}"
 
 
+@_total()
 def rate(x: float | None) -> str:
     return f"{x:,.1f}/s" if _ok(x) else NA

@@ -124,13 +124,14 @@ def risk_tab() -> dbc.Tab:
     )
 
 
-def health_tab() -> dbc.Tab:
+def health_tab(extra_panels: list | tuple = ()) -> dbc.Tab:
     t = dict(TABLES_HEALTH)
     left = [
         _panel("Bot", html.Div(id="kv-bot-health", className="kv-list")),
         _table_panel("tb-apis", t["tb-apis"]),
         _panel("Monitor", html.Div(id="kv-monitor", className="kv-list")),
         _panel("Alert delivery", html.Div(id="kv-alerts", className="kv-list")),
+        *extra_panels,
     ]
     right = [
         _table_panel(tid, t[tid])
@@ -146,16 +147,29 @@ def health_tab() -> dbc.Tab:
 
 
 def build(
-    settings: DashboardSettings, ws_path: str, extra_tabs: list | tuple = (), extra_outputs: list | tuple = ()
+    settings: DashboardSettings,
+    ws_path: str,
+    extra_tabs: list | tuple = (),
+    extra_outputs: list | tuple = (),
+    health_panels: list | tuple = (),
 ) -> html.Div:
-    """``extra_tabs`` (the Alerts tab) and the (id, prop) their pushed sections fill."""
+    """``extra_tabs`` (the Alerts tab) and the (id, prop) their pushed sections fill;
+    ``health_panels`` are operator commands shown on the Health tab."""
     return html.Div(
         [
             WebSocket(id="ws"),
-            dcc.Store(id="dash-config", data={"ws_path": ws_path, "outputs": OUTPUTS + list(extra_outputs)}),
+            dcc.Store(
+                id="dash-config",
+                # refresh_s: the server sends a frame at least this often (the page's watchdog)
+                data={
+                    "ws_path": ws_path,
+                    "outputs": OUTPUTS + list(extra_outputs),
+                    "refresh_s": settings.refresh_s,
+                },
+            ),
             status_bar(),
             dbc.Tabs(
-                [trading_tab(), risk_tab(), health_tab(), *extra_tabs],
+                [trading_tab(), risk_tab(), health_tab(health_panels), *extra_tabs],
                 id="tabs",
                 active_tab="tab-trading",
                 className="mt-1",

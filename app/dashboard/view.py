@@ -11,6 +11,7 @@ Wire shapes (all text already formatted, see fmt.py):
 * kv:     ``[[label, text, css_class], ...]``.
 * cards:  ``[[label, text, css_class, note], ...]``.
 * status: see :func:`status_section`.
+* error:  ``{"error": str}`` in place of any section that could not be built.
 
 Everything that came from a bot stays a plain string here; the browser puts
 it into text nodes, never into HTML.
@@ -79,30 +80,54 @@ def view_bots(view: str, metrics: MetricsDocument) -> list[str]:
     return [view] if view in known else []
 
 
-def build_sections(inp: ViewInput, rates: Rates) -> dict[str, Any]:
-    """All non-chart sections of a view (charts: see charts.py)."""
+def build_sections(
+    inp: ViewInput, rates: Rates, on_error: Callable[[str, Exception], None] | None = None
+) -> dict[str, Any]:
+    """All non-chart sections of a view (charts: see charts.py).
+
+    Each section is built on its own: one that raises becomes an error marker
+    (:func:`section_error`, shown in its place on the page) and ``on_error``
+    hears of it, while every other section keeps updating.
+    """
     bots = view_bots(inp.view, inp.metrics)
     per_bot = {b: inp.metrics.bots[b] for b in bots}
     show_bot = inp.view == ALL
-    return {
-        "status": status_section(inp, per_bot),
-        "bots": sorted(inp.metrics.bots),
-        "tb-positions": positions_table(inp.states, show_bot),
-        "tb-orders": orders_table(inp.states, show_bot),
-        "tb-fills": fills_table(inp.states, show_bot, inp.fills_rows),
-        "tb-trips": trips_table(inp.states, show_bot),
-        "kv-today": today_kv(per_bot),
-        "cards-risk": risk_cards(inp, per_bot),
-        "kv-bot-health": bot_health_kv(per_bot, inp.stale_after_s),
-        "tb-apis": apis_table(per_bot),
-        "tb-events": events_table(inp.metrics, per_bot, rates),
-        "tb-reject-reasons": reject_reasons_table(inp.metrics),
-        "tb-rejects": rejects_table(inp.states),
-        "tb-err-components": error_components_table(per_bot),
-        "tb-errors": errors_table(inp.states, inp.error_rows),
-        "kv-monitor": monitor_kv(inp),
-        "kv-alerts": alerts_kv(inp.alerts),
+    builders: dict[str, Callable[[], Any]] = {
+        "status": lambda: status_section(inp, per_bot),
+        "bots": lambda: sorted(inp.metrics.bots),
+        "tb-positions": lambda: positions_table(inp.states, show_bot),
+        "tb-orders": lambda: orders_table(inp.states, show_bot),
+        "tb-fills": lambda: fills_table(inp.states, show_bot, inp.fills_rows),
+        "tb-trips": lambda: trips_table(inp.states, show_bot),
+        "kv-today": lambda: today_kv(per_bot),
+        "cards-risk": lambda: risk_cards(inp, per_bot),
+        "kv-bot-health": lambda: bot_health_kv(per_bot, inp.stale_after_s),
+        "tb-apis": lambda: apis_table(per_bot),
+        "tb-events": lambda: events_table(inp.metrics, per_bot, rates),
+        "tb-reject-reasons": lambda: reject_reasons_table(inp.metrics),
+        "tb-rejects": lambda: rejects_table(inp.states),
+        "tb-err-components": lambda: error_components_table(per_bot),
+        "tb-errors": lambda: errors_table(inp.states, inp.error_rows),
+        "kv-monitor": lambda: monitor_kv(inp),
+        "kv-alerts": lambda: alerts_kv(inp.alerts),
     }
+    sections: dict[str, Any] = {}
+    for key, build in builders.items():
+        try:
+            sections[key] = build()
+        except Exception as exc:
+            sections[key] = section_error(exc)
+            if on_error is not None:
+                on_error(key, exc)
+    return sections
+
+
+def section_error(exc: Exception) -> dict:
+    """The marker of a section that could not be built; the page shows it in the section's place.
+
+    Only the exception's type is shown: its text may quote a bot's input at length.
+    """
+    return {"error": f"this section could not be built ({type(exc).__name__}); see the monitor's log"}
 
 
 # ---- status bar --------------------------------------------------------------
@@ -209,8 +234,27 @@ def _combine_switch(values: dict[str, str | None]) -> tuple[str, str]:
 
 
 # ---- trading tab -------------------------------------------------------------
-def _table(head: list[str], rows: list[list[Cell]], empty: str) -> dict:
+#: Most rows a table sends to the page; the rest is one "and N more" row, so a bot naming
+#: thousands of symbols, APIs or components cannot make every frame heavy or the page slow.
+MAX_TABLE_ROWS = 200
+
+
+def _table(head: list[str], rows: list[list[Cell]], empty: str, keep_last: int = 0) -> dict:
+    """A table section; beyond ``MAX_TABLE_ROWS`` the rest is counted in one visible row.
+
+    ``keep_last`` rows at the end (a totals row) are always shown.
+    """
+    if len(rows) > MAX_TABLE_ROWS:
+        tail = rows[len(rows) - keep_last :] if keep_last else []
+        shown = rows[: MAX_TABLE_ROWS - keep_last]
+        more = len(rows) - len(shown) - len(tail)
+        rows = [*shown, more_row(more, len(head)), *tail]
     return {"head": head, "rows": rows, "empty": empty}
+
+
+def more_row(n: int, width: int) -> list[Cell]:
+    """The row that says how many rows are not shown."""
+    return [[f"and {fmt.integer(n)} more", "muted"], *([""] * (width - 1))]
 
 
 def _with_bot(show_bot: bool, bot: str, cells: list[Cell]) -> list[Cell]:
@@ -523,6 +567,7 @@ def apis_table(per_bot: dict[str, BotMetrics]) -> dict:
     for bot, m in per_bot.items():
         for api, status in m.health.apis.items():
             rows.append([bot, api, [status or fmt.NA, _STATUS_CLASS.get(status or "", "neutral")]])
+    rows.sort(key=lambda r: r[2][0] != "down")  # when rows are capped, the APIs down are the ones shown
     return _table(["Bot", "API", "Status"], rows, "No API status reported yet")
 
 
@@ -537,7 +582,7 @@ def events_table(metrics: MetricsDocument, per_bot: dict[str, BotMetrics], rates
     rows.append([["collector (all bots)", "muted"], *_counts_with_rates("collector", totals, rates), fmt.NA])
     # Recovered: events missed live and applied from the bot's replay (docs/events.md)
     headers = ["Source", "Received", "Rate", "Rejected", "Rate", "Lost", "Rate", "Recovered"]
-    return _table(headers, rows, "")
+    return _table(headers, rows, "", keep_last=1)
 
 
 def _counts_with_rates(prefix: str, counts: dict[str, int | None], rates: Rates) -> list[Cell]:
@@ -597,6 +642,17 @@ def errors_table(states: dict[str, StateDocument], limit: int) -> dict:
     return _table(["Time", "Bot", "Severity", "Component", "Message"], rows, "No errors reported")
 
 
+def _auth_row(curve: bool | None) -> list[str]:
+    """Whether bots must prove who they are (ZeroMQ CURVE) before their events are read."""
+    text = "CURVE (listed bot keys only)" if curve else "off" if curve is False else fmt.NA
+    return ["Bot authentication", text, "pos" if curve else "neutral"]
+
+
+def _unauthorized_row(count: int | None) -> list[str]:
+    """Connections CURVE refused: a bot with a wrong key, or someone else knocking."""
+    return ["Unauthorized attempts", fmt.integer(count), "neg" if count else "neutral"]
+
+
 def monitor_kv(inp: ViewInput) -> list[list[str]]:
     col = inp.metrics.collector
     mon = None if inp.metrics.monitor is UNSET else inp.metrics.monitor
@@ -620,6 +676,8 @@ def monitor_kv(inp: ViewInput) -> list[list[str]]:
             ", ".join(_known(col.endpoints) or inp.listen_info.get("zmq") or []) or fmt.NA,
             "neutral",
         ],
+        _auth_row(_known(col.curve)),
+        _unauthorized_row(_known(col.unauthorized)),
         ["Ingest rate", fmt.rate(col.rate_per_s), "neutral"],
         ["Uptime", fmt.age(None if mon is None else mon.uptime_s), "neutral"],
         ["Memory (RSS)", fmt.nbytes(None if mon is None else mon.rss_bytes), "neutral"],

@@ -17,6 +17,7 @@ from app.core.config import CoreConfig
 from app.core.documents import CollectorThread, EdgeStatus
 from app.core.store import StateStore
 from app.hub import Hub
+from collectors.curve import CurveConfig
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
 from tests.support.http import get_json
 from tests.support.ports import free_port
@@ -53,11 +54,12 @@ def ingest_harness() -> Iterator[Callable[..., Ingest]]:
         config: CoreConfig | None = None,
         clock: Callable[[], float] = time.time,
         max_message_bytes: int = 65536,
+        curve: CurveConfig | None = None,
     ) -> Ingest:
         hub = Hub(StateStore(config or CoreConfig(), clock))
         endpoint = f"tcp://127.0.0.1:{free_port()}"
         sup = CollectorSupervisor(
-            Collector(hub, [Endpoint(endpoint)], max_message_bytes), restart_delay_s=0.1
+            Collector(hub, [Endpoint(endpoint)], max_message_bytes, curve=curve), restart_delay_s=0.1
         )
         hub.set_extras(lambda: EdgeStatus(collector=msgspec.convert(sup.status(), CollectorThread)))
         app = Flask("test")

@@ -31,6 +31,7 @@ class MonitorProcess:
         stale_after_s: float = 10.0,
         push_interval_ms: int = 60,
         send_buffer_kb: int = 256,
+        refresh_s: float = 1.0,
         extra_yaml: str = "",
     ) -> None:
         self.port, self.zmq_port = free_port(), free_port()
@@ -40,6 +41,7 @@ class MonitorProcess:
         self.config.write_text(
             f"collector:\n  stale_after_s: {stale_after_s}\n"
             f"dashboard:\n  push_interval_ms: {push_interval_ms}\n  ws_send_buffer_kb: {send_buffer_kb}\n"
+            f"  refresh_s: {refresh_s}\n"
             f"storage:\n  data_dir: {tmp / 'data'}\n"
             "logging:\n  level: WARNING\n" + extra_yaml,
             encoding="utf-8",
@@ -72,6 +74,16 @@ class MonitorProcess:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"monitor did not start within {timeout}s:\n{self.log.read_text()}")
+
+    def pause(self) -> None:
+        """SIGSTOP: the process hangs with every socket open, as a stuck or swapped-out server does."""
+        assert self.proc is not None and self.proc.poll() is None, "the monitor is not running"
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after :meth:`pause`."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGCONT)
 
     def kill(self) -> int:
         """SIGKILL, as a crash or an OOM kill ends it: nothing flushed, nothing closed."""

@@ -68,7 +68,7 @@ def test_a_damaged_or_newer_checkpoint_is_refused_never_guessed() -> None:
 
 
 def test_records_are_read_up_to_the_first_one_that_does_not_check_out() -> None:
-    mark = Mark(**ENV, seq=0, ts=1.0, prices={"X": 1.0})
+    mark = Mark(**ENV, seq=0, ts=1.0e9, prices={"X": 1.0})
     records = [checkpoint.encode_record(n, 100.0 + n, 1, [mark]) for n in (1, 2, 3)]
     buf = bytearray(checkpoint.journal_header() + b"".join(records))
     start = checkpoint.JOURNAL_HEADER_SIZE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.config import CoreConfig, MetricsSettings
+from app.core.config import CoreConfig, LimitsSettings, MetricsSettings
 from app.core.store import StateStore
 from collectors.events import (
     Account,
@@ -232,11 +232,8 @@ def test_daily_pnl_in_a_non_utc_timezone() -> None:
     assert metrics_of(store)["bots"]["b"]["daily_pnl"] == -30.0
 
 
-def test_too_many_bots_is_rejected_and_counted(monkeypatch) -> None:
-    import app.core.store as store_mod
-
-    monkeypatch.setattr(store_mod, "MAX_BOTS", 2)
-    store, _ = make()
+def test_too_many_bots_is_rejected_and_counted() -> None:
+    store = StateStore(CoreConfig(limits=LimitsSettings(max_bots=2)), Clock())
     for i, bot in enumerate(("a", "b", "c")):
         store.apply(Heartbeat(v=1, bot=bot, seq=i, ts=T))
     m = metrics_of(store)

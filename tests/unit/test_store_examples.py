@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from app.core.config import CoreConfig, MetricsSettings
+from app.core.config import CoreConfig, LimitsSettings, MetricsSettings
 from app.core.store import StateStore
 from collectors.events import (
     Account,
@@ -402,9 +402,8 @@ def test_recent_fills_and_rejects_are_bounded() -> None:
     assert [r["detail"] for r in state["recent_rejects"]] == ["r2", "r1"]
 
 
-def test_one_bot_too_many_is_refused_named_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("app.core.store.MAX_BOTS", 1)
-    store = _store()
+def test_one_bot_too_many_is_refused_named_and_counted() -> None:
+    store = StateStore(CoreConfig(limits=LimitsSettings(max_bots=1)), FakeClock(T0))
     assert store.apply(_hb(0, bot="first")) is True
     version = store.version
     assert store.apply(_hb(0, bot="second")) is False
