@@ -27,6 +27,7 @@ from collectors.curve import CurveConfig, load_or_create_server_keys
 from collectors.publisher import BotPublisher
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
 from tests.support.documents import metrics_of
+from tests.support.dying_sink import DyingSink
 from tests.support.http import get_json
 from tests.support.ingest import Ingest
 from tests.support.ports import free_port
@@ -119,24 +120,6 @@ def test_the_raw_pyzmq_curve_example_of_the_docs_delivers(tmp_path: Path, ingest
     assert ingest.metrics()["collector"]["unauthorized"] == 0
 
 
-class _DyingSink:
-    """The hub, except that while ``dead`` batches are dropped: a monitor killed before applying."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.dead = False
-        self.dropped = 0
-
-    def apply_batch(self, items, received: int = 0) -> None:
-        if self.dead:
-            self.dropped += sum(1 for item in items if type(item) is not tuple)
-            return
-        self.hub.apply_batch(items, received)
-
-    def last_seqs(self) -> dict[str, int]:
-        return self.hub.last_seqs()
-
-
 def _start(sink, endpoint: str, mode: str, curve: CurveConfig) -> CollectorSupervisor:
     sup = CollectorSupervisor(Collector(sink, [Endpoint(endpoint, mode)], curve=curve), restart_delay_s=0.1)
 
@@ -157,7 +140,7 @@ def test_replay_requests_travel_over_curve_in_both_directions(tmp_path: Path, mo
     curve = _config(tmp_path, bot_public)
     endpoint = f"tcp://127.0.0.1:{free_port()}"
     hub = Hub(StateStore(CoreConfig(), time.time))
-    dying = _DyingSink(hub)
+    dying = DyingSink(hub)
     sup = _start(dying, endpoint, "bind" if mode == "bind" else "connect", curve)
     keys = {
         "curve_public_key": bot_public,

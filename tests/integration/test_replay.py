@@ -24,33 +24,12 @@ from app.dashboard.view import Rates, events_table
 from app.hub import Hub
 from collectors.publisher import BotPublisher, NotConnected
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+from tests.support.dying_sink import DyingSink
 from tests.support.ports import free_port
 from tests.support.recording_bot import T0, RecordingBot
 from tests.support.waiting import wait_until
 
 _encode = msgspec.json.Encoder().encode
-
-
-class DyingSink:
-    """The hub, except that while ``dead`` the batches taken off the socket are never applied.
-
-    That is a monitor killed with events received but not yet applied: they are
-    gone from it, and only the bot can give them back.
-    """
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.dead = False
-        self.dropped = 0
-
-    def apply_batch(self, items, received: int = 0) -> None:
-        if self.dead:
-            self.dropped += sum(1 for item in items if type(item) is not tuple)
-            return
-        self.hub.apply_batch(items, received)
-
-    def last_seqs(self) -> dict[str, int]:
-        return self.hub.last_seqs()
 
 
 def _start(sink, endpoint: str, mode: str, timeout_s: float = 2.0) -> CollectorSupervisor:
