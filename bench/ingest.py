@@ -26,6 +26,7 @@ import zmq
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alerts.config import JournalSettings
+from app import gc_policy
 from app.core.config import CoreConfig
 from app.core.store import StateStore
 from app.hub import Hub
@@ -196,6 +197,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5599)
     parser.add_argument("--repeat", type=int, default=2, help="alternated runs of each mode (best is kept)")
     args = parser.parse_args()
+    gc_policy.apply()  # the monitor's own policy (python -m app applies it at start-up)
     n = args.events
     print(
         f"ingest benchmark: {n} events, 4 bots, mix of mark/fill/order/latency/heartbeat; "

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from app.core import checkpoint
 from app.core.store import AppliedReject, StateStore
-from collectors.events import Fill, Latency, Mark
+from collectors.events import Fill, Latency, Mark, Order, OrderBody, Snapshot
 from tests.support.clock import FakeClock
 from tests.support.documents import metrics_of, state_of
 from tests.support.durability import CONFIG
@@ -87,3 +88,35 @@ def test_a_journal_of_another_version_is_refused() -> None:
         checkpoint.check_journal_header(bytes(head))
     with pytest.raises(checkpoint.CorruptData):
         checkpoint.check_journal_header(b"not a journal")
+
+
+MANY_ORDERS = msgspec.structs.replace(
+    CONFIG, metrics=msgspec.structs.replace(CONFIG.metrics, max_open_orders=1000)
+)
+
+
+def _orders_store() -> StateStore:
+    """Two bots with many open orders: one from order events, one from a snapshot's order bodies."""
+    store = StateStore(MANY_ORDERS, FakeClock())
+    order = {"symbol": "X", "side": "buy", "type": "limit", "qty": 1.0, "status": "new", "filled_qty": 0.0}
+    events: list = [
+        Order(**ENV, seq=i, ts=1.0e9 + i, order_id=f"o{i}", price=0.1 * i + 0.2, **order) for i in range(150)
+    ]
+    bodies = [
+        OrderBody(order_id=f"s{i}", price=None if i % 7 == 0 else 1 / (i + 3), **order) for i in range(90)
+    ]
+    events.append(Snapshot(v=1, bot="b2", seq=0, ts=1.0e9, positions=[], open_orders=bodies))
+    store.apply_batch(events, arrival=1_700_000_000.5, received=len(events))
+    return store
+
+
+def test_many_open_orders_restore_exactly_in_order_and_type() -> None:
+    store = _orders_store()
+    clone = checkpoint.decode_state(checkpoint.encode_state(store), MANY_ORDERS, store.clock)
+    for bot in ("b1", "b2"):
+        assert len(store.bots[bot].open_orders) >= 90
+        assert list(clone.bots[bot].open_orders.items()) == list(store.bots[bot].open_orders.items())
+        assert [type(o) for o, _ in clone.bots[bot].open_orders.values()] == [
+            type(o) for o, _ in store.bots[bot].open_orders.values()
+        ]
+        assert state_of(clone, bot) == state_of(store, bot)

@@ -56,16 +56,24 @@ JUNK: list[Any] = [
 
 
 class FeedSocket:
-    """What ``Collector._drain`` needs of a socket: ``recv_multipart(NOBLOCK)`` until ``zmq.Again``."""
+    """What ``Collector._drain`` needs of a socket: ``recv(flags, copy=False)`` frame by frame,
+    real ``zmq.Frame`` objects with ``more`` set as libzmq sets it, until ``zmq.Again``."""
 
     def __init__(self) -> None:
-        self.frames: list[list[bytes]] = []
+        self.frames: list[zmq.Frame] = []
         self._at = 0
 
-    def load(self, frames: list[list[bytes]]) -> None:
+    def load(self, messages: list[list[bytes]]) -> None:
+        frames = []
+        for parts in messages:
+            for i, part in enumerate(parts):
+                frame = zmq.Frame(part)
+                frame.more = i < len(parts) - 1
+                frames.append(frame)
         self.frames, self._at = frames, 0
 
-    def recv_multipart(self, flags: int = 0) -> list[bytes]:
+    def recv(self, flags: int = 0, copy: bool = True) -> zmq.Frame:
+        assert not copy, "the collector receives frames without copying"
         if self._at >= len(self.frames):
             raise zmq.Again()
         self._at += 1
@@ -153,7 +161,7 @@ class Generator:
 
     def random_bytes(self) -> list[bytes]:
         rng = self.rng
-        n = rng.choice((0, 1, 2, 2, 2, 3))
+        n = rng.choice((1, 1, 2, 2, 2, 3))  # ZeroMQ has no message of zero frames
         frames = [rng.randbytes(rng.choice((0, 1, 8, 64, 700))) for _ in range(n)]
         if n == 2 and rng.random() < 0.5:
             frames[0] = rng.choice([*_TOPICS, b"replay_unavailable", b"replay"])  # a real topic, junk body
