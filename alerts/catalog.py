@@ -11,7 +11,13 @@ without changing what fired.  Here each fact is written once:
 * :data:`EVENTS` are the on/off rules under ``alerts.events`` (their conditions
   are code in ``alerts.rules``; their switch, default, severity and label live here);
 * :data:`SEVERITIES` is the severity scale, least urgent first; every sort or
-  comparison of severities goes through :func:`rank` or :func:`urgent_first`.
+  comparison of severities goes through :func:`rank` or :func:`urgent_first`;
+* :data:`METRICS` names the figures of a bot's metrics document as a trader reads
+  them and says how each is shown (``%``, ``ms``, money), so an alert on a custom
+  rule reads like the dashboard's cards.
+
+Every row has a ``title``: the rule's name in every text a human reads (the
+Alerts tab, every channel's message); the settings key stays the identity.
 
 Pure data: no I/O, nothing imported from the rest of the product.
 """
@@ -48,6 +54,7 @@ class ThresholdRule:
     ``metric`` is a dotted path; ``None`` means the latency figure chosen by
     ``alerts.thresholds.latency_stat`` (``latency_ms.p95`` or ``latency_ms.max``).
     ``form`` names the form's check for the value (see app/dashboard/settings_form.py).
+    ``unit`` says how its values are shown (see :data:`UNITS`).
     """
 
     name: str  # the rule name and its key under alerts.thresholds
@@ -58,6 +65,11 @@ class ThresholdRule:
     label: str
     unit: str = ""
     form: str = "numopt"
+    title: str = ""  # its name in alert texts; empty = the settings key
+
+    @property
+    def shown(self) -> str:
+        return self.title or self.name
 
     @property
     def settings_key(self) -> str:
@@ -78,6 +90,11 @@ class EventRule:
     metric: str | None = None  # the figure the Rules table shows as the current value
     default: bool = True
     rules: tuple[str, ...] = ()  # alert rule names; () = just ``name``
+    titles: tuple[str, ...] = ()  # their names in alert texts, one per rule name
+
+    @property
+    def shown(self) -> str:
+        return self.titles[0] if self.titles else self.name
 
     @property
     def settings_key(self) -> str:
@@ -89,8 +106,20 @@ class EventRule:
 
 
 THRESHOLDS: tuple[ThresholdRule, ...] = (
-    ThresholdRule("max_latency_ms", None, ">", 500.0, "warning", "Max latency (ms)", " ms", "posopt"),
-    ThresholdRule("min_daily_pnl", "daily_pnl", "<", None, "critical", "Minimum daily P&L", "", "numopt"),
+    ThresholdRule(
+        "max_latency_ms", None, ">", 500.0, "warning", "Max latency (ms)", "ms", "posopt", "Max latency"
+    ),
+    ThresholdRule(
+        "min_daily_pnl",
+        "daily_pnl",
+        "<",
+        None,
+        "critical",
+        "Minimum daily P&L",
+        "money",
+        "numopt",
+        "Min daily P&L",
+    ),
     ThresholdRule(
         "max_drawdown",
         "drawdown",
@@ -98,57 +127,99 @@ THRESHOLDS: tuple[ThresholdRule, ...] = (
         0.10,
         "critical",
         "Max drawdown (fraction, 0.10 = 10 %)",
-        "",
+        "pct",
         "fracopt",
+        "Max drawdown",
     ),
     ThresholdRule(
-        "max_errors_5m", "errors.last_5m", ">", 20.0, "warning", "Max errors per 5 minutes", "", "posopt"
+        "max_errors_5m",
+        "errors.last_5m",
+        ">",
+        20.0,
+        "warning",
+        "Max errors per 5 minutes",
+        "count",
+        "posopt",
+        "Max errors in 5 min",
     ),
 )
 
 EVENTS: tuple[EventRule, ...] = (
     EventRule(
-        "kill_switch", "critical", "Kill switch triggered", "kill switch == triggered", "health.kill_switch"
+        "kill_switch",
+        "critical",
+        "Kill switch triggered",
+        "kill switch is triggered",
+        "health.kill_switch",
+        titles=("Kill switch",),
     ),
     EventRule(
         "circuit_breaker",
         "critical",
         "Circuit breaker open",
-        "circuit breaker == open",
+        "circuit breaker is open",
         "health.circuit_breaker",
+        titles=("Circuit breaker",),
     ),
     EventRule(
         "api_down",
         "warning",
         "Exchange API down (warning, then critical)",
-        "an API == down",
+        "an exchange API is down (critical when down for long)",
         rules=("api_down", "api_down_critical"),
+        titles=("Exchange API down", "Exchange API down too long"),
     ),
-    EventRule("critical_error", "critical", "Critical error event", "critical error event"),
     EventRule(
-        "stale", "critical", "Bot silent / stale", "last event age > {stale_after_s:g} s", "last_event_age_s"
+        "critical_error",
+        "critical",
+        "Critical error event",
+        "the bot reports a critical error",
+        titles=("Critical error",),
     ),
-    EventRule("events_lost", "warning", "Events lost", "events lost increases", "events.lost"),
     EventRule(
-        "position_mismatch", "warning", "Position mismatch", "mismatches increase", "position_mismatches"
+        "stale",
+        "critical",
+        "Bot silent / stale",
+        "last event age > {stale_after_s}",
+        "last_event_age_s",
+        titles=("Bot stale",),
+    ),
+    EventRule(
+        "events_lost",
+        "warning",
+        "Events lost",
+        "events lost increases",
+        "events.lost",
+        titles=("Events lost",),
+    ),
+    EventRule(
+        "position_mismatch",
+        "warning",
+        "Position mismatch",
+        "position mismatches increase",
+        "position_mismatches",
+        titles=("Position mismatch",),
     ),
     EventRule(
         "too_many_bots",
         "critical",
         "Bot cap reached (monitor)",
         "a new bot id was refused: limits.max_bots bots are already known",
+        titles=("Bot cap reached",),
     ),
     EventRule(
         "too_many_alerts",
         "critical",
         "Too many alerts on one bot",
         "more conditions on one bot than alerts it may hold at once",
+        titles=("Too many alerts on one bot",),
     ),
     EventRule(
         "journal_failing",
         "critical",
         "State journal failing (monitor)",
         "the monitor's state journal cannot write (disk full, disk too slow)",
+        titles=("State journal failing",),
     ),
 )
 
@@ -164,6 +235,103 @@ MAX_ALERTS_PER_BOT = 20
 
 THRESHOLD: dict[str, ThresholdRule] = {t.name: t for t in THRESHOLDS}
 EVENT: dict[str, EventRule] = {e.name: e for e in EVENTS}
+
+#: The test notification's rule name (Test Alert on the Alerts tab).
+TEST_RULE = "test"
+
+#: Every alert rule name of the built-in rules -> its title (what a human reads).
+TITLES: dict[str, str] = {
+    **{t.name: t.shown for t in THRESHOLDS},
+    **{
+        name: (e.titles[i] if i < len(e.titles) else name)
+        for e in EVENTS
+        for i, name in enumerate(e.rule_names)
+    },
+    TEST_RULE: "Test alert",
+}
+
+
+def title(rule: str) -> str:
+    """A rule's name as a human reads it; a custom rule (``alerts.rules``) is called by its own name."""
+    return TITLES.get(rule, rule)
+
+
+#: How a value is shown, by unit: ``pct`` a fraction as a percentage (0.124 -> 12.4 %),
+#: ``ms`` milliseconds, ``money`` two decimals and the bot's currency, ``count`` a whole
+#: number, ``s`` a duration, ``x`` a multiple, ``num`` a plain number, ``""`` as it is.
+UNITS: tuple[str, ...] = ("pct", "ms", "money", "count", "s", "x", "num", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A figure of a bot's metrics document as the dashboard's cards show it."""
+
+    name: str  # as a trader says it
+    unit: str  # one of UNITS
+
+
+#: The per-bot metrics by dotted path (or path prefix, for the mappings: latency by
+#: operation, errors by component, APIs); a path not listed is named after its keys.
+METRICS: dict[str, Metric] = {
+    "equity": Metric("equity", "money"),
+    "cash": Metric("cash", "money"),
+    "realized_pnl": Metric("realized P&L", "money"),
+    "unrealized_pnl": Metric("unrealized P&L", "money"),
+    "fees": Metric("fees", "money"),
+    "daily_pnl": Metric("daily P&L", "money"),
+    "drawdown": Metric("drawdown", "pct"),
+    "max_drawdown": Metric("max drawdown", "pct"),
+    "sharpe": Metric("Sharpe ratio", "num"),
+    "sharpe_returns": Metric("Sharpe returns", "count"),
+    "closed_trades": Metric("closed trades", "count"),
+    "wins": Metric("wins", "count"),
+    "losses": Metric("losses", "count"),
+    "win_rate": Metric("win rate", "pct"),
+    "profit_factor": Metric("profit factor", "num"),
+    "expectancy": Metric("expectancy", "money"),
+    "fills_today": Metric("fills today", "count"),
+    "round_trips_today": Metric("round trips today", "count"),
+    "wins_today": Metric("wins today", "count"),
+    "losses_today": Metric("losses today", "count"),
+    "exposure_gross": Metric("gross exposure", "money"),
+    "exposure_net": Metric("net exposure", "money"),
+    "leverage": Metric("leverage", "x"),
+    "latency_ms": Metric("latency", "ms"),
+    "latency_ms.count": Metric("latency samples", "count"),
+    "latency_ms.by_op": Metric("latency of", "ms"),
+    "errors.total": Metric("errors", "count"),
+    "errors.last_5m": Metric("errors in 5 min", "count"),
+    "errors.by_component": Metric("errors of", "count"),
+    "errors.by_severity": Metric("errors", "count"),
+    "events.received": Metric("events received", "count"),
+    "events.rejected": Metric("events rejected", "count"),
+    "events.lost": Metric("events lost", "count"),
+    "events.seq_resets": Metric("sequence resets", "count"),
+    "events.recovered": Metric("events recovered", "count"),
+    "position_mismatches": Metric("position mismatches", "count"),
+    "last_event_ts": Metric("last event time", "num"),
+    "health.apis": Metric("API", ""),
+    "health.circuit_breaker": Metric("circuit breaker", ""),
+    "health.kill_switch": Metric("kill switch", ""),
+    "last_event_age_s": Metric("last event age", "s"),
+    "stale": Metric("stale", ""),
+}
+
+
+def metric(path: str) -> Metric:
+    """The name and unit of a metric path: the longest listed prefix, then the rest of its keys.
+
+    ``latency_ms.p95`` -> "latency p95" in ms; ``latency_ms.by_op.submit.count`` -> "latency of
+    submit count", a count; ``errors.by_component.exchange`` -> "errors of exchange".
+    """
+    parts = path.split(".")
+    for n in range(len(parts), 0, -1):
+        known = METRICS.get(".".join(parts[:n]))
+        if known is not None:
+            rest = parts[n:]
+            unit = "count" if rest and rest[-1] == "count" else known.unit
+            return Metric(" ".join([known.name, *rest]), unit)
+    return Metric(" ".join(p.replace("_", " ") for p in parts), "num")
 
 
 def event_label(rule: EventRule) -> str:

@@ -7,6 +7,12 @@ the typed result in the outbox: sent, retry at a time (the server's
 ``Retry-After`` exactly, else exponential backoff with jitter), or dead-lettered.
 Time comes from the injected clock, so tests drive ``run_once`` on a fake clock
 and the thread loop is just ``run_once`` + wait.
+
+Every outcome is one ``key=value`` log line per notification (collectors/logline.py):
+``alert_delivered``, ``alert_delivery_failed`` (with the attempt and the error's
+class), ``alert_dead_lettered``.  A line never carries a destination or an error's
+full text: a webhook URL or a token may be in them, and a class (``HTTP 503``,
+``URLError``) is what an operator greps for.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 from alerts.channels.base import DELIVERED, PERMANENT, BaseChannel, Limit, Result
 from alerts.config import Delivery
 from alerts.outbox import Outbox, Row
+from collectors.logline import line
 
 log = logging.getLogger("alerts.delivery")
 
@@ -134,7 +141,7 @@ class ChannelWorker:
         try:
             result = self.channel.send(dest, rows)
         except Exception as exc:  # a channel bug must not kill the worker
-            log.exception("channel %s crashed while sending", self.name)
+            log.exception(line("alert_channel_crashed", channel=self.name, error=type(exc).__name__))
             result = Result("transient", f"internal error {type(exc).__name__}")
         self._record(dest, rows, result, limits)
 
@@ -166,9 +173,29 @@ class ChannelWorker:
             self.channel.render(rows)
         except Exception as exc:
             error = self.scrub(f"message could not be built: {type(exc).__name__}: {exc}")[:300]
-            log.error("alert channel %s: notification %s dead-lettered: %s", self.name, row.id, error)
+            self._log(
+                logging.ERROR, "alert_dead_lettered", [row], reason="unbuildable", error=type(exc).__name__
+            )
             self.outbox.dead([row.id], error, self.clock())
         return []
+
+    def _log(self, level: int, event: str, rows: list[Row], **extra: object) -> None:
+        """One line per notification: which alert, bot, rule and severity, on which channel."""
+        for r in rows:
+            p = r.payload if isinstance(r.payload, dict) else {}
+            log.log(
+                level,
+                line(
+                    event,
+                    alert_id=r.alert_id,
+                    bot=p.get("bot"),
+                    rule=p.get("rule"),
+                    severity=p.get("severity"),
+                    kind=r.kind,
+                    channel=self.name,
+                    **extra,
+                ),
+            )
 
     def _record(self, dest: str, rows: list[Row], result: Result, limits: list[Limit]) -> None:
         now = self.clock()
@@ -176,33 +203,32 @@ class ChannelWorker:
         if result.status == DELIVERED:
             self.outbox.sent(ids, now)
             self.health = Health(True, None, now, self.health.last_error_at)
+            self._log(logging.INFO, "alert_delivered", rows, digest=len(rows))
             return
         error = self.scrub(result.error or result.status)
         self.health = Health(False, error, self.health.last_ok_at, now)
+        cls = error_class(error)
+        tried = max(r.attempts for r in rows)  # attempts before this one (the claim counts this one)
+        attempt = tried + 1
         if result.status == PERMANENT:
-            log.error(
-                "alert channel %s: permanent failure, %d notification(s) dead-lettered: %s",
-                self.name,
-                len(ids),
-                error,
-            )
+            self._log(logging.ERROR, "alert_delivery_failed", rows, attempt=attempt, error=cls, retry=False)
+            self._log(logging.ERROR, "alert_dead_lettered", rows, reason="permanent", error=cls)
             self.outbox.dead(ids, error, now)
             return
         oldest = min(r.created_at for r in rows)
         if now - oldest > self.cfg.give_up_after_s:
-            log.error(
-                "alert channel %s: giving up after %.0f s, dead-lettered: %s", self.name, now - oldest, error
+            self._log(logging.ERROR, "alert_delivery_failed", rows, attempt=attempt, error=cls, retry=False)
+            self._log(
+                logging.ERROR, "alert_dead_lettered", rows, reason="gave_up", error=cls, after_s=now - oldest
             )
             self.outbox.dead(ids, f"gave up after retries: {error}", now)
             return
-        delay = (
-            result.retry_after
-            if result.retry_after is not None
-            else self.backoff(max(r.attempts for r in rows))
-        )
+        delay = result.retry_after if result.retry_after is not None else self.backoff(tried)
         if result.retry_after is not None:
             self.limiter.block(limits, now + delay)
-        log.warning("alert channel %s: transient failure, retry in %.2f s: %s", self.name, delay, error)
+        self._log(
+            logging.WARNING, "alert_delivery_failed", rows, attempt=attempt, error=cls, retry_in_s=delay
+        )
         self.outbox.retry(ids, now + delay, error)
 
     def backoff(self, attempts: int) -> float:
@@ -220,6 +246,20 @@ class ChannelWorker:
         return text
 
 
+#: Where an error text stops being its class: the detail after it may echo a body, a URL or a token.
+_CLASS_END = (":", "(", "\n")
+
+
+def error_class(error: str) -> str:
+    """``HTTP 503: <body>`` -> ``HTTP 503``; ``URLError: <reason>`` -> ``URLError`` (for a log line).
+
+    The channels' error texts start with their class (a status, an exception name, a
+    service's error code); everything after it is left out of the log.
+    """
+    cut = min((i for i in (error.find(c) for c in _CLASS_END) if i >= 0), default=len(error))
+    return error[:cut].strip()[:60] or "error"
+
+
 class WorkerThread(threading.Thread):
     """Runs a ChannelWorker until stopped; sleeps until the next due row, a wake-up, or 1 s."""
 
@@ -233,7 +273,7 @@ class WorkerThread(threading.Thread):
             try:
                 next_at = self.worker.run_once()
             except Exception:  # keep delivering; the error is logged
-                log.exception("alert worker %s failed a pass", self.worker.name)
+                log.exception(line("alert_worker_pass_failed", channel=self.worker.name))
                 next_at = self.clock() + 1.0
             wait = 1.0 if next_at is None else min(1.0, max(0.0, next_at - self.clock()))
             if wait > 0:

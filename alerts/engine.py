@@ -16,6 +16,10 @@ resolved while the monitor was down; its repeats wait for that confirmation (at
 most ``stale_after_s``); a bot the restarted monitor does not know at all gets the
 same ``stale_after_s`` to report before its alerts end as unverified; and no bot
 is called stale before it had that time to be heard after the restart.
+
+An operator running the monitor headless reads its log: every alert fired,
+resolved, escalated, failed over or acknowledged is one ``key=value`` line
+(collectors/logline.py), written once the transition is on disk.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 
-from alerts import messages, states
+from alerts import catalog, messages, states
 from alerts.config import AlertsSettings
 from alerts.outbox import NewRow, Outbox
 from alerts.rules import Evaluation, Observation, RuleSet, identity
 from alerts.states import FIRING, Alert, Notice
 from app.core.documents import MetricsDocument
+from collectors.logline import line
 
 log = logging.getLogger("alerts.engine")
 
@@ -122,6 +127,7 @@ class Engine:
             active = self._restart_grace(ev, heard, now)
             changed: list[Alert] = []
             notices: list[tuple[Alert, Notice]] = []
+            moves: list[tuple[Alert | None, Alert | None]] = []
             for key in set(active) | set(self.alerts):
                 old = self.alerts.get(key)
                 obs = active.get(key)
@@ -129,15 +135,20 @@ class Engine:
                     new, ns = self._unknown_bot(key, old, now)
                 else:
                     because = self._because(key, old)
-                    new, ns = states.step(old, obs, now, self.settings.route, self.new_id, because)
+                    ends = obs is None and old is not None and old.status == FIRING
+                    words = self.rules.all_clear(old.rule, old.bot, old.labels, metrics) if ends else None
+                    new, ns = states.step(old, obs, now, self.settings.route, self.new_id, because, words)
                     self._settle(key, obs, old, heard, now)
                 if new is not None and new.status == FIRING:
                     new, more = states.due(new, now, repeat=not self._unconfirmed(key, now))
                     ns += more
                 self._track(key, old, new, changed)
                 notices += [(new, n) for n in ns]
+                moves.append((old, new))
             self._failover(now, changed, notices)
-            return self._commit(changed, notices, now)
+            n = self._commit(changed, notices, now)
+            _log_transitions(moves, notices)
+            return n
 
     def _drop_forgotten(self, ev: Evaluation) -> None:
         """A document read before a bot was forgotten must not raise its alerts again."""
@@ -204,12 +215,6 @@ class Engine:
         if self._in_grace(now):
             return old, []
         self.carried.discard(key)
-        log.warning(
-            "alert %s (%s on %s) ended unverified: the bot has not reported since the restart",
-            old.alert_id,
-            old.rule,
-            old.bot,
-        )
         return states.clear(old, now, states.UNKNOWN_BOT)
 
     def _unconfirmed(self, key: str, now: float) -> bool:
@@ -256,11 +261,12 @@ class Engine:
             late = now - (a.fired_at or now) >= deadline
             if (all_dead or late) and not a.failed_over:
                 log.error(
-                    "critical alert %s (%s on %s) not delivered by %s: failing over to all channels",
-                    a.alert_id,
-                    a.rule,
-                    a.bot,
-                    ",".join(a.notified),
+                    line(
+                        "alert_failover",
+                        **_fields(a),
+                        not_delivered_by=",".join(a.notified),
+                        why="all dead-lettered" if all_dead else f"no delivery within {deadline:g} s",
+                    )
                 )
                 new, ns = states.failover(a, list(self.settings.channels), now)
                 self.alerts[a.key] = new
@@ -269,7 +275,16 @@ class Engine:
             elif a.failed_over and (all_dead or late):
                 failing.add(a.alert_id)
         if failing - self.failing:
-            log.critical("ALERT DELIVERY FAILING: %d critical alert(s) reached no channel", len(failing))
+            log.critical(
+                line(
+                    "alert_delivery_failing",
+                    alerts=len(failing),
+                    alert_ids=",".join(sorted(failing)),
+                    why="critical alerts reached no channel, not even after failover",
+                )
+            )
+        elif self.failing and not failing:
+            log.info(line("alert_delivery_failing_resolved"))
         self.failing = failing
 
     def _commit(self, changed: list[Alert], notices: list[tuple[Alert, Notice]], now: float) -> int:
@@ -322,9 +337,11 @@ class Engine:
             "kind": kind,
             "severity": alert.severity,
             "rule": alert.rule,
+            "title": catalog.title(alert.rule),
             "bot": alert.bot,
             "labels": dict(alert.labels),
             "summary": alert.summary,
+            "resolved_summary": alert.resolved_summary,
             "value": alert.value,
             "threshold": alert.threshold,
             "op": alert.op,
@@ -363,6 +380,8 @@ class Engine:
                     new = states.ack(a, by, now)
                     self.alerts[key] = new
                     self.outbox.write([new], [], now)
+                    if new is not a:
+                        log.info(line("alert_acknowledged", by=by, **_fields(new)))
                     return True
             return False
 
@@ -377,13 +396,16 @@ class Engine:
             gone = [a for a in self.alerts.values() if a.bot == bot]
             changed: list[Alert] = []
             notices: list[tuple[Alert, Notice]] = []
+            moves: list[tuple[Alert | None, Alert | None]] = []
             for old in gone:
                 self.carried.discard(old.key)
                 new, ns = states.clear(old, now, states.FORGOTTEN)
                 self._track(old.key, old, new, changed)
                 notices += [(new, n) for n in ns]
+                moves.append((old, new))
             if changed or notices:
                 self._commit(changed, notices, now)
+            _log_transitions(moves, notices)
             return len(gone)
 
     def reload(self, settings: AlertsSettings, now: float) -> None:
@@ -398,7 +420,7 @@ class Engine:
             for a in gone:
                 del self.alerts[a.key]
             if gone:
-                log.info("reload: %d alert(s) of removed rules closed silently", len(gone))
+                log.info(line("alerts_closed_on_reload", alerts=len(gone), why="their rules were removed"))
                 self.outbox.write([states.close(a, now) for a in gone], [], now)
 
     def enqueue_test(self, channels: list[str], now: float) -> str:
@@ -421,13 +443,49 @@ class Engine:
             return a.alert_id
 
     def active(self) -> list[dict]:
+        """Open alerts, most severe first; within a severity firing before pending, oldest first."""
         with self._lock:
-            alerts = sorted(self.alerts.values(), key=lambda a: (a.status != FIRING, a.since))
+            alerts = sorted(self.alerts.values(), key=states.active_order)
             return [a.to_dict() for a in alerts]
 
     def firing_count(self) -> int:
         with self._lock:
             return sum(1 for a in self.alerts.values() if a.status == FIRING)
+
+
+def _fields(a: Alert) -> dict[str, object]:
+    """The fields every alert log line carries (the alert, the bot, the rule, the severity)."""
+    return {"alert_id": a.alert_id, "bot": a.bot, "rule": a.rule, "severity": a.severity}
+
+
+#: Notices that are a log line of their own (firing and resolve are logged as transitions,
+#: a failover where it is decided).
+_NOTICE_EVENTS = {"escalation": "alert_escalated", "repeat": "alert_repeated"}
+
+
+def _log_transitions(
+    moves: list[tuple[Alert | None, Alert | None]], notices: list[tuple[Alert, Notice]]
+) -> None:
+    """One line per alert that fired or resolved, and per escalation, failover and repeat sent."""
+    for old, new in moves:
+        was = old.status if old is not None else None
+        if new is None or new.status == was:
+            continue
+        if new.status == FIRING:
+            log.warning(line("alert_fired", **_fields(new), what=new.summary))
+        elif new.status == states.RESOLVED and was == FIRING:
+            what = messages.what({"kind": "resolved", **new.to_dict(), **_why(new)})
+            because = new.resolved_because or "cleared"
+            level = logging.WARNING if because == states.UNKNOWN_BOT else logging.INFO  # not an all-clear
+            log.log(level, line("alert_resolved", **_fields(new), because=because, what=what))
+    for a, n in notices:
+        event = _NOTICE_EVENTS.get(n.kind)
+        if event:
+            log.warning(line(event, **_fields(a), channels=",".join(n.channels)))
+
+
+def _why(a: Alert) -> dict:
+    return {"after_restart": {"why": a.resolved_because}} if a.resolved_because else {}
 
 
 class EvaluatorThread(threading.Thread):

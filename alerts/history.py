@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from alerts import messages
+
 #: Errors the engine writes itself when it gives a row up (not a channel's refusal).
 _DEAD_LETTER_MARKS = ("gave up after retries", "is not configured")
 
@@ -74,11 +76,14 @@ def _entry(key: str, rows: list[dict]) -> dict[str, Any]:
         "key": key,
         "alert_id": rows[0]["alert_id"],
         "kind": rows[0]["kind"],
+        "state": messages.kind_word(payload),  # FIRING, RESOLVED (while the monitor was down), ...
         "created_at": min(r["created_at"] for r in rows),
         "severity": payload.get("severity"),
         "bot": payload.get("bot"),
         "rule": payload.get("rule"),
+        "title": messages.rule_title(payload),  # the rule's name as a human reads it
         "summary": payload.get("summary"),
+        "what": messages.what(payload),  # the fact this notification stated (the all-clear for a resolve)
         "channels": channel_results(rows),
     }
 

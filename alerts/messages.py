@@ -1,20 +1,31 @@
-"""The words every channel's message is made of.
+"""The words every alert text is made of: values, facts, headlines, digests.
 
-Pure functions from notification payloads (dicts written into the outbox) to
-text: the headline, the facts, a digest's subject and plain-text body.  Each
-channel module turns these into what its service accepts (Slack blocks,
-Telegram HTML, e-mail, a 160-character SMS, a JSON webhook body), escaping every
-text a bot supplied for its markup and trimming it *before* markup is added, so
-a limit can never cut a tag in half.  A list of payloads is a digest (many
-alerts at once, batched rather than dropped).
+Pure functions.  Two kinds of callers:
+
+* the rules (alerts/rules.py) state what crossed what with :func:`crossed` and
+  :func:`back_within`, and show values with :func:`shown`, so an alert reads like
+  the dashboard's cards: ``drawdown 12.4 % > limit 10 %``, ``latency p95 812 ms >
+  limit 500 ms``, ``daily P&L -612.40 USD < limit -500.00 USD``; each value once;
+* every channel and the Alerts tab turn notification payloads (dicts written into
+  the outbox) into text with :func:`what`, :func:`headline`, :func:`detail_lines`,
+  :func:`subject` and :func:`plain_text`.  Each channel module turns these into
+  what its service accepts (Slack blocks, Telegram HTML, e-mail, a 160-character
+  SMS, a JSON webhook body), escaping every text a bot supplied for its markup and
+  trimming it *before* markup is added, so a limit can never cut a tag in half.
+
+A list of payloads is a digest (many alerts at once, batched rather than dropped),
+always most severe first.  Times in messages carry their zone (UTC): a message is
+read far from the monitor, by people in other zones.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
+from collections.abc import Mapping
 
-from alerts.catalog import urgent_first
+from alerts.catalog import MONITOR, SEVERITIES, title, urgent_first
 
 SUMMARY_MAX = 500  # raw characters of a bot-supplied text kept in any message
 
@@ -22,19 +33,22 @@ KIND_WORDS = {
     "firing": "FIRING",
     "repeat": "STILL FIRING",
     "escalation": "ESCALATED",
-    "failover": "FAILOVER",
+    "failover": "FIRING (failover: no channel confirmed it)",
     "resolved": "RESOLVED",
     "test": "TEST",
 }
 #: How a resolve of an alert carried over a monitor restart is worded (``payload["after_restart"]``).
 RESTART_WORDS = {
     "outage": "RESOLVED (while the monitor was down)",
-    "unknown_bot": "RESOLVED UNVERIFIED (bot unknown after a monitor restart)",
-    "forgotten": "CLOSED (bot forgotten by the operator)",
+    "unknown_bot": "RESOLVED UNVERIFIED",
+    "forgotten": "CLOSED",
 }
 #: The note of an alert closed because the operator forgot its bot on the Health tab.
 FORGOTTEN_NOTE = "bot forgotten by the operator"
 SEV_ICON = {"critical": "\U0001f6a8", "warning": "\u26a0\ufe0f", "info": "\u2139\ufe0f"}
+#: What the scope of the monitor's own conditions is called in a text.
+MONITOR_NAME = "monitor"
+NO_DATA = "no data"
 
 
 #: Control characters, line and paragraph separators and bidi overrides: a bot-provided name
@@ -54,7 +68,11 @@ def trim(text: str, limit: int) -> str:
 
 
 def ordered(payloads: list[dict]) -> list[dict]:
-    """Critical first: in a digest the most severe alerts are read first."""
+    """Critical first, then warning, then info; oldest first within a severity.
+
+    In a digest the most severe alerts are read first, and a channel that cuts a
+    long digest ("... and 12 more") cuts the least severe.
+    """
     return sorted(payloads, key=lambda p: (urgent_first(p.get("severity")), p.get("fired_at") or 0))
 
 
@@ -64,22 +82,143 @@ def utc(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
+# ---- values -------------------------------------------------------------------------------------
+def _trimmed(x: float, decimals: int) -> str:
+    """``12.40`` -> ``12.4``, ``10.00`` -> ``10``: no trailing zeros in a percentage or a limit."""
+    text = f"{x:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+    """``4.2 s`` / ``12 s`` / ``1 min 21 s`` / ``2 min`` / ``2 h 03 min`` / ``3 d 04 h`` (as the cards)."""
+    s = max(0.0, float(seconds))
+    if s < 10:
+        return f"{_trimmed(s, 1)} s"
+    if s < 60:
+        return f"{int(s)} s"
+    if s < 3600:
+        m, sec = divmod(int(s), 60)
+        return f"{m} min {sec:02d} s" if sec else f"{m} min"
+    if s < 86400:
+        h, m = divmod(int(s) // 60, 60)
+        return f"{h} h {m:02d} min" if m else f"{h} h"
+    d, h = divmod(int(s) // 3600, 24)
+    return f"{d} d {h:02d} h" if h else f"{d} d"
 
 
-def kind_word(p: dict) -> str:
+def _plain(x: float) -> str:
+    if float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:,.2f}" if abs(x) >= 100 else f"{x:.4g}"
+
+
+def _number(x: float, unit: str, currency: str | None) -> str:
+    if unit == "pct":
+        return f"{_trimmed(x * 100, 2)} %"
+    if unit == "ms":
+        return f"{x:,.1f} ms" if abs(x) < 100 else f"{x:,.0f} ms"
+    if unit == "money":
+        return f"{x:,.2f}" + (f" {currency}" if currency else "")
+    if unit == "s":
+        return duration(x)
+    if unit == "x":
+        return f"{x:,.2f}x"
+    return _plain(x)
+
+
+def shown(value: object, unit: str = "", currency: str | None = None) -> str:
+    """A metric's value as the dashboard's cards show it; ``no data`` for null.
+
+    ``unit`` is one of ``alerts.catalog.UNITS``; ``currency`` (the bot's, from its
+    metrics) follows money amounts.  True/false and states read as words.
+    """
+    if value is None:
+        return NO_DATA
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            return "n/a"
+        return _number(value, unit, currency)
+    return str(value).replace("_", "-")  # half_open -> half-open
+
+
+def crossed(name: str, value: object, op: str, limit: object, unit: str, currency: str | None = None) -> str:
+    """What crossed what, each value once: ``drawdown 12.4 % > limit 10 %``, ``29 errors in 5 min > limit 20``
+
+    An equality rule states the value (``stale is true``); an inequality what it is instead of.
+    """
+    v, t = shown(value, unit, currency), shown(limit, unit, currency)
+    if op == "==":
+        return f"{name} is {v}"
+    if op == "!=":
+        return f"{name} is {v}, not {t}"
+    if unit == "count":
+        return f"{v} {name} {op} limit {t}"
+    return f"{name} {v} {op} limit {t}"
+
+
+def back_within(
+    name: str, current: object, op: str, limit: object, unit: str, currency: str | None = None
+) -> str:
+    """The all-clear of :func:`crossed`, with the value now: ``drawdown 8.1 % back within limit 10 %``."""
+    t = shown(limit, unit, currency)
+    if op == "==":
+        return f"{name} no longer {t}" + (
+            "" if current is None else f" (now {shown(current, unit, currency)})"
+        )
+    if op == "!=":
+        return f"{name} back to {t}"
+    if current is None:
+        return f"{name} back within limit {t} ({NO_DATA} now)"
+    v = shown(current, unit, currency)
+    if unit == "count":
+        return f"{v} {name}, back within limit {t}"
+    return f"{name} {v} back within limit {t}"
+
+
+# ---- notifications --------------------------------------------------------------------------------
+def scope(bot: object) -> str:
+    """The bot an alert is about, or ``monitor`` for the monitor's own conditions."""
+    return MONITOR_NAME if bot == MONITOR else str(bot)
+
+
+def rule_title(p: Mapping) -> str:
+    """The rule's name as a human reads it (the catalog's title; a custom rule's own name)."""
+    return title(str(p.get("rule")))
+
+
+def _why(p: Mapping) -> str | None:
+    return (p.get("after_restart") or {}).get("why") if p.get("kind") == "resolved" else None
+
+
+def what(p: Mapping) -> str:
+    """The fact a notification (or a history entry) states, once.
+
+    Firing, repeat, escalation: the condition (``circuit breaker OPEN (was closed)``).
+    Resolved: the all-clear with the value now (``circuit breaker closed again``); a
+    resolve the monitor could not check says what was last known instead.
+    """
+    summary = str(p.get("summary") or "")
+    if p.get("kind") != "resolved":
+        return summary
+    why = _why(p)
+    if why == "unknown_bot":
+        return f"not checked again: no data of this bot since the monitor restarted; last known: {summary}"
+    if why == "forgotten":
+        return f"{FORGOTTEN_NOTE}; last known: {summary}"
+    return str(p.get("resolved_summary") or f"condition no longer holds; last seen: {summary}")
+
+
+def kind_word(p: Mapping) -> str:
     """The state as a message says it; a resolve that a restart decided says so."""
-    why = (p.get("after_restart") or {}).get("why") if p.get("kind") == "resolved" else None
+    why = _why(p)
     if why in RESTART_WORDS:
         return RESTART_WORDS[why]
-    return KIND_WORDS.get(p.get("kind"), str(p.get("kind")))
+    return KIND_WORDS.get(str(p.get("kind")), str(p.get("kind")).upper())
 
 
-def restart_note(p: dict) -> str | None:
+def restart_note(p: Mapping) -> str | None:
     """The plain facts of a resolve decided at a restart: when the monitor stopped and came back.
 
     Never an all-clear it cannot vouch for: a bot the restarted monitor knows nothing
@@ -107,40 +246,49 @@ def restart_note(p: dict) -> str | None:
     return None
 
 
-def headline(p: dict) -> str:
-    """``[CRITICAL] FIRING b1: kill switch TRIGGERED``: severity, state, bot, what."""
-    labels = "".join(f" {k}={v}" for k, v in (p.get("labels") or {}).items())
+def headline(p: Mapping) -> str:
+    """``[CRITICAL] FIRING b1: circuit breaker OPEN (was closed)``: severity, state, bot, the fact."""
     return one_line(
-        f"[{str(p.get('severity', '?')).upper()}] {kind_word(p)} "
-        f"{p.get('bot')}{labels}: {trim(p.get('summary', ''), SUMMARY_MAX)}"
+        f"[{str(p.get('severity', '?')).upper()}] {kind_word(p)} {scope(p.get('bot'))}: "
+        f"{trim(what(p), SUMMARY_MAX)}"
     )
 
 
-def detail_lines(p: dict) -> list[str]:
-    """Plain-text facts: value vs threshold, since when, ack, link, id."""
-    lines = []
-    if p.get("value") is not None and p.get("threshold") is not None and p.get("op"):
-        lines.append(f"value {p['value']} {p['op']} threshold {p['threshold']}"[:200])
+def detail_lines(p: Mapping) -> list[str]:
+    """Plain-text facts beyond the headline: the rule, since when, the restart note, ack, the alert id."""
+    lines = [f"rule: {rule_title(p)}"]
     since = p.get("fired_at") or p.get("since")
     if p.get("kind") == "resolved":
-        lines.append(f"firing since {utc(since)}, resolved {utc(p.get('resolved_at'))}")
+        if p.get("resolved_summary") or not _why(p):
+            lines.append(f"last seen firing: {trim(str(p.get('summary') or ''), SUMMARY_MAX)}")
+        ended = p.get("resolved_at")
+        took = f" (after {duration(ended - since)})" if ended is not None and since is not None else ""
+        lines.append(f"firing since {utc(since)}, resolved {utc(ended)}{took}")
         note = restart_note(p)
-        if note:
+        if note and _why(p) != "forgotten":  # a forgotten bot: the headline says it already
             lines.append(note)
-    else:
-        lines.append(f"since {utc(since)} ({duration((p.get('now') or since or 0) - (since or 0))})")
+    elif p.get("kind") != "test":
+        lines.append(
+            f"firing since {utc(since)} (for {duration((p.get('now') or since or 0) - (since or 0))})"
+        )
     if p.get("acked_by"):
         lines.append(f"acknowledged by {p['acked_by']}")
-    lines.append(f"rule {p.get('rule')} - alert {p.get('alert_id')}")
+    lines.append(f"alert id {p.get('alert_id')}")
     return [one_line(x) for x in lines]
 
 
+def counts(payloads: list[dict]) -> str:
+    """``1 critical, 2 warning``: how many of each severity, most severe first."""
+    n = {s: sum(1 for p in payloads if p.get("severity") == s) for s in reversed(SEVERITIES)}
+    return ", ".join(f"{c} {s}" for s, c in n.items() if c)
+
+
 def subject(payloads: list[dict]) -> str:
+    """One alert: its headline.  A digest: how many of each severity, then the most severe one."""
     if len(payloads) == 1:
         return one_line(trim(headline(payloads[0]), 200))
     ps = ordered(payloads)
-    crit = sum(1 for p in ps if p.get("severity") == "critical")
-    return one_line(trim(f"{len(ps)} alerts ({crit} critical): {headline(ps[0])}", 200))
+    return one_line(trim(f"{len(ps)} alerts ({counts(ps)}): {headline(ps[0])}", 200))
 
 
 def plain_text(payloads: list[dict], dashboard_url: str) -> str:

@@ -7,6 +7,12 @@ counter *moves* and resolve after a quiet period, because the counters are
 cumulative and would otherwise never resolve.  The engine saves that memory with
 the alert states (``take_memory``) and hands it back after a restart
 (``adopt_memory``): a counter the restored store shows unchanged is not a move.
+
+Each observation states its fact in words a trader reads (alerts/messages.py):
+``circuit breaker OPEN (was closed)``, ``drawdown 12.4 % > limit 10 %``; and
+:meth:`RuleSet.all_clear` words the end of one with the figure as it is now
+(``drawdown 8.1 % back within limit 10 %``).  Words are made here, next to the
+conditions, so a rule and what it says cannot drift apart.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec import inspect
 
-from alerts import catalog
+from alerts import catalog, messages
 from alerts.rule_settings import Rule, Threshold
 from app.core.documents import BotMetrics, ErrorEntry, MetricsDocument, PersistenceStatus
 
@@ -75,8 +81,13 @@ class _Check:
     value: Any
     for_s: float
     severity: str
-    unit: str = ""
+    unit: str = ""  # how its values are shown (alerts.catalog.UNITS)
     bots: frozenset[str] | None = None
+
+    @property
+    def name(self) -> str:
+        """The metric as a trader says it (``latency p95``, ``daily P&L``)."""
+        return catalog.metric(".".join(self.path)).name
 
 
 @dataclass(slots=True)
@@ -99,10 +110,13 @@ class RuleSet:
         self._dirty: set[tuple[str, str]] = set()  # entries changed since the last take_memory()
         # counter identities that have no memory yet and must not count as a move (see adopt_memory)
         self._seed: Callable[[str, str], float | None] | None = None
+        # (rule, bot) -> the switch's last state that was not the alarm (the "was closed" of a text)
+        self._before: dict[tuple[str, str], str] = {}
 
     def continue_from(self, old: RuleSet) -> None:
         """Carry the counter memory of the set this one replaces: a reload must not re-arm counter rules."""
         self._counters, self._dirty, self._seed = old._counters, old._dirty, old._seed
+        self._before = old._before
 
     def adopt_memory(
         self,
@@ -153,7 +167,58 @@ class RuleSet:
             for obs in self._monitor(metrics.persistence):
                 out[obs.key] = obs
         self._seed = None  # seeding is for the first evaluation after an old file was opened
+        if len(self._before) > 2 * len(bots):  # bounded: only bots still in the document
+            self._before = {k: v for k, v in self._before.items() if k[1] in bots}
         return Evaluation(out, seen)
+
+    def all_clear(
+        self, rule: str, bot: str, labels: Iterable[tuple[str, str]], metrics: MetricsDocument
+    ) -> str | None:
+        """The end of an alert in words, with the figure as it is now; None when its bot is unknown.
+
+        ``drawdown 8.1 % back within limit 10 %``, ``circuit breaker closed again``: the
+        resolve states what is true now, never the condition that just stopped holding.
+        """
+        if bot == catalog.MONITOR:
+            return self._monitor_clear(rule)
+        doc = metrics.bots.get(bot)
+        if doc is None:
+            return None
+        check = next((c for c in self.checks if c.rule == rule), None)
+        if check is not None:
+            now = lookup(doc, check.path)
+            current = now if _comparable(now, check.value) else None
+            return messages.back_within(check.name, current, check.op, check.value, check.unit, doc.currency)
+        return self._event_clear(rule, doc, dict(labels))
+
+    def _monitor_clear(self, rule: str) -> str | None:
+        if rule == "too_many_bots":
+            return f"no new bot refused for {messages.duration(self.events.counter_hold_s)}"
+        if rule == "journal_failing":
+            return "state journal writing again"
+        return None
+
+    def _event_clear(self, rule: str, doc: BotMetrics, labels: dict[str, str]) -> str | None:
+        ev, health = self.events, doc.health
+        hold = messages.duration(ev.counter_hold_s)
+        if rule == "kill_switch":
+            return _back("kill switch", health.kill_switch, "armed", "triggered")
+        if rule == "circuit_breaker":
+            return _back("circuit breaker", health.circuit_breaker, "closed", "open")
+        if rule in ("api_down", "api_down_critical"):
+            return _api_clear(labels.get("api", "?"), health.apis)
+        if rule == "stale":
+            age = doc.last_event_age_s
+            return "publishing again" + ("" if age is None else f": last event {messages.duration(age)} ago")
+        if rule == "critical_error":
+            return f"no new critical error for {messages.duration(ev.critical_error_hold_s)}"
+        if rule == "events_lost":
+            return f"no further event lost for {hold} ({doc.events.lost:,} lost in total)"
+        if rule == "position_mismatch":
+            return f"no new position mismatch for {hold} ({doc.position_mismatches:,} in total)"
+        if rule == "too_many_alerts":
+            return f"at most {catalog.MAX_ALERTS_PER_BOT} conditions again: each one alerted on its own"
+        return None
 
     def _capped(self, bot: str, found: list[Observation]) -> list[Observation]:
         """At most ``MAX_ALERTS_PER_BOT`` alerts per bot: the most severe, then one for the rest."""
@@ -162,12 +227,13 @@ class RuleSet:
             return found
         found.sort(key=lambda o: (catalog.urgent_first(o.severity), o.key))
         kept, rest = found[: cap - 1], found[cap - 1 :]
-        names = ", ".join(sorted({o.rule for o in rest}))
+        names = ", ".join(sorted({catalog.title(o.rule) for o in rest}))
         meta = Observation(
             "too_many_alerts",
             bot,
             _SEVERITY["too_many_alerts"],
-            f"{len(rest)} more conditions of this bot not alerted one by one ({names}); see the dashboard",
+            f"{len(rest)} more conditions than a bot may hold as alerts ({cap}), not alerted one by one:"
+            f" {names}; see the dashboard",
             value=len(found),
             threshold=cap,
             op=">",
@@ -182,8 +248,8 @@ class RuleSet:
                 "too_many_bots",
                 catalog.MONITOR,
                 _SEVERITY["too_many_bots"],
-                f"bot cap reached: {refused} message(s) of new bots refused (limits.max_bots);"
-                " raise the cap or forget bots that are gone",
+                f"bot cap reached: {refused:,} message{'s' if refused != 1 else ''} of new bots refused"
+                " (limits.max_bots); raise the cap or forget bots that are gone",
                 value=refused,
                 threshold=0,
                 op=">",
@@ -197,7 +263,7 @@ class RuleSet:
                 "journal_failing",
                 catalog.MONITOR,
                 _SEVERITY["journal_failing"],
-                f"state journal FAILING: {journal.failure}; the state is kept in memory only",
+                f"state journal failing: {journal.failure}; the state is kept in memory only",
                 value="failing",
                 threshold="ok",
                 op="==",
@@ -214,22 +280,22 @@ class RuleSet:
     def _events(self, bot: str, doc: BotMetrics, now: float) -> Iterable[Observation]:
         ev = self.events
         health = doc.health
-        if ev.kill_switch and health.kill_switch == "triggered":
+        if ev.kill_switch and self._switch("kill_switch", bot, health.kill_switch, "triggered"):
             yield Observation(
                 "kill_switch",
                 bot,
                 _SEVERITY["kill_switch"],
-                "kill switch TRIGGERED",
+                "kill switch TRIGGERED" + self._was("kill_switch", bot),
                 value="triggered",
                 threshold="armed",
                 op="==",
             )
-        if ev.circuit_breaker and health.circuit_breaker == "open":
+        if ev.circuit_breaker and self._switch("circuit_breaker", bot, health.circuit_breaker, "open"):
             yield Observation(
                 "circuit_breaker",
                 bot,
                 _SEVERITY["circuit_breaker"],
-                "circuit breaker OPEN",
+                "circuit breaker OPEN" + self._was("circuit_breaker", bot),
                 value="open",
                 threshold="closed",
                 op="==",
@@ -240,14 +306,26 @@ class RuleSet:
             yield from self._stale(bot, doc)
         yield from self._counter_rules(bot, doc, now)
 
+    def _switch(self, rule: str, bot: str, state: str | None, alarm: str) -> bool:
+        """Whether a switch is in its alarm state; remembers the state it was in before."""
+        if state is not None and state != alarm:
+            self._before[(rule, bot)] = state
+        return state == alarm
+
+    def _was(self, rule: str, bot: str) -> str:
+        """`` (was closed)``: the switch's state before the alarm, when this run saw it."""
+        before = self._before.get((rule, bot))
+        return "" if before is None else f" (was {messages.shown(before)})"
+
     def _apis(self, bot: str, apis: dict[str, str]) -> Iterable[Observation]:
         down = sorted(api for api, status in apis.items() if status == "down")
         if len(down) > catalog.MAX_APIS_DOWN_ALERTS:  # one alert for all: identities stay bounded
             shown = ", ".join(down[:10]) + (", ..." if len(down) > 10 else "")
-            yield from self._api_down(bot, "*", f"{len(down)} APIs are DOWN: {shown}", f"{len(down)} APIs")
+            what = f"{len(down)} APIs DOWN"
+            yield from self._api_down(bot, "*", f"{what}: {shown}", what)
             return
         for api in down:
-            yield from self._api_down(bot, str(api), f"API {api} is DOWN", f"API {api}")
+            yield from self._api_down(bot, str(api), f"API {api} DOWN", f"API {api} DOWN")
 
     def _api_down(self, bot: str, label: str, summary: str, what: str) -> Iterable[Observation]:
         labels = (("api", label),)
@@ -266,7 +344,7 @@ class RuleSet:
             "api_down_critical",
             bot,
             catalog.SEVERITIES[-1],  # the escalation: down too long is the most severe
-            f"{what} DOWN for over {after:g} s",
+            f"{what} for over {messages.duration(after)}",
             value="down",
             threshold="up",
             op="==",
@@ -278,12 +356,12 @@ class RuleSet:
         age = doc.last_event_age_s
         stale = doc.stale if age is None else age > self.stale_after_s
         if stale:
-            words = "no event ever" if age is None else f"no event for {age:.0f} s"
+            words = "no event received yet" if age is None else f"no event for {messages.duration(age)}"
             yield Observation(
                 "stale",
                 bot,
                 _SEVERITY["stale"],
-                f"bot silent: {words} (limit {self.stale_after_s:g} s)",
+                f"stale: {words} (limit {messages.duration(self.stale_after_s)})",
                 value=age,
                 threshold=self.stale_after_s,
                 op=">",
@@ -295,12 +373,12 @@ class RuleSet:
         if ev.critical_error and self._moved(
             "critical_error", bot, _crit_id(crit), now, ev.critical_error_hold_s
         ):
-            what = "?" if crit is None else f"{crit.component}: {crit.message}"
+            what = "critical error" if crit is None else f"critical error in {crit.component}: {crit.message}"
             yield Observation(
                 "critical_error",
                 bot,
                 _SEVERITY["critical_error"],
-                f"critical error: {what}",
+                what,
                 value=None if crit is None else crit.ts,
             )
         lost = doc.events.lost
@@ -309,7 +387,7 @@ class RuleSet:
                 "events_lost",
                 bot,
                 _SEVERITY["events_lost"],
-                f"{lost} events lost (sequence gaps)",
+                f"{lost:,} event{'s' if lost != 1 else ''} lost (gaps in the bot's sequence)",
                 value=lost,
                 threshold=0,
                 op=">",
@@ -322,7 +400,7 @@ class RuleSet:
                 "position_mismatch",
                 bot,
                 _SEVERITY["position_mismatch"],
-                f"{mism} position mismatch(es) between snapshot and fills",
+                f"{mism:,} position mismatch{'es' if mism != 1 else ''} between snapshot and fills",
                 value=mism,
                 threshold=0,
                 op=">",
@@ -371,7 +449,8 @@ def _compile(settings: AlertsSettings) -> list[_Check]:
 
 def _rule_check(r: Rule) -> _Check:
     bots = frozenset(r.bots) if r.bots is not None else None
-    return _Check(r.name, tuple(r.metric.split(".")), r.op, r.value, r.for_s, r.severity, "", bots)
+    unit = catalog.metric(r.metric).unit
+    return _Check(r.name, tuple(r.metric.split(".")), r.op, r.value, r.for_s, r.severity, unit, bots)
 
 
 def lookup(doc: Any, path: tuple[str, ...]) -> Any:
@@ -470,13 +549,11 @@ def _threshold(check: _Check, bot: str, doc: BotMetrics) -> Observation | None:
         return None  # no data (e.g. no latency sample in the window) is not a crossing
     if not OPS[check.op](value, check.value):
         return None
-    metric = ".".join(check.path)
-    summary = f"{metric} {_fmt(value)}{check.unit} {check.op} {_fmt(check.value)}{check.unit}"
     return Observation(
         check.rule,
         bot,
         check.severity,
-        summary,
+        messages.crossed(check.name, value, check.op, check.value, check.unit, doc.currency),
         value=value,
         threshold=check.value,
         op=check.op,
@@ -494,7 +571,20 @@ def _comparable(value: Any, limit: Any) -> bool:
     return isinstance(value, str)
 
 
-def _fmt(x: Any) -> str:
-    if isinstance(x, float):
-        return f"{x:.4g}" if abs(x) < 1e6 else f"{x:,.0f}"
-    return str(x)
+def _back(name: str, state: str | None, normal: str, alarm: str) -> str:
+    """``circuit breaker closed again``, ``kill switch disabled (no longer triggered)``."""
+    if state == normal:
+        return f"{name} {messages.shown(state)} again"
+    if state is None or state == alarm:
+        return f"{name} no longer {messages.shown(alarm)}"
+    return f"{name} {messages.shown(state)} (no longer {messages.shown(alarm)})"
+
+
+def _api_clear(api: str, apis: dict[str, str]) -> str:
+    """``API binance up again``; for the aggregated alert (``api=*``), how many are down now."""
+    if api == "*":
+        down = sum(1 for status in apis.values() if status == "down")
+        if not down:
+            return "no API down any more"
+        return f"{down} API{'s' if down != 1 else ''} down now, each with its own alert"
+    return _back(f"API {api}", apis.get(api), "up", "down")

@@ -26,6 +26,7 @@ from alerts.delivery import ChannelWorker, RateLimiter, WorkerThread
 from alerts.engine import Engine, EvaluatorThread
 from alerts.outbox import Outbox
 from alerts.snapshot import AlertSnapshot, SnapshotPublisher
+from collectors.logline import line
 
 log = logging.getLogger("alerts")
 
@@ -91,14 +92,12 @@ class AlertService:
                 name, self._dests_of(name), now, f"channel {name!r} or its destination is not configured"
             )
             if n:
-                log.error(
-                    "alerts: %d pending notification(s) for unconfigured channel %s dead-lettered", n, name
-                )
+                log.error(line("alert_dead_lettered", channel=name, notifications=n, reason="not_configured"))
 
     # ---- lifecycle ------------------------------------------------------
     def start(self) -> None:
         if not self.settings.enabled:
-            log.info("alerts disabled by settings")
+            log.info(line("alerts_disabled", why="alerts.enabled is false"))
             return
         self._stop.clear()
         self.engine.start(self.clock())
@@ -218,7 +217,7 @@ class AlertService:
                 with urllib.request.urlopen(wd.url, timeout=wd.timeout_s) as resp:
                     resp.read(64)
             except Exception as exc:  # never die; the URL may hold a secret, log the host only
-                log.warning("watchdog ping to %s failed: %s", host, type(exc).__name__)
+                log.warning(line("watchdog_ping_failed", host=host, error=type(exc).__name__))
             self._stop.wait(wd.interval_s)
 
 

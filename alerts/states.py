@@ -10,10 +10,11 @@ Evaluating the same facts twice, at the same time, emits nothing the second time
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from alerts.catalog import urgent_first
 from alerts.rule_settings import Route
 from alerts.rules import Observation
 
@@ -67,6 +68,7 @@ class Alert:
     failed_over: bool = False
     updated_at: float = 0.0
     resolved_because: str | None = None  # OUTAGE | UNKNOWN_BOT; None = seen to clear live
+    resolved_summary: str | None = None  # the all-clear in words, with the figure when it cleared
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -82,6 +84,13 @@ class Alert:
 
 
 _FIELDS = frozenset(Alert.__dataclass_fields__)
+
+
+def active_order(a: Alert | Mapping[str, Any]) -> tuple[int, bool, float]:
+    """Sort key of open alerts wherever they are listed: severity (critical first), then
+    firing before pending, then the oldest first (the longest-standing problem on top)."""
+    get = a.get if isinstance(a, Mapping) else lambda k: getattr(a, k)
+    return (urgent_first(get("severity")), get("status") != FIRING, get("since") or 0.0)
 
 
 def policy_of(route: Route) -> dict:
@@ -101,10 +110,12 @@ def step(
     route_for: Callable[[str], Route],
     new_id: Callable[[], str],
     because: str | None = None,
+    all_clear: str | None = None,
 ) -> tuple[Alert | None, list[Notice]]:
     """Advance one identity given whether its condition holds now (``obs``) or not (None).
 
-    ``because`` says why a clear is not an ordinary one (``OUTAGE``, ``UNKNOWN_BOT``).
+    ``because`` says why a clear is not an ordinary one (``OUTAGE``, ``UNKNOWN_BOT``);
+    ``all_clear`` is what the resolve says (``circuit breaker closed again``).
     """
     if alert is None:
         if obs is None:
@@ -122,7 +133,7 @@ def step(
         )
         alert = _observe(alert, obs)
     elif obs is None:
-        return clear(alert, now, because)
+        return clear(alert, now, because, all_clear)
     else:
         alert = _observe(alert, obs)
     if alert.status == PENDING and now - alert.since >= obs.for_s:
@@ -142,11 +153,20 @@ def _fire(alert: Alert, now: float, route: Route) -> tuple[Alert, list[Notice]]:
     return fired, ([Notice(alert.alert_id, "firing", chans)] if chans else [])
 
 
-def clear(alert: Alert, now: float, because: str | None = None) -> tuple[Alert | None, list[Notice]]:
+def clear(
+    alert: Alert, now: float, because: str | None = None, all_clear: str | None = None
+) -> tuple[Alert | None, list[Notice]]:
     """The condition no longer holds: a pending alert vanishes silently (flap), a firing one resolves."""
     if alert.status == PENDING:
         return None, []
-    resolved = replace(alert, status=RESOLVED, resolved_at=now, updated_at=now, resolved_because=because)
+    resolved = replace(
+        alert,
+        status=RESOLVED,
+        resolved_at=now,
+        updated_at=now,
+        resolved_because=because,
+        resolved_summary=all_clear,
+    )
     if alert.notified and alert.policy.get("send_resolved", True):
         return resolved, [Notice(alert.alert_id, "resolved", alert.notified)]
     return resolved, []

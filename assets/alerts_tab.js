@@ -25,13 +25,15 @@
 
   function sevClass(sev) { return sev === "critical" ? "neg" : (sev === "warning" ? "warn" : ""); }
 
+  /* The severity as a word (colour is never the only signal), the bot, the rule's name, the
+   * fact once (the server words it: "drawdown 12.4 % > limit 10 %"), since when (in the
+   * configured zone), status, escalation, where it was delivered, and Acknowledge. */
   function activeRow(r) {
     var last = r.ackable
       ? {button: "Acknowledge", cls: "btn btn-sm btn-outline-warning", action: "ack", arg: r.id}
       : {note: str(r.acked)};
     return {id: "atab-row-" + r.id, cls: "sev-" + r.sev, cells: [
-      [str(r.sev).toUpperCase(), sevClass(r.sev)], str(r.bot), str(r.rule),
-      str(r.summary) + (r.value ? "  [" + r.value + " " + r.threshold + "]" : ""),
+      [str(r.sev).toUpperCase(), sevClass(r.sev)], str(r.who || r.bot), str(r.rule), str(r.what),
       str(r.since), [str(r.status), "atab-status"], str(r.esc), str(r.delivered), last]};
   }
 
@@ -46,8 +48,8 @@
       active: function (data) {
         var rows = (data && data.rows) || [];
         dom().table("atab-active", {
-          head: ["Severity", "Bot", "Rule", "Value vs threshold", "Since", "Status", "Escalation",
-                 "Delivered by", ""],
+          head: ["Severity", "Bot", "Rule", "What", "Since", "Status", "Escalation",
+                 "Delivered by", "Acknowledge"],
           rows: rows.map(activeRow), empty: "No active alert."});
       },
       history: function (data, sev, bot) {
@@ -55,9 +57,10 @@
           return (!sev || r.sev === sev) && (!bot || r.bot === bot);
         });
         dom().table("atab-history", {
-          head: ["Time", "Severity", "Bot", "Rule", "Kind", "Message", "Channels"],
+          head: ["Time", "Severity", "Bot", "Rule", "Kind", "What", "Channels"],
           rows: rows.map(function (r) {
-            return [str(r.t), str(r.sev), str(r.bot), str(r.rule), str(r.kind), str(r.summary), {lines: r.ch}];
+            return [str(r.t), [str(r.sev).toUpperCase(), sevClass(r.sev)], str(r.who || r.bot), str(r.rule),
+                    str(r.kind), str(r.what), {lines: r.ch}];
           }),
           empty: "No notification yet."});
         return ((data && data.bots) || []).map(function (b) { return {label: String(b), value: String(b)}; });

@@ -57,16 +57,17 @@ def _ascii(text: str) -> str:
 
 
 def message(payloads: list[dict], dashboard_url: str) -> str:
-    """At most 160 ASCII characters: severity, state, bot and summary, then the link if it fits."""
+    """At most 160 ASCII characters: severity, state, bot and the fact, then the link if it fits.
+
+    A digest names how many of each severity and states the most severe alert.
+    """
     ps = messages.ordered(payloads)
+    p = ps[0]
+    first = f"{messages.scope(p.get('bot'))}: {messages.what(p)}"
     if len(ps) == 1:
-        p = ps[0]
-        text = (
-            f"{str(p.get('severity')).upper()} {messages.kind_word(p)} {p.get('bot')}: {p.get('summary', '')}"
-        )
+        text = f"{str(p.get('severity')).upper()} {messages.kind_word(p)} {first}"
     else:
-        crit = sum(1 for p in ps if p.get("severity") == "critical")
-        text = f"{len(ps)} alerts ({crit} critical). First: {ps[0].get('bot')}: {ps[0].get('summary', '')}"
+        text = f"{len(ps)} alerts ({messages.counts(ps)}). First: {messages.kind_word(p)} {first}"
     text = _ascii(" ".join(text.split()))
     tail = _ascii(f" {dashboard_url}")
     if len(text) + len(tail) <= MAX_CHARS:

@@ -51,6 +51,7 @@ def body(payload: dict, idem: str, dashboard_url: str) -> dict:
         "idempotency_key": idem,
         "dashboard_url": dashboard_url,
         "text": messages.headline(payload),
+        "what": messages.what(payload),  # the fact alone (the all-clear for a resolve)
         "alert": payload,
     }
 

@@ -118,7 +118,7 @@ def test_acknowledge_stops_escalation(dash_duo, mon: AlertsMonitor) -> None:
         # escalation deadline, and the pass that escalates the control one has passed the acked one's
         bot.health(kill_switch="triggered", circuit_breaker="open")
         row = (
-            "//tr[td[normalize-space()='ack-bot'] and td[normalize-space()='kill_switch']]"
+            "//tr[td[normalize-space()='ack-bot'] and td[normalize-space()='Kill switch']]"
             "//button[normalize-space()='Acknowledge']"
         )
         wait_xpath(dash_duo, row, 5)

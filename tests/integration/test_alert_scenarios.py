@@ -262,8 +262,8 @@ def test_undeliverable_critical_fails_over_to_other_channels(httpserver, tmp_pat
     assert _count(httpserver, "/slack") == 0
     _run(svc, clock, 2, step=1)
     assert _count(httpserver, "/slack") == 1
-    assert "FAILOVER" in httpserver.log[-1][0].get_json()["text"] or any(
-        "FAILOVER" in (req.get_json() or {}).get("text", "")
+    assert "FIRING (failover: no channel confirmed it)" in httpserver.log[-1][0].get_json()["text"] or any(
+        "FIRING (failover: no channel confirmed it)" in (req.get_json() or {}).get("text", "")
         for req, _ in httpserver.log
         if req.path == "/slack"
     )
@@ -283,7 +283,7 @@ def test_nothing_can_deliver_raises_the_banner(httpserver, tmp_path, caplog):
     st = svc.status()
     assert st["delivery_failing"] is True and st["firing"] == 1
     assert st["channels"]["hook"]["dead"] == 1 and st["channels"]["slack"]["dead"] == 1
-    assert "ALERT DELIVERY FAILING" in caplog.text
+    assert "event=alert_delivery_failing alerts=1" in caplog.text
     svc.stop()
 
 

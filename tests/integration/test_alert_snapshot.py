@@ -78,9 +78,9 @@ def test_the_push_thread_shows_alerts_with_the_outbox_closed(httpserver, tmp_pat
     sections = _frame(broadcaster)
     assert counting.calls == 0
     (row,) = sections["at-active"]["rows"]
-    assert [row[k] for k in ("bot", "rule", "status", "delivered")] == ["b1", "kill_switch", "firing", "hook"]
+    assert [row[k] for k in ("bot", "rule", "status", "delivered")] == ["b1", "Kill switch", "firing", "hook"]
     (entry,) = sections["at-history"]["rows"]
-    assert [entry[k] for k in ("rule", "kind")] == ["kill_switch", "firing"]
+    assert [entry[k] for k in ("rule", "kind", "what")] == ["Kill switch", "FIRING", "kill switch TRIGGERED"]
     assert entry["ch"] == [["hook: delivered", "pos"]]
     kv = {label: value for label, value, _cls in sections["kv-alerts"]}
     assert kv["Firing alerts"] == "1" and kv["Delivery"] == "ok"

@@ -47,5 +47,5 @@ def test_watchdog_survives_a_failing_endpoint(httpserver, tmp_path, caplog) -> N
     finally:
         service.stop()
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("alerts")]
-    assert any("watchdog ping to localhost failed" in m for m in ours)
+    assert any("event=watchdog_ping_failed host=localhost error=HTTPError" in m for m in ours)
     assert not any("s3cret" in m for m in ours)  # the URL may hold a secret: only the host is logged

@@ -53,7 +53,7 @@ def test_forgetting_a_bot_closes_its_alerts_with_the_note_and_only_its_own(tmp_p
     )
     text = "\n".join([messages.headline(closed), *messages.detail_lines(closed)])
     assert closed["note"] == "bot forgotten by the operator" and closed["note"] in text
-    assert "CLOSED (bot forgotten by the operator) gone" in text
+    assert "CLOSED gone: bot forgotten by the operator; last known: drawdown" in text
 
 
 def test_an_unknown_bot_is_not_forgotten_and_nothing_is_journaled(tmp_path) -> None:

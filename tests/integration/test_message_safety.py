@@ -109,7 +109,7 @@ def test_a_row_that_cannot_be_built_is_dead_lettered_alone_and_the_digest_goes_o
     )
     outbox = Outbox(str(tmp_path))
     good = [payload(f"ok{i}") for i in range(3)]
-    broken = payload("broken", labels=["not", "a", "mapping"])  # no template can render this
+    broken = payload("broken", fired_at="yesterday")  # no template can render this (a time that is text)
     rows = [
         NewRow(f"{p['alert_id']}:firing", p["alert_id"], "x", "default", "firing", "critical", p)
         for p in [good[0], broken, *good[1:]]

@@ -56,7 +56,7 @@ def test_the_event_rules_observe_exactly_this() -> None:
             "api_down",
             "b",
             "warning",
-            "API binance is DOWN",
+            "API binance DOWN",
             value="down",
             threshold="up",
             op="==",
@@ -66,7 +66,7 @@ def test_the_event_rules_observe_exactly_this() -> None:
             "api_down_critical",
             "b",
             "critical",
-            "API binance DOWN for over 120 s",
+            "API binance DOWN for over 2 min",
             value="down",
             threshold="up",
             op="==",
@@ -77,7 +77,7 @@ def test_the_event_rules_observe_exactly_this() -> None:
             "stale",
             "b",
             "critical",
-            "bot silent: no event for 12 s (limit 10 s)",
+            "stale: no event for 12 s (limit 10 s)",
             value=12.4,
             threshold=STALE_AFTER_S,
             op=">",
@@ -98,7 +98,13 @@ def test_stale_is_strictly_older_than_the_limit_and_a_bot_never_heard_from_is_st
     assert "stale|b" in _active(rules, b={"last_event_age_s": STALE_AFTER_S + 0.001})
     never = _active(rules, b={"last_event_age_s": None, "stale": True})["stale|b"]
     assert never == Observation(
-        "stale", "b", "critical", "bot silent: no event ever (limit 10 s)", value=None, threshold=10.0, op=">"
+        "stale",
+        "b",
+        "critical",
+        "stale: no event received yet (limit 10 s)",
+        value=None,
+        threshold=10.0,
+        op=">",
     )
     assert "stale|b" not in _active(rules, b={"last_event_age_s": None, "stale": False})
 
@@ -114,16 +120,22 @@ def test_counter_rules_observe_exactly_this_and_per_bot() -> None:
     active = _active(rules, 100.0, b1=moved, b2={})
     assert {k: v for k, v in active.items() if k.endswith("|b1")} == {
         "critical_error|b1": Observation(
-            "critical_error", "b1", "critical", "critical error: exchange: order book lost", value=5.0
+            "critical_error", "b1", "critical", "critical error in exchange: order book lost", value=5.0
         ),
         "events_lost|b1": Observation(
-            "events_lost", "b1", "warning", "3 events lost (sequence gaps)", value=3, threshold=0, op=">"
+            "events_lost",
+            "b1",
+            "warning",
+            "3 events lost (gaps in the bot's sequence)",
+            value=3,
+            threshold=0,
+            op=">",
         ),
         "position_mismatch|b1": Observation(
             "position_mismatch",
             "b1",
             "warning",
-            "2 position mismatch(es) between snapshot and fills",
+            "2 position mismatches between snapshot and fills",
             value=2,
             threshold=0,
             op=">",
@@ -159,7 +171,7 @@ def test_a_custom_rule_observes_its_own_name_severity_delay_and_bots() -> None:
         "big_exposure",
         "b1",
         "critical",
-        "exposure_gross 2,500,000 >= 1,000,000",
+        "gross exposure 2,500,000.00 >= limit 1,000,000.00",
         value=2_500_000.0,
         threshold=1_000_000,
         op=">=",
@@ -175,7 +187,7 @@ def test_a_custom_rule_on_every_bot_by_default() -> None:
     rule = {"name": "losing", "metric": "daily_pnl", "op": "<", "value": -50}
     active = _active(_rules(rules=[rule]), b1={"daily_pnl": -60.5}, b2={"daily_pnl": -51.0})
     assert active["losing|b1"] == Observation(
-        "losing", "b1", "warning", "daily_pnl -60.5 < -50", value=-60.5, threshold=-50, op="<"
+        "losing", "b1", "warning", "daily P&L -60.50 < limit -50.00", value=-60.5, threshold=-50, op="<"
     )
     assert active["losing|b2"].value == -51.0
 
@@ -188,7 +200,7 @@ def test_a_threshold_in_long_form_carries_its_delay_and_severity() -> None:
         "max_latency_ms",
         "b",
         "critical",
-        "latency_ms.p95 350 ms > 200 ms",
+        "latency p95 350 ms > limit 200 ms",
         value=350.0,
         threshold=200,
         op=">",
@@ -227,8 +239,8 @@ def test_whole_numbers_and_true_false_rules_read_as_written() -> None:
         ]
     )
     active = _active(rules, b={"closed_trades": 5, "stale": True, "last_event_age_s": 1.0})
-    assert active["many_trades|b"].summary == "closed_trades 5 > 3"
-    assert active["silent|b"].summary == "stale True == True"
+    assert active["many_trades|b"].summary == "5 closed trades > limit 3"
+    assert active["silent|b"].summary == "stale is true"
     assert "silent|b" not in _active(rules, b={"stale": False})
 
 

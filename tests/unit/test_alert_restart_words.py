@@ -18,7 +18,8 @@ def _payload(why: str | None, stopped: float | None = STOPPED) -> dict:
         "severity": "critical",
         "rule": "max_drawdown",
         "bot": "b1",
-        "summary": "drawdown 0.2 > 0.1",
+        "summary": "drawdown 20 % > limit 10 %",
+        "resolved_summary": None if why == "unknown_bot" else "drawdown 8.1 % back within limit 10 %",
         "fired_at": STOPPED - 60,
         "resolved_at": BACK,
     }
@@ -33,7 +34,10 @@ def _text(p: dict) -> str:
 
 def test_resolved_during_the_outage_states_when_the_monitor_stopped_and_came_back():
     text = _text(_payload("outage"))
-    assert text.startswith("[CRITICAL] RESOLVED (while the monitor was down) b1: drawdown")
+    assert text.startswith(
+        "[CRITICAL] RESOLVED (while the monitor was down) b1: drawdown 8.1 % back within limit 10 %\n"
+    )
+    assert "last seen firing: drawdown 20 % > limit 10 %" in text
     assert (
         "resolved while the monitor was down: the monitor stopped at about 2023-11-14 22:13:20 UTC"
         " and restarted at 2023-11-14 22:14:55 UTC; the condition no longer held when it came back"
@@ -49,17 +53,21 @@ def test_an_unrecorded_stop_time_is_said_not_invented():
 def test_an_alert_of_a_bot_without_saved_state_ends_unverified_with_what_to_check():
     p = _payload("unknown_bot")
     text = _text(p)
-    assert text.startswith("[CRITICAL] RESOLVED UNVERIFIED (bot unknown after a monitor restart) b1:")
+    assert text.startswith(
+        "[CRITICAL] RESOLVED UNVERIFIED b1: not checked again: no data of this bot since the monitor"
+        " restarted; last known: drawdown 20 % > limit 10 %\n"
+    )
+    assert "back within" not in text  # never an all-clear it could not check
     assert "NOT VERIFIED" in text and "without an all-clear" in text and "check that b1 is running" in text
     assert sms.message([p], "http://d").startswith("CRITICAL RESOLVED UNVERIFIED")
 
 
 def test_an_ordinary_resolve_says_nothing_of_a_restart():
     p = _payload(None)
-    assert messages.headline(p).startswith("[CRITICAL] RESOLVED b1:")
+    assert messages.headline(p) == "[CRITICAL] RESOLVED b1: drawdown 8.1 % back within limit 10 %"
     assert messages.restart_note(p) is None
     assert "monitor" not in _text(p)
-    assert sms.message([p], "http://d").startswith("CRITICAL RESOLVED b1:")
+    assert sms.message([p], "http://d").startswith("CRITICAL RESOLVED b1: drawdown 8.1 % back within")
 
 
 def test_only_a_resolve_takes_the_restart_words():

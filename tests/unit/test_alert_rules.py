@@ -32,7 +32,7 @@ def test_thresholds_fire_only_when_crossed_and_null_disables():
     assert sorted(o.rule for o in hot.active.values()) == ["max_drawdown", "max_latency_ms", "min_daily_pnl"]
     lat = hot.active["max_latency_ms|b"]
     assert (lat.value, lat.threshold, lat.severity) == (350.0, 200, "warning")
-    assert "350 ms > 200 ms" in lat.summary
+    assert lat.summary == "latency p95 350 ms > limit 200 ms"
     off = rules(thresholds={"max_drawdown": None})  # null disables (absent = the shipped 0.10)
     assert off.evaluate(metrics_doc({"b": bot(drawdown=0.9)}), 0).active == {}
 

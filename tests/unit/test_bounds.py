@@ -131,7 +131,7 @@ def test_400_apis_down_on_one_bot_are_one_aggregated_alert_pair() -> None:
         store.apply(Health(v=1, bot="b", seq=n, ts=T, apis=apis))
     active = _rules().evaluate(store.metrics(), T).active
     assert sorted(active) == ["api_down_critical|b|api=*", "api_down|b|api=*"]
-    assert active["api_down|b|api=*"].summary.startswith("4000 APIs are DOWN: ")
+    assert active["api_down|b|api=*"].summary.startswith("4000 APIs DOWN: ")
 
 
 def test_few_apis_down_keep_their_own_alerts() -> None:
