@@ -269,6 +269,14 @@ def _check_semantics(s: Settings, path: str | Path) -> None:
         raise SettingsError(
             path, "metrics.sharpe_window_s", "must be at least twice metrics.sharpe_interval_s"
         )
+    returns = s.metrics.sharpe_window_s // s.metrics.sharpe_interval_s
+    if s.metrics.sharpe_min_returns > returns:  # else Sharpe would stay n/a for ever
+        raise SettingsError(
+            path,
+            "metrics.sharpe_min_returns",
+            f"at most the {returns} returns the window holds"
+            " (metrics.sharpe_window_s / metrics.sharpe_interval_s)",
+        )
     spare = s.server.threads - s.dashboard.max_clients
     if spare < HTTP_THREAD_RESERVE:
         raise SettingsError(

@@ -29,6 +29,9 @@ class MetricsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     default_starting_equity: Positive = 10000.0
     sharpe_interval_s: PositiveInt = 60
     sharpe_window_s: PositiveInt = 86400
+    #: Sharpe stays null until this many returns are in the window: a ratio annualised from a
+    #: handful of one-minute returns swings by hundreds and tells a trader nothing.
+    sharpe_min_returns: PositiveInt = 30
     risk_free_rate: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
     latency_window_s: Positive = 300.0
     # Memory bounds: the store never holds more than these, however long it runs.

@@ -114,6 +114,8 @@ class BotMetrics(_Doc, frozen=True, kw_only=True):
     drawdown: float
     max_drawdown: float
     sharpe: float | None
+    #: Returns in the Sharpe window; ``sharpe`` is null while fewer than metrics.sharpe_min_returns.
+    sharpe_returns: int
     closed_trades: int
     wins: int
     losses: int

@@ -146,20 +146,27 @@ class EquitySeries:
         self.buckets.clear()
         self.buckets.extend(ordered)
 
-    def sharpe(self, now: float, risk_free_rate: float) -> float | None:
-        """Annualised Sharpe of bucketed returns; see docs/metrics.md for the definition."""
+    def sharpe(self, now: float, risk_free_rate: float, min_returns: int = 2) -> tuple[float | None, int]:
+        """Annualised Sharpe of bucketed returns, and how many returns it is made of.
+
+        Null below ``min_returns`` returns (never below 2, the least a deviation needs):
+        annualising a handful of one-minute returns gives numbers in the hundreds that no
+        trader can use, so the count goes with it and the page says how far it is.
+        See docs/metrics.md for the definition.
+        """
         if self.first_bucket is None or not self.buckets:
-            return None
+            return None, 0
         returns = self.bucket_returns(now)
-        if len(returns) < 2:
-            return None
+        n = len(returns)
+        if n < max(2, min_returns):
+            return None, n
         periods = 365 * 86400 / self.interval
         rf = (1 + risk_free_rate) ** (1 / periods) - 1
         excess = returns - rf
         std = excess.std(ddof=1)
         if not std > 0 or not math.isfinite(std):
-            return None
-        return float(excess.mean() / std * math.sqrt(periods))
+            return None, n
+        return float(excess.mean() / std * math.sqrt(periods)), n
 
     def bucket_returns(self, now: float) -> np.ndarray:
         """r_k = E_k/E_(k-1) - 1 for k in (K - W/I, K], k > first bucket with a point."""

@@ -559,6 +559,8 @@ class StateStore:
             gross += abs(value)
             net += value
         trades = book.closed_trades
+        m = self.config.metrics
+        sharpe, sharpe_returns = s.series.sharpe(s.now, m.risk_free_rate, m.sharpe_min_returns)
         return BotMetrics(
             equity=equity,
             equity_source=s.source,
@@ -570,7 +572,8 @@ class StateStore:
             daily_pnl=s.series.daily_pnl(),
             drawdown=s.series.drawdown,
             max_drawdown=s.series.max_drawdown,
-            sharpe=s.series.sharpe(s.now, self.config.metrics.risk_free_rate),
+            sharpe=sharpe,
+            sharpe_returns=sharpe_returns,
             closed_trades=trades,
             wins=book.wins,
             losses=book.losses,

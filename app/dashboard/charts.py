@@ -6,15 +6,20 @@ emits ``{"ext": [update, trace_indices, max_points]}`` (dcc.Graph's
 when the set of traces changed (a new bot appeared).  Whole figures are
 otherwise only sent in a full snapshot, never per tick.
 
-x values are epoch milliseconds (Plotly reads numbers on a date axis as ms
-since the epoch, UTC) which keeps frames small.
+x values are milliseconds (Plotly reads numbers on a date axis as ms since the
+epoch, and shows them as UTC), which keeps frames small.  Plotly has no notion
+of a time zone, so each point is moved by its zone's UTC offset at that instant
+(:class:`LocalTime`): the axis then reads as the wall clock in
+``metrics.timezone``, named in the axis title, like every time on the page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from app.core.documents import StateDocument
 
@@ -23,7 +28,31 @@ Point = Sequence[float]  # [ts_seconds, value]
 _AXIS = {"gridcolor": "rgba(255,255,255,0.08)", "zerolinecolor": "rgba(255,255,255,0.15)"}
 
 
-def base_layout(title: str, y_title: str, y_format: str = "") -> dict:
+class LocalTime:
+    """Epoch seconds -> the ms Plotly shows as the wall clock of one zone (DST-aware)."""
+
+    #: UTC offsets are looked up once per quarter hour: zones change them on quarter hours.
+    STEP_S = 900
+
+    def __init__(self, zone: ZoneInfo | None = None) -> None:
+        self.zone = zone or ZoneInfo("UTC")
+        self._utc = self.zone.key == "UTC"
+        self._offsets: dict[int, float] = {}
+
+    def __call__(self, ts: float) -> float:
+        if self._utc:
+            return ts * 1000
+        step = int(ts // self.STEP_S)
+        offset = self._offsets.get(step)
+        if offset is None:
+            if len(self._offsets) > 10_000:  # a long run's history: start over, it is only a cache
+                self._offsets.clear()
+            at = datetime.fromtimestamp(step * self.STEP_S, UTC).astimezone(self.zone)
+            offset = self._offsets[step] = at.utcoffset().total_seconds()
+        return (ts + offset) * 1000
+
+
+def base_layout(title: str, y_title: str, y_format: str = "", zone: str = "UTC", hover: str = "") -> dict:
     """A light-weight dark layout (no Plotly template: frames stay small)."""
     return {
         "title": {"text": title, "font": {"size": 14}, "x": 0.01},
@@ -31,8 +60,8 @@ def base_layout(title: str, y_title: str, y_format: str = "") -> dict:
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"color": "#dee2e6", "size": 11},
         "margin": {"l": 60, "r": 12, "t": 36, "b": 36},
-        "xaxis": {**_AXIS, "type": "date", "title": {"text": "UTC"}},
-        "yaxis": {**_AXIS, "title": {"text": y_title}, "tickformat": y_format},
+        "xaxis": {**_AXIS, "type": "date", "title": {"text": zone}},
+        "yaxis": {**_AXIS, "title": {"text": y_title}, "tickformat": y_format, "hoverformat": hover},
         "legend": {"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
         "uirevision": "keep",  # zoom/pan survive updates
         "hovermode": "x unified",
@@ -46,10 +75,11 @@ def _trace(name: str, xs: list[float], ys: list[float]) -> dict:
 class LineTracker:
     """One trace per series name (per bot): equity and drawdown curves."""
 
-    def __init__(self, layout: dict, max_points: int, scale: float = 1.0) -> None:
+    def __init__(self, layout: dict, max_points: int, scale: float = 1.0, x: LocalTime | None = None) -> None:
         self.layout = layout
         self.max_points = max_points
         self.scale = scale
+        self.x = x or LocalTime()
         self.names: list[str] = []
         self.last: dict[str, tuple[float, float]] = {}
 
@@ -58,7 +88,7 @@ class LineTracker:
         data = []
         for name, points in series.items():
             pts = points[-self.max_points :]
-            data.append(_trace(name, [p[0] * 1000 for p in pts], [p[1] * self.scale for p in pts]))
+            data.append(_trace(name, [self.x(p[0]) for p in pts], [p[1] * self.scale for p in pts]))
         return {"data": data, "layout": self.layout}
 
     def delta(self, series: dict[str, list[Point]]) -> dict | None:
@@ -73,7 +103,7 @@ class LineTracker:
             new = self._new_points(name, points)
             if new:
                 idx.append(i)
-                xs.append([p[0] * 1000 for p in new])
+                xs.append([self.x(p[0]) for p in new])
                 ys.append([p[1] * self.scale for p in new])
                 self._remember(name, points)
         if not idx:
@@ -101,9 +131,10 @@ class LineTracker:
 class LatencyTracker:
     """Execution latency, avg and max: per second in history, per push live."""
 
-    def __init__(self, layout: dict, max_points: int) -> None:
+    def __init__(self, layout: dict, max_points: int, x: LocalTime | None = None) -> None:
         self.layout = layout
         self.max_points = max_points
+        self.x = x or LocalTime()
         self.last_ts: float | None = None
 
     def figure(self, samples: list[Point]) -> dict:
@@ -112,7 +143,7 @@ class LatencyTracker:
         for ts, v in samples:
             buckets.setdefault(int(ts), []).append(v)
         keys = sorted(buckets)[-self.max_points :]
-        xs = [(k + 1) * 1000 for k in keys]
+        xs = [self.x(k + 1) for k in keys]
         avg = [sum(buckets[k]) / len(buckets[k]) for k in keys]
         mx = [max(buckets[k]) for k in keys]
         return {"data": [_trace("avg", xs, avg), _trace("max", xs, mx)], "layout": self.layout}
@@ -126,7 +157,7 @@ class LatencyTracker:
             return None
         self.last_ts = new[-1][0]
         values = [v for _, v in new]
-        x = new[-1][0] * 1000
+        x = self.x(new[-1][0])
         update = {"x": [[x], [x]], "y": [[sum(values) / len(values)], [max(values)]]}
         return {"ext": [update, [0, 1], self.max_points]}
 
@@ -154,11 +185,11 @@ class Chart:
     """One chart of the page: its id (the frame section and the dcc.Graph), its tracker and its data.
 
     ``data`` picks the chart's input out of the view's /api/state documents (per bot);
-    ``tracker`` makes the per-view tracker for a number of points.
+    ``tracker`` makes the per-view tracker for a number of points and a time zone.
     """
 
     id: str
-    tracker: Callable[[int], Tracker]
+    tracker: Callable[[int, ZoneInfo], Tracker]
     data: Callable[[dict[str, StateDocument]], Any]
 
 
@@ -166,17 +197,23 @@ class Chart:
 CHARTS: tuple[Chart, ...] = (
     Chart(
         "ch-equity",
-        lambda n: LineTracker(base_layout("Equity", "equity"), n),
+        lambda n, z: LineTracker(base_layout("Equity", "equity", zone=z.key), n, x=LocalTime(z)),
         lambda states: {b: st.equity_curve for b, st in states.items()},
     ),
     Chart(
+        # below the peak, as on the cards and the status bar: negative (docs/metrics.md)
         "ch-drawdown",
-        lambda n: LineTracker(base_layout("Drawdown", "drawdown", ".1%"), n, scale=-1.0),
+        lambda n, z: LineTracker(
+            base_layout("Drawdown (below peak)", "drawdown", ".1%", zone=z.key, hover=".2%"),
+            n,
+            scale=-1.0,
+            x=LocalTime(z),
+        ),
         lambda states: {b: st.drawdown_curve for b, st in states.items()},
     ),
     Chart(
         "ch-latency",
-        lambda n: LatencyTracker(base_layout("Execution latency", "ms"), n),
+        lambda n, z: LatencyTracker(base_layout("Execution latency", "ms", zone=z.key), n, x=LocalTime(z)),
         merged_samples,
     ),
 )

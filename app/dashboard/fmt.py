@@ -14,7 +14,9 @@ import functools
 import math
 import time
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 NA = "n/a"
 #: Beyond any number the event contract lets through or the metrics can derive from it
@@ -101,13 +103,39 @@ def qty(x: float | None) -> str:
 
 
 @_total()
-def price(x: float | None) -> str:
-    """Prices: 2 decimals above 1,000, more for cheap instruments."""
+def price(x: float | None, like: float | None = None) -> str:
+    """Prices: 2 decimals above 1,000, more for cheap instruments.
+
+    ``like``: another price of the same instrument whose precision this one takes, so
+    an entry and a mark on either side of a threshold (999.99 / 1,000.01) line up.
+    """
     if not _ok(x):
         return NA
-    ax = abs(x)
+    ax = abs(like) if _ok(like) else abs(x)
     decimals = 2 if ax >= 1000 else 4 if ax >= 1 else 6 if ax >= 0.01 else 8
     return f"{x:,.{decimals}f}"
+
+
+#: Fees are small amounts summed over many fills: one precision everywhere (cards, tables).
+FEE_DECIMALS = 4
+
+
+@_total()
+def fee(x: float | None) -> str:
+    """``0.0123`` / ``1,234.5000``: every fee, single or summed, with the same 4 decimals."""
+    return f"{x:,.{FEE_DECIMALS}f}" if _ok(x) else NA
+
+
+@_total()
+def drawdown(fraction: float | None) -> str:
+    """A drawdown as the page shows it everywhere: how far below the peak, ``-12.40%``.
+
+    The documents keep it a positive fraction (alert limits compare it so); the page's
+    one convention is a negative percentage, on the cards, the status bar and the chart.
+    """
+    if not _ok(fraction):
+        return NA
+    return pct(-fraction) if round(fraction * 100, 2) != 0 else pct(0.0)
 
 
 @_total()
@@ -151,6 +179,38 @@ def clock(ts: float | None) -> str:
     if not _ok(ts) or not TS_RANGE[0] <= ts < TS_RANGE[1]:
         return NA
     return time.strftime("%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@functools.lru_cache(maxsize=16)
+def _today(zone: ZoneInfo, now: float) -> date:
+    """The calendar day of ``now`` in ``zone`` (one tick formats every row against the same now)."""
+    return datetime.fromtimestamp(now, zone).date()
+
+
+@_total()
+def when(ts: float | None, zone: ZoneInfo, now: float) -> str:
+    """An event time as the trader's wall clock reads it: ``14:03:07 CET``.
+
+    The zone's abbreviation is always shown (a bare time is ambiguous between the
+    server, the exchange and the trader), and so is the date when the event is not
+    from today in that zone (``24 Nov 14:03:07 CET``; ``24 Nov 2025 ...`` in another
+    year): a fill from yesterday must never read as one from this afternoon. The
+    month names are fixed English, not the server's locale.
+    """
+    if not _ok(ts) or not TS_RANGE[0] <= ts < TS_RANGE[1]:
+        return NA
+    at = datetime.fromtimestamp(ts, zone)
+    text = f"{at:%H:%M:%S} {at.tzname() or zone.key}"
+    today = _today(zone, now) if _ok(now) else None
+    if at.date() == today:
+        return text
+    day = f"{at.day} {_MONTHS[at.month - 1]}"
+    if today is None or at.year != today.year:
+        day += f" {at.year}"
+    return f"{day} {text}"
 
 
 @_total()

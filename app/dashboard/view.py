@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
-import msgspec
 from msgspec import UNSET
 
 from app.core.documents import BotMetrics, MetricsDocument, PersistenceStatus, StateDocument
@@ -33,6 +33,7 @@ from app.dashboard import fmt
 
 ALL = "__all__"
 Cell = str | list[str]
+UTC = ZoneInfo("UTC")
 
 
 @dataclass
@@ -49,6 +50,17 @@ class ViewInput:
     server: dict = field(default_factory=dict)  # clients, frames/s: the dashboard's own state
     fills_rows: int = 100
     error_rows: int = 20
+    #: ``metrics.timezone``: every time on the page is shown in it, with its abbreviation.
+    zone: ZoneInfo = UTC
+    #: The Sharpe definition in force (``metrics.*``), for the card's "n/a until" note.
+    sharpe_min_returns: int = 30
+    sharpe_interval_s: int = 60
+    #: ``metrics.latency_window_s``: the latency card's window (the chart shows older samples too).
+    latency_window_s: float = 300.0
+
+    def when(self, ts: float | None) -> str:
+        """An event time as the trader reads it (zone, and date when not today)."""
+        return fmt.when(ts, self.zone, self.now)
 
 
 class Rates:
@@ -72,6 +84,11 @@ class Rates:
         return max(0.0, (marks[-1][1] - marks[0][1]) / (now - marks[0][0]))
 
 
+def utc_now(ts: float | None) -> str:
+    """A time in UTC against the wall clock: for callers without a view (the view passes its own)."""
+    return fmt.when(ts, UTC, time.time())
+
+
 def view_bots(view: str, metrics: MetricsDocument) -> list[str]:
     """The bots a view covers: one, or all known ones."""
     known = sorted(metrics.bots)
@@ -92,22 +109,24 @@ def build_sections(
     bots = view_bots(inp.view, inp.metrics)
     per_bot = {b: inp.metrics.bots[b] for b in bots}
     show_bot = inp.view == ALL
+    money = Money.of(per_bot)
+    when = inp.when
     builders: dict[str, Callable[[], Any]] = {
         "status": lambda: status_section(inp, per_bot),
         "bots": lambda: sorted(inp.metrics.bots),
-        "tb-positions": lambda: positions_table(inp.states, show_bot),
-        "tb-orders": lambda: orders_table(inp.states, show_bot),
-        "tb-fills": lambda: fills_table(inp.states, show_bot, inp.fills_rows),
-        "tb-trips": lambda: trips_table(inp.states, show_bot),
+        "tb-positions": lambda: positions_table(inp.states, show_bot, money),
+        "tb-orders": lambda: orders_table(inp.states, show_bot, when),
+        "tb-fills": lambda: fills_table(inp.states, show_bot, inp.fills_rows, when, money),
+        "tb-trips": lambda: trips_table(inp.states, show_bot, when, money),
         "kv-today": lambda: today_kv(per_bot),
         "cards-risk": lambda: risk_cards(inp, per_bot),
         "kv-bot-health": lambda: bot_health_kv(per_bot, inp.stale_after_s),
         "tb-apis": lambda: apis_table(per_bot),
         "tb-events": lambda: events_table(inp.metrics, per_bot, rates),
         "tb-reject-reasons": lambda: reject_reasons_table(inp.metrics),
-        "tb-rejects": lambda: rejects_table(inp.states),
+        "tb-rejects": lambda: rejects_table(inp.states, when),
         "tb-err-components": lambda: error_components_table(per_bot),
-        "tb-errors": lambda: errors_table(inp.states, inp.error_rows),
+        "tb-errors": lambda: errors_table(inp.states, inp.error_rows, when),
         "kv-monitor": lambda: monitor_kv(inp),
         "kv-alerts": lambda: alerts_kv(inp.alerts),
     }
@@ -132,22 +151,34 @@ def section_error(exc: Exception) -> dict:
 
 # ---- status bar --------------------------------------------------------------
 def status_section(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> dict:
-    """The always-visible bar: connection state, money, switches, alerts."""
+    """The always-visible bar: connection state, money, switches, alerts.
+
+    Freshness is judged per figure: a figure is marked old (its note) only when every
+    bot behind it is stale, and then with the age of the newest data behind it.  So in
+    "All bots" a silent bot is named with its age (``stale_bots``, also in the text)
+    while the totals the other bots keep moving are not marked old; a view whose bots
+    are all stale marks everything.  The bar stays a warning while any bot is stale.
+    """
     label = f"All bots ({len(per_bot)})" if inp.view == ALL else inp.view
     if not per_bot:
         return _waiting_status(inp, label)
     stale = {b: m for b, m in per_bot.items() if m.stale}
-    ages = [m.last_event_age_s for m in per_bot.values() if m.last_event_age_s is not None]
-    youngest = min(ages) if ages else None
-    if stale:
-        conn = "stale"
-        text = "STALE: " + ", ".join(
-            f"{b} (last event {fmt.age(m.last_event_age_s)} ago)" for b, m in stale.items()
-        )
-    else:
+    youngest = _youngest(per_bot.values())
+    stale_bots = ""
+    if not stale:
         conn, text = "live", f"live · last event {fmt.age(youngest)} ago"
-    note = _stale_note(stale)
-    items = _money_items(inp, per_bot, note) + _switch_items(per_bot, note)
+    elif inp.view == ALL:
+        conn, stale_bots = "stale", stale_bots_text(stale, len(per_bot))
+        live = len(per_bot) - len(stale)
+        if live:
+            text = f"{stale_bots} · {live} live, last event {fmt.age(youngest)} ago"
+        else:
+            text = f"{stale_bots} · newest data {fmt.age(youngest)} old"
+    else:
+        ((bot, m),) = stale.items()
+        conn, stale_bots = "stale", f"{bot} stale, {fmt.age(m.last_event_age_s)}"
+        text = f"STALE: {bot} (last event {fmt.age(m.last_event_age_s)} ago)"
+    items = _money_items(inp, per_bot) + _switch_items(per_bot)
     failing = False
     if inp.alerts is not None:
         firing = int(inp.alerts.get("firing") or 0)
@@ -163,7 +194,21 @@ def status_section(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> dict:
         )
     if failing:  # the red banner: alerts are the safety net, and it has a hole
         text = "ALERT DELIVERY FAILING: no channel could deliver a critical alert (see Alerts tab) · " + text
-    return {"label": label, "conn": conn, "text": text, "warn": bool(stale) or failing, "items": items}
+    return {
+        "label": label,
+        "conn": conn,
+        "text": text,
+        "warn": bool(stale) or failing,
+        "items": items,
+        "stale_bots": stale_bots,
+    }
+
+
+def stale_bots_text(stale: dict[str, BotMetrics], of: int) -> str:
+    """``1 of 3 bots stale: beta, 1 min 21 s`` (several: ``...: beta, 12 s; gamma, 40 s``), oldest first."""
+    oldest_first = sorted(stale.items(), key=lambda bm: -(bm[1].last_event_age_s or 0.0))
+    names = "; ".join(f"{b}, {fmt.age(m.last_event_age_s)}" for b, m in oldest_first)
+    return f"{len(stale)} of {of} bot{'s' if of != 1 else ''} stale: {names}"
 
 
 def _waiting_status(inp: ViewInput, label: str) -> dict:
@@ -171,30 +216,48 @@ def _waiting_status(inp: ViewInput, label: str) -> dict:
     http = inp.listen_info.get("http") or ""
     what = "No bot has connected yet" if inp.view == ALL else f"No events from bot {inp.view!s} yet"
     text = f"{what}. Listening for ZeroMQ events on {zmq}" + (f" · dashboard {http}" if http else "")
-    return {"label": label, "conn": "waiting", "text": text, "warn": False, "items": []}
+    return {"label": label, "conn": "waiting", "text": text, "warn": False, "items": [], "stale_bots": ""}
 
 
-def _stale_note(stale: dict[str, BotMetrics]) -> str:
-    """Marks every value of a stale view with how old it is."""
-    if not stale:
+def _youngest(bots: Iterable[BotMetrics]) -> float | None:
+    ages = [m.last_event_age_s for m in bots if m.last_event_age_s is not None]
+    return min(ages) if ages else None
+
+
+def age_note(bots: Iterable[BotMetrics]) -> str:
+    """The "old" mark of a figure: empty while any bot behind it is live.
+
+    When every one of them is stale, the figure is as old as the newest data behind
+    it, so that is the age shown: one silent bot's age never lands on a total the
+    others keep current.
+    """
+    behind = list(bots)
+    if not behind or not all(m.stale for m in behind):
         return ""
-    oldest = max((m.last_event_age_s or 0.0) for m in stale.values())
-    return f"{fmt.age(oldest)} old"
+    return f"{fmt.age(_youngest(behind))} old"
 
 
-def _money_items(inp: ViewInput, per_bot: dict[str, BotMetrics], note: str) -> list[list[str]]:
-    if inp.view == ALL:
-        total = inp.metrics.total
-        equity, daily = total.equity, total.daily_pnl
-        dd = max((m.drawdown or 0.0 for m in per_bot.values()), default=None)
-        dd_label = "Worst drawdown"
-    else:
-        m = next(iter(per_bot.values()))
-        equity, daily, dd, dd_label = m.equity, m.daily_pnl, m.drawdown, "Drawdown"
+def _worst_drawdown(
+    per_bot: dict[str, BotMetrics], field: str = "drawdown"
+) -> tuple[float | None, list[str]]:
+    """The deepest drawdown of a view and the bots it comes from (all of them when none is down)."""
+    if not per_bot:
+        return None, []
+    worst = max(getattr(m, field) or 0.0 for m in per_bot.values())
+    return worst, [b for b, m in per_bot.items() if (getattr(m, field) or 0.0) == worst]
+
+
+def _money_items(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> list[list[str]]:
+    money = Money.of(per_bot)
+    note = age_note(per_bot.values())
+    equity, _ = money.total(per_bot, "equity")
+    daily, daily_tone = money.total(per_bot, "daily_pnl", fmt.signed)
+    dd, behind = _worst_drawdown(per_bot)
+    dd_label = "Worst drawdown" if inp.view == ALL else "Drawdown"
     return [
-        ["Equity", fmt.money(equity), "neutral", note],
-        ["Daily P&L", fmt.signed(daily), fmt.tone(daily), note],
-        [dd_label, fmt.pct(dd), "neg" if dd else "neutral", note],
+        ["Equity", equity, "neutral", note],
+        ["Daily P&L", daily, daily_tone, note],
+        [dd_label, fmt.drawdown(dd), "neg" if dd else "neutral", age_note(per_bot[b] for b in behind)],
     ]
 
 
@@ -208,29 +271,107 @@ _SWITCH_CLASS = {
 }
 
 
-def _switch_items(per_bot: dict[str, BotMetrics], note: str) -> list[list[str]]:
+def _switch_items(per_bot: dict[str, BotMetrics]) -> list[list[str]]:
     kill = {b: m.health.kill_switch for b, m in per_bot.items()}
     breaker = {b: m.health.circuit_breaker for b, m in per_bot.items()}
     out = []
     for label, values in (("Kill switch", kill), ("Circuit breaker", breaker)):
-        text, cls = _combine_switch(values)
-        out.append([label, text, cls, note])
+        text, cls, behind = _combine_switch(values)
+        out.append([label, text, cls, age_note(per_bot[b] for b in behind)])
     return out
 
 
-def _combine_switch(values: dict[str, str | None]) -> tuple[str, str]:
-    """One bot: its state; several: the worst state, naming the bots in it."""
+def _combine_switch(values: dict[str, str | None]) -> tuple[str, str, list[str]]:
+    """One bot: its state; several: the worst state, naming the bots in it.
+
+    Also returns the bots the text speaks of (whose freshness the figure has).
+    """
     known = {b: v for b, v in values.items() if v}
     if not known:
-        return fmt.NA, "neutral"
+        return fmt.NA, "neutral", list(values)
     if len(values) == 1:
-        v = next(iter(known.values()))
-        return v.replace("_", " "), _SWITCH_CLASS.get(v, "neutral")
+        b, v = next(iter(known.items()))
+        return v.replace("_", " "), _SWITCH_CLASS.get(v, "neutral"), [b]
     bad = {b: v for b, v in known.items() if _SWITCH_CLASS.get(v) in ("neg", "warn")}
     if not bad:
-        return f"all {next(iter(known.values())).replace('_', ' ')}", "pos"
+        return f"all {next(iter(known.values())).replace('_', ' ')}", "pos", list(known)
     worst = "neg" if any(_SWITCH_CLASS.get(v) == "neg" for v in bad.values()) else "warn"
-    return ", ".join(f"{b}: {v.replace('_', ' ')}" for b, v in bad.items()), worst
+    return ", ".join(f"{b}: {v.replace('_', ' ')}" for b, v in bad.items()), worst, list(bad)
+
+
+# ---- money -------------------------------------------------------------------
+#: A currency code is shown as the bot sent it, cut to this length (a bot's text, kept short).
+CURRENCY_CHARS = 12
+NO_CURRENCY = "(no currency)"
+
+
+def _currency(code: str | None) -> str | None:
+    code = (code or "").strip()[:CURRENCY_CHARS]
+    return code or None
+
+
+@dataclass(frozen=True)
+class Money:
+    """The currency of a view's money, from the bots' account events.
+
+    One currency shared by every bot of the view goes into the headers and next to the
+    figures; bots in different currencies are never added up: a sum becomes one figure
+    per currency, and each table row carries its bot's currency.  A bot that has named
+    no currency (derived equity) is not a different one: it is added to the others as
+    before, only then no currency is claimed for the sum.
+    """
+
+    by_bot: dict[str, str | None]
+
+    @classmethod
+    def of(cls, per_bot: dict[str, BotMetrics]) -> Money:
+        return cls({b: _currency(m.currency) for b, m in per_bot.items()})
+
+    @property
+    def mixed(self) -> bool:
+        """Bots of the view name different currencies."""
+        return len({c for c in self.by_bot.values() if c}) > 1
+
+    @property
+    def common(self) -> str | None:
+        """The currency every bot of the view names; None when one names none, or they differ."""
+        named = set(self.by_bot.values())
+        return next(iter(named)) if len(named) == 1 else None
+
+    def head(self, label: str) -> str:
+        """A table header: ``Fee (USD)`` when the view has one currency."""
+        return f"{label} ({self.common})" if self.common else label
+
+    def cell(self, bot: str, text: str) -> str:
+        """A table value: with its bot's currency when the view mixes currencies."""
+        cur = self.by_bot.get(bot)
+        return f"{text} {cur}" if self.mixed and cur and text != fmt.NA else text
+
+    def amount(self, text: str) -> str:
+        """A single figure of the whole view (one bot, or one currency) with its currency."""
+        return f"{text} {self.common}" if self.common and text != fmt.NA else text
+
+    def total(
+        self, per_bot: dict[str, BotMetrics], field: str, form: Callable[[float | None], str] = fmt.money
+    ) -> tuple[str, str]:
+        """A sum across the view's bots as (text, tone): one per currency when they differ.
+
+        A currency whose bots have no value yet is ``n/a``, not 0.
+        """
+        sums: dict[str | None, float | None] = {}
+        for bot, m in per_bot.items():
+            value, cur = getattr(m, field), self.by_bot.get(bot) if self.mixed else None
+            if value is not None:
+                sums[cur] = (sums.get(cur) or 0.0) + value
+            else:
+                sums.setdefault(cur, None)
+        if not self.mixed:
+            value = next(iter(sums.values()), None)
+            return self.amount(form(value)), fmt.tone(value)
+        order = sorted(sums, key=lambda c: (c is None, c or ""))
+        text = " + ".join(f"{form(sums[c])} {c or NO_CURRENCY}" for c in order)
+        tones = {fmt.tone(v) for v in sums.values()}
+        return text, tones.pop() if len(tones) == 1 else "neutral"
 
 
 # ---- trading tab -------------------------------------------------------------
@@ -265,7 +406,8 @@ def _head(show_bot: bool, *cols: str) -> list[str]:
     return ["Bot", *cols] if show_bot else list(cols)
 
 
-def positions_table(states: dict[str, StateDocument], show_bot: bool) -> dict:
+def positions_table(states: dict[str, StateDocument], show_bot: bool, money: Money | None = None) -> dict:
+    money = money or Money({})
     rows = []
     for bot, st in states.items():
         for p in st.positions:
@@ -279,9 +421,9 @@ def positions_table(states: dict[str, StateDocument], show_bot: bool) -> dict:
                         p.symbol,
                         ["long", "pos"] if (q or 0) > 0 else ["short", "neg"],
                         fmt.qty(abs(q) if q is not None else None),
-                        fmt.price(avg),
+                        fmt.price(avg, like=p.mark),
                         fmt.price(p.mark),
-                        [fmt.signed(upnl), fmt.tone(upnl)],
+                        [money.cell(bot, fmt.signed(upnl)), fmt.tone(upnl)],
                         [
                             fmt.pct(upnl / basis if basis and upnl is not None else None, sign=True),
                             fmt.tone(upnl),
@@ -290,13 +432,15 @@ def positions_table(states: dict[str, StateDocument], show_bot: bool) -> dict:
                 )
             )
     return _table(
-        _head(show_bot, "Symbol", "Side", "Qty", "Avg entry", "Mark", "Unrealized P&L", "P&L %"),
+        _head(show_bot, "Symbol", "Side", "Qty", "Avg entry", "Mark", money.head("Unrealized P&L"), "P&L %"),
         rows,
         "No open positions",
     )
 
 
-def orders_table(states: dict[str, StateDocument], show_bot: bool) -> dict:
+def orders_table(
+    states: dict[str, StateDocument], show_bot: bool, when: Callable[[float | None], str] = utc_now
+) -> dict:
     orders = [(bot, o) for bot, st in states.items() for o in st.open_orders]
     orders.sort(key=lambda bo: bo[1].ts or 0.0, reverse=True)
     rows = [
@@ -304,7 +448,7 @@ def orders_table(states: dict[str, StateDocument], show_bot: bool) -> dict:
             show_bot,
             bot,
             [
-                fmt.clock(o.ts),
+                when(o.ts),
                 o.order_id,
                 o.symbol,
                 _side(o.side),
@@ -325,7 +469,14 @@ def _side(side: str | None) -> list[str]:
     return [side or fmt.NA, "pos" if side == "buy" else "neg" if side == "sell" else "neutral"]
 
 
-def fills_table(states: dict[str, StateDocument], show_bot: bool, limit: int) -> dict:
+def fills_table(
+    states: dict[str, StateDocument],
+    show_bot: bool,
+    limit: int,
+    when: Callable[[float | None], str] = utc_now,
+    money: Money | None = None,
+) -> dict:
+    money = money or Money({})
     fills = [(bot, f) for bot, st in states.items() for f in st.recent_fills]
     fills.sort(key=lambda bf: bf[1].ts or 0.0, reverse=True)
     rows = [
@@ -333,26 +484,42 @@ def fills_table(states: dict[str, StateDocument], show_bot: bool, limit: int) ->
             show_bot,
             bot,
             [
-                fmt.clock(f.ts),
+                when(f.ts),
                 f.symbol,
                 _side(f.side),
                 fmt.qty(f.qty),
                 fmt.price(f.price),
-                fmt.money(f.fee, 4 if (f.fee or 0) < 1 else 2),
-                [fmt.signed(f.realized_pnl), fmt.tone(f.realized_pnl)],
+                money.cell(bot, fmt.fee(f.fee)),
+                [money.cell(bot, fmt.signed(f.realized_pnl)), fmt.tone(f.realized_pnl)],
                 f.order_id,
             ],
         )
         for bot, f in fills[:limit]
     ]
     return _table(
-        _head(show_bot, "Time", "Symbol", "Side", "Qty", "Price", "Fee", "Realized P&L", "Order"),
+        _head(
+            show_bot,
+            "Time",
+            "Symbol",
+            "Side",
+            "Qty",
+            "Price",
+            money.head("Fee"),
+            money.head("Realized P&L"),
+            "Order",
+        ),
         rows,
         "No fills yet",
     )
 
 
-def trips_table(states: dict[str, StateDocument], show_bot: bool) -> dict:
+def trips_table(
+    states: dict[str, StateDocument],
+    show_bot: bool,
+    when: Callable[[float | None], str] = utc_now,
+    money: Money | None = None,
+) -> dict:
+    money = money or Money({})
     trips = [(bot, t) for bot, st in states.items() for t in st.round_trips_today]
     trips.sort(key=lambda bt: bt[1].closed_ts or 0.0, reverse=True)
     rows = []
@@ -365,18 +532,18 @@ def trips_table(states: dict[str, StateDocument], show_bot: bool) -> dict:
                 show_bot,
                 bot,
                 [
-                    fmt.clock(t.closed_ts),
+                    when(t.closed_ts),
                     t.symbol,
                     t.side,
                     fmt.qty(t.qty),
-                    fmt.clock(t.opened_ts),
-                    [fmt.signed(pnl), fmt.tone(pnl)],
+                    when(t.opened_ts),
+                    [money.cell(bot, fmt.signed(pnl)), fmt.tone(pnl)],
                     result,
                 ],
             )
         )
     return _table(
-        _head(show_bot, "Closed", "Symbol", "Side", "Qty", "Opened", "P&L", "Result"),
+        _head(show_bot, "Closed", "Symbol", "Side", "Qty", "Opened", money.head("P&L"), "Result"),
         rows,
         "No round trips today",
     )
@@ -396,130 +563,128 @@ def today_kv(per_bot: dict[str, BotMetrics]) -> list[list[str]]:
 
 
 # ---- risk tab ----------------------------------------------------------------
-@dataclass(frozen=True)
-class RiskFigures:
-    """What the risk cards show: one bot's metrics, or totals across the bots of a view."""
-
-    equity: float | None
-    source: str  # the equity card's note
-    daily_pnl: float | None
-    realized_pnl: float | None
-    unrealized_pnl: float | None
-    fees: float | None
-    drawdown: float | None
-    max_drawdown: float | None
-    exposure_gross: float | None
-    exposure_net: float | None
-    leverage: float | None
-    sharpe: float | None
-    win_rate: float | None
-    wins: int
-    losses: int
-    profit_factor: float | None
-    expectancy: float | None
-    closed_trades: int
-    latency_p95: float | None = None
-    latency_avg: float | None = None
-    per_bot_note: str = ""  # on ratios that only exist per bot
-
-    @classmethod
-    def of_bot(cls, m: BotMetrics) -> RiskFigures:
-        return cls(
-            equity=m.equity,
-            source=m.equity_source,
-            daily_pnl=m.daily_pnl,
-            realized_pnl=m.realized_pnl,
-            unrealized_pnl=m.unrealized_pnl,
-            fees=m.fees,
-            drawdown=m.drawdown,
-            max_drawdown=m.max_drawdown,
-            exposure_gross=m.exposure_gross,
-            exposure_net=m.exposure_net,
-            leverage=m.leverage,
-            sharpe=m.sharpe,
-            win_rate=m.win_rate,
-            wins=m.wins,
-            losses=m.losses,
-            profit_factor=m.profit_factor,
-            expectancy=m.expectancy,
-            closed_trades=m.closed_trades,
-            latency_p95=m.latency_ms.p95,
-            latency_avg=m.latency_ms.avg,
-        )
-
-
 def risk_cards(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> list[list[str]]:
-    """One card per metric of /api/metrics; a view of all bots shows totals."""
+    """One card per metric of /api/metrics; a view of all bots shows totals.
+
+    Money carries its currency (one figure per currency when the bots differ), drawdowns
+    are negative percentages below the peak, and a card is marked old only when every
+    bot behind it is stale (see :func:`age_note`).
+    """
     if not per_bot:
         return []
-    m = (
-        _aggregate(inp.metrics, per_bot)
-        if inp.view == ALL
-        else RiskFigures.of_bot(next(iter(per_bot.values())))
+    money = Money.of(per_bot)
+    one = next(iter(per_bot.values())) if inp.view != ALL else None
+    fresh = age_note(per_bot.values())
+
+    def total(field: str, form: Callable[[float | None], str] = fmt.money) -> tuple[str, str]:
+        return money.total(per_bot, field, form)
+
+    equity, _ = total("equity")
+    daily, realized, unrealized = (
+        total(f, fmt.signed) for f in ("daily_pnl", "realized_pnl", "unrealized_pnl")
     )
-    note = _stale_note({b: x for b, x in per_bot.items() if x.stale})
+    trades = sum(m.closed_trades for m in per_bot.values())
+    wins, losses = sum(m.wins for m in per_bot.values()), sum(m.losses for m in per_bot.values())
     cards = [
-        ["Equity", fmt.money(m.equity), "neutral", m.source],
-        ["Daily P&L", fmt.signed(m.daily_pnl), fmt.tone(m.daily_pnl), ""],
-        ["Realized P&L", fmt.signed(m.realized_pnl), fmt.tone(m.realized_pnl), ""],
-        ["Unrealized P&L", fmt.signed(m.unrealized_pnl), fmt.tone(m.unrealized_pnl), ""],
-        ["Fees", fmt.money(m.fees), "neutral", ""],
-        ["Drawdown", fmt.pct(m.drawdown), "neg" if m.drawdown else "neutral", ""],
-        ["Max drawdown", fmt.pct(m.max_drawdown), "neg" if m.max_drawdown else "neutral", ""],
-        ["Exposure gross", fmt.money(m.exposure_gross), "neutral", ""],
-        ["Exposure net", fmt.signed(m.exposure_net), "neutral", ""],
-        ["Leverage", _times(m.leverage), "neutral", ""],
-        ["Sharpe", fmt.ratio(m.sharpe), "neutral", m.per_bot_note],
+        ["Equity", equity, "neutral", one.equity_source if one else _sum_note(money)],
+        ["Daily P&L", *daily, ""],
+        ["Realized P&L", *realized, "net of fees"],
+        ["Unrealized P&L", *unrealized, ""],
+        ["Fees", total("fees", fmt.fee)[0], "neutral", ""],
+        *_drawdown_cards(per_bot, inp.view == ALL),
+        ["Exposure gross", total("exposure_gross")[0], "neutral", ""],
+        ["Exposure net", total("exposure_net", fmt.signed)[0], "neutral", ""],
+        _leverage_card(per_bot, one, money),
+        _sharpe_card(inp, one),
         [
             "Win rate",
-            fmt.pct(m.win_rate, 1),
+            fmt.pct(wins / trades if trades else None, 1),
             "neutral",
-            f"{fmt.integer(m.wins)} W / {fmt.integer(m.losses)} L",
+            f"{fmt.integer(wins)} W / {fmt.integer(losses)} L",
         ],
-        ["Profit factor", fmt.ratio(m.profit_factor), "neutral", m.per_bot_note],
-        ["Expectancy", fmt.signed(m.expectancy), fmt.tone(m.expectancy), "per trade"],
-        ["Closed trades", fmt.integer(m.closed_trades), "neutral", ""],
-        ["Latency p95", fmt.ms(m.latency_p95), "neutral", f"avg {fmt.ms(m.latency_avg)}"],
+        ["Profit factor", fmt.ratio(one.profit_factor), "neutral", ""]
+        if one
+        else _per_bot_card("Profit factor"),
+        _expectancy_card(per_bot, money, trades),
+        ["Closed trades", fmt.integer(trades), "neutral", ""],
+        _latency_card(inp, per_bot),
     ]
-    if note:
-        for card in cards:
+    for card in cards:
+        note = card.pop() if len(card) == 5 else fresh  # a card with its own freshness carries it
+        if note:
             card[3] = f"{note} · {card[3]}" if card[3] else note
     return cards
 
 
+def _sum_note(money: Money) -> str:
+    return "sum of bots, per currency" if money.mixed else "sum of bots"
+
+
+def _per_bot_card(label: str) -> list[str]:
+    """A ratio that does not add up across bots."""
+    return [label, fmt.NA, "neutral", "select a bot"]
+
+
+def _drawdown_cards(per_bot: dict[str, BotMetrics], several: bool) -> list[list[str]]:
+    """Drawdown and max drawdown (negative, below the peak); with several bots, the worst and whose."""
+    cards = []
+    for label, key in (("Drawdown", "drawdown"), ("Max drawdown", "max_drawdown")):
+        dd, behind = _worst_drawdown(per_bot, key)
+        whose = f"worst: {', '.join(behind)}" if several and dd else ""
+        cls = "neg" if dd else "neutral"
+        cards.append([label, fmt.drawdown(dd), cls, whose, age_note(per_bot[b] for b in behind)])
+    return cards
+
+
+def _leverage_card(per_bot: dict[str, BotMetrics], one: BotMetrics | None, money: Money) -> list[str]:
+    if one is not None:
+        return ["Leverage", _times(one.leverage), "neutral", ""]
+    if money.mixed:
+        return ["Leverage", fmt.NA, "neutral", "mixed currencies: select a bot"]
+    equity = sum(m.equity or 0.0 for m in per_bot.values())
+    gross = sum(m.exposure_gross for m in per_bot.values())
+    return ["Leverage", _times(gross / equity if equity > 0 else None), "neutral", ""]
+
+
+def _expectancy_card(per_bot: dict[str, BotMetrics], money: Money, trades: int) -> list[str]:
+    if money.mixed:
+        return ["Expectancy", fmt.NA, "neutral", "mixed currencies: select a bot"]
+    value = (
+        sum((m.expectancy or 0.0) * m.closed_trades for m in per_bot.values()) / trades if trades else None
+    )
+    return ["Expectancy", money.amount(fmt.signed(value)), fmt.tone(value), "per trade"]
+
+
+def _sharpe_card(inp: ViewInput, one: BotMetrics | None) -> list[str]:
+    """Sharpe, or why there is none yet: how many returns of how many it needs, and how long that is."""
+    if one is None:
+        return _per_bot_card("Sharpe")
+    if one.sharpe is not None:
+        return ["Sharpe", fmt.ratio(one.sharpe), "neutral", f"{fmt.integer(one.sharpe_returns)} returns"]
+    need, have = max(2, inp.sharpe_min_returns), one.sharpe_returns
+    if have >= need:
+        return ["Sharpe", fmt.NA, "neutral", "no deviation in the window (flat equity)"]
+    wait = fmt.age((need - have) * inp.sharpe_interval_s)
+    return ["Sharpe", fmt.NA, "neutral", f"needs {need} returns: {have} of {need} (~{wait} more)"]
+
+
+def _latency_card(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> list[str]:
+    """Latency p95 over the window; several bots: the worst bot's, and the average of all samples."""
+    measured = {b: m.latency_ms for b, m in per_bot.items() if m.latency_ms.count}
+    if not measured:
+        window = fmt.age(inp.latency_window_s)
+        return ["Latency p95", fmt.NA, "neutral", f"no sample in the last {window} of event time"]
+    count = sum(s.count for s in measured.values())
+    avg = sum((s.avg or 0.0) * s.count for s in measured.values()) / count
+    if len(per_bot) == 1:
+        return ["Latency p95", fmt.ms(next(iter(measured.values())).p95), "neutral", f"avg {fmt.ms(avg)}"]
+    worst = max(measured, key=lambda b: measured[b].p95 or 0.0)
+    note = f"worst: {worst} · avg {fmt.ms(avg)} (all bots)"
+    return ["Latency p95", fmt.ms(measured[worst].p95), "neutral", note]
+
+
 def _times(x: float | None) -> str:
     return fmt.NA if fmt.ratio(x) == fmt.NA else f"{fmt.ratio(x)}×"
-
-
-def _aggregate(metrics: MetricsDocument, per_bot: dict[str, BotMetrics]) -> RiskFigures:
-    """Totals across bots; ratios that do not add up are left to the per-bot view."""
-    total = metrics.total
-    bots = per_bot.values()
-    wins = sum(m.wins for m in bots)
-    losses = sum(m.losses for m in bots)
-    trades = sum(m.closed_trades for m in bots)
-    equity = total.equity
-    return RiskFigures(
-        equity=equity,
-        source="sum of bots",
-        daily_pnl=total.daily_pnl,
-        realized_pnl=total.realized_pnl,
-        unrealized_pnl=total.unrealized_pnl,
-        fees=total.fees,
-        drawdown=max((m.drawdown or 0.0 for m in bots), default=None),
-        max_drawdown=max((m.max_drawdown or 0.0 for m in bots), default=None),
-        exposure_gross=total.exposure_gross,
-        exposure_net=total.exposure_net,
-        leverage=total.exposure_gross / equity if equity and equity > 0 else None,
-        sharpe=None,
-        win_rate=wins / trades if trades else None,
-        wins=wins,
-        losses=losses,
-        profit_factor=None,
-        expectancy=sum((m.expectancy or 0.0) * m.closed_trades for m in bots) / trades if trades else None,
-        closed_trades=trades,
-        per_bot_note="select a bot",
-    )
 
 
 # ---- health tab --------------------------------------------------------------
@@ -603,9 +768,9 @@ def reject_reasons_table(metrics: MetricsDocument) -> dict:
     return _table(["Reason", "Count"], rows, "No rejected messages")
 
 
-def rejects_table(states: dict[str, StateDocument]) -> dict:
+def rejects_table(states: dict[str, StateDocument], when: Callable[[float | None], str] = utc_now) -> dict:
     rejects = next((st.recent_rejects for st in states.values() if st.recent_rejects), [])
-    rows = [[fmt.clock(r.at), r.reason, r.topic or fmt.NA, r.detail, r.excerpt] for r in rejects]
+    rows = [[when(r.at), r.reason, r.topic or fmt.NA, r.detail, r.excerpt] for r in rejects]
     return _table(["Time", "Reason", "Topic", "Detail", "Message excerpt"], rows, "No rejected messages")
 
 
@@ -626,12 +791,14 @@ def error_components_table(per_bot: dict[str, BotMetrics]) -> dict:
 _SEVERITY_CLASS = {"warning": "warn", "error": "neg", "critical": "neg strong"}
 
 
-def errors_table(states: dict[str, StateDocument], limit: int) -> dict:
+def errors_table(
+    states: dict[str, StateDocument], limit: int, when: Callable[[float | None], str] = utc_now
+) -> dict:
     errors = [(bot, e) for bot, st in states.items() for e in st.recent_errors]
     errors.sort(key=lambda be: be[1].ts or 0.0, reverse=True)
     rows = [
         [
-            fmt.clock(e.ts),
+            when(e.ts),
             bot,
             [e.severity, _SEVERITY_CLASS.get(e.severity, "")],
             e.component,
@@ -668,7 +835,7 @@ def monitor_kv(inp: ViewInput) -> list[list[str]]:
         ["Collector restarts", fmt.integer(restarts), "neg" if restarts else "neutral"],
         [
             "Last collector failure",
-            str(msgspec.structs.asdict(failure)) if failure else "none",
+            f"{inp.when(failure.at)}: {failure.error}" if failure else "none",
             "neg" if failure else "neutral",
         ],
         [
@@ -691,11 +858,11 @@ def monitor_kv(inp: ViewInput) -> list[list[str]]:
         rows.append(["Dashboard pages connected", fmt.integer(inp.server.get("clients")), "neutral"])
     persistence = _known(inp.metrics.persistence)
     if persistence is not None:
-        rows.extend(persistence_rows(persistence))
+        rows.extend(persistence_rows(persistence, inp.when))
     return rows
 
 
-def persistence_rows(p: PersistenceStatus) -> list[list[str]]:
+def persistence_rows(p: PersistenceStatus, when: Callable[[float | None], str] = utc_now) -> list[list[str]]:
     """The journal (is the state durable right now?) and how the state was restored at start-up."""
     j = p.journal
     if j.state == "off":
@@ -703,7 +870,7 @@ def persistence_rows(p: PersistenceStatus) -> list[list[str]]:
     elif j.state == "failing":
         rows = [["State journal", f"FAILING: {j.failure}; the state is kept in memory only", "neg"]]
     else:
-        rows = [["State journal", f"ok, last commit {fmt.clock(j.last_commit_at)}", "pos"]]
+        rows = [["State journal", f"ok, last commit {when(j.last_commit_at)}", "pos"]]
     if j.state != "off":
         size = f"{fmt.nbytes(j.data_bytes)}; {fmt.integer(j.uncommitted)} batches uncommitted"
         rows.append(["Journal data", size, "neutral"])
@@ -713,7 +880,7 @@ def persistence_rows(p: PersistenceStatus) -> list[list[str]]:
         rows.append(
             [
                 "State restored",
-                f"{fmt.clock(r.at)} from {source} + {fmt.integer(r.journal_events)} journal events "
+                f"{when(r.at)} from {source} + {fmt.integer(r.journal_events)} journal events "
                 f"in {r.duration_s:.2f} s",
                 "neutral",
             ]

@@ -1,9 +1,11 @@
 """What the page shows of silent bots, in headless Chromium, fed by a real monitor.
 
-Two bots fall silent a few seconds apart: the status bar must dim every value
-that comes from the bots and mark it with the age of the *oldest* data, and the
-Health tab must say which bot is stale.  Ages are read from the same rendered
-frame (one script call), so the comparison does not race the next frame.
+Two bots fall silent a few seconds apart.  While only the first is stale, the
+"All bots" bar names it with its age and stays a warning, but the totals the
+other bot keeps current are not marked old.  Once both are stale, every value
+that comes from the bots is dimmed and marked with the age of the *newest* data
+behind it, and the Health tab says which bot is stale.  Ages are read from the
+same rendered frame (one script call), so the comparison does not race the next frame.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from collectors.publisher import BotPublisher
-from tests.support.dashboard_page import open_page, show_tab, wait_for, wait_text
+from tests.support.dashboard_page import open_page, show_tab, text_of, wait_for, wait_text
 from tests.support.monitor_process import MonitorProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,8 +46,9 @@ return rows;
 
 
 def _ages(text: str) -> dict[str, str]:
-    """``STALE: a (last event 6.1 s ago), b (last event 3.2 s ago)`` -> {bot: age text}."""
-    return dict(re.findall(r"(\S+) \(last event ([^)]+) ago\)", text))
+    """``2 of 2 bots stale: a, 6.1 s; b, 3.2 s · newest data 3.2 s old`` -> {bot: age text}."""
+    m = re.search(r"bots? stale: (.*?)(?: · |$)", text)
+    return dict(part.rsplit(", ", 1) for part in m.group(1).split("; ")) if m else {}
 
 
 def _seconds(age: str) -> float:
@@ -60,7 +63,7 @@ def _kv(dash_duo, element_id: str) -> dict[str, list[str]]:
     return dash_duo.driver.execute_script(_READ_KV, element_id)
 
 
-def test_silent_bots_dim_the_status_bar_with_the_oldest_age_and_show_on_health(
+def test_silent_bots_are_named_and_dim_the_status_bar_only_when_all_are_stale(
     dash_duo, monitor_process: Callable[..., MonitorProcess]
 ) -> None:
     monitor = monitor_process(stale_after_s=STALE_AFTER_S).start()
@@ -72,7 +75,13 @@ def test_silent_bots_dim_the_status_bar_with_the_oldest_age_and_show_on_health(
         wait_for(dash_duo, lambda: _last_age(dash_duo) >= 2.0, STALE_AFTER_S + 5, "old-bot quiet for 2 s")
         new.account(5_000.0)
         new.health(kill_switch="armed", circuit_breaker="closed")
-        wait_text(dash_duo, "conn-state", "STALE", STALE_AFTER_S + 5, exact=True)
+        # old-bot stale, new-bot live: named with its age, a warning, no total marked old
+        wait_for(dash_duo, lambda: "1 of 2 bots stale: old-bot" in _bar(dash_duo)["text"], 5, "one stale")
+        bar = _bar(dash_duo)
+        assert list(_ages(bar["text"])) == ["old-bot"], bar["text"]
+        assert text_of(dash_duo, "conn-state") == "STALE"
+        assert [s for s in bar["stats"] if "stale" in s[1].split() or s[2]] == [], bar["stats"]
+        # both stale: everything from the bots is marked, with the age of the newest data
         wait_for(dash_duo, lambda: len(_ages(_bar(dash_duo)["text"])) == 2, STALE_AFTER_S + 5, "both stale")
         bar = _bar(dash_duo)
         ages = _ages(bar["text"])
@@ -82,7 +91,7 @@ def test_silent_bots_dim_the_status_bar_with_the_oldest_age_and_show_on_health(
         for label in BOT_VALUES:
             classes, note = shown[label]
             assert "stale" in classes, label
-            assert note == f"{ages['old-bot']} old", (label, note, ages)  # the oldest, not the newest
+            assert note == f"{ages['new-bot']} old", (label, note, ages)  # the newest data, not the oldest
         if "Alerts" in shown:
             assert "stale" not in shown["Alerts"][0]  # the monitor's own count is current
 

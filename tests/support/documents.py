@@ -50,6 +50,7 @@ QUIET_BOT: dict[str, Any] = {
     "drawdown": 0.0,
     "max_drawdown": 0.0,
     "sharpe": None,
+    "sharpe_returns": 0,
     "closed_trades": 0,
     "wins": 0,
     "losses": 0,

@@ -75,6 +75,7 @@ class RefBot:
     tz: str = "UTC"
     sharpe_interval_s: int = 60
     sharpe_window_s: int = 86400
+    sharpe_min_returns: int = 30
     risk_free_rate: float = 0.0
     latency_window_s: float = 300.0
 
@@ -274,8 +275,12 @@ class RefBot:
             "drawdown": self.drawdown(),
             "max_drawdown": self.max_drawdown(),
             "sharpe": sharpe_from_returns(
-                self.sharpe_returns(), self.risk_free_per_period(), self.periods_per_year()
+                self.sharpe_returns(),
+                self.risk_free_per_period(),
+                self.periods_per_year(),
+                self.sharpe_min_returns,
             ),
+            "sharpe_returns": len(self.sharpe_returns()),
             **self.trip_stats(self.trips),
             "fills_today": sum(1 for f in self.fills if self.is_today(f.ts)),
             "round_trips_today": today["closed_trades"],
@@ -325,11 +330,14 @@ def sharpe_returns(points: list[tuple[float, float]], now: float, interval: int,
     return [bucket_equity(k) / bucket_equity(k - 1) - 1 for k in range(first, k_now + 1)]
 
 
-def sharpe_from_returns(returns: list[float], rf: float, periods: float) -> float | None:
-    """Section 4's formula (null with < 2 returns or zero deviation), via empyrical-reloaded."""
+def sharpe_from_returns(
+    returns: list[float], rf: float, periods: float, min_returns: int = 2
+) -> float | None:
+    """Section 4's formula via empyrical-reloaded: null with fewer than ``min_returns`` returns
+    (metrics.sharpe_min_returns; never fewer than 2) or zero deviation."""
     import empyrical
 
-    if len(returns) < 2:
+    if len(returns) < max(2, min_returns):
         return None
     arr = np.asarray(returns, dtype=float)
     if float(np.std(arr - rf, ddof=1)) == 0.0:

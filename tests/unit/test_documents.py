@@ -180,7 +180,7 @@ def scenario() -> StateStore:
     """Both bots, two rejects, ingest counted over time; ``acct`` stale and ``drv`` live at the end."""
     clock = FakeClock(T0)
     config = CoreConfig(
-        metrics=MetricsSettings(sharpe_interval_s=60, sharpe_window_s=3600),
+        metrics=MetricsSettings(sharpe_interval_s=60, sharpe_window_s=3600, sharpe_min_returns=2),
         bots={"drv": BotSettings(starting_equity=5000.0)},
         stale_after_s=10.0,
         recent_rejects=5,
@@ -359,7 +359,7 @@ def test_a_null_metric_is_no_crossing_and_shows_as_no_data() -> None:
     active = rs.evaluate(metrics_doc({"idle": idle, "busy": busy}), 0).active
     assert "slow|busy" in active and "slow|idle" not in active
     [row] = [r for r in rules_rows(cfg, 10.0, metrics_doc({"idle": idle, "busy": busy})) if r[0] == "slow"]
-    assert row[-1] == "busy: 150, idle: no data"
+    assert row[-1] == "busy: 150 ms, idle: no data"
 
 
 def test_lookup_walks_fields_and_any_mapping_key() -> None:

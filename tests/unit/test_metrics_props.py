@@ -130,23 +130,31 @@ def bot_steps_account_prefix(steps):
     window=st.one_of(st.integers(120, 3600), st.just(86400)),
     rate=st.sampled_from([0.0, 0.0, 0.05, 0.5]),
     start=st.integers(3000, 50_000).map(float),
+    min_returns=st.sampled_from([1, 2, 3, 10, 30]),
 )
-def test_sharpe_against_empyrical(steps, account, interval, window, rate, start):
+def test_sharpe_against_empyrical(steps, account, interval, window, rate, start, min_returns):
     if account:
         steps = bot_steps_account_prefix(steps)
     events = make_events("b1", steps)
-    ref = reference(events, start, sharpe_interval_s=interval, sharpe_window_s=window, risk_free_rate=rate)
+    settings = {
+        "sharpe_interval_s": interval,
+        "sharpe_window_s": window,
+        "risk_free_rate": rate,
+        "sharpe_min_returns": min_returns,
+    }
+    ref = reference(events, start, **settings)
     assume(all(e > 0 for _, e in ref.curve()))
-    store = run(cfg(start, sharpe_interval_s=interval, sharpe_window_s=window, risk_free_rate=rate), events)
+    store = run(cfg(start, **settings), events)
     got = metrics_of(store)["bots"]["b1"]["sharpe"]
+    assert metrics_of(store)["bots"]["b1"]["sharpe_returns"] == len(ref.sharpe_returns())
     periods = 365 * 86400 / interval
     rf = (1 + rate) ** (1 / periods) - 1
     now = events[-1].ts
     returns = sharpe_returns(ref.curve(), now, interval, window)
-    expected = sharpe_from_returns(returns, rf, periods)
+    expected = sharpe_from_returns(returns, rf, periods, min_returns)
     # the same formula on the store's own equity curve (identical inputs, so no float slack)
     own_curve = [tuple(p) for p in state_of(store, "b1")["equity_curve"]]
-    own = sharpe_from_returns(sharpe_returns(own_curve, now, interval, window), rf, periods)
+    own = sharpe_from_returns(sharpe_returns(own_curve, now, interval, window), rf, periods, min_returns)
     for name, want in (("oracle curve", expected), ("store curve", own)):
         if want is None:
             assert got is None, f"{name}: expected null, store says {got}; returns {returns}"
@@ -236,22 +244,45 @@ def test_sharpe_by_hand_with_carry_forward_and_window():
     ]
     p = 365 * 86400 / 60
     r = np.array([0.1, 0.0, 0.1])
-    m = metrics_of(run(cfg(sharpe_interval_s=60, sharpe_window_s=3600), events))["bots"]["b1"]
+    m = metrics_of(run(cfg(sharpe_min_returns=2, sharpe_interval_s=60, sharpe_window_s=3600), events))[
+        "bots"
+    ]["b1"]
     assert m["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(p))
-    m = metrics_of(run(cfg(sharpe_interval_s=60, sharpe_window_s=179), events))["bots"]["b1"]  # 2 buckets
+    m = metrics_of(run(cfg(sharpe_min_returns=2, sharpe_interval_s=60, sharpe_window_s=179), events))["bots"][
+        "b1"
+    ]  # 2 buckets
     assert m["sharpe"] == pytest.approx(0.05 / r[1:].std(ddof=1) * math.sqrt(p))
-    m = metrics_of(run(cfg(sharpe_interval_s=60, sharpe_window_s=119), events))["bots"]["b1"]  # 1 return
+    m = metrics_of(run(cfg(sharpe_min_returns=2, sharpe_interval_s=60, sharpe_window_s=119), events))["bots"][
+        "b1"
+    ]  # 1 return
     assert m["sharpe"] is None
     rf = 1.05 ** (1 / p) - 1
-    m = metrics_of(run(cfg(sharpe_interval_s=60, sharpe_window_s=3600, risk_free_rate=0.05), events))
+    m = metrics_of(
+        run(
+            cfg(sharpe_min_returns=2, sharpe_interval_s=60, sharpe_window_s=3600, risk_free_rate=0.05), events
+        )
+    )
     assert m["bots"]["b1"]["sharpe"] == pytest.approx((r - rf).mean() / r.std(ddof=1) * math.sqrt(p))
     # a new bucket with no point carries 121 forward: one more zero return
     later = [*events, Heartbeat(v=1, bot="b1", seq=6, ts=base + 240)]
-    m = metrics_of(run(cfg(sharpe_interval_s=60, sharpe_window_s=3600), later))["bots"]["b1"]
+    m = metrics_of(run(cfg(sharpe_min_returns=2, sharpe_interval_s=60, sharpe_window_s=3600), later))["bots"][
+        "b1"
+    ]
     r4 = np.array([0.1, 0.0, 0.1, 0.0])
     assert m["sharpe"] == pytest.approx(r4.mean() / r4.std(ddof=1) * math.sqrt(p))
     flat = [_acct(1, base, 100.0), _acct(2, base + 60, 100.0), _acct(3, base + 120, 100.0)]
-    assert metrics_of(run(cfg(sharpe_interval_s=60), flat))["bots"]["b1"]["sharpe"] is None
+    assert (
+        metrics_of(run(cfg(sharpe_min_returns=2, sharpe_interval_s=60), flat))["bots"]["b1"]["sharpe"] is None
+    )
+    # below metrics.sharpe_min_returns returns in the window: null, and the count says how far
+    m = metrics_of(run(cfg(sharpe_min_returns=4, sharpe_interval_s=60, sharpe_window_s=3600), events))
+    assert m["bots"]["b1"]["sharpe"] is None and m["bots"]["b1"]["sharpe_returns"] == 3
+    m = metrics_of(run(cfg(sharpe_min_returns=4, sharpe_interval_s=60, sharpe_window_s=3600), later))
+    assert m["bots"]["b1"]["sharpe"] == pytest.approx(r4.mean() / r4.std(ddof=1) * math.sqrt(p))
+    assert (
+        metrics_of(run(cfg(sharpe_interval_s=60, sharpe_window_s=3600), later))["bots"]["b1"]["sharpe"]
+        is None
+    )
 
 
 def test_latency_window_excludes_its_left_edge_and_empty_is_null():

@@ -227,7 +227,7 @@ def test_flat_equity_has_no_sharpe() -> None:
 
 
 def test_a_late_point_is_its_buckets_latest_value() -> None:
-    store = _store(sharpe_interval_s=60)
+    store = _store(sharpe_interval_s=60, sharpe_min_returns=2)
     for seq, (dt, equity) in enumerate([(0, 100.0), (130, 90.0), (70, 120.0), (10, 98.0)]):
         store.apply(Account(v=1, bot="b", seq=seq, ts=T0 + dt, equity=equity))
     # buckets 0, 1, 2 hold 98 (the late point replaced 100), 120 (a late new bucket), 90
