@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import time
+from typing import TYPE_CHECKING
 
 import zmq
 
 from app.settings import SettingsError, load_settings
+from collectors.logline import line
+
+if TYPE_CHECKING:
+    from app.runtime import Monitor
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,11 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     from alerts.outbox import SchemaError
+    from app import gc_policy
     from app.persistence import DurabilityError
     from app.runtime import Monitor  # heavy imports only once settings are known to be valid
     from app.server import serve
     from collectors.curve import KeyFileError
 
+    gc_policy.apply()  # before the restore, which allocates the whole state
     try:
         monitor = Monitor(settings, demo=args.demo)
     except (DurabilityError, SchemaError) as exc:
@@ -64,20 +73,45 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot open ZeroMQ endpoint(s) {monitor.listen_info['zmq']}: {exc}", file=sys.stderr)
         return 3
     log = logging.getLogger("app")
-    log.info("collecting bot events on %s", ", ".join(monitor.listen_info["zmq"]))
     log.info(
-        "dashboard and API on http://%s:%d%s",
-        settings.server.host,
-        settings.server.port,
-        " (with simulated demo bots)" if args.demo else "",
+        line(
+            "monitor_listening",
+            zmq=", ".join(monitor.listen_info["zmq"]),
+            dashboard=settings.dashboard_url,
+            http_bind=f"{settings.server.host}:{settings.server.port}",
+            demo=args.demo,
+            config=settings.source,
+            pid=os.getpid(),
+        )
     )
     try:
-        serve(monitor.flask_app, settings.server.host, settings.server.port, threads=settings.server.threads)
+        stopped_by = serve(
+            monitor.flask_app, settings.server.host, settings.server.port, threads=settings.server.threads
+        )
+        # serve() returns only once SIGTERM, SIGINT, SIGQUIT or SIGHUP asked it to stop
+        log.info(line("shutdown_requested", reason="signal", signal=stopped_by, pid=os.getpid()))
     except KeyboardInterrupt:
-        pass
+        log.info(line("shutdown_requested", reason="keyboard_interrupt", pid=os.getpid()))
     finally:
-        monitor.stop()
+        stop(monitor, log)
+    log.info(line("exit", code=0))
     return 0
+
+
+def stop(monitor: Monitor, log: logging.Logger) -> None:
+    """Stop every thread; the journal writes and commits all it holds, then one line says so."""
+    started = time.monotonic()
+    monitor.stop()
+    journal = monitor.journal.status() if monitor.journal is not None else None
+    log.info(
+        line(
+            "shutdown_flushed",
+            journal=journal.state if journal is not None else "off",
+            committed_batch=journal.committed_batch if journal is not None else None,
+            uncommitted=journal.uncommitted if journal is not None else None,
+            took_s=round(time.monotonic() - started, 2),
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -24,12 +24,14 @@ from app.api import create_api
 from app.core.documents import CollectorThread, EdgeStatus, JournalStatus, MonitorStatus, PersistenceStatus
 from app.core.store import StateStore
 from app.hub import Hub
+from app.liveness_log import LivenessWatcher
 from app.persistence import Journal
 from app.settings import Settings, SettingsError, substitute_env
 from app.settings_changes import Applied, Change
 from app.settings_writer import SettingsWriter, plain
 from collectors.curve import CurveConfig, load_or_create_server_keys
 from collectors.demo import run_demo
+from collectors.logline import line
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class Monitor:
         self.hub = Hub(store, extras=self._extras)
         if self.journal is not None:
             self.journal.attach(self.hub)
+        self.liveness = LivenessWatcher(self.hub)
         endpoints = [Endpoint(e.url, e.mode) for e in settings.collector.endpoints]
         self.collector = CollectorSupervisor(
             Collector(
@@ -193,16 +196,36 @@ class Monitor:
         """
         writer = self._require_writer()
         try:
-            settings = writer.save(changes, secrets)
-        except SettingsError as exc:
+            report = writer.save_report(changes, secrets)
+        except SettingsError as exc:  # the key only: a refused value may be a secret
+            log.warning(line("settings_not_saved", file=str(writer.path), key=exc.key))
             return Applied(False, f"Not saved: {exc.key}: {exc.reason}", exc.key, exc.reason)
         except OSError as exc:
+            log.error(line("settings_not_saved", file=str(writer.path), error=exc.strerror))
             return Applied(False, f"Not saved: cannot write {writer.path}: {exc.strerror}")
+        log.info(
+            line(
+                "settings_saved",
+                file=str(writer.path),
+                keys=",".join(report.keys) or None,
+                secrets=",".join(report.secrets) or None,
+            )
+        )
+        settings = report.settings
         try:
             self._apply(settings)
         except Exception as exc:  # saved but not applied: say so, loudly
-            log.exception("applying the saved settings failed")
+            log.exception(line("settings_reload_failed", error=type(exc).__name__))
             return Applied(True, f"Saved, but the alert engine could not reload: {type(exc).__name__}: {exc}")
+        log.info(
+            line(
+                "settings_reloaded",
+                source="dashboard",
+                stale_after_s=settings.collector.stale_after_s,
+                rules=len(settings.alerts.rules),
+                channels=len(settings.alerts.channels),
+            )
+        )
         saved = f"Saved to {writer.path.name} (previous version in {writer.backup_path.name})"
         return Applied(True, saved + "; alert engine reloaded.")
 
@@ -215,7 +238,7 @@ class Monitor:
         """
         known = self.hub.forget(bot)
         closed = self.alerts.forget(bot)
-        log.warning("bot %r forgotten by the operator (%d alert(s) closed)", bot, closed)
+        log.warning(line("bot_forgotten", bot=bot, known=known, alerts_closed=closed))
         if not known and not closed:
             return f"{bot} is not known to the monitor"
         return f"{bot} forgotten; {closed} alert(s) closed"
@@ -235,12 +258,14 @@ class Monitor:
         if self.journal is not None:
             self.journal.start()
         self.collector.start()
+        self.liveness.start()
         self.alerts.start()
         self.dashboard.start()
         if self._demo_thread is not None:
             self._demo_thread.start()
 
     def stop(self) -> None:
+        self.liveness.stop()  # first: bots falling silent during the shutdown are no news
         self._demo_stop.set()
         if self._demo_thread is not None and self._demo_thread.is_alive():
             self._demo_thread.join(3)

@@ -24,6 +24,7 @@ the service manager (systemd, a container runtime) and to the watchdog ping.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -74,13 +75,27 @@ class _InProcessWorker(ThreadWorker):
         # There is no arbiter; being re-parented (terminal closed) is no reason to stop.
         return True
 
+    stopped_by: str | None = None  # the signal that asked the worker to stop (the caller logs it)
+
+    def init_signals(self) -> None:
+        super().init_signals()  # resets every signal it knows, SIGHUP included, to its default
+        # SIGHUP (the terminal closed, or a service manager's reload) would otherwise kill the
+        # process on the spot, without the journal's final commit: stop gracefully instead.
+        signal.signal(signal.SIGHUP, self.handle_exit)
+
+    def handle_exit(self, sig: int, frame: object) -> None:
+        self.stopped_by = signal.Signals(sig).name
+        super().handle_exit(sig, frame)
+
     def handle_quit(self, sig: int, frame: object) -> None:
         # Ctrl-C: shut down gracefully like SIGTERM, so the caller's `finally` runs.
         self.handle_exit(sig, frame)
 
 
-def serve(app: flask.Flask, host: str, port: int, threads: int = 128) -> None:
-    """Serve ``app`` (and its /ws WebSocket) until SIGINT/SIGTERM; blocks.
+def serve(app: flask.Flask, host: str, port: int, threads: int = 128) -> str | None:
+    """Serve ``app`` (and its /ws WebSocket) until SIGINT/SIGTERM/SIGHUP; blocks.
+
+    Returns the name of the signal that stopped it.
 
     Must be called from the main thread (it installs signal handlers).
     Raises OSError if the port cannot be bound.
@@ -98,3 +113,4 @@ def serve(app: flask.Flask, host: str, port: int, threads: int = 128) -> None:
         for s in sockets:
             s.close()
         worker.tmp.close()
+    return worker.stopped_by

@@ -28,6 +28,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -120,15 +121,22 @@ def literal(value: Any, refs: Iterable[str] = ()) -> Any:
     return value
 
 
-def apply_changes(doc: CommentedMap, changes: Iterable[Change], refs: Iterable[str] | None = None) -> int:
+def apply_changes(
+    doc: CommentedMap,
+    changes: Iterable[Change],
+    refs: Iterable[str] | None = None,
+    edited: list[str] | None = None,
+) -> int:
     """Set (or delete) each path; untouched when equal, so comments and styles stay. Returns edits.
 
     With ``refs`` (the secret names typed in this save) values are stored literally, see
     :func:`literal`; a value equal to what the file holds is left as written, references included.
+    ``edited`` receives the dotted key of every path really changed (keys only, never values).
     """
     edits = 0
     refs = None if refs is None else frozenset(refs)
     for path, value in changes:
+        before = edits
         *parents, leaf = path
         node = doc
         for part in parents:
@@ -141,7 +149,17 @@ def apply_changes(doc: CommentedMap, changes: Iterable[Change], refs: Iterable[s
             node = child
         else:
             edits += _set(node, leaf, value, refs)
+        if edited is not None and edits > before:
+            edited.append(dotted(path))
     return edits
+
+
+def dotted(path: Iterable[str | int]) -> str:
+    """``("alerts", "rules", 2, "threshold")`` -> ``alerts.rules[2].threshold`` (how errors name keys)."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def _set(node: Any, leaf: str | int, value: Any, refs: frozenset[str] | None = None) -> int:
@@ -170,6 +188,17 @@ def _styled(value: Any, parent: Any) -> Any:
     if flow or (isinstance(value, list) and all(not isinstance(v, (Mapping, list)) for v in value)):
         out.fa.set_flow_style()
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What a save changed: names only, so it can be logged without any secret in it."""
+
+    settings: Settings
+    #: keys of settings.yaml whose value really changed (``alerts.rules[2].threshold``)
+    keys: tuple[str, ...]
+    #: names of the secrets whose value was typed anew (their values stay in the secrets file)
+    secrets: tuple[str, ...]
 
 
 class SettingsWriter:
@@ -203,18 +232,24 @@ class SettingsWriter:
         ``secrets`` are ``NAME: value`` pairs for the secrets file; the changes refer
         to them as ``${NAME}``.  Nothing is written when the result is invalid.
         """
+        return self.save_report(changes, secrets).settings
+
+    def save_report(self, changes: Iterable[Change], secrets: Mapping[str, str] | None = None) -> Saved:
+        """:meth:`save`, also saying which keys and secret names really changed (for the log)."""
         changes = list(changes)
+        edited: list[str] = []
         with _LOCK:
             doc = self.document()
             if secrets and "secrets_file" not in doc:
                 doc["secrets_file"] = DEFAULT_SECRETS_FILE
                 doc.yaml_add_eol_comment("owner-only (0600) NAME: value file for ${NAME}", "secrets_file")
             before = plain(get_path(doc, ["alerts", "channels"]) or {})
-            apply_changes(doc, changes, refs=secrets or {})
+            apply_changes(doc, changes, refs=secrets or {}, edited=edited)
             kept_secret_moved(
                 before, plain(get_path(doc, ["alerts", "channels"]) or {}), secrets or {}, self.path
             )
-            all_secrets = {**self.secrets(doc), **(secrets or {})}
+            stored = self.secrets(doc)
+            all_secrets = {**stored, **(secrets or {})}
             settings = self._validate(doc, all_secrets)
             if secrets:
                 self._write_secrets(self.secrets_file(doc), all_secrets)
@@ -223,7 +258,8 @@ class SettingsWriter:
             if old.decode("utf-8", "replace") != text:
                 atomic_write(self.backup_path, old, mode=_mode_of(self.path, 0o600))
                 atomic_write(self.path, text.encode("utf-8"), mode=_mode_of(self.path, 0o644))
-            return settings
+            typed = tuple(sorted(n for n, v in (secrets or {}).items() if stored.get(n) != v))
+            return Saved(settings, tuple(edited), typed)
 
     def _validate(self, doc: CommentedMap, secrets: Mapping[str, str]) -> Settings:
         env = {**(os.environ if self.env is None else self.env), **secrets}

@@ -8,19 +8,28 @@ monitor to derive it), execution latencies with occasional spikes, errors
 from a few components, API status changes, and now and then a circuit
 breaker trip, so every panel and alert has something to show.
 
-    python -m collectors.demo --endpoint tcp://127.0.0.1:5556 --bot demo-alpha
+    .venv/bin/python -m collectors.demo --endpoint tcp://127.0.0.1:5556 --bot demo-alpha
+
+It logs where it publishes and, every few seconds, how many events each bot
+has sent and its equity, so a demo running headless shows it is alive.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import random
+import sys
 import threading
 import time
 from dataclasses import dataclass
 
-from collectors.publisher import DEFAULT_ENDPOINT, BotPublisher
+from collectors.logline import line
+from collectors.publisher import DEFAULT_ENDPOINT, BotPublisher, NotConnected
+
+log = logging.getLogger("collectors.demo")  # the same name run as a module or as the --demo thread
+STATUS_EVERY_S = 5.0
 
 SYMBOLS = {"BTC-USD": 64000.0, "ETH-USD": 3100.0, "SOL-USD": 145.0}
 COMPONENTS = ("exchange-ws", "order-router", "risk")
@@ -188,6 +197,7 @@ def run_demo(
     stop: threading.Event,
     bots: tuple[tuple[str, bool], ...] = (("demo-alpha", True), ("demo-beta", False)),
     period_s: float = 0.1,
+    status_every_s: float = STATUS_EVERY_S,
 ) -> None:
     """Run the demo bots until ``stop`` is set (the monitor's --demo thread)."""
     pubs = []
@@ -198,12 +208,23 @@ def run_demo(
             pubs.append(pub)
             pub.health(apis=dict.fromkeys(APIS, "up"), circuit_breaker="closed", kill_switch="armed")
             sims.append(DemoBot(pub, seed=i + 1, report_account=account))
+        log.info(line("demo_publishing", endpoint=endpoint, bots=",".join(b for b, _ in bots)))
+        next_status = time.monotonic() + status_every_s
         while not stop.wait(period_s):
             for sim in sims:
                 sim.step()
+            if time.monotonic() >= next_status:
+                next_status += status_every_s
+                log_status(sims)
     finally:
         for pub in pubs:
             pub.close(linger_s=1.0)
+
+
+def log_status(sims: list[DemoBot]) -> None:
+    """One line per bot: events sent so far and the equity it holds by its own book."""
+    for sim in sims:
+        log.info(line("demo_status", bot=sim.pub.bot_id, sent=sim.pub.seq, equity=round(sim.equity(), 2)))
 
 
 def main() -> None:
@@ -211,7 +232,15 @@ def main() -> None:
     parser.add_argument("--endpoint", default=DEFAULT_ENDPOINT, help="the monitor's ZeroMQ endpoint")
     parser.add_argument("--bot", action="append", help="bot id (repeat for several); default two bots")
     parser.add_argument("--derived", action="store_true", help="don't send account events")
+    parser.add_argument(
+        "--status-every",
+        type=float,
+        default=STATUS_EVERY_S,
+        metavar="SECONDS",
+        help=f"log each bot's events sent and equity this often (default {STATUS_EVERY_S:g})",
+    )
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     bots = (
         tuple((b, not args.derived) for b in args.bot)
         if args.bot
@@ -219,9 +248,12 @@ def main() -> None:
     )
     stop = threading.Event()
     try:
-        run_demo(args.endpoint, stop, bots)
+        run_demo(args.endpoint, stop, bots, status_every_s=args.status_every)
     except KeyboardInterrupt:
         stop.set()
+    except NotConnected as exc:
+        log.error(line("demo_not_connected", endpoint=args.endpoint, error=str(exc)))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

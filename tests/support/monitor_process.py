@@ -91,13 +91,14 @@ class MonitorProcess:
         self.proc.send_signal(signal.SIGKILL)
         return self.proc.wait(10)
 
-    def stop(self, timeout: float = 10.0) -> int | None:
+    def stop(self, timeout: float = 10.0, sig: signal.Signals = signal.SIGTERM) -> int | None:
+        """A graceful stop by ``sig`` (SIGTERM as a service manager sends it); the exit code."""
         if self.proc is None or self.proc.poll() is not None:
             return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
-            raise RuntimeError(f"monitor ignored SIGTERM for {timeout}s") from None
+            raise RuntimeError(f"monitor ignored {sig.name} for {timeout}s") from None
