@@ -77,3 +77,61 @@
     }
   });
 })();
+
+/*
+ * alertsForm (registered by app/dashboard/alerts_tab.py): every switch of the settings form
+ * says "on" or "off" next to it, and a threshold typed into a rule that is off switches the
+ * rule on, with a note under the field saying so; a value left in a rule switched off says
+ * that it is kept but not checked.  Saved as shown: Save reads these same switches.
+ */
+(function () {
+  "use strict";
+  function nu() { return window.dash_clientside.no_update; }
+
+  /* Form state: values seen per threshold field, and the rules switched on for a typed value.
+   * Both are forgotten when the form is rebuilt (after a save). */
+  var F = {version: null, seen: {}, auto: {}};
+  var OFF_NOTE = "rule off: this value is kept but not checked";
+  var AUTO_NOTE = "rule switched on because a value was typed: it is checked once saved";
+
+  function typedKeys() {
+    var ctx = window.dash_clientside.callback_context, keys = {};
+    ((ctx && ctx.triggered) || []).forEach(function (t) {
+      var p = String(t.prop_id || ""), dot = p.lastIndexOf(".");
+      if (p.charAt(0) !== "{" || dot < 0) { return; }
+      try {
+        var id = JSON.parse(p.slice(0, dot));
+        if (id && id.type === "af") { keys[id.key] = true; }
+      } catch (e) { /* not a pattern id */ }
+    });
+    return keys;
+  }
+  function text(v) { return v === null || v === undefined ? "" : String(v).trim(); }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    alertsForm: {
+      switches: function (fvals, svals, fids, sids, nids, version) {
+        if (version !== F.version) { F.version = version; F.seen = {}; F.auto = {}; }
+        var typed = typedKeys(), at = {}, value = {}, out = svals.slice(), flipped = false;
+        sids.forEach(function (id, j) { at[id.key] = j; });
+        fids.forEach(function (id, i) {
+          var m = /^thr\.(.+)\.value$/.exec(id.key);
+          if (!m) { return; }
+          var v = text(fvals[i]), sw = "thr." + m[1] + ".enabled", j = at[sw], before = F.seen[id.key];
+          value[id.key] = v; F.seen[id.key] = v;
+          if (j === undefined || !typed[id.key] || before === undefined || before === v) { return; }
+          if (v !== "" && !out[j]) { out[j] = true; F.auto[sw] = true; flipped = true; }
+        });
+        sids.forEach(function (id, j) { if (!out[j]) { delete F.auto[id.key]; } });
+        var words = out.map(function (on) { return on ? "on" : "off"; });
+        var classes = out.map(function (on) { return "switch-state small ms-1 " + (on ? "pos" : "text-muted"); });
+        var notes = nids.map(function (id) {
+          var sw = id.key.replace(/\.value$/, ".enabled"), on = !!out[at[sw]];
+          if (value[id.key] && !on) { return OFF_NOTE; }
+          return on && F.auto[sw] ? AUTO_NOTE : "";
+        });
+        return [flipped ? out : out.map(nu), words, classes, notes];
+      }
+    }
+  });
+})();

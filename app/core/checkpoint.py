@@ -5,7 +5,8 @@ into bytes and back, and says loudly when bytes are not what they claim.
 
 * A **checkpoint** is the whole :class:`StateStore` state (every bot's book,
   equity series, windows, counters, last seq and last arrival; the store-wide
-  reject counters).  It is a pickle of the store's own objects, framed by a
+  reject counters).  It is a pickle of the store's own objects (a bot's many open
+  orders packed with msgpack inside it, see :class:`_Pickler`), framed by a
   magic, a format version and a CRC32: pickle copies floats bit for bit and
   numpy rings as raw memory, and serializes a day of state for four bots in
   tens of milliseconds, which is what lets a checkpoint be taken under the

@@ -8,24 +8,27 @@ callback.  The page never polls and never runs a Python callback for data.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
 import flask
-from dash import Dash
+from dash import ClientsideFunction, Dash, Input, Output, State
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from app.dashboard import commands, layout
 from app.dashboard.alerts_tab import STORES as ALERT_STORES
-from app.dashboard.alerts_tab import AlertsTab
+from app.dashboard.alerts_tab import AlertsTab, alert_status
 from app.dashboard.broadcaster import Broadcaster, ClientSlot
 from app.dashboard.config import DashboardSettings
 from app.dashboard.view import ALL
 from app.hub import Hub
 from app.settings_changes import Reconfigurable
+from collectors.events import ID_PATTERN
 
 __all__ = ["DashboardHandle", "DashboardSettings", "install"]
 
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 WS_PATH = "/ws"
 WS_MAX_MESSAGE = 1024 * 1024  # bytes of one message from a page (the web guard caps request bodies alike)
+#: A view a page may ask for: all bots, or one bot id as the event contract allows it.
+VIEW_ID = re.compile(ID_PATTERN)
 
 
 class DashboardHandle:
@@ -69,6 +74,8 @@ def install(
     Health tab has the "Forget bot" command.
     """
     tab = AlertsTab(alerts, reconfigure, hub) if alerts is not None and reconfigure is not None else None
+    if alerts is not None:  # the same status, with the firing alerts per bot: a bot's view counts its own
+        alerts_status = functools.partial(alert_status, alerts)
     broadcaster = Broadcaster(
         hub,
         settings,
@@ -97,12 +104,37 @@ def install(
         settings, WS_PATH, extra_tabs=extra_tabs, extra_outputs=extra_outputs, health_panels=panels
     )
     layout.register_callbacks(app, extra_outputs=extra_outputs)
+    _register_bot_url(app)
     if admin is not None:
         commands.register(app, admin)
     if tab is not None:
         tab.register(app)
     _register_ws(server, broadcaster, settings)
     return DashboardHandle(app, broadcaster)
+
+
+def _register_bot_url(app: Dash) -> None:
+    """The bot selector and the URL's ``?bot=`` follow each other (assets/bot_url.js).
+
+    On load (and on Back/Forward) the URL's bot becomes the selector's value, before the
+    page opens its WebSocket for that view; choosing a bot writes it to the URL without
+    reloading, so a per-bot view can be bookmarked and survives a reload.
+    """
+    app.clientside_callback(
+        ClientsideFunction(namespace="botUrl", function_name="fromUrl"),
+        Output("bot-select", "value"),
+        Input("url", "search"),
+        State("bot-select", "value"),
+        State("bot-select", "options"),
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="botUrl", function_name="toUrl"), Input("bot-select", "value")
+    )
+
+
+def view_of(arg: str | None) -> str:
+    """The view a page asked for: a valid bot id, else all bots (a page never names an arbitrary view)."""
+    return arg if arg and VIEW_ID.match(arg) else ALL
 
 
 def _register_ws(server: flask.Flask, broadcaster: Broadcaster, settings: DashboardSettings) -> None:
@@ -115,7 +147,7 @@ def _register_ws(server: flask.Flask, broadcaster: Broadcaster, settings: Dashbo
     def dashboard_ws(ws: object) -> None:
         """One page: send its frames, honour its resync requests, until it goes away."""
         _bound_send_buffer(ws, settings.ws_send_buffer_kb * 1024)
-        slot = broadcaster.connect(flask.request.args.get("bot") or ALL)
+        slot = broadcaster.connect(view_of(flask.request.args.get("bot")))
         if slot is None:
             _close_now(ws, 1013, "too many dashboard pages")
             return

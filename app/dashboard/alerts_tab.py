@@ -24,21 +24,28 @@ secrets out of it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
+import msgspec
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, callback_context, dcc, html, no_update
 
-from alerts import catalog
+from alerts import catalog, messages
+from alerts.catalog import MONITOR
 from alerts.channels import registry as channel_registry
 from alerts.config import Threshold
 from alerts.snapshot import HISTORY_LIMIT, AlertSnapshot
+from alerts.states import active_order
 from app.dashboard import fmt
 from app.dashboard import settings_form as form
+from app.dashboard.view import ALL as ALL_BOTS
 from app.settings_changes import Reconfigurable
 
 log = logging.getLogger(__name__)
@@ -79,30 +86,51 @@ class AlertsTab:
     ) -> None:
         self.service, self.settings, self.hub, self.clock = service, settings, hub, clock
         self.cooldown = Cooldown(TEST_COOLDOWN_S)
-        self._rows_of: tuple[AlertSnapshot | None, dict[str, Any], dict[str, Any]] = (None, {}, {})
+        #: the snapshot the rows were made of, and per view its (active, history) sections
+        self._rows_of: tuple[AlertSnapshot | None, dict[str, tuple[dict, dict]]] = (None, {})
 
     # ---- pushed sections (called by the broadcaster thread) ------------------------------
-    def sections(self) -> dict[str, Any]:
-        """``at-active``, ``at-history``, ``at-rules``: display-ready, diffed by the broadcaster."""
+    def sections(self, view: str = ALL_BOTS, metrics: Any = None) -> dict[str, Any]:
+        """``at-active``, ``at-history``, ``at-rules`` of a view: display-ready, diffed by the broadcaster.
+
+        A view of one bot shows that bot's alerts and the monitor's own (a failing journal
+        concerns whoever is watching), and the Rules table's current values of that bot only.
+        """
         try:
-            active, history = self._snapshot_sections(self.service.snapshot())
-            return {"at-active": active, "at-history": history, "at-rules": self.rules_section()}
+            active, history = self._snapshot_sections(self.service.snapshot(), view)
+            return {"at-active": active, "at-history": history, "at-rules": self.rules_section(view, metrics)}
         except Exception:  # a failing engine must not stop the other sections
             log.exception("alerts tab sections failed")
             return {}
 
-    def _snapshot_sections(self, snap: AlertSnapshot) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The active and history sections of one snapshot, made once per published snapshot."""
-        cached, active, history = self._rows_of
+    def _snapshot_sections(
+        self, snap: AlertSnapshot, view: str = ALL_BOTS
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The active and history sections of one snapshot, made once per published snapshot and view."""
+        cached, by_view = self._rows_of
         if snap is not cached:
-            active = active_section(snap)
-            history = history_section(snap)
-            self._rows_of = (snap, active, history)
-        return active, history
+            by_view = {}
+            self._rows_of = (snap, by_view)
+        zone, now = _zone_of(self.hub), self.clock()
+        key = f"{view}|{zone.key}|{_day(now, zone)}"  # times show the zone, and the date when not today
+        if key not in by_view:
+            part = snapshot_of_view(snap, view)
+            by_view[key] = (active_section(part, zone, now), history_section(part, zone, now))
+        return by_view[key]
 
-    def rules_section(self) -> dict[str, Any]:
-        metrics = self.hub.metrics() if self.hub is not None else None
-        return {"rows": rules_rows(self.service.settings, self.service.engine.stale_after_s, metrics)}
+    def rules_section(self, view: str = ALL_BOTS, metrics: Any = None) -> dict[str, Any]:
+        if metrics is None and self.hub is not None:
+            metrics = self.hub.metrics()
+        rows = rules_rows(
+            self.service.settings, self.service.engine.stale_after_s, metrics_of_view(metrics, view)
+        )
+        return {"rows": rows}
+
+    def timezone_in_force(self) -> str | None:
+        """The zone the running store counts days in (a saved change waits for the next start)."""
+        if self.hub is None:
+            return None
+        return str(self.hub.under_lock(lambda store: store.config.metrics.timezone))
 
     # ---- commands ---------------------------------------------------------------------
     def ack(self, alert_id: str) -> str:
@@ -144,17 +172,25 @@ class AlertsTab:
 
     def form_children(self) -> list:
         doc = self.settings.settings_document()
-        return form.render(doc, self.settings.resolved_settings(doc))
+        return form.render(doc, self.settings.resolved_settings(doc), self.timezone_in_force())
 
     def save(self, values: dict[str, Any]) -> tuple[dict[str, str], str, bool]:
-        """(field errors, message, saved?). Invalid -> nothing written, nothing applied."""
+        """(field errors, message, saved?). Invalid -> nothing written, nothing applied.
+
+        The message says everything the trader must know of what was saved: a threshold
+        kept while its rule is off, a timezone that waits for the next start.
+        """
         doc = self.settings.settings_document()
         parsed = form.parse(values, doc)
         if parsed.errors:
-            return parsed.errors, "Not saved: fix the fields marked in red.", False
+            n = len(parsed.errors)
+            return parsed.errors, f"Not saved: fix the {n} field{'s' if n > 1 else ''} marked in red.", False
         applied = self.settings.apply_settings(parsed.changes, parsed.secrets)
         key = form.error_field(applied.key, doc) if applied.key is not None else None
-        return ({key: applied.reason} if key else {}), applied.message, applied.saved
+        message = applied.message
+        if applied.saved:
+            message = " ".join([message, *save_remarks(parsed, self.timezone_in_force())])
+        return ({key: applied.reason} if key else {}), message, applied.saved
 
     # ---- page ----------------------------------------------------------------------------
     def layout(self) -> dbc.Tab:
@@ -222,17 +258,22 @@ class AlertsTab:
                     "Configuration",
                     [
                         html.Div(id="atab-form", className="p-2"),
+                        # Sticky: wherever the trader edits in the long form, Save and its
+                        # result stay in view at the bottom of the screen.
                         html.Div(
                             [
                                 dbc.Button(
                                     "Save", id="atab-save", color="primary", size="sm", className="me-2"
                                 ),
-                                html.Span(id="atab-save-status", className="small"),
+                                html.Span(id="atab-save-status", className="small", role="status"),
                             ],
-                            className="p-2",
+                            id="atab-save-bar",
+                            className="p-2 bg-body border-top",
+                            style={"position": "sticky", "bottom": 0, "zIndex": 5},
                         ),
                     ],
                 ),
+                save_toast(),
             ],
         )
 
@@ -264,33 +305,70 @@ class AlertsTab:
             """Built when the tab is first shown and after each save (never on page load)."""
             return self.form_children(), self.test_buttons()
 
+        # Each switch says "on" or "off" next to it, and typing a threshold into a rule that is
+        # off switches that rule on (with a note saying so): in the browser, at once.
+        app.clientside_callback(
+            ClientsideFunction(namespace="alertsForm", function_name="switches"),
+            Output({"type": "as", "key": ALL}, "value"),
+            Output({"type": "asw", "key": ALL}, "children"),
+            Output({"type": "asw", "key": ALL}, "className"),
+            Output({"type": "ano", "key": ALL}, "children"),
+            Input({"type": "af", "key": ALL}, "value"),
+            Input({"type": "as", "key": ALL}, "value"),
+            State({"type": "af", "key": ALL}, "id"),
+            State({"type": "as", "key": ALL}, "id"),
+            State({"type": "ano", "key": ALL}, "id"),
+            State("atab-form-version", "data"),
+        )
+
         @app.callback(
             Output({"type": "af", "key": ALL}, "invalid"),
             Output({"type": "afe", "key": ALL}, "children"),
             Output("atab-save-status", "children"),
             Output("atab-form-version", "data"),
+            Output("atab-save-toast", "children"),
+            Output("atab-save-toast", "header"),
+            Output("atab-save-toast", "icon"),
+            Output("atab-save-toast", "is_open"),
             Input("atab-save", "n_clicks"),
             State({"type": "af", "key": ALL}, "value"),
             State({"type": "af", "key": ALL}, "id"),
             State({"type": "ab", "key": ALL}, "value"),
             State({"type": "ab", "key": ALL}, "id"),
+            State({"type": "as", "key": ALL}, "value"),
+            State({"type": "as", "key": ALL}, "id"),
             State({"type": "afe", "key": ALL}, "id"),
             State("atab-form-version", "data"),
             prevent_initial_call=True,
         )
         def save(
-            n: int | None, fvals: list, fids: list, bvals: list, bids: list, eids: list, version: int
+            n: int | None,
+            fvals: list,
+            fids: list,
+            bvals: list,
+            bids: list,
+            svals: list,
+            sids: list,
+            eids: list,
+            version: int,
         ) -> tuple:
             if not n:
-                return no_update, no_update, no_update, no_update
-            values = {i["key"]: v for i, v in zip(fids + bids, fvals + bvals, strict=True)}
+                return (no_update,) * 8
+            values = {i["key"]: v for i, v in zip(fids + bids + sids, fvals + bvals + svals, strict=True)}
             errors, message, saved = self.save(values)
-            status = html.Span(message, className="pos" if saved else "neg", id="atab-save-msg")
+            tone = save_tone(saved, message)
+            status = html.Span(message, className=tone, id="atab-save-msg")
+            header = "Settings saved" if saved else "Settings not saved"
+            icon = {"pos": "success", "warn": "warning"}.get(tone, "danger")
             return (
                 [i["key"] in errors for i in fids],
                 [errors.get(i["key"], "") for i in eids],
                 status,
                 (version or 0) + 1 if saved else no_update,
+                html.Span(message, id="atab-toast-msg"),
+                header,
+                icon,
+                True,
             )
 
     def test_buttons(self) -> list:
@@ -373,6 +451,89 @@ def _channel_label(name: str, kind: str) -> str:
     return label if name == kind else f"{name} ({label})"
 
 
+def save_toast() -> dbc.Toast:
+    """The result of Save, fixed above the Save bar: seen wherever the page is scrolled.
+
+    At the bottom, not the top: the status bar up there (money, stale bots, alerts) must
+    never be covered.
+    """
+    return dbc.Toast(
+        id="atab-save-toast",
+        header="Settings",
+        is_open=False,
+        dismissable=True,
+        duration=8000,
+        header_class_name="bg-body-tertiary",
+        style={
+            "position": "fixed",
+            "bottom": "3.5rem",
+            "right": "0.75rem",
+            "zIndex": 1090,
+            "width": "420px",
+            "maxWidth": "calc(100% - 1.5rem)",  # of the viewport without its scrollbar
+            "backgroundColor": "var(--bs-body-bg)",
+        },
+    )
+
+
+def save_tone(saved: bool, message: str) -> str:
+    """pos (saved), warn (saved, with a note the trader must read), neg (not saved)."""
+    if not saved:
+        return "neg"
+    return "warn" if "Note:" in message or "next start" in message or "could not" in message else "pos"
+
+
+def in_view(bot: Any, view: str) -> bool:
+    """Whether an alert of ``bot`` belongs to a view: all bots, or its own bot plus the monitor's alerts."""
+    return view == ALL_BOTS or bot in (view, MONITOR)
+
+
+def snapshot_of_view(snap: AlertSnapshot, view: str) -> AlertSnapshot:
+    """The part of a snapshot one view shows (the rows are then made as for all bots)."""
+    if view == ALL_BOTS:
+        return snap
+    return dataclasses.replace(
+        snap,
+        active=tuple(a for a in snap.active if in_view(a.alert.get("bot"), view)),
+        history=tuple(e for e in snap.history if in_view(e.get("bot"), view)),
+    )
+
+
+def metrics_of_view(metrics: Any, view: str) -> Any:
+    """The metrics document with only the view's bot (the Rules table's current values)."""
+    if metrics is None or view == ALL_BOTS:
+        return metrics
+    return msgspec.structs.replace(metrics, bots={b: m for b, m in metrics.bots.items() if b == view})
+
+
+def alert_status(service: Any) -> dict[str, Any]:
+    """The alert status of the published snapshot, with the firing alerts counted per bot.
+
+    The broadcaster narrows the status bar's firing count to a view with it
+    (broadcaster.alerts_for_view); the count and the Alerts tab come from one snapshot.
+    """
+    snap = service.snapshot()
+    status = snap.status()
+    by_bot: dict[str, int] = {}
+    for a in snap.active:
+        if a.alert.get("status") == "firing":
+            bot = str(a.alert.get("bot"))
+            by_bot[bot] = by_bot.get(bot, 0) + 1
+    status["firing_by_bot"] = by_bot
+    return status
+
+
+def save_remarks(parsed: form.Parsed, timezone_in_force: str | None) -> list[str]:
+    """What a successful save must also say: values kept but not checked, a timezone waiting for a restart."""
+    out = [f"Note: {note}." for note in parsed.notes.values()]
+    zone = next((v for path, v in parsed.changes if path == ("metrics", "timezone")), None)
+    if isinstance(zone, str) and zone != timezone_in_force:
+        out.append(
+            f"Timezone {zone} takes effect at the next start (until then: {timezone_in_force or 'UTC'})."
+        )
+    return out
+
+
 def channel_text(res: dict) -> tuple[str, str]:
     """A channel's delivery state as words and a css class (pos / warn / neg)."""
     state = res.get("state")
@@ -388,86 +549,131 @@ def channel_text(res: dict) -> tuple[str, str]:
     return "sending…", "muted"
 
 
-def active_section(snap: AlertSnapshot) -> dict[str, Any]:
-    return {"rows": [_active_row(a.alert, a.delivered) for a in snap.active]}
+#: The zone of times on the Alerts tab until the monitor's metrics settings say otherwise.
+UTC = ZoneInfo("UTC")
 
 
-def history_section(snap: AlertSnapshot) -> dict[str, Any]:
-    rows = [_history_row(e) for e in snap.history]
+def _zone_of(hub: Any) -> ZoneInfo:
+    """The ``metrics.timezone`` in force, read where the store counts "today" with it.
+
+    The same source as the rest of the page's times (the broadcaster's), so every
+    table shows one clock; UTC without a hub (the tab tested alone).
+    """
+    if hub is None:
+        return UTC
+    try:
+        return ZoneInfo(hub.under_lock(lambda store: store.config.metrics.timezone))
+    except Exception:  # a hub without that setting: times stay readable, in UTC and saying so
+        return UTC
+
+
+def _day(now: float, zone: ZoneInfo) -> str:
+    """Today's date in ``zone`` (rows made yesterday would show no date on yesterday's times)."""
+    return datetime.fromtimestamp(now, zone).date().isoformat()
+
+
+def active_section(snap: AlertSnapshot, zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
+    """Open alerts, most severe first (then firing before pending, then the oldest first)."""
+    now = time.time() if now is None else now
+    alerts = sorted(snap.active, key=lambda a: active_order(a.alert))
+    return {"rows": [_active_row(a.alert, a.delivered, zone, now) for a in alerts]}
+
+
+def history_section(snap: AlertSnapshot, zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
+    """Notifications, newest first, each with the words it said."""
+    now = time.time() if now is None else now
+    rows = [_history_row(e, zone, now) for e in snap.history]
     return {"rows": rows, "bots": sorted({r["bot"] for r in rows if r["bot"]})}
 
 
-def _active_row(a: Mapping[str, Any], delivered: tuple[str, ...]) -> dict[str, Any]:
+def _active_row(
+    a: Mapping[str, Any], delivered: tuple[str, ...], zone: ZoneInfo = UTC, now: float | None = None
+) -> dict[str, Any]:
+    """One open alert: severity as a word, the bot, the rule's name, the fact once, since when."""
+    now = time.time() if now is None else now
     status = "acknowledged" if a.get("acked_at") else a.get("status")
+    acked = f"by {a.get('acked_by')} at {fmt.when(a.get('acked_at'), zone, now)}" if a.get("acked_at") else ""
     return {
         "id": a["alert_id"],
         "sev": a.get("severity"),
-        "bot": a.get("bot"),
-        "rule": a.get("rule"),
-        "summary": a.get("summary") or "",
-        "value": _short(a.get("value")),
-        "threshold": f"{a.get('op') or ''} {_short(a.get('threshold'))}".strip(),
-        "since": fmt.clock(a.get("since")),
+        "bot": a.get("bot"),  # the id, as the bot selector knows it
+        "who": messages.scope(a.get("bot")),  # as the table shows it ("monitor" for the monitor's own)
+        "rule": catalog.title(str(a.get("rule"))),
+        "what": a.get("summary") or "",
+        "since": fmt.when(a.get("since"), zone, now),
         "status": status,
-        "esc": f"level {a.get('escalations', 0)}" + (" (failover)" if a.get("failed_over") else ""),
-        "delivered": ", ".join(delivered) or "—",
+        "esc": _escalation(a),
+        "delivered": ", ".join(delivered) or ("not yet" if a.get("status") == "firing" else "—"),
         "ackable": a.get("status") == "firing" and not a.get("acked_at"),
-        "acked": f"by {a.get('acked_by')} at {fmt.clock(a.get('acked_at'))}" if a.get("acked_at") else "",
+        "acked": acked,
     }
 
 
-def _history_row(e: Mapping[str, Any]) -> dict[str, Any]:
+def _escalation(a: Mapping[str, Any]) -> str:
+    """``none``, ``1 of 2 steps``; ``failover`` once every channel was told."""
+    steps = len((a.get("policy") or {}).get("escalate") or ())
+    done = int(a.get("escalations") or 0)
+    text = f"{done} of {steps} step{'s' if steps != 1 else ''}" if steps else "none"
+    return text + (", failover" if a.get("failed_over") else "")
+
+
+def _history_row(e: Mapping[str, Any], zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
+    """One notification: when, severity, bot, the rule's name, its state word and the fact it stated."""
+    now = time.time() if now is None else now
     chans = [
         [f"{name}: {channel_text(res)[0]}", channel_text(res)[1]]
         for name, res in sorted(e["channels"].items())
     ]
+    rule = str(e.get("rule") or "")
     return {
-        "t": fmt.clock(e.get("created_at")),
+        "t": fmt.when(e.get("created_at"), zone, now),
         "sev": e.get("severity") or "",
         "bot": e.get("bot") or "",
-        "rule": e.get("rule") or "",
-        "kind": e.get("kind") or "",
-        "summary": e.get("summary") or "",
+        "who": messages.scope(e.get("bot")) if e.get("bot") else "",
+        "rule": e.get("title") or (catalog.title(rule) if rule else ""),
+        "kind": e.get("state") or str(e.get("kind") or "").upper(),
+        "what": e.get("what") or e.get("summary") or "",
         "ch": chans,
     }
 
 
-def _short(x: Any) -> str:
-    if x is None:
-        return ""
-    if isinstance(x, float):
-        return f"{x:.4g}"
-    return str(x)
+def _short(x: Any, unit: str = "", currency: str | None = None) -> str:
+    """A value as the cards show it (``10 %``, ``500 ms``, ``-500.00 USD``); empty for none."""
+    return "" if x is None else messages.shown(x, unit, currency)
 
 
 def rules_rows(settings: Any, stale_after_s: float, metrics: Any) -> list[list[str]]:
     """[rule, condition, for, severity, enabled, current value per bot] for every rule.
 
     The built-in rules come from alerts.catalog in its order, custom rules after the thresholds.
+    Rules are named as in every alert text; values are shown like the cards (``10 %``, ``500 ms``,
+    money with 2 decimals and each bot's currency).
     """
     bots = metrics.bots if metrics is not None else {}
     rows = [_threshold_row(rule, settings.thresholds, bots) for rule in catalog.THRESHOLDS]
     for r in settings.rules:
+        m = catalog.metric(r.metric)
         rows.append(
             [
                 r.name,
-                f"{r.metric} {r.op} {_short(r.value)}",
-                f"{r.for_s:g} s" if r.for_s else "—",
+                f"{m.name} {r.op} {_short(r.value, m.unit)}",
+                messages.duration(r.for_s) if r.for_s else "—",
                 r.severity,
                 "on" if r.enabled else "off",
-                _current(bots, tuple(r.metric.split("."))),
+                _current(bots, tuple(r.metric.split(".")), m.unit),
             ]
         )
     for ev in catalog.EVENTS:
         path = tuple(ev.metric.split(".")) if ev.metric else None
+        unit = catalog.metric(ev.metric).unit if ev.metric else ""
         rows.append(
             [
-                ev.name,
-                ev.condition.format(stale_after_s=stale_after_s),
+                ev.shown,
+                ev.condition.format(stale_after_s=messages.duration(stale_after_s)),
                 "—",
                 ev.severity,
                 "on" if getattr(settings.events, ev.name) else "off",
-                _current(bots, path) if path else "—",
+                _current(bots, path, unit) if path else "—",
             ]
         )
     return rows
@@ -478,24 +684,27 @@ def _threshold_row(rule: catalog.ThresholdRule, thresholds: Any, bots: dict) -> 
     long = spec if isinstance(spec, Threshold) else None
     value = long.value if long else spec
     path = rule.path(thresholds.latency_stat)
+    name = catalog.metric(".".join(path)).name
     return [
-        rule.name,
-        f"{'.'.join(path)} {rule.op} {_short(value) if value is not None else '—'}{rule.unit}",
-        f"{long.for_s:g} s" if long and long.for_s else "—",
+        rule.shown,
+        f"{name} {rule.op} {_short(value, rule.unit) if value is not None else '—'}",
+        messages.duration(long.for_s) if long and long.for_s else "—",
         long.severity if long and long.severity else rule.severity,
         "on" if value is not None and (long is None or long.enabled) else "off",
-        _current(bots, path),
+        _current(bots, path, rule.unit),
     ]
 
 
-def _current(bots: dict, path: tuple[str, ...]) -> str:
-    """Each bot's value of the rule's metric; null is "no data" (the rule cannot cross yet)."""
+def _current(bots: dict, path: tuple[str, ...], unit: str = "") -> str:
+    """Each bot's value of the rule's metric, like the cards (money in the bot's currency);
+    null is "no data" (the rule cannot cross yet)."""
     from alerts.rules import lookup
 
-    def shown(value: Any) -> str:
-        return "no data" if value is None else _short(value) or "n/a"
+    def shown(doc: Any) -> str:
+        value = lookup(doc, path)
+        return "no data" if value is None else _short(value, unit, getattr(doc, "currency", None)) or "n/a"
 
-    vals = [f"{b}: {shown(lookup(doc, path))}" for b, doc in sorted(bots.items())]
+    vals = [f"{b}: {shown(doc)}" for b, doc in sorted(bots.items())]
     if not vals:
         return "no bot yet"
     return ", ".join(vals[:8]) + (f" (+{len(vals) - 8} bots)" if len(vals) > 8 else "")

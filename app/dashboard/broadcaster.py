@@ -33,10 +33,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
-from app.core.documents import StateDocument
+from alerts.catalog import MONITOR
+from app.core.config import MetricsSettings
+from app.core.documents import MetricsDocument, StateDocument
 from app.dashboard.charts import CHARTS, Tracker
 from app.dashboard.config import DashboardSettings
 from app.dashboard.view import ALL, Rates, ViewInput, build_sections, view_bots
@@ -119,7 +122,9 @@ class ViewStream:
         self.refresh_s = settings.refresh_s
         self.interval = settings.push_interval_ms / 1000.0
         self._slow_at = float("-inf")
-        self.charts: dict[str, Tracker] = {c.id: c.tracker(settings.max_chart_points) for c in CHARTS}
+        self._max_points = settings.max_chart_points
+        self.zone: ZoneInfo | None = None
+        self.charts: dict[str, Tracker] = {}
         self._chart_inputs: dict[str, Any] = {}
         self._failures_logged: dict[str, float] = {}
         self._sent_at = float("-inf")
@@ -128,8 +133,12 @@ class ViewStream:
         self, inp: ViewInput, extra: dict[str, Any] | None = None
     ) -> tuple[str | None, Callable[[], str]]:
         """Advance one tick: (delta frame or None if nothing changed, full-frame factory)."""
+        if inp.zone != self.zone:  # first tick, or metrics.timezone changed: charts on the new clock
+            self.zone = inp.zone
+            self.charts = {c.id: c.tracker(self._max_points, inp.zone) for c in CHARTS}
         sections = build_sections(inp, self.rates, self._section_failed)
         sections.update(extra or {})
+        _keep_chosen_bot(sections, self.view)
         # due on every quiet tick, which comes every refresh_s - push interval (Broadcaster._loop)
         slow_due = time.monotonic() - self._slow_at >= self.refresh_s - self.interval
         changed = {}
@@ -180,6 +189,29 @@ class ViewStream:
         return _encode({"seq": self.seq, "base": None, "full": True, "t": now, "s": s}).decode()
 
 
+def _keep_chosen_bot(sections: dict[str, Any], view: str) -> None:
+    """The selector lists a chosen bot that has not reported yet (a bookmarked ``?bot=``).
+
+    The page's selector drops a value missing from its options, which would quietly
+    switch a bookmarked view to all bots; the status bar says the bot has sent nothing yet.
+    """
+    bots = sections.get("bots")
+    if view != ALL and isinstance(bots, list) and view not in bots:
+        sections["bots"] = sorted([*bots, view])
+
+
+def alerts_for_view(status: dict | None, view: str) -> dict | None:
+    """The alert status as one view sees it: firing counts that view's bot and the monitor's own alerts.
+
+    ``firing_by_bot`` (bot -> firing alerts) comes with the status when the alert service
+    is known (app/dashboard/alerts_tab.alert_status); without it the count stays global.
+    """
+    by_bot = (status or {}).get("firing_by_bot")
+    if status is None or view == ALL or by_bot is None:
+        return status
+    return {**status, "firing": int(by_bot.get(view, 0)) + int(by_bot.get(MONITOR, 0))}
+
+
 def chart_inputs(
     states: dict[str, StateDocument], on_error: Callable[[str, Exception], None] | None = None
 ) -> dict[str, Any]:
@@ -208,10 +240,11 @@ class Broadcaster:
         *,
         listen_info: dict,
         alerts_status: Callable[[], dict] | None = None,
-        extra_sections: Callable[[], dict] | None = None,
+        extra_sections: Callable[[str, MetricsDocument], dict] | None = None,
     ) -> None:
         self.hub = hub
-        self.extra_sections = extra_sections  # the Alerts tab's sections (same frames, same diffing)
+        #: the Alerts tab's sections of a view (same frames, same diffing), given the tick's metrics
+        self.extra_sections = extra_sections
         self.settings = settings
         self.listen_info = listen_info
         self.alerts_status = alerts_status
@@ -297,10 +330,12 @@ class Broadcaster:
             return
         metrics = self.hub.metrics()
         alerts = self._alerts()
-        extra = self.extra_sections() if self.extra_sections is not None else None
         now = self.hub.clock()
+        m = self._metrics_settings()
+        zone = ZoneInfo(m.timezone)
         for view, stream in list(self._streams.items()):
             states = {b: st for b in view_bots(view, metrics) if (st := self.hub.state(b)) is not None}
+            extra = self.extra_sections(view, metrics) if self.extra_sections is not None else None
             inp = ViewInput(
                 view=view,
                 metrics=metrics,
@@ -308,15 +343,24 @@ class Broadcaster:
                 now=now,
                 stale_after_s=self.hub.stale_after_s,
                 listen_info=self.listen_info,
-                alerts=alerts,
+                alerts=alerts_for_view(alerts, view),
                 server={"clients": len(slots)},
                 fills_rows=self.settings.fills_rows,
                 error_rows=self.settings.error_rows,
+                zone=zone,
+                sharpe_min_returns=m.sharpe_min_returns,
+                sharpe_interval_s=m.sharpe_interval_s,
+                latency_window_s=m.latency_window_s,
             )
             delta, full = stream.tick(inp, extra)
             for slot in slots:
                 if slot.view == view:
                     slot.offer(delta, full)
+
+    def _metrics_settings(self) -> MetricsSettings:
+        """The ``metrics:`` settings the store computes with: the page shows times in the same
+        zone as the one that decides "today", whatever changes the settings at run time."""
+        return self.hub.under_lock(lambda store: store.config.metrics)
 
     def _alerts(self) -> dict | None:
         if self.alerts_status is None:

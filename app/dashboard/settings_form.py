@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import math
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -41,6 +43,8 @@ from app.settings_changes import DELETE, Change, get_path, secret_name
 
 #: Shown and compared with when the file does not set them: the types' own defaults.
 DEFAULT_STALE_AFTER_S = CoreConfig().stale_after_s
+DEFAULT_TIMEZONE = CoreConfig().metrics.timezone
+TIMEZONE_KEY = "metrics.timezone"
 DEFAULT_REPEAT = {sev: route.repeat_interval_s for sev, route in default_routes().items()}
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+\Z")
 E164 = re.compile(r"^\+[1-9]\d{6,14}\Z")
@@ -56,7 +60,7 @@ class Field:
     key: str
     label: str
     kind: str  # num pos frac nonneg posopt nonnegopt text host port email emails url url? urls e164 e164s
-    #            chatids secret switch severity checklist
+    #            chatids secret switch severity checklist tz
     value: Any = None
     placeholder: str = ""
     options: tuple[str, ...] = ()
@@ -70,6 +74,8 @@ class Parsed:
     changes: list[Change] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    #: Saved, but worth a word next to the field (a threshold kept while its rule is off).
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 # ---- masking -------------------------------------------------------------------
@@ -107,6 +113,8 @@ def fields(doc: Mapping, resolved: Mapping | None) -> list[Field]:
     out = _threshold_fields(doc)
     stale = get_path(doc, ["collector", "stale_after_s"], DEFAULT_STALE_AFTER_S)
     out.append(Field("stale_after_s", "Stale after (s)", "pos", _num_text(stale)))
+    zone = get_path(doc, ["metrics", "timezone"], DEFAULT_TIMEZONE)
+    out.append(Field(TIMEZONE_KEY, "Timezone (daily P&L day, times)", "tz", _list_text(zone), "e.g. UTC"))
     events = get_path(doc, ["alerts", "events"]) or {}
     out += [
         Field(f"ev.{e.name}", catalog.event_label(e), "switch", bool(events.get(e.name, e.default)))
@@ -143,7 +151,7 @@ def _threshold_fields(doc: Mapping) -> list[Field]:
         sev = long.get("severity") or rule.severity
         out += [
             Field(f"thr.{name}.value", rule.label, rule.form, _num_text(value)),
-            Field(f"thr.{name}.enabled", "on", "switch", enabled),
+            Field(f"thr.{name}.enabled", "rule", "switch", enabled),
             Field(f"thr.{name}.severity", "severity", "severity", sev, options=SEVERITIES),
             Field(f"thr.{name}.for", "for (s)", "nonneg", _num_text(long.get("for", 0))),
         ]
@@ -305,6 +313,26 @@ def _port(text: str) -> tuple[Any, str | None]:
     return (value, err) if err or isinstance(value, int) else (None, "must be a port number (1-65535)")
 
 
+@cache
+def _zones() -> dict[str, str]:
+    """Every IANA zone name this system knows, by its lower-case spelling (typed case is forgiven)."""
+    return {z.lower(): z for z in zoneinfo.available_timezones() | {"UTC"}}
+
+
+def timezone_names() -> list[str]:
+    """The zone names the form offers (sorted), the same set the field accepts."""
+    return sorted(_zones().values())
+
+
+def _timezone(text: str) -> tuple[Any, str | None]:
+    if not text:
+        return None, "enter a timezone, e.g. UTC or Europe/Berlin"
+    known = _zones().get(text.lower())
+    if known is None:
+        return None, "unknown timezone: use an IANA name such as UTC, Europe/Berlin or America/New_York"
+    return known, None
+
+
 def _secret(text: str) -> tuple[Any, str | None]:
     if text and any(c.isspace() for c in text):
         return None, "must not contain spaces"
@@ -332,6 +360,7 @@ _CHECKS = {
     "chatids": _listed(CHAT_ID, "a Telegram chat id (a number such as -1001234567890, or @channel)"),
     "secret": _secret,
     "text": lambda t: (t or None, None),
+    "tz": _timezone,
 }
 
 
@@ -354,6 +383,8 @@ def parse(values: Mapping[str, Any], doc: Mapping) -> Parsed:
     _channels(parsed, doc, enabled, out)
     if "stale_after_s" in parsed:
         _emit(out, doc, ("collector", "stale_after_s"), parsed["stale_after_s"], DEFAULT_STALE_AFTER_S)
+    if parsed.get(TIMEZONE_KEY) is not None:
+        _emit(out, doc, ("metrics", "timezone"), parsed[TIMEZONE_KEY], DEFAULT_TIMEZONE)
     for e in catalog.EVENTS:
         if f"ev.{e.name}" in parsed:
             _emit(out, doc, ("alerts", "events", e.name), bool(parsed[f"ev.{e.name}"]), e.default)
@@ -362,7 +393,7 @@ def parse(values: Mapping[str, Any], doc: Mapping) -> Parsed:
             _emit(out, doc, ("alerts", "rules", i, "enabled"), bool(parsed[f"rule.{i}.enabled"]), True)
             _emit(out, doc, ("alerts", "rules", i, "severity"), parsed[f"rule.{i}.severity"], "warning")
     if out.errors:
-        out.changes, out.secrets = [], {}
+        out.changes, out.secrets, out.notes = [], {}, {}
     return out
 
 
@@ -381,6 +412,8 @@ def _thresholds(parsed: dict, doc: Mapping, out: Parsed) -> None:
         value, on = parsed[f"{key}.value"], bool(parsed.get(f"{key}.enabled"))
         sev, for_s = parsed.get(f"{key}.severity") or default_sev, parsed.get(f"{key}.for") or 0
         path = ("alerts", "thresholds", name)
+        if value is not None and not on:  # kept, but say so: "Saved" alone would read as "checked"
+            out.notes[f"{key}.value"] = off_note(rule.label, value)
         if value is None:
             if on:
                 out.errors[f"{key}.value"] = "enter a number, or switch the rule off"
@@ -409,6 +442,11 @@ def _thresholds(parsed: dict, doc: Mapping, out: Parsed) -> None:
             if not on:
                 long["enabled"] = False
             out.changes.append((path, long))
+
+
+def off_note(label: str, value: Any) -> str:
+    """What a threshold kept while its rule is switched off means (next to the field, and after Save)."""
+    return f"{label}: the rule is off, so {_num_text(value)} is kept but not checked"
 
 
 def _routes(parsed: dict, doc: Mapping, enabled: set[str], out: Parsed) -> None:
@@ -514,6 +552,8 @@ def error_field(settings_key: str, doc: Mapping) -> str | None:
         return f"thr.{parts[2]}.value"
     if parts[:2] == ["collector", "stale_after_s"]:
         return "stale_after_s"
+    if parts[:2] == ["metrics", "timezone"]:
+        return TIMEZONE_KEY
     if parts[:2] == ["alerts", "channels"] and len(parts) > 2:
         return f"ch.{parts[2]}.{parts[3]}" if len(parts) > 3 else f"ch.{parts[2]}.enabled"
     if parts[:2] == ["alerts", "routes"] and len(parts) > 2:
@@ -523,14 +563,38 @@ def error_field(settings_key: str, doc: Mapping) -> str | None:
 
 # ---- rendering ---------------------------------------------------------------------------------
 def fid(key: str, kind: str) -> dict:
-    """Pattern-matching id: ``af`` fields can be marked invalid, ``ab`` ones (switches, lists) cannot."""
-    return {"type": "ab" if kind in ("switch", "checklist") else "af", "key": key}
+    """Pattern-matching id: ``af`` fields can be marked invalid, ``ab`` (lists) cannot, ``as`` are switches.
+
+    Switches have their own type so the page can say next to each one what state it is in
+    (``asw``), and flip a threshold's rule on when its value is typed (assets/alerts_tab.js).
+    """
+    if kind == "switch":
+        return {"type": "as", "key": key}
+    return {"type": "ab" if kind == "checklist" else "af", "key": key}
 
 
-def control(f: Field) -> list:
-    """The input for one field followed by its feedback (Bootstrap shows it when invalid)."""
+def switch_state(on: bool) -> tuple[str, str]:
+    """The words next to a switch and their class: a switch always says what it is."""
+    return ("on", "switch-state small ms-1 pos") if on else ("off", "switch-state small ms-1 text-muted")
+
+
+def control(f: Field, note: str = "") -> list:
+    """The input for one field followed by its feedback (Bootstrap shows it when invalid).
+
+    ``note``: a remark shown under the field whatever its validity (a threshold kept
+    while its rule is off, when a timezone takes effect).
+    """
     if f.kind == "switch":
-        return [dbc.Switch(id=fid(f.key, f.kind), label=f.label, value=bool(f.value), className="mb-1")]
+        text, cls = switch_state(bool(f.value))
+        return [
+            html.Div(
+                [
+                    dbc.Switch(id=fid(f.key, f.kind), label=f.label, value=bool(f.value), class_name="mb-0"),
+                    html.Span(text, id={"type": "asw", "key": f.key}, className=cls),
+                ],
+                className="d-flex align-items-center mb-1",
+            )
+        ]
     if f.kind == "checklist":
         return [
             dbc.Label(f.label, className="small mb-0"),
@@ -551,6 +615,7 @@ def control(f: Field) -> list:
             size="sm",
         )
     else:
+        extra = {"list": TIMEZONE_LIST} if f.kind == "tz" else {}
         widget = dbc.Input(
             id=fid(f.key, f.kind),
             value=f.value,
@@ -560,27 +625,68 @@ def control(f: Field) -> list:
             autoComplete="off",
             debounce=True,
             invalid=False,
+            **extra,
         )
-    return [
+    out = [
         dbc.Label(f.label, html_for=f.key, className="small mb-0"),
         widget,
         dbc.FormFeedback(id={"type": "afe", "key": f.key}, type="invalid"),
     ]
+    if f.key.startswith("thr.") and f.key.endswith(".value"):
+        out.append(html.Div(note, id={"type": "ano", "key": f.key}, className="small warn field-note"))
+    elif note:
+        out.append(html.Div(note, className="small text-muted field-note", id=f"note-{f.key}"))
+    return out
 
 
-def group(fs: list[Field], width: int = 3) -> dbc.Row:
-    return dbc.Row([dbc.Col(control(f), md=width, className="mb-2") for f in fs])
+def group(fs: list[Field], width: int = 3, notes: Mapping[str, str] | None = None) -> dbc.Row:
+    notes = notes or {}
+    return dbc.Row([dbc.Col(control(f, notes.get(f.key, "")), md=width, className="mb-2") for f in fs])
 
 
-def render(doc: Mapping, resolved: Mapping | None) -> list:
-    """The form's sections, built from the file as it is now."""
+def field_notes(by: Mapping[str, Field], timezone_in_force: str | None) -> dict[str, str]:
+    """The remarks shown under fields as the form opens: rules kept off, when the timezone applies."""
+    notes = {}
+    for t in catalog.THRESHOLDS:
+        value, on = by[f"thr.{t.name}.value"].value, by[f"thr.{t.name}.enabled"].value
+        if value not in (None, "") and not on:
+            notes[f"thr.{t.name}.value"] = "rule off: this value is kept but not checked"
+    notes[TIMEZONE_KEY] = timezone_note(by[TIMEZONE_KEY].value, timezone_in_force)
+    return notes
+
+
+def timezone_note(shown: str, in_force: str | None) -> str:
+    """The timezone decides the daily P&L day, which the running store cannot move: it waits for a restart.
+
+    Said next to the field, with the zone in force when the file already names another one,
+    so the page's times (in the zone in force) and the field never seem to disagree.
+    """
+    base = "Takes effect at the next start of the monitor (the daily P&L day and the times shown)"
+    if in_force and shown and shown != in_force:
+        return f"{base}; in force until then: {in_force}."
+    return base + "."
+
+
+#: The id of the datalist of zone names the timezone field suggests from.
+TIMEZONE_LIST = "atab-timezones"
+
+
+def render(doc: Mapping, resolved: Mapping | None, timezone_in_force: str | None = None) -> list:
+    """The form's sections, built from the file as it is now; ``timezone_in_force``: the running zone."""
     by = {f.key: f for f in fields(doc, resolved)}
+    notes = field_notes(by, timezone_in_force)
     parts = ("value", "enabled", "severity", "for")
     sections = [
         _section(
             "Thresholds",
-            [group([by[f"thr.{t.name}.{p}"] for p in parts]) for t in catalog.THRESHOLDS]
-            + [group([by["stale_after_s"]])],
+            [group([by[f"thr.{t.name}.{p}"] for p in parts], notes=notes) for t in catalog.THRESHOLDS],
+        ),
+        _section(
+            "Monitor",
+            [
+                group([by["stale_after_s"], by[TIMEZONE_KEY]], width=6, notes=notes),
+                html.Datalist([html.Option(value=z) for z in timezone_names()], id=TIMEZONE_LIST),
+            ],
         ),
         _section("Event rules", [group([by[f"ev.{e.name}"] for e in catalog.EVENTS], width=4)]),
     ]

@@ -155,7 +155,7 @@ def feedback_text(dash_duo: Any, key: str) -> str:
 def set_field(dash_duo: Any, key: str, text: str) -> None:
     """Replace an input's text and commit it (the inputs are debounced: Tab blurs)."""
     el = dash_duo.find_element(field_css(key))
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", el)
     dash_duo.clear_input(el)
     el.send_keys(text + "\t")
 
