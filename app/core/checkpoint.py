@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import copy
 import io
+import itertools
+import operator
 import pickle
 import struct
 import zlib
@@ -108,6 +110,7 @@ class _Pickler(pickle.Pickler):
 
 
 _PACK_MIN = 64
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 _RAW_LIST = msgspec.msgpack.Decoder(list[msgspec.Raw])
 
 
@@ -115,10 +118,18 @@ def _pack_event_pairs(mapping: OrderedDict) -> tuple[list, list[str], bytes, lis
     """``(keys, type names, msgpack of the events, numbers)``, or None when not that shape."""
     values = list(mapping.values())
     names = _NAMES
-    if not all(type(v) is tuple and len(v) == 2 and type(v[0]) in names for v in values):
+    # the shape is checked on sets of types and lengths, built in C (see _all_immutable)
+    if set(map(type, values)) != {tuple} or set(map(len, values)) != {2}:
         return None
-    events = [v[0] for v in values]
-    return list(mapping), [names[type(e)] for e in events], _ENCODER.encode(events), [v[1] for v in values]
+    events = list(map(_FIRST, values))
+    if not set(map(type, events)) <= names.keys():
+        return None
+    return (
+        list(mapping),
+        list(map(names.__getitem__, map(type, events))),
+        _ENCODER.encode(events),
+        list(map(_SECOND, values)),
+    )
 
 
 def _unpack_event_pairs(keys: list, names: list[str], packed: bytes, numbers: list[Any]) -> OrderedDict:
@@ -138,18 +149,20 @@ def _copy(obj: Any) -> Any:
     if _leaf(t):
         return obj  # numbers, strings, events and document entries: never mutated once built
     if t is tuple:
-        return obj if all(_immutable(x) for x in obj) else tuple(_copy(x) for x in obj)
+        return obj if _all_immutable(obj) else tuple(_copy(x) for x in obj)
     if t is list:
-        return [_copy(x) for x in obj]
+        return list(obj) if _all_immutable(obj) else [_copy(x) for x in obj]
     if t is deque:
-        return deque([_copy(x) for x in obj], maxlen=obj.maxlen)
+        items = obj if _all_immutable(obj) else [_copy(x) for x in obj]
+        return deque(items, maxlen=obj.maxlen)
     if t is np.ndarray:
         return obj.copy()
     if isinstance(obj, dict):  # dict, OrderedDict, Counter: same type, values copied
         new = copy.copy(obj)
-        for key, value in obj.items():
-            if not _immutable(value):
-                new[key] = _copy(value)
+        if not _all_immutable(obj.values()):
+            for key, value in obj.items():
+                if not _immutable(value):
+                    new[key] = _copy(value)
         return new
     new = copy.copy(obj)  # an object of the store (a bot, its book, series, windows)
     for name in _attributes(obj):
@@ -160,6 +173,7 @@ def _copy(obj: Any) -> Any:
 
 
 _LEAF: dict[type, bool] = dict.fromkeys(_ATOMIC, True)
+_LEAF_TYPES: set[type] = set(_ATOMIC)  # the types _leaf() found immutable so far
 
 
 def _leaf(t: type) -> bool:
@@ -167,12 +181,35 @@ def _leaf(t: type) -> bool:
     known = _LEAF.get(t)
     if known is None:
         known = _LEAF[t] = issubclass(t, msgspec.Struct) and bool(t.__struct_config__.frozen)
+        if known:
+            _LEAF_TYPES.add(t)
     return known
 
 
 def _immutable(x: Any) -> bool:
     t = type(x)
     return _leaf(t) or (t is tuple and all(_leaf(type(y)) for y in x))
+
+
+def _all_immutable(items: Iterable[Any]) -> bool:
+    """Every item immutable (a leaf, or a tuple of leaves), decided on sets of types.
+
+    The state holds containers of thousands of items (a bot's open orders, its
+    windows' samples) and is captured under the hub's lock: type sets are built
+    in C, where asking each item would cost a Python call per item.
+    """
+    items = items if isinstance(items, list | tuple | deque) else list(items)
+    types = set(map(type, items))
+    if not types <= _LEAF_TYPES:
+        if not all(_leaf(t) for t in types - {tuple}):
+            return False
+        if tuple not in types:
+            return True
+    if tuple in types:
+        tuples = items if len(types) == 1 else [x for x in items if type(x) is tuple]
+        inner = set(map(type, itertools.chain.from_iterable(tuples)))
+        return inner <= _LEAF_TYPES or all(_leaf(t) for t in inner)
+    return True
 
 
 def _attributes(obj: Any) -> list[str]:
