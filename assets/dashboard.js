@@ -58,40 +58,103 @@
     return e;
   }
   /* A table cell: "text", [text, class], {lines: [[text, class], ...]} (one line each),
-   * or {button: text, cls, action, arg}: a button calling MONITOR_DOM.actions[action](arg). */
-  function domCell(c) {
-    if (c === null || typeof c !== "object" || Array.isArray(c)) { return node("td", cls(c), text(c)); }
-    var td = node("td", c.cls || "");
-    if (c.lines) {
-      var box = td.appendChild(node("div"));
-      c.lines.forEach(function (l) { box.appendChild(node("div", cls(l), text(l))); });
-    } else if (c.button) {
-      var b = td.appendChild(node("button", c.cls || "", c.button));
-      b.type = "button";
-      b.addEventListener("click", function () { MONITOR_DOM.actions[c.action](c.arg); });
-    } else if (c.note !== undefined) {
-      td.appendChild(node("span", "small text-muted", c.note));
+   * or {button: text, cls, action, arg}: a button calling MONITOR_DOM.actions[action](arg).
+   * `label` is the cell's column header: narrow screens show the row as a card of
+   * "label value" lines (assets/dashboard.css), so each cell carries it as data-label. */
+  var WRAP_CHARS = 28;  // longer texts are prose (messages, conditions): they wrap, short values never do
+  function domCell(c, label) {
+    var td;
+    if (c === null || typeof c !== "object" || Array.isArray(c)) {
+      td = node("td", cls(c), text(c));
+      if (text(c).length > WRAP_CHARS) { td.classList.add("wrap"); }
+    } else {
+      td = node("td", c.button ? "" : c.cls || "");  // a button's classes style the button only
+      if (c.lines) {
+        var box = td.appendChild(node("div"));
+        c.lines.forEach(function (l) { box.appendChild(node("div", cls(l), text(l))); });
+        td.classList.add("wrap");
+      } else if (c.button) {
+        var b = td.appendChild(node("button", c.cls || "", c.button));
+        b.type = "button";
+        b.setAttribute("data-focus", "btn:" + c.action + ":" + c.arg);
+        b.addEventListener("click", function () { MONITOR_DOM.actions[c.action](c.arg); });
+        td.classList.add("action");
+      } else if (c.note !== undefined) {
+        td.appendChild(node("span", "small text-muted", c.note));
+        td.classList.add("wrap");
+      }
     }
+    td.setAttribute("role", "cell");
+    if (label && !td.classList.contains("action")) { td.setAttribute("data-label", label); }  // a button names itself
     return td;
   }
+
+  /* No table hides rows silently: the first ROWS[...] rows are drawn, then a button says how
+   * many more there are and shows them ("Show fewer" folds them again).  The choice is kept
+   * per table id in S.expanded, so the next frames (which redraw the table) keep it.  Open
+   * positions and active alerts are what a trader must see: they get a longer first page. */
+  var PHONE = window.matchMedia ? window.matchMedia("(max-width: 576px)") : {matches: false};
+  var ROWS = {phone: 5, wide: 10};
+  var ROWS_FIRST = {phone: 10, wide: 25};
+  var SHOW_FIRST = {"tb-positions": true, "atab-active": true};
+  S.expanded = {};
+  function rowLimit(key) {
+    var rows = SHOW_FIRST[key] ? ROWS_FIRST : ROWS;
+    return PHONE.matches ? rows.phone : rows.wide;
+  }
+  function moreButton(key, hidden) {
+    var open = !!S.expanded[key];
+    var b = node("button", "btn btn-sm btn-outline-secondary table-more",
+                 open ? "Show fewer" : "Show " + hidden + " more");
+    b.type = "button";
+    b.setAttribute("aria-expanded", open ? "true" : "false");
+    b.setAttribute("aria-controls", key);
+    b.setAttribute("data-focus", "more");
+    b.addEventListener("click", function () {
+      S.expanded[key] = !open;
+      var d = S.dom[key];
+      if (d) { drawDom(key, d.sec, d.fn, true); }
+    });
+    return b;
+  }
+
   /* The page's one table renderer: {head, rows, empty}; a row is a list of cells
-   * or {id, cls, cells}. */
-  function domTable(sec) {
+   * or {id, cls, cells}.  Explicit ARIA roles keep it a table for screen readers when the
+   * narrow-screen CSS turns its rows into blocks (browsers drop the table semantics then). */
+  function domTable(sec, key) {
     var table = node("table", "table table-sm table-hover mb-0 data-table");
+    table.setAttribute("role", "table");
     var tr = node("tr");
-    sec.head.forEach(function (c) { tr.appendChild(node("th", "", c)); });
-    table.appendChild(node("thead")).appendChild(tr);
+    tr.setAttribute("role", "row");
+    sec.head.forEach(function (c) {
+      var th = tr.appendChild(node("th", "", c));
+      th.setAttribute("role", "columnheader"); th.scope = "col";
+    });
+    var head = table.appendChild(node("thead"));
+    head.setAttribute("role", "rowgroup");
+    head.appendChild(tr);
     var body = table.appendChild(node("tbody"));
+    body.setAttribute("role", "rowgroup");
     if (!sec.rows.length) {
       var td = node("td", "empty", sec.empty || ""); td.colSpan = sec.head.length;
-      body.appendChild(node("tr")).appendChild(td);
+      td.setAttribute("role", "cell");
+      var er = body.appendChild(node("tr"));
+      er.setAttribute("role", "row");
+      er.appendChild(td);
     }
-    sec.rows.forEach(function (row) {
+    var limit = key ? rowLimit(key) : sec.rows.length;
+    var hidden = sec.rows.length - limit;
+    // one row over the limit is shown rather than folded behind a button
+    var rows = hidden > 1 && !S.expanded[key] ? sec.rows.slice(0, limit) : sec.rows;
+    rows.forEach(function (row) {
       var r = body.appendChild(node("tr", Array.isArray(row) ? "" : String(row.cls || "")));
+      r.setAttribute("role", "row");
       if (!Array.isArray(row) && row.id) { r.id = String(row.id); }
-      (Array.isArray(row) ? row : row.cells).forEach(function (c) { r.appendChild(domCell(c)); });
+      (Array.isArray(row) ? row : row.cells).forEach(function (c, i) {
+        r.appendChild(domCell(c, sec.head[i] === undefined ? "" : String(sec.head[i])));
+      });
     });
-    return [table];
+    return hidden > 1 ? [table, moreButton(key, hidden)] : [table];
   }
   function domKV(items) {
     return items.map(function (it) {
@@ -118,13 +181,31 @@
     return [d];
   }
   function isError(sec) { return sec !== null && typeof sec === "object" && !Array.isArray(sec) && "error" in sec; }
-  /* Draw `sec` into the element `key` with `fn` (by default chosen by the id's prefix). */
-  function drawDom(key, sec, fn) {
+  /* Draw `sec` into the element `key` with `fn` (by default chosen by the id's prefix).
+   * A keyboard user's focus inside it (an Acknowledge or "Show more" button) is put back on
+   * the same control of the new drawing, so a frame never throws it out of the table;
+   * `keepFocus` does the same for the button that caused the redraw. */
+  function drawDom(key, sec, fn, keepFocus) {
     fn = isError(sec) ? domError : fn || DOM_RENDER[key.slice(0, key.indexOf("-") + 1)];
     var el = document.getElementById(key);
     S.dom[key] = {sec: sec, fn: fn};
-    if (fn && el) { el.replaceChildren.apply(el, fn(sec)); el.__drawn = sec; }
+    if (!fn || !el) { return; }
+    var focused = document.activeElement;
+    var fkey = focused && el.contains(focused) ? focused.getAttribute("data-focus") : null;
+    el.replaceChildren.apply(el, fn(sec, key));
+    el.__drawn = sec;
+    if (fkey || keepFocus) {
+      var again = Array.prototype.find.call(el.querySelectorAll("[data-focus]"), function (e) {
+        return e.getAttribute("data-focus") === (fkey || "more");
+      });
+      if (again) { again.focus({preventScroll: true}); }
+    }
   }
+  function redrawAll() {
+    Object.keys(S.dom).forEach(function (key) { drawDom(key, S.dom[key].sec, S.dom[key].fn); });
+  }
+  // crossing the phone breakpoint (rotation, a resized window) changes how many rows are shown
+  if (PHONE.addEventListener) { PHONE.addEventListener("change", redrawAll); }
   function redrawLost() {
     Object.keys(S.dom).forEach(function (key) {
       var el = document.getElementById(key), d = S.dom[key];
@@ -144,10 +225,21 @@
     return Math.floor(seconds / 60) + " min " + String(Math.floor(seconds % 60)).padStart(2, "0") + " s";
   }
 
+  /* A time of the page's own (the watchdog's "since") in the monitor's zone, like every
+   * time the server formats (metrics.timezone), with the zone's name; the browser's own zone
+   * only if the zone is unknown to it. */
   function clockText(ms) {
+    var zone = S.status && S.status.zone;
+    if (zone) {
+      try {
+        return new Intl.DateTimeFormat("en-GB", {timeZone: String(zone), hour: "2-digit", minute: "2-digit",
+          second: "2-digit", hourCycle: "h23", timeZoneName: "short"}).format(new Date(ms));
+      } catch (e) { /* an unknown zone: the browser's own time below */ }
+    }
     var d = new Date(ms);
     return [d.getHours(), d.getMinutes(), d.getSeconds()].map(function (n) { return String(n).padStart(2, "0"); }).join(":");
   }
+
 
   /* The page's own watchdog.  The server sends a frame at least once per refresh_s, even when
    * nothing changed; an open socket that has brought nothing for WATCHDOG x refresh_s means the
@@ -162,6 +254,42 @@
   function watchdog() {
     var frozen = silentMs() > 0;
     if (frozen || S.frozen) { statusClass(renderStatus(), null); }  // every check while frozen: the count moves
+  }
+
+  var CONN_WORDS = {"not-updating": "NOT UPDATING"};
+  /* On a phone the bar is one compact block: state, bot selector, these figures and a
+   * toggle; everything else (.status-detail) shows when the toggle is open. */
+  var COMPACT = /daily|^alerts/i;
+  /* The bar's body: .status-main is redrawn with every frame; the toggle is made once and
+   * kept, so a keyboard user's focus on it survives the frames. */
+  function statusParts(body) {
+    var main = body.querySelector(".status-main"), toggle = document.getElementById("status-toggle");
+    if (!main || !toggle || toggle.parentNode !== body) {
+      main = node("div", "status-main");
+      toggle = node("button", "btn btn-sm btn-outline-light status-toggle");
+      toggle.id = "status-toggle"; toggle.type = "button";
+      toggle.setAttribute("aria-controls", "status-body");
+      toggle.addEventListener("click", function () {
+        S.statusOpen = !S.statusOpen;
+        statusClass(renderStatus(), null);
+      });
+      body.replaceChildren(main, toggle);
+    }
+    toggle.setAttribute("aria-expanded", S.statusOpen ? "true" : "false");
+    toggle.textContent = S.statusOpen ? "Less \u25b4" : "More \u25be";
+    toggle.setAttribute("aria-label", S.statusOpen ? "Hide status details" : "Show all status details");
+    main.className = "status-main" + (S.statusOpen ? " open" : "");
+    return main;
+  }
+  /* The connection state for screen readers: the polite live region (layout.py, #conn-live)
+   * is written only when the state changes, never with every frame. */
+  function announce(conn, msg, staleBots) {
+    if (conn === S.announced || conn === "connecting") { return; }
+    var region = document.getElementById("conn-live");
+    if (!region) { return; }
+    S.announced = conn;
+    var word = CONN_WORDS[conn] || conn.toUpperCase();
+    region.textContent = "Connection " + word + (staleBots ? ": " + staleBots : msg ? ": " + msg : "");
   }
 
   /* The bar: the server's view of the bot(s), overridden by our own socket state. */
@@ -189,20 +317,28 @@
     }
     var body = document.getElementById("status-body");
     if (body) {  // DOM, not Dash components: it changes with every frame (see node())
-      var children = [node("span", "conn conn-" + conn, conn.replace("-", " ").toUpperCase()),
-                      node("span", "conn-text", msg), node("span", "view-label", st.label || "")];
-      children[0].id = "conn-state"; children[1].id = "conn-text";
-      if (S.frozen) { children[1].setAttribute("role", "alert"); }  // announced once, when it appears
+      var main = statusParts(body);
+      var children = [node("span", "conn conn-" + conn, CONN_WORDS[conn] || conn.toUpperCase()),
+                      node("span", "conn-text status-detail", msg),
+                      node("span", "view-label status-detail", st.label || "")];
+      children[0].id = "conn-state"; children[1].id = "conn-text"; children[2].id = "view-label";
+      if (st.stale_bots) {  // which bots are stale, for the phone's compact line (conn-text says it in full)
+        var sb = node("span", "stale-bots phone-only", st.stale_bots);
+        sb.id = "stale-bots";
+        children.push(sb);
+      }
       (st.items || []).forEach(function (it, i) {
         var n = note !== null ? note : String(it[3] || "");
-        var stat = node("div", "stat" + (n ? " stale" : ""));
+        var key = COMPACT.test(String(it[0]));
+        var stat = node("div", "stat" + (n ? " stale" : "") + (key ? " stat-key" : " status-detail"));
         stat.id = "stat-" + i;
         stat.append(node("span", "stat-label", it[0]), node("span", "stat-value " + String(it[2] || ""), it[1]),
                     node("span", "stat-age", n));
         children.push(stat);
       });
-      body.replaceChildren.apply(body, children);
+      main.replaceChildren.apply(main, children);
     }
+    announce(conn, msg, st.stale_bots);
     if (!warn) { return "status-bar"; }
     return "status-bar warn " + (conn === "not-updating" ? "warn-frozen" : conn === "reconnecting" ? "warn-conn" : "warn-stale");
   }
@@ -315,6 +451,51 @@
     S.frames += 1;
   }
 
+  /* Keyboard access to the tabs (the WAI-ARIA tabs pattern).  dbc.Tabs draws role="tab" links
+   * that all have tabindex=-1, no aria-selected and one shared id, so Tab never reached them.
+   * Here the shown tab is the tab list's one stop of the Tab key (roving tabindex), Left/Right,
+   * Home and End move to a tab and show it, Enter and Space show the focused one.  The
+   * attributes are put back whenever React redraws the tabs (a MutationObserver). */
+  function tabLinks() { return Array.prototype.slice.call(document.querySelectorAll("#tabs [role=tab]")); }
+  function setAttr(e, name, value) { if (e.getAttribute(name) !== value) { e.setAttribute(name, value); } }
+  function fixTabs() {
+    var list = document.getElementById("tabs");
+    if (!list) { return; }
+    setAttr(list, "aria-label", "Dashboard sections");
+    var panes = document.querySelectorAll(".tab-content > .tab-pane");
+    tabLinks().forEach(function (a, i) {
+      var on = a.classList.contains("active"), pane = panes[i];
+      setAttr(a, "tabindex", on ? "0" : "-1");
+      setAttr(a, "aria-selected", on ? "true" : "false");
+      if (pane && pane.id) {
+        setAttr(a, "aria-controls", pane.id);
+        var own = pane.getAttribute("aria-labelledby");
+        if (own) { setAttr(a, "id", own); }  // the id the panel names as its label
+      }
+    });
+  }
+  function watchTabs() {
+    var list = document.getElementById("tabs");
+    if (!list || list === S.tabsWatched || !window.MutationObserver) { return; }
+    S.tabsWatched = list;
+    new MutationObserver(fixTabs).observe(list, {subtree: true, childList: true, attributes: true,
+                                                 attributeFilter: ["class", "tabindex"]});
+    fixTabs();
+  }
+  var TAB_KEYS = {ArrowRight: 1, ArrowLeft: -1, Home: "first", End: "last", Enter: 0, " ": 0, Spacebar: 0};
+  document.addEventListener("keydown", function (e) {
+    var a = e.target;
+    if (!a || !a.closest || a.getAttribute("role") !== "tab" || !a.closest("#tabs")) { return; }
+    if (!(e.key in TAB_KEYS) || e.altKey || e.ctrlKey || e.metaKey) { return; }
+    var links = tabLinks(), i = links.indexOf(a), k = TAB_KEYS[e.key], to;
+    if (k === "first") { to = links[0]; }
+    else if (k === "last") { to = links[links.length - 1]; }
+    else { to = links[(i + k + links.length) % links.length]; }
+    e.preventDefault();  // Space would scroll the page, Enter would follow href="#"
+    to.focus();
+    to.click();
+  });
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     monitor: {
       apply: function (message, state, view, activeTab, cfg) {
@@ -336,10 +517,12 @@
         var trig = (ctx && ctx.triggered ? ctx.triggered : []).map(function (t) { return t.prop_id; });
         var statusDirty = false;
         S.activeTab = activeTab;
+        watchTabs();
         if (activeTab === CHART_TAB) { flushCharts(set, get); }
 
-        if (S.view === null || view !== S.view) {  // first call, or another bot chosen
-          S.view = view || "__all__"; S.lastSeq = null; S.status = null; S.attempt = 0;
+        var chosen = view || "__all__";  // a cleared selector means all bots, not a new view per call
+        if (S.view === null || chosen !== S.view) {  // first call, or another bot chosen
+          S.view = chosen; S.lastSeq = null; S.status = null; S.attempt = 0;
           if (S.timer) { clearTimeout(S.timer); S.timer = null; }
           S.socket = null; S.queue = []; S.pending = {};  // frames in flight on the old socket are not ours
           set("ws", "url", wsUrl(S.view));

@@ -102,12 +102,9 @@ def trading_tab() -> dbc.Tab:
             html.Div(id="kv-today", className="kv-strip my-2"),
             _table_panel("tb-positions", t["tb-positions"]),
             _table_panel("tb-orders", t["tb-orders"]),
-            dbc.Row(
-                [
-                    dbc.Col(_table_panel("tb-fills", t["tb-fills"]), lg=7),
-                    dbc.Col(_table_panel("tb-trips", t["tb-trips"]), lg=5),
-                ]
-            ),
+            # full width each: side by side, the round trips' P&L and result did not fit a laptop
+            _table_panel("tb-fills", t["tb-fills"]),
+            _table_panel("tb-trips", t["tb-trips"]),
         ],
     )
 
@@ -157,6 +154,8 @@ def build(
     ``health_panels`` are operator commands shown on the Health tab."""
     return html.Div(
         [
+            # the chosen bot lives in the URL (?bot=): bookmarkable; assets/bot_url.js keeps both in step
+            dcc.Location(id="url", refresh=False),
             WebSocket(id="ws"),
             dcc.Store(
                 id="dash-config",
@@ -168,6 +167,8 @@ def build(
                 },
             ),
             status_bar(),
+            # the connection state for screen readers, written by assets/dashboard.js on a change only
+            html.Div(id="conn-live", role="status", className="visually-hidden", **{"aria-live": "polite"}),
             dbc.Tabs(
                 [trading_tab(), risk_tab(), health_tab(health_panels), *extra_tabs],
                 id="tabs",

@@ -201,6 +201,7 @@ def status_section(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> dict:
         "warn": bool(stale) or failing,
         "items": items,
         "stale_bots": stale_bots,
+        "zone": inp.zone.key,  # the page's own times (its watchdog's "since") are shown in it too
     }
 
 
@@ -216,7 +217,15 @@ def _waiting_status(inp: ViewInput, label: str) -> dict:
     http = inp.listen_info.get("http") or ""
     what = "No bot has connected yet" if inp.view == ALL else f"No events from bot {inp.view!s} yet"
     text = f"{what}. Listening for ZeroMQ events on {zmq}" + (f" · dashboard {http}" if http else "")
-    return {"label": label, "conn": "waiting", "text": text, "warn": False, "items": [], "stale_bots": ""}
+    return {
+        "label": label,
+        "conn": "waiting",
+        "text": text,
+        "warn": False,
+        "items": [],
+        "stale_bots": "",
+        "zone": inp.zone.key,
+    }
 
 
 def _youngest(bots: Iterable[BotMetrics]) -> float | None:

@@ -172,7 +172,7 @@ def test_screens_fit_a_phone(dash_duo, monitor: MonitorProcess, tmp_path: Path) 
         pub.account(10_000.0)
         dash_duo.driver.set_window_size(390, 844)
         open_page(dash_duo, monitor, "phone-bot")
-        dash_duo.wait_for_contains_text("#status-body", "10,000.00", timeout=1)
+        wait_text(dash_duo, "status-body", "10,000.00", 1)  # equity: behind the bar's toggle on a phone
     width = dash_duo.driver.execute_script("return document.documentElement.scrollWidth;")
     inner = dash_duo.driver.execute_script("return window.innerWidth;")
     assert width <= inner + 1, "the page scrolls sideways on a phone"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
@@ -26,7 +27,7 @@ WATCHDOG_S = 3 * REFRESH_S
 _READ_BAR = """
 var bar = document.getElementById('status-bar'), t = document.getElementById('conn-text');
 return {cls: bar ? bar.className : '', state: (document.getElementById('conn-state') || {}).textContent || '',
-        text: t ? t.textContent : '', role: t ? t.getAttribute('role') : null,
+        text: t ? t.textContent : '', said: (document.getElementById('conn-live') || {}).textContent || '',
         lastFrameAt: window.__monitor.lastFrameAt, now: Date.now()};
 """
 
@@ -53,8 +54,11 @@ def test_a_stopped_server_takes_the_page_out_of_live_and_a_resumed_one_brings_it
             bar = _bar(dash_duo)
             assert "warn-frozen" in bar["cls"].split(), bar
             assert bar["text"].startswith("NOT UPDATING since "), bar
+            # the page's own time is in the monitor's zone (metrics.timezone, UTC here), named
+            since = datetime.fromtimestamp(bar["lastFrameAt"] / 1000, UTC).strftime("%H:%M:%S UTC")
+            assert bar["text"].startswith(f"NOT UPDATING since {since} "), bar
             assert "no data from the monitor for" in bar["text"], bar
-            assert bar["role"] == "alert", bar
+            assert bar["said"].startswith("Connection NOT UPDATING"), bar  # the live region, once
             # it left LIVE because the frames stopped, not before: at least 3 x refresh_s of silence
             assert bar["now"] - bar["lastFrameAt"] > WATCHDOG_S * 1000, bar
             print(f"page left LIVE {noticed_after:.2f} s after SIGSTOP (watchdog {WATCHDOG_S} s)")

@@ -20,7 +20,8 @@ def open_page(dash_duo, monitor: MonitorProcess, bot: str | None = None) -> None
 def select_bot(dash_duo, bot: str) -> None:
     dash_duo.wait_for_contains_text("#bot-select", "All bots", timeout=5)
     dash_duo.select_dcc_dropdown("#bot-select", value=bot)
-    dash_duo.wait_for_text_to_equal("#status-body .view-label", bot, timeout=5)
+    # textContent: on a phone the label is for screen readers only (the selector shows the bot)
+    wait_text(dash_duo, "view-label", bot, 5, exact=True)
 
 
 def show_tab(dash_duo, label: str) -> None:
