@@ -75,10 +75,9 @@ def _trace(name: str, xs: list[float], ys: list[float]) -> dict:
 class LineTracker:
     """One trace per series name (per bot): equity and drawdown curves."""
 
-    def __init__(self, layout: dict, max_points: int, scale: float = 1.0, x: LocalTime | None = None) -> None:
+    def __init__(self, layout: dict, max_points: int, x: LocalTime | None = None) -> None:
         self.layout = layout
         self.max_points = max_points
-        self.scale = scale
         self.x = x or LocalTime()
         self.names: list[str] = []
         self.last: dict[str, tuple[float, float]] = {}
@@ -88,7 +87,7 @@ class LineTracker:
         data = []
         for name, points in series.items():
             pts = points[-self.max_points :]
-            data.append(_trace(name, [self.x(p[0]) for p in pts], [p[1] * self.scale for p in pts]))
+            data.append(_trace(name, [self.x(p[0]) for p in pts], [p[1] for p in pts]))
         return {"data": data, "layout": self.layout}
 
     def delta(self, series: dict[str, list[Point]]) -> dict | None:
@@ -104,7 +103,7 @@ class LineTracker:
             if new:
                 idx.append(i)
                 xs.append([self.x(p[0]) for p in new])
-                ys.append([p[1] * self.scale for p in new])
+                ys.append([p[1] for p in new])
                 self._remember(name, points)
         if not idx:
             return None
@@ -201,12 +200,11 @@ CHARTS: tuple[Chart, ...] = (
         lambda states: {b: st.equity_curve for b, st in states.items()},
     ),
     Chart(
-        # below the peak, as on the cards and the status bar: negative (docs/metrics.md)
+        # below the peak, as on the cards, the status bar and in the alerts: positive (docs/metrics.md)
         "ch-drawdown",
         lambda n, z: LineTracker(
             base_layout("Drawdown (below peak)", "drawdown", ".1%", zone=z.key, hover=".2%"),
             n,
-            scale=-1.0,
             x=LocalTime(z),
         ),
         lambda states: {b: st.drawdown_curve for b, st in states.items()},

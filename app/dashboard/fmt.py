@@ -128,14 +128,15 @@ def fee(x: float | None) -> str:
 
 @_total()
 def drawdown(fraction: float | None) -> str:
-    """A drawdown as the page shows it everywhere: how far below the peak, ``-12.40%``.
+    """A drawdown as the page shows it everywhere: how far below the peak, ``12.40%``.
 
-    The documents keep it a positive fraction (alert limits compare it so); the page's
-    one convention is a negative percentage, on the cards, the status bar and the chart.
+    One convention, the one the documents, the settings and the alert texts use ("drawdown
+    12.4 % > limit 10 %"): a positive percentage below the peak, on the cards, the status
+    bar, the Rules table, the alerts and the chart.
     """
     if not _ok(fraction):
         return NA
-    return pct(-fraction) if round(fraction * 100, 2) != 0 else pct(0.0)
+    return pct(fraction) if round(fraction * 100, 2) != 0 else pct(0.0)
 
 
 @_total()

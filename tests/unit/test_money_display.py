@@ -130,15 +130,15 @@ def test_an_entry_price_takes_the_precision_of_its_mark() -> None:
 
 
 # ---- one drawdown sign ---------------------------------------------------------------------
-def test_drawdown_is_negative_below_the_peak_on_cards_status_bar_and_chart() -> None:
+def test_drawdown_is_positive_below_the_peak_on_cards_status_bar_and_chart() -> None:
     hub = hub_of(acct("b1", 0, 10_000.0, None), acct("b1", 1, 8_760.0, None, dt=1.0))
     s = sections(hub, "b1")
-    assert items(s)["Drawdown"][:2] == ["-12.40%", "neg"]
-    assert cards(s)["Drawdown"][:2] == ["-12.40%", "neg"]
-    assert cards(s)["Max drawdown"][:2] == ["-12.40%", "neg"]
+    assert items(s)["Drawdown"][:2] == ["12.40%", "neg"]
+    assert cards(s)["Drawdown"][:2] == ["12.40%", "neg"]
+    assert cards(s)["Max drawdown"][:2] == ["12.40%", "neg"]
     chart = next(c for c in CHARTS if c.id == "ch-drawdown")
     fig = chart.tracker(100, ZoneInfo("UTC")).figure(chart.data({"b1": hub.state("b1")}))
-    assert fig["data"][0]["y"][-1] < 0 and fig["data"][0]["y"][-1] == -hub.metrics().bots["b1"].drawdown
+    assert fig["data"][0]["y"][-1] > 0 and fig["data"][0]["y"][-1] == hub.metrics().bots["b1"].drawdown
     assert fmt.drawdown(0.0) == "0.00%" and fmt.drawdown(None) == fmt.NA
 
 
@@ -150,8 +150,8 @@ def test_the_worst_drawdown_of_all_bots_names_its_bot() -> None:
         acct("b", 1, 80.0, None, dt=1.0),
     )
     s = sections(hub)
-    assert items(s)["Worst drawdown"][0] == "-20.00%"
-    assert cards(s)["Drawdown"][0] == "-20.00%" and cards(s)["Drawdown"][2] == "worst: b"
+    assert items(s)["Worst drawdown"][0] == "20.00%"
+    assert cards(s)["Drawdown"][0] == "20.00%" and cards(s)["Drawdown"][2] == "worst: b"
 
 
 # ---- the latency card says what its chart shows ---------------------------------------------
