@@ -55,7 +55,9 @@ class EquitySeries:
         self._curve_cap = curve_points
         self.interval = sharpe_interval_s
         self.window_buckets = sharpe_window_s // sharpe_interval_s
-        self.buckets: deque[list[float]] = deque()  # [bucket_index, equity]
+        # (bucket_index, equity): entries are replaced, never changed in place, so a copy of the
+        # deque is a copy of the series' buckets (the store copies it once per batch: containment)
+        self.buckets: deque[tuple[int, float]] = deque()
         self.first_bucket: int | None = None
         self.last: tuple[float, float] | None = None
         self.peak = -math.inf
@@ -84,7 +86,7 @@ class EquitySeries:
         buckets = self.buckets
         k = int(ts // self.interval)
         if buckets and buckets[-1][0] == k:
-            buckets[-1][1] = equity
+            buckets[-1] = (k, equity)
         else:
             self._push_bucket(k, equity)
 
@@ -124,24 +126,25 @@ class EquitySeries:
         if self.first_bucket is None:
             self.first_bucket = k
         if self.buckets and self.buckets[-1][0] == k:
-            self.buckets[-1][1] = equity
+            self.buckets[-1] = (k, equity)
         elif self.buckets and k < self.buckets[-1][0]:
             self._late_bucket(k, equity)
         else:
-            self.buckets.append([k, equity])
+            self.buckets.append((k, equity))
         # keep one bucket before the window so the first return has its predecessor
         while len(self.buckets) > 1 and self.buckets[1][0] <= k - self.window_buckets - 1:
             self.buckets.popleft()
 
     def _late_bucket(self, k: int, equity: float) -> None:
         """A point whose ts falls in an older bucket: it is that bucket's latest point."""
-        for entry in reversed(self.buckets):
-            if entry[0] == k:
-                entry[1] = equity
+        buckets = self.buckets
+        for i in range(len(buckets) - 1, -1, -1):
+            if buckets[i][0] == k:
+                buckets[i] = (k, equity)
                 return
-            if entry[0] < k:
+            if buckets[i][0] < k:
                 break
-        self.buckets.append([k, equity])
+        buckets.append((k, equity))
         ordered = sorted(self.buckets, key=lambda e: e[0])
         self.buckets.clear()
         self.buckets.extend(ordered)

@@ -705,7 +705,7 @@ def _fast_copy_bot(s: BotState, kinds: set[type], rings: _RingSaves | None = Non
     Cheap enough to take once per bot and batch: a part no event of the batch
     can change (the open orders of a batch without orders, say) is shared, not
     copied; containers of immutable things (events, entries, tuples) are copied
-    shallowly, at C speed; the equity series' mutable buckets one by one;
+    shallowly, at C speed (the equity series' buckets too);
     anything else (the book, the latency and error windows, any state added
     later) deeply.
     """
@@ -793,7 +793,7 @@ def _copy_book(book: Book) -> Book:
 def _copy_series(series: EquitySeries) -> EquitySeries:
     c = copy.copy(series)
     c.curve = list(series.curve)
-    c.buckets = deque(list(b) for b in series.buckets)
+    c.buckets = deque(series.buckets)  # its entries are replaced, never changed: see EquitySeries
     return c
 
 
