@@ -63,7 +63,7 @@
                     str(r.kind), str(r.what), {lines: r.ch}];
           }),
           empty: "No notification yet."});
-        return ((data && data.bots) || []).map(function (b) { return {label: String(b), value: String(b)}; });
+        return ((data && data.bots) || []).map(function (b) { return {label: String(b[1]), value: String(b[0])}; });
       },
       rules: function (data) {
         var rows = (data && data.rows) || [];

@@ -161,7 +161,7 @@ class AlertsTab:
         lines, done = [], True
         for name in run["channels"]:
             res = results.get(name, {"state": "sending"})
-            text, cls = channel_text(res)
+            text, cls = channel_text(res, _zone_of(self.hub), self.clock())
             label = _channel_label(name, kinds.get(name, name))
             lines.append(
                 html.Li([html.Strong(label + ": "), html.Span(text, className=cls)], id=f"atab-test-{name}")
@@ -534,14 +534,15 @@ def save_remarks(parsed: form.Parsed, timezone_in_force: str | None) -> list[str
     return out
 
 
-def channel_text(res: dict) -> tuple[str, str]:
-    """A channel's delivery state as words and a css class (pos / warn / neg)."""
+def channel_text(res: dict, zone: ZoneInfo | None = None, now: float | None = None) -> tuple[str, str]:
+    """A channel's delivery state as words and a css class (pos / warn / neg); times in ``zone``."""
     state = res.get("state")
     if state == "delivered":
         return "delivered", "pos"
     if state == "retrying":
         return (
-            f"retrying (attempt {res.get('attempt')}, next try {fmt.clock(res.get('next_try'))}): "
+            f"retrying (attempt {res.get('attempt')}, "
+            f"next try {fmt.when(res.get('next_try'), zone or UTC, time.time() if now is None else now)}): "
             f"{res.get('error')}"
         ), "warn"
     if state in ("failed", "dead-lettered"):
@@ -583,7 +584,8 @@ def history_section(snap: AlertSnapshot, zone: ZoneInfo = UTC, now: float | None
     """Notifications, newest first, each with the words it said."""
     now = time.time() if now is None else now
     rows = [_history_row(e, zone, now) for e in snap.history]
-    return {"rows": rows, "bots": sorted({r["bot"] for r in rows if r["bot"]})}
+    bots = sorted({r["bot"] for r in rows if r["bot"]})
+    return {"rows": rows, "bots": [[b, messages.scope(b)] for b in bots]}  # [value, name shown]
 
 
 def _active_row(
@@ -621,8 +623,9 @@ def _history_row(e: Mapping[str, Any], zone: ZoneInfo = UTC, now: float | None =
     """One notification: when, severity, bot, the rule's name, its state word and the fact it stated."""
     now = time.time() if now is None else now
     chans = [
-        [f"{name}: {channel_text(res)[0]}", channel_text(res)[1]]
+        [f"{name}: {text}", cls]
         for name, res in sorted(e["channels"].items())
+        for text, cls in [channel_text(res, zone, now)]
     ]
     rule = str(e.get("rule") or "")
     return {

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TypeVar
@@ -172,14 +171,6 @@ def nbytes(x: float | None) -> str:
             return f"{x:,.0f} {unit}" if unit == "B" else f"{x:,.1f} {unit}"
         x /= 1024
     return NA  # unreachable, keeps type checkers calm
-
-
-@_total()
-def clock(ts: float | None) -> str:
-    """Event time of day in UTC, to the millisecond (fills, errors)."""
-    if not _ok(ts) or not TS_RANGE[0] <= ts < TS_RANGE[1]:
-        return NA
-    return time.strftime("%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}"
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,9 +26,16 @@ from app.dashboard.view import ALL, Rates, ViewInput, build_sections
 from app.hub import Hub
 from collectors.events import Account, Error, Fill, Latency, Mark, Order
 
+UTC = ZoneInfo("UTC")
+
+
+def when(ts: object) -> str:
+    return fmt.when(ts, UTC, 1.7e9)  # type: ignore[arg-type]
+
+
 FORMATTERS = [
     fmt.money, fmt.signed, fmt.pct, fmt.ratio, fmt.integer, fmt.qty, fmt.price,
-    fmt.ms, fmt.age, fmt.nbytes, fmt.clock, fmt.rate,
+    fmt.ms, fmt.age, fmt.nbytes, when, fmt.rate,
 ]  # fmt: skip
 
 
@@ -72,14 +80,14 @@ def test_tone_is_neutral_for_what_it_cannot_judge(value: object) -> None:
 
 @pytest.mark.parametrize("ts", [-1e300, -1.0, 1e12, 1.7e12])
 def test_a_time_of_day_outside_any_plausible_range_is_n_a(ts: float) -> None:
-    assert fmt.clock(ts) == fmt.NA
+    assert fmt.when(ts, UTC, 1.7e9) == fmt.NA
 
 
 def test_the_formatters_still_format_ordinary_values() -> None:
-    assert (fmt.money(12345.678), fmt.signed(-12.0), fmt.clock(1_700_000_000.25)) == (
+    assert (fmt.money(12345.678), fmt.signed(-12.0), fmt.when(1_700_000_000.25, UTC, 1.7e9)) == (
         "12,345.68",
         "-12.00",
-        "22:13:20.250",
+        "22:13:20 UTC",
     )
     assert (fmt.age(3725), fmt.ms(12.34), fmt.price(0.000123)) == ("1 h 02 min", "12.3 ms", "0.00012300")
 
