@@ -126,6 +126,15 @@ def test_history_rows_state_what_each_notification_said_newest_first() -> None:
     assert rows[0]["t"] == "06:59:50 JST"
 
 
+def test_the_history_filter_names_the_monitor_as_a_human_reads_it() -> None:
+    entries = tuple(
+        {"created_at": NOW - i, "severity": "critical", "bot": bot, "rule": "journal_failing", "channels": {}}
+        for i, bot in enumerate(("b1", catalog.MONITOR))
+    )
+    bots = history_section(AlertSnapshot(history=entries), TOKYO, NOW)["bots"]
+    assert bots == [[catalog.MONITOR, "monitor"], ["b1", "b1"]]  # [value the rows carry, name shown]
+
+
 def test_the_rules_table_shows_values_like_the_cards() -> None:
     cfg = settings(
         thresholds={"min_daily_pnl": -500, "max_latency_ms": {"value": 250, "for": 90}},
