@@ -19,6 +19,7 @@ import msgspec
 from app.core.documents import EdgeStatus, MetricsDocument, StateDocument
 from app.core.store import AppliedReject, StateStore
 from collectors.events import Event
+from collectors.logline import line
 from collectors.sink import ForgetBot, RejectedMessage
 
 T = TypeVar("T")
@@ -97,9 +98,7 @@ class Hub:
             failures, store.failures = store.failures, []
         self._bump()
         for reject, exc in failures:
-            log.error(
-                "event of bot %s (seq %s) rejected as internal_error", reject.bot, reject.seq, exc_info=exc
-            )
+            log.error(line("event_internal_error", bot=reject.bot, seq=reject.seq), exc_info=exc)
 
     def forget(self, bot: str) -> bool:
         """Drop ``bot`` from the state, journaled as a batch item so a replay forgets it too.

@@ -42,6 +42,7 @@ from app.core import checkpoint
 from app.core.config import CoreConfig
 from app.core.documents import JournalStatus, RestoreInfo
 from app.core.store import StateStore
+from collectors.logline import line
 
 if TYPE_CHECKING:
     from alerts.config import JournalSettings
@@ -128,7 +129,7 @@ class Journal:
         batches, events, lost = self._replay(store, base, problems)
         self._number = self._written = self._committed = base + batches
         for problem in problems:
-            log.warning("state restore: %s", problem)
+            log.warning(line("state_restore_problem", problem=problem))
         self._checkpoint_first = bool(problems)  # re-anchor the chain at once after any loss
         self.restore_info = RestoreInfo(
             at=self._clock(),
@@ -141,11 +142,14 @@ class Journal:
             problems=problems,
         )
         log.info(
-            "state restored from %s + %d journal batches (%d events) in %.2f s",
-            snap_name or "an empty store",
-            batches,
-            events,
-            self.restore_info.duration_s,
+            line(
+                "state_restored",
+                checkpoint=snap_name or "none",
+                journal_batches=batches,
+                journal_events=events,
+                lost_bytes=lost,
+                took_s=round(self.restore_info.duration_s, 3),
+            )
         )
         self._data_bytes = self._dir_bytes()
         return store
@@ -378,7 +382,7 @@ class Journal:
         self._snapshots += 1
         if resumed:
             self._failing = None
-            log.warning("journal resumed with a fresh checkpoint at batch %d", number)
+            log.warning(line("journal_resumed", checkpoint_batch=number))
 
     def _capture(self, store: StateStore) -> tuple[int, dict[str, Any], bool]:
         """Under the hub's lock: a copy of the state and the batch number it contains; resume recording."""
@@ -511,7 +515,7 @@ class Journal:
             self._checkpoint()
             self._commit()
         except OSError as exc:
-            log.error("journal: final write failed: %s", exc.strerror or exc)
+            log.error(line("journal_final_write_failed", error=exc.strerror or str(exc)))
         finally:
             self._close_segment(sync=False)
 

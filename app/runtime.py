@@ -54,8 +54,8 @@ def _curve(settings: Settings) -> CurveConfig | None:
         return None
     public, secret = load_or_create_server_keys(settings.storage.data_dir)
     if not curve.authorized_keys:
-        log.warning("collector.curve is enabled with no authorized_keys: every bot will be refused")
-    log.info("collector CURVE public key (give it to the bots): %s", public.decode("ascii"))
+        log.warning(line("curve_no_authorized_keys", effect="every bot is refused"))
+    log.info(line("curve_public_key", key=public.decode("ascii"), note="give it to the bots"))
     return CurveConfig(public, secret, frozenset(k.encode("ascii") for k in curve.authorized_keys))
 
 

@@ -305,7 +305,7 @@ class Collector:
         if len(sequencer.expected) != self._tracked:
             self._first_seen(items)
         for bot, first, last, why in sequencer.given_up:
-            log.warning("bot %s: events %d..%d counted as lost (%s)", bot, first, last, why)
+            log.warning(line("events_lost", bot=bot, first_seq=first, last_seq=last, why=why))
         sequencer.given_up.clear()
         if sequencer.requests:
             self._request(sequencer.requests)
@@ -333,7 +333,7 @@ class Collector:
     def _request(self, requests: list[tuple[str, int, int]]) -> None:
         sock = self._sock
         for bot, first, last in requests:
-            log.info("bot %s: sequence gap, asking for events %d..%d", bot, first, last)
+            log.info(line("sequence_gap", bot=bot, first_seq=first, last_seq=last, action="replay_requested"))
             if sock is not None:
                 # no peer can take it now (zmq.Again): the gap times out and counts as lost
                 with contextlib.suppress(zmq.Again):
