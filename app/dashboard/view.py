@@ -576,7 +576,7 @@ def risk_cards(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> list[list[str]
     """One card per metric of /api/metrics; a view of all bots shows totals.
 
     Money carries its currency (one figure per currency when the bots differ), drawdowns
-    are negative percentages below the peak, and a card is marked old only when every
+    are positive percentages below the peak, and a card is marked old only when every
     bot behind it is stale (see :func:`age_note`).
     """
     if not per_bot:
@@ -635,7 +635,7 @@ def _per_bot_card(label: str) -> list[str]:
 
 
 def _drawdown_cards(per_bot: dict[str, BotMetrics], several: bool) -> list[list[str]]:
-    """Drawdown and max drawdown (negative, below the peak); with several bots, the worst and whose."""
+    """Drawdown and max drawdown (positive, below the peak); with several bots, the worst and whose."""
     cards = []
     for label, key in (("Drawdown", "drawdown"), ("Max drawdown", "max_drawdown")):
         dd, behind = _worst_drawdown(per_bot, key)
