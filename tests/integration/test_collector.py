@@ -146,17 +146,7 @@ def test_rejected_event_keeps_seq_tracking_exact(ingest: Ingest) -> None:
 
 
 def test_collector_thread_is_restarted_after_it_dies(ingest: Ingest, monkeypatch) -> None:
-    hub = ingest.hub
-    original = hub.apply_batch
-    calls = {"n": 0}
-
-    def explode_once(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError("injected failure")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(hub, "apply_batch", explode_once)
+    ingest.fail_first_apply(monkeypatch)
     with BotPublisher("b1", ingest.endpoint) as pub:
         pub.heartbeat()
         wait_until(lambda: ingest.supervisor.restarts == 1)

@@ -154,17 +154,7 @@ def test_a_collector_thread_that_dies_is_logged_and_its_restart_too(
     ingest: Ingest, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="collectors.zmq_collector")
-    hub = ingest.hub
-    original = hub.apply_batch
-    calls = {"n": 0}
-
-    def explode_once(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError("injected failure")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(hub, "apply_batch", explode_once)
+    ingest.fail_first_apply(monkeypatch)
     with BotPublisher("b1", ingest.endpoint) as pub:
         pub.heartbeat()
         wait_until(lambda: ingest.supervisor.restarts == 1)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import msgspec
+import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
@@ -34,6 +35,19 @@ class Ingest:
 
     def metrics(self) -> dict:
         return get_json(self.url + "/api/metrics")[1]
+
+    def fail_first_apply(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The hub's next ``apply_batch`` raises once (the collector thread dies of it), then works."""
+        original = self.hub.apply_batch
+        calls = {"n": 0}
+
+        def explode_once(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("injected failure")
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(self.hub, "apply_batch", explode_once)
 
 
 class _Server(threading.Thread):
