@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast install install-test browser lint bench mutation clean
+.PHONY: run test test-fast lock lock-check browser lint bench mutation clean
 
 run: $(VENV)/.installed
 	$(PY) -m app --demo
@@ -20,15 +20,38 @@ test-fast: $(VENV)/.installed-test
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e .
+# Exact, hashed versions from the committed locks (requirements/), the project itself without
+# resolving anything: a release elsewhere never changes what a fresh machine installs.
+PIP_LOCKED := $(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps
+PIP_SELF   := $(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+
+lock-check:
+	@$(PYTHON) requirements/check_lock.py
+
+$(VENV)/.installed: pyproject.toml requirements/run.lock | lock-check $(VENV)/bin/python
+	$(PIP_LOCKED) -r requirements/run.lock
+	$(PIP_SELF)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml requirements/test.lock | lock-check $(VENV)/bin/python
+	$(PIP_LOCKED) -r requirements/test.lock
+	$(PIP_SELF)
 	touch $(VENV)/.installed $@
+
+# Refresh the locks from pyproject.toml (newest versions that satisfy it, with their hashes), then
+# commit requirements/.  The test lock is resolved first; the run lock takes the same versions.
+LOCK_ENV := .venv-lock
+PIP_COMPILE := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+	$(LOCK_ENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-header \
+	--no-emit-index-url --no-emit-find-links --upgrade
+lock:
+	[ -x $(LOCK_ENV)/bin/pip-compile ] || { $(PYTHON) -m venv $(LOCK_ENV) && \
+		$(LOCK_ENV)/bin/pip install --quiet pip-tools==7.7.0; }
+	$(PIP_COMPILE) --extra test -o requirements/test.lock pyproject.toml requirements/build.in
+	$(PIP_COMPILE) -c requirements/test.lock -o requirements/run.lock pyproject.toml requirements/build.in
+	$(PYTHON) requirements/check_lock.py --stamp
+	$(PYTHON) requirements/check_lock.py
 
 # Debian's Chromium and its driver for the headless browser tests (apt needs an update first).
 browser:
@@ -61,4 +84,4 @@ mutation: $(VENV)/.installed-test
 		print(f\"killed {s['killed']} / {s['total']} = {s['killed'] / max(s['total'], 1):.1%}\")"
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache mutants
+	rm -rf $(VENV) $(LOCK_ENV) build *.egg-info .pytest_cache mutants

@@ -99,3 +99,12 @@ def metrics_doc(bots: dict[str, BotMetrics]) -> MetricsDocument:
     collector = {"received": 0, "rejected": 0, "rejected_by_reason": {}, "rate_per_s": 0.0}
     doc = msgspec.convert({"bots": {}, "total": zero, "collector": collector}, MetricsDocument)
     return msgspec.structs.replace(doc, bots=bots)
+
+
+def schema_meaning(node: object) -> object:
+    """A JSON Schema with its prose reduced to words: a docstring's indentation is no change."""
+    if isinstance(node, dict):
+        return {k: " ".join(v.split()) if k == "description" else schema_meaning(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [schema_meaning(v) for v in node]
+    return node
