@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.support.chromium import pytest_setup_options  # noqa: F401  (dash_duo: headless Chromium flags)
@@ -71,3 +73,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         kind = next((k for k in _KINDS if f"/tests/{k}/" in str(item.path)), None)
         if kind is not None:
             item.add_marker(kind)
+
+
+def _leftovers() -> list[psutil.Process]:
+    """Processes this test run started and did not stop (monitors, servers, browsers)."""
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a test left a process running: a leaked monitor keeps burning a core.
+
+    Children get a moment to finish exiting (a stop that was just sent); what still runs then is
+    named, killed so that it does not outlive the run, and turns the run red.
+    """
+    leftovers = _leftovers()
+    if leftovers:
+        _gone, leftovers = psutil.wait_procs(leftovers, timeout=5)
+    if not leftovers:
+        return
+    for proc in leftovers:
+        with contextlib.suppress(psutil.Error):
+            print(f"\nleft running by the tests: pid {proc.pid}: {' '.join(proc.cmdline())[:200]}")
+            proc.kill()
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
