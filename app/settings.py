@@ -64,7 +64,7 @@ class ServerSettings(_S):
     public_url: str | None = None  # link put in alert messages; default http://host:port
     #: Further Host header values the server answers ("name" or "name:port"); loopback on the
     #: served port, server.host and public_url's host are always allowed (DNS rebinding guard).
-    allowed_hosts: list[Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9.\-\[\]:]{1,260}$")]] = []
+    allowed_hosts: list[Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9.\-\[\]:]{1,260}$(?!\n)")]] = []
 
 
 class EndpointSettings(_S):
@@ -73,7 +73,7 @@ class EndpointSettings(_S):
 
 
 #: A z85-encoded CURVE public key (40 characters of ZeroMQ's z85 alphabet).
-CurvePublicKey = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#-]{40}$")]
+CurvePublicKey = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#-]{40}$(?!\n)")]
 
 
 class CurveSettings(_S):
