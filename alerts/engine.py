@@ -17,6 +17,14 @@ most ``stale_after_s``); a bot the restarted monitor does not know at all gets t
 same ``stale_after_s`` to report before its alerts end as unverified; and no bot
 is called stale before it had that time to be heard after the restart.
 
+An alert is never decided on older evidence than the evidence that set it.  Each
+alert remembers the position in its bot's stream (run, seq) of the evidence that
+last changed it.  The restored state can be older than that (the previous run
+evaluated events the journal had not committed yet): such a carried alert is
+*verifying after restart* and stays exactly as it is (no resolve, no re-fire, no
+repeat, no escalation) until the state has caught up past that position or the
+bot's catch-up ended (alerts/states.py, ``behind_evidence``).
+
 An operator running the monitor headless reads its log: every alert fired,
 resolved, escalated, failed over or acknowledged is one ``key=value`` line
 (collectors/logline.py), written once the transition is on disk.
@@ -33,7 +41,7 @@ from alerts import catalog, messages, states
 from alerts.config import AlertsSettings
 from alerts.outbox import NewRow, Outbox
 from alerts.rules import Evaluation, Observation, RuleSet, identity
-from alerts.states import FIRING, Alert, Notice
+from alerts.states import FIRING, Alert, Notice, StreamPosition
 from app.core.documents import MetricsDocument
 from collectors.logline import line
 
@@ -101,6 +109,12 @@ class Engine:
         self.failing: set[str] = set()  # critical alerts nobody confirmed past the deadline
         # bots forgotten by the operator whose absence no evaluation has seen yet (see forget())
         self._forgotten: set[str] = set()
+        # carried alerts whose evidence position the restored state has not been compared with yet
+        self._unverified: set[str] = {
+            k for k, a in self.alerts.items() if a.evidence_seq is not None and a.bot != catalog.MONITOR
+        }
+        self._restored_at: dict[str, StreamPosition] = {}  # each bot's position as restored
+        self.verifying: frozenset[str] = frozenset()  # carried alerts held: their state is behind
         self._lock = threading.RLock()
 
     def start(self, now: float) -> None:
@@ -123,12 +137,14 @@ class Engine:
                 self._drop_forgotten(ev)
             if not self._begun:
                 self._begin(ev, now)
+                self._restored_at = {b: _position(metrics, b) for b in metrics.bots}
             heard = self._heard_since_start(metrics, now)
             active = self._restart_grace(ev, heard, now)
+            self.verifying = self._behind(metrics, ev) if self._unverified else frozenset()
             changed: list[Alert] = []
             notices: list[tuple[Alert, Notice]] = []
             moves: list[tuple[Alert | None, Alert | None]] = []
-            for key in set(active) | set(self.alerts):
+            for key in (set(active) | set(self.alerts)) - self.verifying:
                 old = self.alerts.get(key)
                 obs = active.get(key)
                 if obs is None and old is not None and old.bot not in ev.bots:
@@ -142,6 +158,8 @@ class Engine:
                 if new is not None and new.status == FIRING:
                     new, more = states.due(new, now, repeat=not self._unconfirmed(key, now))
                     ns += more
+                if new is not None and _material(new) != _material(old):
+                    new = states.with_evidence(new, _position(metrics, new.bot))
                 self._track(key, old, new, changed)
                 notices += [(new, n) for n in ns]
                 moves.append((old, new))
@@ -149,6 +167,31 @@ class Engine:
             n = self._commit(changed, notices, now)
             _log_transitions(moves, notices)
             return n
+
+    def _behind(self, metrics: MetricsDocument, ev: Evaluation) -> frozenset[str]:
+        """Carried alerts whose bot's state is still older than their evidence (held as they are).
+
+        An alert leaves this set for good once its bot's state caught up or its catch-up
+        ended; one whose bot the store does not know is left to ``_unknown_bot``.
+        """
+        held = set()
+        for key in sorted(self._unverified):
+            a = self.alerts.get(key)
+            if a is None or a.bot not in ev.bots:
+                self._unverified.discard(key)
+                continue
+            pos = _position(metrics, a.bot) or StreamPosition(None, None)
+            catch_up = metrics.collector.catch_up.get(a.bot)
+            restored = self._restored_at.get(a.bot, pos)
+            if states.behind_evidence(a, pos, catch_up.state if catch_up else None, restored):
+                if key not in self.verifying:
+                    log.warning(line("alert_verifying", **_fields(a), **_behind_fields(a, pos)))
+                held.add(key)
+            else:
+                self._unverified.discard(key)
+                if key in self.verifying:
+                    log.info(line("alert_verified", **_fields(a), run=pos.run, seq=pos.seq))
+        return frozenset(held)
 
     def _drop_forgotten(self, ev: Evaluation) -> None:
         """A document read before a bot was forgotten must not raise its alerts again."""
@@ -443,14 +486,27 @@ class Engine:
             return a.alert_id
 
     def active(self) -> list[dict]:
-        """Open alerts, most severe first; within a severity firing before pending, oldest first."""
+        """Open alerts, most severe first; within a severity firing before pending, oldest first.
+
+        ``verifying`` is true for a carried alert held until its bot's state caught up.
+        """
         with self._lock:
             alerts = sorted(self.alerts.values(), key=states.active_order)
-            return [a.to_dict() for a in alerts]
+            return [{**a.to_dict(), "verifying": a.key in self.verifying} for a in alerts]
 
     def firing_count(self) -> int:
         with self._lock:
             return sum(1 for a in self.alerts.values() if a.status == FIRING)
+
+
+def _position(metrics: MetricsDocument, bot: str) -> StreamPosition | None:
+    """Where the document's state of ``bot`` stands in its stream; None for the monitor's own."""
+    d = metrics.bots.get(bot)
+    return None if d is None else StreamPosition(d.events.run, d.events.last_seq)
+
+
+def _behind_fields(a: Alert, pos: StreamPosition) -> dict[str, object]:
+    return {"evidence_run": a.evidence_run, "evidence_seq": a.evidence_seq, "run": pos.run, "seq": pos.seq}
 
 
 def _fields(a: Alert) -> dict[str, object]:
