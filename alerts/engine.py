@@ -114,7 +114,9 @@ class Engine:
             k for k, a in self.alerts.items() if a.evidence_seq is not None and a.bot != catalog.MONITOR
         }
         self._restored_at: dict[str, StreamPosition] = {}  # each bot's position as restored
-        self.verifying: frozenset[str] = frozenset()  # carried alerts held: their state is behind
+        # carried alerts held because their bot's state is behind (all of them until the first evaluation)
+        self.verifying: frozenset[str] = frozenset(self._unverified)
+        self._said_held: set[str] = set()  # held alerts whose alert_verifying line is written
         self._lock = threading.RLock()
 
     def start(self, now: float) -> None:
@@ -184,12 +186,13 @@ class Engine:
             catch_up = metrics.collector.catch_up.get(a.bot)
             restored = self._restored_at.get(a.bot, pos)
             if states.behind_evidence(a, pos, catch_up.state if catch_up else None, restored):
-                if key not in self.verifying:
+                if key not in self._said_held:
+                    self._said_held.add(key)
                     log.warning(line("alert_verifying", **_fields(a), **_behind_fields(a, pos)))
                 held.add(key)
             else:
                 self._unverified.discard(key)
-                if key in self.verifying:
+                if key in self._said_held:
                     log.info(line("alert_verified", **_fields(a), run=pos.run, seq=pos.seq))
         return frozenset(held)
 

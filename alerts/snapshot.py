@@ -62,6 +62,13 @@ class AlertSnapshot:
     delivery_failing: bool = False
     outbox_version: int = -1  # the outbox change counter the stored part was read at
 
+    def document(self) -> dict[str, Any]:
+        """The alert read model served at ``/api/alerts``: open alerts (each with ``verifying``), status."""
+        return {
+            "active": [{**a.alert, "delivered": list(a.delivered)} for a in self.active],
+            "status": self.status(),
+        }
+
     def status(self) -> dict[str, Any]:
         """The status document (banner, Health tab): a fresh dict, so no reader can alter the snapshot."""
         return {
