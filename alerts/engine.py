@@ -569,7 +569,8 @@ class EvaluatorThread(threading.Thread):
         self.evaluations = 0
 
     #: Ended alerts kept in the outbox (with their delivered notifications); older ones are pruned
-    #: hourly so the SQLite file stays bounded. Dead-lettered notifications are never pruned.
+    #: hourly so the SQLite file stays bounded, as is every finished notification (delivered or
+    #: dead-lettered) older than ``alerts.delivery.retention_days``.
     KEEP_ENDED_ALERTS = 10_000
     PRUNE_EVERY_S = 3600.0
 
@@ -586,7 +587,8 @@ class EvaluatorThread(threading.Thread):
                     self.on_enqueued()
                 self.evaluations += 1
                 if now >= next_prune:
-                    self.engine.outbox.prune(self.KEEP_ENDED_ALERTS)
+                    retention_s = self.engine.settings.delivery.retention_days * 86400.0
+                    self.engine.outbox.prune(self.KEEP_ENDED_ALERTS, now, retention_s)
                     next_prune = now + self.PRUNE_EVERY_S
                 self.on_evaluated()
                 self.stop.wait(self.engine.settings.min_interval_s)  # coalesce bursts of changes

@@ -402,18 +402,39 @@ class Outbox:
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def prune(self, keep: int) -> None:
-        """Bound the file: drop the oldest ended alerts and their finished notifications."""
+    def prune(self, keep: int, now: float | None = None, retention_s: float | None = None) -> int:
+        """Bound the file; returns the notifications deleted.
+
+        Ended alerts beyond the newest ``keep`` go with their delivered notifications;
+        with ``retention_s``, every finished notification (delivered or dead-lettered)
+        and every ended alert older than ``now - retention_s`` goes too.  An open
+        alert's notifications stay, whatever their age: they say where it was delivered.
+        """
         with self._tx() as db:
             db.execute(
                 "DELETE FROM alerts WHERE status IN (?,?) AND alert_id NOT IN"
                 " (SELECT alert_id FROM alerts ORDER BY updated_at DESC LIMIT ?)",
                 (RESOLVED, CLOSED, keep),
             )
-            db.execute(
-                "DELETE FROM notifications WHERE status='sent' AND alert_id NOT IN"
-                " (SELECT alert_id FROM alerts)"
+            old = 0 if now is None or retention_s is None else _prune_older(db, now - retention_s)
+            return (
+                old
+                + db.execute(
+                    "DELETE FROM notifications WHERE status='sent' AND alert_id NOT IN"
+                    " (SELECT alert_id FROM alerts)"
+                ).rowcount
             )
+
+
+def _prune_older(db: sqlite3.Connection, cutoff: float) -> int:
+    """Delete finished notifications and ended alerts last touched before ``cutoff``; rows deleted."""
+    n = db.execute(
+        "DELETE FROM notifications WHERE status IN ('sent','dead') AND COALESCE(sent_at, created_at) < ?"
+        " AND alert_id NOT IN (SELECT alert_id FROM alerts WHERE status IN (?,?))",
+        (cutoff, PENDING, FIRING),
+    ).rowcount
+    db.execute("DELETE FROM alerts WHERE status IN (?,?) AND updated_at < ?", (RESOLVED, CLOSED, cutoff))
+    return n
 
 
 def _tuples(value: Any) -> Any:
