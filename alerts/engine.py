@@ -33,12 +33,14 @@ resolved, escalated, failed over or acknowledged is one ``key=value`` line
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable
 
 from alerts import catalog, messages, states
 from alerts.config import AlertsSettings
+from alerts.held import HeldStore
 from alerts.outbox import NewRow, Outbox
 from alerts.rules import Evaluation, Observation, RuleSet, identity
 from alerts.states import FIRING, Alert, Notice, StreamPosition
@@ -81,6 +83,7 @@ class Engine:
         dests_of: Callable[[str], list[str]],
         new_id: Callable[[], str] | None = None,
         restored_bots: Iterable[str] | None = None,
+        held: HeldStore | None = None,
     ) -> None:
         """``restored_bots``: the bots the store holds before any event of this run arrived (what the
         restore brought back); without it, those the first evaluation sees."""
@@ -91,6 +94,7 @@ class Engine:
             dests_of,
         )
         self.stale_after_s = stale_after_s
+        self.held = held or HeldStore()  # what the store could not write, while it fails
         self.new_id = new_id or (lambda: uuid.uuid4().hex[:16])
         self.alerts: dict[str, Alert] = {a.key: a for a in outbox.load_active()}
         self.previous = outbox.previous  # what the file says of the run before this one
@@ -296,7 +300,10 @@ class Engine:
         if not cands:
             self.failing.clear()
             return
-        delivery = self.outbox.delivery_of([a.alert_id for a in cands])
+        try:
+            delivery = self.outbox.delivery_of([a.alert_id for a in cands])
+        except sqlite3.DatabaseError:  # the store fails (said once): decide when it can be read again
+            return
         failing = set()
         for a in cands:
             d = delivery[a.alert_id]
@@ -337,25 +344,56 @@ class Engine:
         """States, notifications, counter memory and the heartbeat: one transaction."""
         memory = self.rules.take_memory()
         alive = now - self._alive_at >= HEARTBEAT_S
-        if not changed and not notices and not memory:
+        rows = [r for alert, n in notices for r in self.rows_for(alert, n, now)]
+        if not self.held.failing and not changed and not rows and not memory:
             if alive:
-                self.outbox.heartbeat(now)
+                self._store(lambda: self.outbox.heartbeat(now), now)
                 self._alive_at = now
             return 0
-        rows = [r for alert, n in notices for r in self.rows_for(alert, n, now)]
-        try:
-            n = self.outbox.write(changed, rows, now, memory=memory, alive=alive)
-        except Exception:
-            self.rules.remember_unsaved(memory)  # saved with the next successful write
-            raise
+        n = self._write(changed, rows, now, memory=memory, alive=alive)
         if alive:
             self._alive_at = now
         return n
 
+    def _write(self, alerts: list[Alert], rows: list[NewRow], now: float, **kw: object) -> int:
+        """Write to the store, or hold in memory while it fails (the workers send held rows from there)."""
+        memory = kw.get("memory") or {}
+        if not self.held.failing:
+            try:
+                return self.outbox.write(alerts, rows, now, **kw)  # type: ignore[arg-type]
+            except sqlite3.DatabaseError as exc:  # disk full, I/O error: the alerts go on in memory
+                self.held.fail(exc, now)
+        self.rules.remember_unsaved(memory)  # saved with the next successful write
+        self.held.hold(alerts, rows, now)
+        self._write_back(now)
+        return len(rows)
+
+    def _write_back(self, now: float) -> None:
+        """While the store fails, about once a second: try to write everything held."""
+        memory = self.rules.take_memory()
+        try:
+            self.held.write_back(lambda a, r: self.outbox.write_held(a, r, now, memory=memory), now)
+        except sqlite3.DatabaseError:
+            self.rules.remember_unsaved(memory)  # still failing: said once already
+        else:
+            if self.held.failing:
+                self.rules.remember_unsaved(memory)
+
+    def _store(self, write: Callable[[], object], now: float) -> None:
+        """A write with nothing to hold (the heartbeat): a failure marks the store failing."""
+        try:
+            write()
+        except sqlite3.DatabaseError as exc:
+            self.held.fail(exc, now)
+
     def mark_stopped(self, now: float) -> None:
         """A graceful stop records its exact time: the next start's "stopped at"."""
         with self._lock:
-            self.outbox.write([], [], now, alive=True)  # with an fsync: nothing comes after it
+            if self.held.failing:
+                self.held.next_try = 0.0  # a last try, whenever the previous one was
+                self._write_back(now)
+            else:
+                self.outbox.write([], [], now, alive=True)  # with an fsync: nothing comes after it
 
     def rows_for(self, alert: Alert, notice: Notice, now: float) -> list[NewRow]:
         """One outbox row per channel destination; an unknown channel gets a row to dead-letter."""
@@ -425,7 +463,7 @@ class Engine:
                 if a.alert_id == alert_id and a.status == FIRING:
                     new = states.ack(a, by, now)
                     self.alerts[key] = new
-                    self.outbox.write([new], [], now)
+                    self._write([new], [], now)
                     if new is not a:
                         log.info(line("alert_acknowledged", by=by, **_fields(new)))
                     return True
@@ -467,7 +505,7 @@ class Engine:
                 del self.alerts[a.key]
             if gone:
                 log.info(line("alerts_closed_on_reload", alerts=len(gone), why="their rules were removed"))
-                self.outbox.write([states.close(a, now) for a in gone], [], now)
+                self._write([states.close(a, now) for a in gone], [], now)
 
     def enqueue_test(self, channels: list[str], now: float) -> str:
         """A test notification through the real pipeline (outbox, workers, retries)."""
@@ -485,7 +523,7 @@ class Engine:
                 updated_at=now,
             )
             n = Notice(a.alert_id, "test", tuple(channels))
-            self.outbox.write([], self.rows_for(a, n, now), now)
+            self._write([], self.rows_for(a, n, now), now)
             return a.alert_id
 
     def active(self) -> list[dict]:
@@ -586,7 +624,7 @@ class EvaluatorThread(threading.Thread):
                 if self.engine.evaluate(self.hub.metrics(), now):
                     self.on_enqueued()
                 self.evaluations += 1
-                if now >= next_prune:
+                if now >= next_prune and not self.engine.held.failing:
                     retention_s = self.engine.settings.delivery.retention_days * 86400.0
                     self.engine.outbox.prune(self.KEEP_ENDED_ALERTS, now, retention_s)
                     next_prune = now + self.PRUNE_EVERY_S

@@ -104,6 +104,19 @@ class NewRow:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldRow:
+    """A notification held in memory while the store failed, with how far its delivery went."""
+
+    new: NewRow
+    status: str  # pending | sent | dead
+    attempts: int
+    created_at: float
+    due_at: float
+    sent_at: float | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     """A claimed notification."""
 
@@ -179,25 +192,7 @@ class Outbox:
         that produced it.
         """
         with self._tx() as db:
-            if memory:
-                db.executemany(
-                    "INSERT OR REPLACE INTO rule_memory VALUES (?,?,?,?)",
-                    [(r, b, json.dumps(v), at) for (r, b), (v, at) in memory.items()],
-                )
-            if alive:
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('last_alive', ?)", (now,))
-            for a in alerts:
-                db.execute(
-                    "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?)",
-                    (
-                        a.alert_id,
-                        a.key,
-                        a.status,
-                        a.severity,
-                        a.updated_at,
-                        json.dumps(a.to_dict(), default=str),
-                    ),
-                )
+            _put_states(db, alerts, now, memory, alive)
             before = db.total_changes
             db.executemany(
                 "INSERT OR IGNORE INTO notifications (idem, alert_id, channel, dest, kind, prio, payload,"
@@ -218,6 +213,45 @@ class Outbox:
                 ],
             )
             return db.total_changes - before
+
+    def write_held(
+        self,
+        alerts: Iterable[Alert],
+        rows: Iterable[HeldRow],
+        now: float,
+        *,
+        memory: Mapping[tuple[str, str], tuple[Any, float | None]] | None = None,
+    ) -> None:
+        """Write back what was held in memory while the store failed, in one transaction.
+
+        Each notification goes in with its outcome (one delivered from memory is stored
+        as sent, so it is never sent again); the states and counter memory go with them.
+        """
+        with self._tx() as db:
+            _put_states(db, alerts, now, memory, True)
+            db.executemany(
+                "INSERT OR IGNORE INTO notifications (idem, alert_id, channel, dest, kind, prio, payload,"
+                " created_at, due_at, attempts, status, last_error, sent_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        h.new.idem,
+                        h.new.alert_id,
+                        h.new.channel,
+                        h.new.dest,
+                        h.new.kind,
+                        min(urgent_first(h.new.severity), urgent_first("info")),
+                        json.dumps(h.new.payload, default=str),
+                        h.created_at,
+                        h.due_at,
+                        h.attempts,
+                        h.status,
+                        h.last_error,
+                        h.sent_at,
+                    )
+                    for h in rows
+                ],
+            )
 
     def heartbeat(self, now: float) -> None:
         """Record that the monitor is alive at ``now``: the "stopped at about" of the next start.
@@ -426,6 +460,30 @@ class Outbox:
             )
 
 
+def _put_states(
+    db: sqlite3.Connection,
+    alerts: Iterable[Alert],
+    now: float,
+    memory: Mapping[tuple[str, str], tuple[Any, float | None]] | None,
+    alive: bool,
+) -> None:
+    """Alert states, counter memory and the heartbeat, inside the caller's transaction."""
+    if memory:
+        db.executemany(
+            "INSERT OR REPLACE INTO rule_memory VALUES (?,?,?,?)",
+            [(r, b, json.dumps(v), at) for (r, b), (v, at) in memory.items()],
+        )
+    if alive:
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('last_alive', ?)", (now,))
+    db.executemany(
+        "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?)",
+        [
+            (a.alert_id, a.key, a.status, a.severity, a.updated_at, json.dumps(a.to_dict(), default=str))
+            for a in alerts
+        ],
+    )
+
+
 def _prune_older(db: sqlite3.Connection, cutoff: float) -> int:
     """Delete finished notifications and ended alerts last touched before ``cutoff``; rows deleted."""
     n = db.execute(
@@ -459,6 +517,9 @@ class _Tx:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            if not exc_type:
+                self.db.execute("COMMIT")
+            elif self.db.in_transaction:  # SQLite already rolled back after "disk full": keep its error
+                self.db.execute("ROLLBACK")
         finally:
             self.lock.release()

@@ -24,6 +24,7 @@ from alerts import history as history_mod
 from alerts.config import AlertsSettings, StorageSettings
 from alerts.delivery import ChannelWorker, RateLimiter, WorkerThread
 from alerts.engine import Engine, EvaluatorThread
+from alerts.held import HeldStore
 from alerts.outbox import Outbox
 from alerts.snapshot import AlertSnapshot, SnapshotPublisher
 from collectors.logline import line
@@ -50,6 +51,7 @@ class AlertService:
         self.outbox = Outbox(storage.data_dir)
         self.outbox.reset_leases()  # whatever a previous process had in flight is due again now
         self.limiter = RateLimiter()
+        self.held = HeldStore()  # the store fails (disk full): alerts held in memory and sent from there
         self.channels = channel_mod.build(settings, dashboard_url)
         self.workers = self._workers()
         self.engine = Engine(
@@ -59,10 +61,11 @@ class AlertService:
             dashboard_url=dashboard_url,
             dests_of=self._dests_of,
             restored_bots=hub.bots(),  # built after the store's restore, before any event of this run
+            held=self.held,
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.snapshots = SnapshotPublisher(self.outbox, self.engine, lambda: self.workers)
+        self.snapshots = SnapshotPublisher(self.outbox, self.engine, lambda: self.workers, self.held.status)
         self._sweep_unroutable()
         self.publish()
 
@@ -75,6 +78,7 @@ class AlertService:
                 self.settings.delivery,
                 self.clock,
                 self.rng,
+                self.held,
                 after_pass=self.publish,
             )
             for name, ch in self.channels.items()
