@@ -64,6 +64,9 @@ _MATERIAL = (
 
 #: Seconds between two heartbeats written to the outbox: the "stopped at about" of the next start.
 HEARTBEAT_S = 1.0
+#: Alerts resolved this long before the previous run's last heartbeat are checked after a restart
+#: (the journal loses at most its commit interval, 1 s at most, of the events behind a resolve).
+ENDED_LOOKBACK_S = 60.0
 
 
 def _material(a: Alert | None) -> tuple | None:
@@ -113,13 +116,15 @@ class Engine:
         self.failing: set[str] = set()  # critical alerts nobody confirmed past the deadline
         # bots forgotten by the operator whose absence no evaluation has seen yet (see forget())
         self._forgotten: set[str] = set()
-        # carried alerts whose evidence position the restored state has not been compared with yet
+        # alerts that ended just before the restart: their resolve's evidence may be missing too
+        self._ended = self._recently_ended()
+        # carried (and just ended) alerts whose evidence the restored state was not compared with yet
         self._unverified: set[str] = {
             k for k, a in self.alerts.items() if a.evidence_seq is not None and a.bot != catalog.MONITOR
-        }
+        } | set(self._ended)
         self._restored_at: dict[str, StreamPosition] = {}  # each bot's position as restored
         # carried alerts held because their bot's state is behind (all of them until the first evaluation)
-        self.verifying: frozenset[str] = frozenset(self._unverified)
+        self.verifying: frozenset[str] = frozenset(self._unverified)  # (ended ones: no new episode yet)
         self._said_held: set[str] = set()  # held alerts whose alert_verifying line is written
         self._lock = threading.RLock()
 
@@ -128,6 +133,20 @@ class Engine:
         with self._lock:
             if self.started_at is None:
                 self.started_at = now
+
+    def _recently_ended(self) -> dict[str, Alert]:
+        """Alerts of a bot resolved in the last minute of the previous run, newest per identity.
+
+        A restored state that lacks the events which ended one would show its condition
+        still true: a new episode must not fire on that older evidence.
+        """
+        since = (self.previous.last_alive or 0.0) - ENDED_LOOKBACK_S
+        ended = {a.key: a for a in self.outbox.load_ended_since(since)}
+        return {
+            k: a
+            for k, a in ended.items()
+            if k not in self.alerts and a.evidence_seq is not None and a.bot != catalog.MONITOR
+        }
 
     def _seed(self, rule: str, bot: str) -> float | None:
         """Memory of a counter from a file that never saved it: seen, moved now if its alert is open."""
@@ -182,7 +201,7 @@ class Engine:
         """
         held = set()
         for key in sorted(self._unverified):
-            a = self.alerts.get(key)
+            a = self.alerts.get(key) or self._ended.get(key)
             if a is None or a.bot not in ev.bots:
                 self._unverified.discard(key)
                 continue
@@ -196,6 +215,7 @@ class Engine:
                 held.add(key)
             else:
                 self._unverified.discard(key)
+                self._ended.pop(key, None)
                 if key in self._said_held:
                     log.info(line("alert_verified", **_fields(a), run=pos.run, seq=pos.seq))
         return frozenset(held)
@@ -305,9 +325,10 @@ class Engine:
         except sqlite3.DatabaseError:  # the store fails (said once): decide when it can be read again
             return
         failing = set()
+        from_memory = self.held.delivered()
         for a in cands:
             d = delivery[a.alert_id]
-            if d["sent"]:
+            if d["sent"] or a.alert_id in from_memory:
                 self._confirmed.add(a.alert_id)
                 continue
             all_dead = d["dead"] > 0 and d["pending"] == 0

@@ -189,6 +189,11 @@ class HeldStore:
                 else:
                     h.status, h.sent_at, h.last_error = status, now, error
 
+    def delivered(self) -> set[str]:
+        """Alert ids with a held notification delivered from memory (no failover needed for them)."""
+        with self._lock:
+            return {h.new.alert_id for h in self._rows.values() if h.status == "sent"}
+
     def next_due(self, channel: str) -> dict[str, float]:
         with self._lock:
             out: dict[str, float] = {}

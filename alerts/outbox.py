@@ -429,6 +429,15 @@ class Outbox:
             ).fetchall()
         return [Alert.from_dict(json.loads(r[0])) for r in rows]
 
+    def load_ended_since(self, since: float) -> list[Alert]:
+        """Alerts resolved at or after ``since``, oldest first (a restart checks their evidence too)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc FROM alerts WHERE status=? AND updated_at>=? ORDER BY updated_at",
+                (RESOLVED, since),
+            ).fetchall()
+        return [Alert.from_dict(json.loads(r[0])) for r in rows]
+
     def history(self, limit: int) -> list[dict]:
         with self._lock:
             rows = self._db.execute(

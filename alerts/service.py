@@ -13,6 +13,7 @@ write (alerts/snapshot.py): the dashboard's push thread never reads SQLite.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 import urllib.parse
@@ -91,12 +92,17 @@ class AlertService:
     def _sweep_unroutable(self) -> None:
         """Rows for channels/destinations no longer configured are dead-lettered, loudly, not lost."""
         now = self.clock()
-        for name in self.outbox.pending_channels():
-            n = self.outbox.dead_unroutable(
-                name, self._dests_of(name), now, f"channel {name!r} or its destination is not configured"
-            )
-            if n:
-                log.error(line("alert_dead_lettered", channel=name, notifications=n, reason="not_configured"))
+        try:
+            for name in self.outbox.pending_channels():
+                n = self.outbox.dead_unroutable(
+                    name, self._dests_of(name), now, f"channel {name!r} or its destination is not configured"
+                )
+                if n:
+                    log.error(
+                        line("alert_dead_lettered", channel=name, notifications=n, reason="not_configured")
+                    )
+        except sqlite3.DatabaseError as exc:  # a full disk: swept at the next reload or start
+            self.held.fail(exc, now)
 
     # ---- lifecycle ------------------------------------------------------
     def start(self) -> None:

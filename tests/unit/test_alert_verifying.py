@@ -180,3 +180,42 @@ def test_an_alert_whose_evidence_was_committed_is_evaluated_at_once(tmp_path):
     clock.advance(1)
     b.evaluate()
     assert b.active()[0]["verifying"] is False
+
+
+def test_an_alert_whose_resolve_the_restore_lacks_does_not_fire_again(tmp_path):
+    clock = FakeClock()
+    feed = Feed(clock)
+    a = make_service(feed, _cfg(), tmp_path)
+    feed.account(100_000.0)
+    feed.account(80_000.0)
+    a.evaluate()
+    clock.advance(1)
+    feed.account(100_000.0)  # the evidence of the resolve: seq 3
+    a.evaluate()
+    assert _sent(a) == [("max_drawdown", "firing"), ("max_drawdown", "resolved")]
+    clock.advance(1)  # SIGKILL before the journal committed seq 3
+    fed = _without_last(feed, 1)
+    assert fed.hub.metrics().bots["b1"].drawdown == pytest.approx(0.2)  # the restored state: still down
+    b = make_service(fed, _cfg(), tmp_path)
+    for _ in range(5):
+        clock.advance(1)
+        b.evaluate()
+    assert _sent(b) == [("max_drawdown", "firing"), ("max_drawdown", "resolved")]  # no new episode
+    assert b.active() == []
+    ((_, _, missing),) = feed._log.batches[-1:]
+    fed.hub.apply_batch(missing, len(missing))  # replayed: the recovery is in the state
+    clock.advance(1)
+    b.evaluate()
+    fed.account(80_000.0)  # a real new drawdown after that is a new episode, as always
+    clock.advance(1)
+    b.evaluate()
+    assert _sent(b)[-1] == ("max_drawdown", "firing")
+    assert len(_sent(b)) == 3
+
+
+def test_the_alerts_tab_says_verifying_after_restart() -> None:
+    from app.dashboard.alerts_tab import _active_row
+
+    a = {**_alert().to_dict(), "verifying": True}
+    assert _active_row(a, ())["status"] == "firing, verifying after restart"
+    assert _active_row({**a, "verifying": False}, ())["status"] == "firing"
