@@ -14,9 +14,10 @@ and the store says it resumed.  A worker's outcome that the file refused
 (a row claimed before the disk filled) is kept too (:meth:`defer`) and
 replayed before that worker claims again.
 
-Bounded: at most ``max_rows`` notifications are held; beyond it the oldest of
-the least urgent that is not being sent is dropped (and counted), never a
-critical one while a lower severity can go instead.
+Bounded: at most ``max_rows`` notifications wait here (plus those a worker is
+sending, at most a batch per channel); beyond it a delivered one goes first,
+then the oldest of the least urgent (counted and logged), so a critical one
+goes only when nothing less urgent is left.
 """
 
 from __future__ import annotations
@@ -135,22 +136,19 @@ class HeldStore:
             for r in rows:
                 if r.idem not in self._rows:
                     self._rows[r.idem] = _Held(next(self._ids), r, now, now)
-            while len(self._rows) > self.max_rows and self._drop_one():
-                pass
+            while sum(1 for h in self._rows.values() if not h.in_flight) > self.max_rows:
+                self._drop_one()
 
-    def _drop_one(self) -> bool:
+    def _drop_one(self) -> None:
         idle = [h for h in self._rows.values() if not h.in_flight]
-        if not idle:
-            return False
         done = [h for h in idle if h.status != "pending"]  # a delivered one is history: dropped first
-        victim = done[0] if done else max(idle, key=lambda h: (urgent_first(h.new.severity), -h.id))
+        victim = done[0] if done else max(idle, key=lambda h: (urgent_first(h.new.severity), h.id))
         del self._rows[victim.new.idem]
         self.dropped += 1
         if victim.status == "pending":
             log.error(
                 line("alert_dropped", alert_id=victim.new.alert_id, kind=victim.new.kind, why="held full")
             )
-        return True
 
     # ---- the delivery workers ----------------------------------------------
     def take(self, channel: str, dest: str, now: float, limit: int) -> list[Row]:
