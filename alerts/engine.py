@@ -116,6 +116,11 @@ class Engine:
         self.failing: set[str] = set()  # critical alerts nobody confirmed past the deadline
         # bots forgotten by the operator whose absence no evaluation has seen yet (see forget())
         self._forgotten: set[str] = set()
+        self._init_verifying()
+        self._lock = threading.RLock()
+
+    def _init_verifying(self) -> None:
+        """What the first evaluations compare with the restored state (see ``_behind``)."""
         # alerts that ended just before the restart: their resolve's evidence may be missing too
         self._ended = self._recently_ended()
         # carried (and just ended) alerts whose evidence the restored state was not compared with yet
@@ -126,7 +131,6 @@ class Engine:
         # carried alerts held because their bot's state is behind (all of them until the first evaluation)
         self.verifying: frozenset[str] = frozenset(self._unverified)  # (ended ones: no new episode yet)
         self._said_held: set[str] = set()  # held alerts whose alert_verifying line is written
-        self._lock = threading.RLock()
 
     def start(self, now: float) -> None:
         """The evaluator starts: events arriving from now on are this run's ("heard again")."""
@@ -384,6 +388,9 @@ class Engine:
                 return self.outbox.write(alerts, rows, now, **kw)  # type: ignore[arg-type]
             except sqlite3.DatabaseError as exc:  # disk full, I/O error: the alerts go on in memory
                 self.held.fail(exc, now)
+            except Exception:
+                self.rules.remember_unsaved(memory)  # saved with the next successful write
+                raise
         self.rules.remember_unsaved(memory)  # saved with the next successful write
         self.held.hold(alerts, rows, now)
         self._write_back(now)
