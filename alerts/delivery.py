@@ -8,6 +8,11 @@ the typed result in the outbox: sent, retry at a time (the server's
 Time comes from the injected clock, so tests drive ``run_once`` on a fake clock
 and the thread loop is just ``run_once`` + wait.
 
+While the alert store fails (disk full), the notifications the evaluator could
+not write wait in memory (alerts/held.py): each pass sends those first, with the
+same limits, retries and results, and a claimed row's outcome that the file
+refuses is kept and written before the worker claims again.
+
 Every outcome is one ``key=value`` log line per notification (collectors/logline.py):
 ``alert_delivered``, ``alert_delivery_failed`` (with the attempt and the error's
 class), ``alert_dead_lettered``.  A line never carries a destination or an error's

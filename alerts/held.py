@@ -168,9 +168,6 @@ class HeldStore:
                 h.in_flight, h.attempts = True, h.attempts + 1
             return [h.as_row() for h in due[:limit]]
 
-    def owns(self, row_id: int) -> bool:
-        return row_id < 0
-
     def settle(
         self, ids: list[int], status: str, now: float, error: str | None = None, due_at: float = 0.0
     ) -> None:
