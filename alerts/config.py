@@ -55,6 +55,8 @@ class Delivery(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
     failover_after_s: Positive = 60.0  # critical not confirmed by any channel -> all channels
     give_up_after_s: Positive = 86400.0  # transient failures past this are dead-lettered
     max_batch: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 500  # alerts per digest message
+    #: Dead-lettered and delivered notifications (and ended alerts) older than this are pruned hourly.
+    retention_days: Positive = 30.0
 
 
 class Watchdog(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):

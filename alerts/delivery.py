@@ -8,6 +8,11 @@ the typed result in the outbox: sent, retry at a time (the server's
 Time comes from the injected clock, so tests drive ``run_once`` on a fake clock
 and the thread loop is just ``run_once`` + wait.
 
+While the alert store fails (disk full), the notifications the evaluator could
+not write wait in memory (alerts/held.py): each pass sends those first, with the
+same limits, retries and results, and a claimed row's outcome that the file
+refuses is kept and written before the worker claims again.
+
 Every outcome is one ``key=value`` log line per notification (collectors/logline.py):
 ``alert_delivered``, ``alert_delivery_failed`` (with the attempt and the error's
 class), ``alert_dead_lettered``.  A line never carries a destination or an error's
@@ -19,12 +24,14 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from alerts.channels.base import DELIVERED, PERMANENT, BaseChannel, Limit, Result
 from alerts.config import Delivery
+from alerts.held import HeldStore
 from alerts.outbox import Outbox, Row
 from collectors.logline import line
 
@@ -87,8 +94,10 @@ class ChannelWorker:
         cfg: Delivery,
         clock: Callable[[], float],
         rng: random.Random | None = None,
+        held: HeldStore | None = None,
     ) -> None:
         self.channel, self.outbox, self.limiter, self.cfg, self.clock = channel, outbox, limiter, cfg, clock
+        self.held = held or HeldStore()  # notifications the store could not write: sent from memory
         self.rng = rng or random.Random()
         self.health = Health()
         self.wake = threading.Event()
@@ -102,10 +111,18 @@ class ChannelWorker:
         """One pass; returns when the next pass is worth doing (None = nothing queued)."""
         dests = self.channel.destinations()
         for dest in dests:
-            self._drain(dest)
-        return self._next_wake(dests)
+            self._drain(dest, held=True)
+        try:
+            self.held.replay_deferred(self.outbox)  # outcomes the file refused, before claiming again
+            for dest in dests:
+                self._drain(dest)
+            return self._next_wake(dests)
+        except sqlite3.DatabaseError as exc:  # the store fails: said once, held rows still go out
+            self.held.fail(exc, self.clock())
+            due = self.held.next_due(self.name).values()
+            return min(due, default=self.clock() + 1.0)
 
-    def _drain(self, dest: str) -> None:
+    def _drain(self, dest: str, held: bool = False) -> None:
         """Send what one destination may receive now: one message per rate-limit token.
 
         A rate-limited destination gets one message per pass (a digest of up to
@@ -116,10 +133,14 @@ class ChannelWorker:
         if self.limiter.ready_at(limits, now) > now:
             return
         batch = min(self.channel.batch_max, self.cfg.max_batch)
-        rows = self.outbox.claim(self.name, [dest], now, self.cfg.lease_s, batch if limits else 100 * batch)
+        limit = batch if limits else 100 * batch
+        if held:
+            rows = self.held.take(self.name, dest, now, limit)
+        else:
+            rows = self.outbox.claim(self.name, [dest], now, self.cfg.lease_s, limit)
         for i in range(0, len(rows), batch):
             if i and self.limiter.ready_at(limits, self.clock()) > self.clock():
-                self.outbox.release([r.id for r in rows[i:]])
+                self._release([r.id for r in rows[i:]])
                 return
             self._deliver(dest, rows[i : i + batch])
 
@@ -127,6 +148,8 @@ class ChannelWorker:
         """Earliest moment a destination has a due row *and* its rate limit allows a message."""
         now = self.clock()
         due = self.outbox.next_due_by_dest(self.name)
+        for dest, at in self.held.next_due(self.name).items():
+            due[dest] = min(at, due.get(dest, at))
         times = [
             max(t, self.limiter.ready_at(self.channel.limits(d), now)) for d, t in due.items() if d in dests
         ]
@@ -176,7 +199,7 @@ class ChannelWorker:
             self._log(
                 logging.ERROR, "alert_dead_lettered", [row], reason="unbuildable", error=type(exc).__name__
             )
-            self.outbox.dead([row.id], error, self.clock())
+            self._dead([row.id], error, self.clock())
         return []
 
     def _log(self, level: int, event: str, rows: list[Row], **extra: object) -> None:
@@ -201,7 +224,7 @@ class ChannelWorker:
         now = self.clock()
         ids = [r.id for r in rows]
         if result.status == DELIVERED:
-            self.outbox.sent(ids, now)
+            self._outcome("sent", ids, now)
             self.health = Health(True, None, now, self.health.last_error_at)
             self._log(logging.INFO, "alert_delivered", rows, digest=len(rows))
             return
@@ -213,7 +236,7 @@ class ChannelWorker:
         if result.status == PERMANENT:
             self._log(logging.ERROR, "alert_delivery_failed", rows, attempt=attempt, error=cls, retry=False)
             self._log(logging.ERROR, "alert_dead_lettered", rows, reason="permanent", error=cls)
-            self.outbox.dead(ids, error, now)
+            self._dead(ids, error, now)
             return
         oldest = min(r.created_at for r in rows)
         if now - oldest > self.cfg.give_up_after_s:
@@ -221,7 +244,7 @@ class ChannelWorker:
             self._log(
                 logging.ERROR, "alert_dead_lettered", rows, reason="gave_up", error=cls, after_s=now - oldest
             )
-            self.outbox.dead(ids, f"gave up after retries: {error}", now)
+            self._dead(ids, f"gave up after retries: {error}", now)
             return
         delay = result.retry_after if result.retry_after is not None else self.backoff(tried)
         if result.retry_after is not None:
@@ -229,7 +252,37 @@ class ChannelWorker:
         self._log(
             logging.WARNING, "alert_delivery_failed", rows, attempt=attempt, error=cls, retry_in_s=delay
         )
-        self.outbox.retry(ids, now + delay, error)
+        self._outcome("retry", ids, now, error, now + delay)
+
+    def _dead(self, ids: list[int], error: str, now: float) -> None:
+        self._outcome("dead", ids, now, error)
+
+    def _release(self, ids: list[int]) -> None:
+        self._outcome("release", ids, self.clock())
+
+    def _outcome(self, what: str, ids: list[int], now: float, error: str = "", due_at: float = 0.0) -> None:
+        """Record a send's outcome: a held row's in memory, a claimed row's in the file.
+
+        A claimed row whose outcome the file refuses (the disk filled meanwhile) keeps it
+        for later: written before this worker claims again, so it is not sent twice.
+        """
+        held = [i for i in ids if i < 0]
+        if held:
+            self.held.settle(held, what, now, error or None, due_at)
+        claimed = [i for i in ids if i >= 0]
+        if not claimed:
+            return
+        method, args = {
+            "sent": ("sent", (claimed, now)),
+            "dead": ("dead", (claimed, error, now)),
+            "retry": ("retry", (claimed, due_at, error)),
+            "release": ("release", (claimed,)),
+        }[what]
+        try:
+            getattr(self.outbox, method)(*args)
+        except sqlite3.DatabaseError as exc:
+            self.held.fail(exc, now)
+            self.held.defer(method, *args)
 
     def backoff(self, attempts: int) -> float:
         """Exponential backoff (0.5 s x1.5 by default, capped) with +-20 % jitter against thundering herds."""

@@ -17,6 +17,14 @@ most ``stale_after_s``); a bot the restarted monitor does not know at all gets t
 same ``stale_after_s`` to report before its alerts end as unverified; and no bot
 is called stale before it had that time to be heard after the restart.
 
+An alert is never decided on older evidence than the evidence that set it.  Each
+alert remembers the position in its bot's stream (run, seq) of the evidence that
+last changed it.  The restored state can be older than that (the previous run
+evaluated events the journal had not committed yet): such a carried alert is
+*verifying after restart* and stays exactly as it is (no resolve, no re-fire, no
+repeat, no escalation) until the state has caught up past that position or the
+bot's catch-up ended (alerts/states.py, ``behind_evidence``).
+
 An operator running the monitor headless reads its log: every alert fired,
 resolved, escalated, failed over or acknowledged is one ``key=value`` line
 (collectors/logline.py), written once the transition is on disk.
@@ -25,15 +33,17 @@ resolved, escalated, failed over or acknowledged is one ``key=value`` line
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable
 
 from alerts import catalog, messages, states
 from alerts.config import AlertsSettings
+from alerts.held import HeldStore
 from alerts.outbox import NewRow, Outbox
 from alerts.rules import Evaluation, Observation, RuleSet, identity
-from alerts.states import FIRING, Alert, Notice
+from alerts.states import FIRING, Alert, Notice, StreamPosition
 from app.core.documents import MetricsDocument
 from collectors.logline import line
 
@@ -54,6 +64,9 @@ _MATERIAL = (
 
 #: Seconds between two heartbeats written to the outbox: the "stopped at about" of the next start.
 HEARTBEAT_S = 1.0
+#: Alerts resolved this long before the previous run's last heartbeat are checked after a restart
+#: (the journal loses at most its commit interval, 1 s at most, of the events behind a resolve).
+ENDED_LOOKBACK_S = 60.0
 
 
 def _material(a: Alert | None) -> tuple | None:
@@ -73,6 +86,7 @@ class Engine:
         dests_of: Callable[[str], list[str]],
         new_id: Callable[[], str] | None = None,
         restored_bots: Iterable[str] | None = None,
+        held: HeldStore | None = None,
     ) -> None:
         """``restored_bots``: the bots the store holds before any event of this run arrived (what the
         restore brought back); without it, those the first evaluation sees."""
@@ -83,6 +97,7 @@ class Engine:
             dests_of,
         )
         self.stale_after_s = stale_after_s
+        self.held = held or HeldStore()  # what the store could not write, while it fails
         self.new_id = new_id or (lambda: uuid.uuid4().hex[:16])
         self.alerts: dict[str, Alert] = {a.key: a for a in outbox.load_active()}
         self.previous = outbox.previous  # what the file says of the run before this one
@@ -101,13 +116,41 @@ class Engine:
         self.failing: set[str] = set()  # critical alerts nobody confirmed past the deadline
         # bots forgotten by the operator whose absence no evaluation has seen yet (see forget())
         self._forgotten: set[str] = set()
+        self._init_verifying()
         self._lock = threading.RLock()
+
+    def _init_verifying(self) -> None:
+        """What the first evaluations compare with the restored state (see ``_behind``)."""
+        # alerts that ended just before the restart: their resolve's evidence may be missing too
+        self._ended = self._recently_ended()
+        # carried (and just ended) alerts whose evidence the restored state was not compared with yet
+        self._unverified: set[str] = {
+            k for k, a in self.alerts.items() if a.evidence_seq is not None and a.bot != catalog.MONITOR
+        } | set(self._ended)
+        self._restored_at: dict[str, StreamPosition] = {}  # each bot's position as restored
+        # carried alerts held because their bot's state is behind (all of them until the first evaluation)
+        self.verifying: frozenset[str] = frozenset(self._unverified)  # (ended ones: no new episode yet)
+        self._said_held: set[str] = set()  # held alerts whose alert_verifying line is written
 
     def start(self, now: float) -> None:
         """The evaluator starts: events arriving from now on are this run's ("heard again")."""
         with self._lock:
             if self.started_at is None:
                 self.started_at = now
+
+    def _recently_ended(self) -> dict[str, Alert]:
+        """Alerts of a bot resolved in the last minute of the previous run, newest per identity.
+
+        A restored state that lacks the events which ended one would show its condition
+        still true: a new episode must not fire on that older evidence.
+        """
+        since = (self.previous.last_alive or 0.0) - ENDED_LOOKBACK_S
+        ended = {a.key: a for a in self.outbox.load_ended_since(since)}
+        return {
+            k: a
+            for k, a in ended.items()
+            if k not in self.alerts and a.evidence_seq is not None and a.bot != catalog.MONITOR
+        }
 
     def _seed(self, rule: str, bot: str) -> float | None:
         """Memory of a counter from a file that never saved it: seen, moved now if its alert is open."""
@@ -123,12 +166,14 @@ class Engine:
                 self._drop_forgotten(ev)
             if not self._begun:
                 self._begin(ev, now)
+                self._restored_at = {b: _position(metrics, b) for b in metrics.bots}
             heard = self._heard_since_start(metrics, now)
             active = self._restart_grace(ev, heard, now)
+            self.verifying = self._behind(metrics, ev) if self._unverified else frozenset()
             changed: list[Alert] = []
             notices: list[tuple[Alert, Notice]] = []
             moves: list[tuple[Alert | None, Alert | None]] = []
-            for key in set(active) | set(self.alerts):
+            for key in (set(active) | set(self.alerts)) - self.verifying:
                 old = self.alerts.get(key)
                 obs = active.get(key)
                 if obs is None and old is not None and old.bot not in ev.bots:
@@ -142,6 +187,8 @@ class Engine:
                 if new is not None and new.status == FIRING:
                     new, more = states.due(new, now, repeat=not self._unconfirmed(key, now))
                     ns += more
+                if new is not None and _material(new) != _material(old):
+                    new = states.with_evidence(new, _position(metrics, new.bot))
                 self._track(key, old, new, changed)
                 notices += [(new, n) for n in ns]
                 moves.append((old, new))
@@ -149,6 +196,33 @@ class Engine:
             n = self._commit(changed, notices, now)
             _log_transitions(moves, notices)
             return n
+
+    def _behind(self, metrics: MetricsDocument, ev: Evaluation) -> frozenset[str]:
+        """Carried alerts whose bot's state is still older than their evidence (held as they are).
+
+        An alert leaves this set for good once its bot's state caught up or its catch-up
+        ended; one whose bot the store does not know is left to ``_unknown_bot``.
+        """
+        held = set()
+        for key in sorted(self._unverified):
+            a = self.alerts.get(key) or self._ended.get(key)
+            if a is None or a.bot not in ev.bots:
+                self._unverified.discard(key)
+                continue
+            pos = _position(metrics, a.bot) or StreamPosition(None, None)
+            catch_up = metrics.collector.catch_up.get(a.bot)
+            restored = self._restored_at.get(a.bot, pos)
+            if states.behind_evidence(a, pos, catch_up.state if catch_up else None, restored):
+                if key not in self._said_held:
+                    self._said_held.add(key)
+                    log.warning(line("alert_verifying", **_fields(a), **_behind_fields(a, pos)))
+                held.add(key)
+            else:
+                self._unverified.discard(key)
+                self._ended.pop(key, None)
+                if key in self._said_held:
+                    log.info(line("alert_verified", **_fields(a), run=pos.run, seq=pos.seq))
+        return frozenset(held)
 
     def _drop_forgotten(self, ev: Evaluation) -> None:
         """A document read before a bot was forgotten must not raise its alerts again."""
@@ -250,11 +324,15 @@ class Engine:
         if not cands:
             self.failing.clear()
             return
-        delivery = self.outbox.delivery_of([a.alert_id for a in cands])
+        try:
+            delivery = self.outbox.delivery_of([a.alert_id for a in cands])
+        except sqlite3.DatabaseError:  # the store fails (said once): decide when it can be read again
+            return
         failing = set()
+        from_memory = self.held.delivered()
         for a in cands:
             d = delivery[a.alert_id]
-            if d["sent"]:
+            if d["sent"] or a.alert_id in from_memory:
                 self._confirmed.add(a.alert_id)
                 continue
             all_dead = d["dead"] > 0 and d["pending"] == 0
@@ -291,25 +369,59 @@ class Engine:
         """States, notifications, counter memory and the heartbeat: one transaction."""
         memory = self.rules.take_memory()
         alive = now - self._alive_at >= HEARTBEAT_S
-        if not changed and not notices and not memory:
+        rows = [r for alert, n in notices for r in self.rows_for(alert, n, now)]
+        if not self.held.failing and not changed and not rows and not memory:
             if alive:
-                self.outbox.heartbeat(now)
+                self._store(lambda: self.outbox.heartbeat(now), now)
                 self._alive_at = now
             return 0
-        rows = [r for alert, n in notices for r in self.rows_for(alert, n, now)]
-        try:
-            n = self.outbox.write(changed, rows, now, memory=memory, alive=alive)
-        except Exception:
-            self.rules.remember_unsaved(memory)  # saved with the next successful write
-            raise
+        n = self._write(changed, rows, now, memory=memory, alive=alive)
         if alive:
             self._alive_at = now
         return n
 
+    def _write(self, alerts: list[Alert], rows: list[NewRow], now: float, **kw: object) -> int:
+        """Write to the store, or hold in memory while it fails (the workers send held rows from there)."""
+        memory = kw.get("memory") or {}
+        if not self.held.failing:
+            try:
+                return self.outbox.write(alerts, rows, now, **kw)  # type: ignore[arg-type]
+            except sqlite3.DatabaseError as exc:  # disk full, I/O error: the alerts go on in memory
+                self.held.fail(exc, now)
+            except Exception:
+                self.rules.remember_unsaved(memory)  # saved with the next successful write
+                raise
+        self.rules.remember_unsaved(memory)  # saved with the next successful write
+        self.held.hold(alerts, rows, now)
+        self._write_back(now)
+        return len(rows)
+
+    def _write_back(self, now: float) -> None:
+        """While the store fails, about once a second: try to write everything held."""
+        memory = self.rules.take_memory()
+        try:
+            self.held.write_back(lambda a, r: self.outbox.write_held(a, r, now, memory=memory), now)
+        except sqlite3.DatabaseError:
+            self.rules.remember_unsaved(memory)  # still failing: said once already
+        else:
+            if self.held.failing:
+                self.rules.remember_unsaved(memory)
+
+    def _store(self, write: Callable[[], object], now: float) -> None:
+        """A write with nothing to hold (the heartbeat): a failure marks the store failing."""
+        try:
+            write()
+        except sqlite3.DatabaseError as exc:
+            self.held.fail(exc, now)
+
     def mark_stopped(self, now: float) -> None:
         """A graceful stop records its exact time: the next start's "stopped at"."""
         with self._lock:
-            self.outbox.write([], [], now, alive=True)  # with an fsync: nothing comes after it
+            if self.held.failing:
+                self.held.next_try = 0.0  # a last try, whenever the previous one was
+                self._write_back(now)
+            else:
+                self.outbox.write([], [], now, alive=True)  # with an fsync: nothing comes after it
 
     def rows_for(self, alert: Alert, notice: Notice, now: float) -> list[NewRow]:
         """One outbox row per channel destination; an unknown channel gets a row to dead-letter."""
@@ -379,7 +491,7 @@ class Engine:
                 if a.alert_id == alert_id and a.status == FIRING:
                     new = states.ack(a, by, now)
                     self.alerts[key] = new
-                    self.outbox.write([new], [], now)
+                    self._write([new], [], now)
                     if new is not a:
                         log.info(line("alert_acknowledged", by=by, **_fields(new)))
                     return True
@@ -421,7 +533,7 @@ class Engine:
                 del self.alerts[a.key]
             if gone:
                 log.info(line("alerts_closed_on_reload", alerts=len(gone), why="their rules were removed"))
-                self.outbox.write([states.close(a, now) for a in gone], [], now)
+                self._write([states.close(a, now) for a in gone], [], now)
 
     def enqueue_test(self, channels: list[str], now: float) -> str:
         """A test notification through the real pipeline (outbox, workers, retries)."""
@@ -439,18 +551,31 @@ class Engine:
                 updated_at=now,
             )
             n = Notice(a.alert_id, "test", tuple(channels))
-            self.outbox.write([], self.rows_for(a, n, now), now)
+            self._write([], self.rows_for(a, n, now), now)
             return a.alert_id
 
     def active(self) -> list[dict]:
-        """Open alerts, most severe first; within a severity firing before pending, oldest first."""
+        """Open alerts, most severe first; within a severity firing before pending, oldest first.
+
+        ``verifying`` is true for a carried alert held until its bot's state caught up.
+        """
         with self._lock:
             alerts = sorted(self.alerts.values(), key=states.active_order)
-            return [a.to_dict() for a in alerts]
+            return [{**a.to_dict(), "verifying": a.key in self.verifying} for a in alerts]
 
     def firing_count(self) -> int:
         with self._lock:
             return sum(1 for a in self.alerts.values() if a.status == FIRING)
+
+
+def _position(metrics: MetricsDocument, bot: str) -> StreamPosition | None:
+    """Where the document's state of ``bot`` stands in its stream; None for the monitor's own."""
+    d = metrics.bots.get(bot)
+    return None if d is None else StreamPosition(d.events.run, d.events.last_seq)
+
+
+def _behind_fields(a: Alert, pos: StreamPosition) -> dict[str, object]:
+    return {"evidence_run": a.evidence_run, "evidence_seq": a.evidence_seq, "run": pos.run, "seq": pos.seq}
 
 
 def _fields(a: Alert) -> dict[str, object]:
@@ -510,7 +635,8 @@ class EvaluatorThread(threading.Thread):
         self.evaluations = 0
 
     #: Ended alerts kept in the outbox (with their delivered notifications); older ones are pruned
-    #: hourly so the SQLite file stays bounded. Dead-lettered notifications are never pruned.
+    #: hourly so the SQLite file stays bounded, as is every finished notification (delivered or
+    #: dead-lettered) older than ``alerts.delivery.retention_days``.
     KEEP_ENDED_ALERTS = 10_000
     PRUNE_EVERY_S = 3600.0
 
@@ -526,8 +652,9 @@ class EvaluatorThread(threading.Thread):
                 if self.engine.evaluate(self.hub.metrics(), now):
                     self.on_enqueued()
                 self.evaluations += 1
-                if now >= next_prune:
-                    self.engine.outbox.prune(self.KEEP_ENDED_ALERTS)
+                if now >= next_prune and not self.engine.held.failing:
+                    retention_s = self.engine.settings.delivery.retention_days * 86400.0
+                    self.engine.outbox.prune(self.KEEP_ENDED_ALERTS, now, retention_s)
                     next_prune = now + self.PRUNE_EVERY_S
                 self.on_evaluated()
                 self.stop.wait(self.engine.settings.min_interval_s)  # coalesce bursts of changes

@@ -104,6 +104,19 @@ class NewRow:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldRow:
+    """A notification held in memory while the store failed, with how far its delivery went."""
+
+    new: NewRow
+    status: str  # pending | sent | dead
+    attempts: int
+    created_at: float
+    due_at: float
+    sent_at: float | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     """A claimed notification."""
 
@@ -179,25 +192,7 @@ class Outbox:
         that produced it.
         """
         with self._tx() as db:
-            if memory:
-                db.executemany(
-                    "INSERT OR REPLACE INTO rule_memory VALUES (?,?,?,?)",
-                    [(r, b, json.dumps(v), at) for (r, b), (v, at) in memory.items()],
-                )
-            if alive:
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('last_alive', ?)", (now,))
-            for a in alerts:
-                db.execute(
-                    "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?)",
-                    (
-                        a.alert_id,
-                        a.key,
-                        a.status,
-                        a.severity,
-                        a.updated_at,
-                        json.dumps(a.to_dict(), default=str),
-                    ),
-                )
+            _put_states(db, alerts, now, memory, alive)
             before = db.total_changes
             db.executemany(
                 "INSERT OR IGNORE INTO notifications (idem, alert_id, channel, dest, kind, prio, payload,"
@@ -218,6 +213,45 @@ class Outbox:
                 ],
             )
             return db.total_changes - before
+
+    def write_held(
+        self,
+        alerts: Iterable[Alert],
+        rows: Iterable[HeldRow],
+        now: float,
+        *,
+        memory: Mapping[tuple[str, str], tuple[Any, float | None]] | None = None,
+    ) -> None:
+        """Write back what was held in memory while the store failed, in one transaction.
+
+        Each notification goes in with its outcome (one delivered from memory is stored
+        as sent, so it is never sent again); the states and counter memory go with them.
+        """
+        with self._tx() as db:
+            _put_states(db, alerts, now, memory, True)
+            db.executemany(
+                "INSERT OR IGNORE INTO notifications (idem, alert_id, channel, dest, kind, prio, payload,"
+                " created_at, due_at, attempts, status, last_error, sent_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        h.new.idem,
+                        h.new.alert_id,
+                        h.new.channel,
+                        h.new.dest,
+                        h.new.kind,
+                        min(urgent_first(h.new.severity), urgent_first("info")),
+                        json.dumps(h.new.payload, default=str),
+                        h.created_at,
+                        h.due_at,
+                        h.attempts,
+                        h.status,
+                        h.last_error,
+                        h.sent_at,
+                    )
+                    for h in rows
+                ],
+            )
 
     def heartbeat(self, now: float) -> None:
         """Record that the monitor is alive at ``now``: the "stopped at about" of the next start.
@@ -395,6 +429,15 @@ class Outbox:
             ).fetchall()
         return [Alert.from_dict(json.loads(r[0])) for r in rows]
 
+    def load_ended_since(self, since: float) -> list[Alert]:
+        """Alerts resolved at or after ``since``, oldest first (a restart checks their evidence too)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc FROM alerts WHERE status=? AND updated_at>=? ORDER BY updated_at",
+                (RESOLVED, since),
+            ).fetchall()
+        return [Alert.from_dict(json.loads(r[0])) for r in rows]
+
     def history(self, limit: int) -> list[dict]:
         with self._lock:
             rows = self._db.execute(
@@ -402,18 +445,63 @@ class Outbox:
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def prune(self, keep: int) -> None:
-        """Bound the file: drop the oldest ended alerts and their finished notifications."""
+    def prune(self, keep: int, now: float | None = None, retention_s: float | None = None) -> int:
+        """Bound the file; returns the notifications deleted.
+
+        Ended alerts beyond the newest ``keep`` go with their delivered notifications;
+        with ``retention_s``, every finished notification (delivered or dead-lettered)
+        and every ended alert older than ``now - retention_s`` goes too.  An open
+        alert's notifications stay, whatever their age: they say where it was delivered.
+        """
         with self._tx() as db:
             db.execute(
                 "DELETE FROM alerts WHERE status IN (?,?) AND alert_id NOT IN"
                 " (SELECT alert_id FROM alerts ORDER BY updated_at DESC LIMIT ?)",
                 (RESOLVED, CLOSED, keep),
             )
-            db.execute(
-                "DELETE FROM notifications WHERE status='sent' AND alert_id NOT IN"
-                " (SELECT alert_id FROM alerts)"
+            old = 0 if now is None or retention_s is None else _prune_older(db, now - retention_s)
+            return (
+                old
+                + db.execute(
+                    "DELETE FROM notifications WHERE status='sent' AND alert_id NOT IN"
+                    " (SELECT alert_id FROM alerts)"
+                ).rowcount
             )
+
+
+def _put_states(
+    db: sqlite3.Connection,
+    alerts: Iterable[Alert],
+    now: float,
+    memory: Mapping[tuple[str, str], tuple[Any, float | None]] | None,
+    alive: bool,
+) -> None:
+    """Alert states, counter memory and the heartbeat, inside the caller's transaction."""
+    if memory:
+        db.executemany(
+            "INSERT OR REPLACE INTO rule_memory VALUES (?,?,?,?)",
+            [(r, b, json.dumps(v), at) for (r, b), (v, at) in memory.items()],
+        )
+    if alive:
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('last_alive', ?)", (now,))
+    db.executemany(
+        "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?)",
+        [
+            (a.alert_id, a.key, a.status, a.severity, a.updated_at, json.dumps(a.to_dict(), default=str))
+            for a in alerts
+        ],
+    )
+
+
+def _prune_older(db: sqlite3.Connection, cutoff: float) -> int:
+    """Delete finished notifications and ended alerts last touched before ``cutoff``; rows deleted."""
+    n = db.execute(
+        "DELETE FROM notifications WHERE status IN ('sent','dead') AND COALESCE(sent_at, created_at) < ?"
+        " AND alert_id NOT IN (SELECT alert_id FROM alerts WHERE status IN (?,?))",
+        (cutoff, PENDING, FIRING),
+    ).rowcount
+    db.execute("DELETE FROM alerts WHERE status IN (?,?) AND updated_at < ?", (RESOLVED, CLOSED, cutoff))
+    return n
 
 
 def _tuples(value: Any) -> Any:
@@ -438,6 +526,9 @@ class _Tx:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            if not exc_type:
+                self.db.execute("COMMIT")
+            elif self.db.in_transaction:  # SQLite already rolled back after "disk full": keep its error
+                self.db.execute("ROLLBACK")
         finally:
             self.lock.release()

@@ -13,6 +13,7 @@ write (alerts/snapshot.py): the dashboard's push thread never reads SQLite.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 import urllib.parse
@@ -24,6 +25,7 @@ from alerts import history as history_mod
 from alerts.config import AlertsSettings, StorageSettings
 from alerts.delivery import ChannelWorker, RateLimiter, WorkerThread
 from alerts.engine import Engine, EvaluatorThread
+from alerts.held import HeldStore
 from alerts.outbox import Outbox
 from alerts.snapshot import AlertSnapshot, SnapshotPublisher
 from collectors.logline import line
@@ -50,6 +52,7 @@ class AlertService:
         self.outbox = Outbox(storage.data_dir)
         self.outbox.reset_leases()  # whatever a previous process had in flight is due again now
         self.limiter = RateLimiter()
+        self.held = HeldStore()  # the store fails (disk full): alerts held in memory and sent from there
         self.channels = channel_mod.build(settings, dashboard_url)
         self.workers = self._workers()
         self.engine = Engine(
@@ -59,10 +62,11 @@ class AlertService:
             dashboard_url=dashboard_url,
             dests_of=self._dests_of,
             restored_bots=hub.bots(),  # built after the store's restore, before any event of this run
+            held=self.held,
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.snapshots = SnapshotPublisher(self.outbox, self.engine, lambda: self.workers)
+        self.snapshots = SnapshotPublisher(self.outbox, self.engine, lambda: self.workers, self.held.status)
         self._sweep_unroutable()
         self.publish()
 
@@ -75,6 +79,7 @@ class AlertService:
                 self.settings.delivery,
                 self.clock,
                 self.rng,
+                self.held,
                 after_pass=self.publish,
             )
             for name, ch in self.channels.items()
@@ -87,12 +92,17 @@ class AlertService:
     def _sweep_unroutable(self) -> None:
         """Rows for channels/destinations no longer configured are dead-lettered, loudly, not lost."""
         now = self.clock()
-        for name in self.outbox.pending_channels():
-            n = self.outbox.dead_unroutable(
-                name, self._dests_of(name), now, f"channel {name!r} or its destination is not configured"
-            )
-            if n:
-                log.error(line("alert_dead_lettered", channel=name, notifications=n, reason="not_configured"))
+        try:
+            for name in self.outbox.pending_channels():
+                n = self.outbox.dead_unroutable(
+                    name, self._dests_of(name), now, f"channel {name!r} or its destination is not configured"
+                )
+                if n:
+                    log.error(
+                        line("alert_dead_lettered", channel=name, notifications=n, reason="not_configured")
+                    )
+        except sqlite3.DatabaseError as exc:  # a full disk: swept at the next reload or start
+            self.held.fail(exc, now)
 
     # ---- lifecycle ------------------------------------------------------
     def start(self) -> None:

@@ -17,6 +17,7 @@ channel health) is copied every time, which costs no I/O.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,12 +62,22 @@ class AlertSnapshot:
     firing: int = 0
     delivery_failing: bool = False
     outbox_version: int = -1  # the outbox change counter the stored part was read at
+    #: The alert store (alerts.sqlite3): ok, or failing with what is held in memory meanwhile.
+    store: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({"ok": True}))
+
+    def document(self) -> dict[str, Any]:
+        """The alert read model served at ``/api/alerts``: open alerts (each with ``verifying``), status."""
+        return {
+            "active": [{**a.alert, "delivered": list(a.delivered)} for a in self.active],
+            "status": self.status(),
+        }
 
     def status(self) -> dict[str, Any]:
         """The status document (banner, Health tab): a fresh dict, so no reader can alter the snapshot."""
         return {
             "firing": self.firing,
             "delivery_failing": self.delivery_failing,
+            "store": dict(self.store),
             "channels": {
                 name: {"ok": c.ok, "last_error": c.last_error, "pending": c.pending, "dead": c.dead}
                 for name, c in self.channels.items()
@@ -115,8 +126,10 @@ class SnapshotPublisher:
         outbox: _Outbox,
         engine: _Engine,
         workers: Callable[[], Mapping[str, _Worker]],
+        store_status: Callable[[], Any] | None = None,
     ) -> None:
         self.outbox, self.engine, self.workers = outbox, engine, workers
+        self.store_status = store_status
         self.current = AlertSnapshot()
         self.builds = 0  # snapshots built (a reader's cost is nil; tests count the writers' work)
         self.reads = 0  # times the stored part was read from SQLite
@@ -137,7 +150,11 @@ class SnapshotPublisher:
 
     def _build(self) -> AlertSnapshot:
         active = self.engine.active()
-        stored = self._read_stored(tuple(a["alert_id"] for a in active))
+        try:
+            stored = self._read_stored(tuple(a["alert_id"] for a in active))
+        except sqlite3.DatabaseError:  # the store fails: the alerts in memory are published all the same
+            stored = self._stored or _Stored(-1, (), {}, (), {})
+        store = self.store_status().document() if self.store_status else {"ok": True}
         workers = self.workers()
         channels = {
             name: ChannelState(
@@ -157,6 +174,7 @@ class SnapshotPublisher:
             firing=self.engine.firing_count(),
             delivery_failing=bool(self.engine.failing),
             outbox_version=stored.version,
+            store=MappingProxyType(store),
         )
 
     def _read_stored(self, active_ids: tuple[str, ...]) -> _Stored:

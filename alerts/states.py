@@ -69,6 +69,10 @@ class Alert:
     updated_at: float = 0.0
     resolved_because: str | None = None  # OUTAGE | UNKNOWN_BOT; None = seen to clear live
     resolved_summary: str | None = None  # the all-clear in words, with the figure when it cleared
+    # where in its bot's stream the evidence that last changed this alert was (metrics.bots[bot].events);
+    # None for a monitor-scoped alert, or one stored by a monitor that did not record it
+    evidence_run: str | None = None
+    evidence_seq: int | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -225,6 +229,53 @@ def failover(alert: Alert, all_channels: list[str], now: float) -> tuple[Alert, 
     new = tuple(c for c in all_channels if c not in alert.notified)
     alert = replace(alert, failed_over=True, notified=alert.notified + new, updated_at=now)
     return alert, ([Notice(alert.alert_id, "failover", new)] if new else [])
+
+
+#: A bot's catch-up after a restart that is over: what the state will hold of the run is in it.
+CATCH_UP_ENDED = frozenset({"done", "lost"})
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPosition:
+    """Where a bot's state stands in its event stream: its run, the newest seq applied in it."""
+
+    run: str | None
+    seq: int | None
+
+
+def with_evidence(alert: Alert, at: StreamPosition | None) -> Alert:
+    """Remember the position of the evidence that just changed ``alert`` (None: not a bot's)."""
+    if at is None or at.seq is None:
+        return alert
+    return replace(alert, evidence_run=at.run, evidence_seq=at.seq)
+
+
+def behind_evidence(
+    alert: Alert, state: StreamPosition, catch_up: str | None, restored: StreamPosition
+) -> bool:
+    """True while the bot's state is older than the evidence that set ``alert``.
+
+    After a restart the restored state can lack the newest events the previous run
+    evaluated (they were applied, but the journal had not committed them).  Deciding
+    on it would resolve, re-fire or repeat on older facts than those that set the
+    alert, so the alert waits, unchanged, until the state has caught up past the
+    evidence (same run, seq reached) or the bot's catch-up ended (``done``, ``lost``).
+    A different run cannot be compared by seq: it waits only while the catch-up asks.
+    A run that is unknown on both sides and whose seq went back below the restored
+    one is a bot that restarted its sequence: a different run.
+    """
+    if alert.evidence_seq is None or catch_up in CATCH_UP_ENDED:
+        return False
+    same_run = state.run == alert.evidence_run
+    if same_run and state.run is None and _restarted(state, restored):
+        same_run = False
+    if same_run:
+        return state.seq is None or state.seq < alert.evidence_seq
+    return catch_up == "asking"
+
+
+def _restarted(state: StreamPosition, restored: StreamPosition) -> bool:
+    return state.seq is not None and restored.seq is not None and state.seq < restored.seq
 
 
 def close(alert: Alert, now: float) -> Alert:

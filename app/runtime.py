@@ -20,7 +20,7 @@ from flask import Flask
 
 from alerts.service import AlertService
 from app import dashboard, web_guard
-from app.api import create_api
+from app.api import create_api, json_response
 from app.core.documents import CollectorThread, EdgeStatus, JournalStatus, MonitorStatus, PersistenceStatus
 from app.core.store import StateStore
 from app.hub import Hub
@@ -111,6 +111,9 @@ class Monitor:
             dashboard_url=settings.dashboard_url,
             stale_after_s=settings.collector.stale_after_s,
             clock=clock,
+        )
+        self.flask_app.add_url_rule(  # the alert read model, as the Alerts tab shows it
+            "/api/alerts", "alerts", lambda: json_response(self.alerts.snapshot().document())
         )
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
         path = _settings_file(settings)

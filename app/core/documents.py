@@ -90,6 +90,11 @@ class EventCounts(_Doc, frozen=True, kw_only=True):
     lost: int
     seq_resets: int
     recovered: int = 0
+    #: The bot's run the newest applied event belongs to (null while unknown).
+    run: str | None = None
+    #: Seq of the newest event applied in that run (null before the first): with ``run``, the
+    #: position in the bot's stream the rest of this document reflects.
+    last_seq: int | None = None
 
 
 class BotHealth(_Doc, frozen=True, kw_only=True):
@@ -173,6 +178,12 @@ class CollectorThread(_Doc, frozen=True, kw_only=True):
     unauthorized: int = 0
 
 
+class CatchUp(_Doc, frozen=True, kw_only=True):
+    """Where the collector stands in bringing a bot's state up to date after a restart."""
+
+    state: Literal["asking", "done", "lost"]
+
+
 class CollectorStatus(_Doc, frozen=True, kw_only=True):
     """Ingest counters of the store, plus the thread's status once the monitor adds it."""
 
@@ -186,6 +197,8 @@ class CollectorStatus(_Doc, frozen=True, kw_only=True):
     endpoints: list[str] | UnsetType = UNSET
     curve: bool | UnsetType = UNSET
     unauthorized: int | UnsetType = UNSET
+    #: Per bot, the catch-up after a restart (filled from the monitor's construction on).
+    catch_up: dict[str, CatchUp] = msgspec.field(default_factory=dict)
 
     def with_thread(self, thread: CollectorThread) -> CollectorStatus:
         return msgspec.structs.replace(

@@ -595,6 +595,7 @@ class StateStore:
                 lost=s.lost,
                 seq_resets=s.seq_resets,
                 recovered=s.recovered,
+                last_seq=s.last_seq,
             ),
             position_mismatches=s.position_mismatches,
             last_event_ts=s.last_event_ts,

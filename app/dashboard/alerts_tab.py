@@ -594,6 +594,8 @@ def _active_row(
     """One open alert: severity as a word, the bot, the rule's name, the fact once, since when."""
     now = time.time() if now is None else now
     status = "acknowledged" if a.get("acked_at") else a.get("status")
+    if a.get("verifying"):  # carried over a restart; held until its bot's state caught up
+        status = f"{status}, verifying after restart"
     acked = f"by {a.get('acked_by')} at {fmt.when(a.get('acked_at'), zone, now)}" if a.get("acked_at") else ""
     return {
         "id": a["alert_id"],

@@ -916,6 +916,12 @@ def alerts_kv(alerts: dict | None) -> list[list[str]]:
             "neg" if alerts.get("delivery_failing") else "pos",
         ],
     ]
+    store = alerts.get("store") or {"ok": True}
+    if not store.get("ok"):  # the alerts go on in memory; what the file could not take is held
+        held = f"{fmt.integer(store.get('held_notifications'))} notifications held in memory"
+        rows.append(["Alert store", f"FAILING: {store.get('error')} · {held}", "neg"])
+    else:
+        rows.append(["Alert store", "ok", "pos"])
     for name, ch in sorted((alerts.get("channels") or {}).items()):
         text = "ok" if ch.get("ok") else f"failing: {ch.get('last_error') or 'unknown error'}"
         text += f" · pending {fmt.integer(ch.get('pending'))} · dead {fmt.integer(ch.get('dead'))}"

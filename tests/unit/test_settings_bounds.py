@@ -128,6 +128,7 @@ BOUNDS: list[Bound] = [
     _b("Delivery", "alerts.delivery.backoff_max_s", "gt", 0, 0.001),
     _b("Delivery", "alerts.delivery.failover_after_s", "gt", 0, 0.001),
     _b("Delivery", "alerts.delivery.give_up_after_s", "gt", 0, 0.001),
+    _b("Delivery", "alerts.delivery.retention_days", "gt", 0, 0.001),
     _b("Delivery", "alerts.delivery.max_batch", "ge", 0, 1),
     _b("Delivery", "alerts.delivery.max_batch", "le", 5001, 5000),
     _b("Watchdog", "alerts.watchdog.interval_s", "gt", 0, 0.001),
