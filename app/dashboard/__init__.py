@@ -21,11 +21,12 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from app.dashboard import commands, layout
-from app.dashboard.alerts_tab import STORES as ALERT_STORES
-from app.dashboard.alerts_tab import AlertsTab, alert_status
+from app.dashboard.alerts_sections import STORES as ALERT_STORES
+from app.dashboard.alerts_sections import alert_status
+from app.dashboard.alerts_tab import AlertsTab
 from app.dashboard.broadcaster import Broadcaster, ClientSlot
 from app.dashboard.config import DashboardSettings
-from app.dashboard.view import ALL
+from app.dashboard.view_input import ALL
 from app.hub import Hub
 from app.settings_changes import Reconfigurable
 from collectors.events import ID_PATTERN

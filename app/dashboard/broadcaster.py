@@ -42,7 +42,9 @@ from app.core.config import MetricsSettings
 from app.core.documents import MetricsDocument, StateDocument
 from app.dashboard.charts import CHARTS, Tracker
 from app.dashboard.config import DashboardSettings
-from app.dashboard.view import ALL, Rates, ViewInput, build_sections, view_bots
+from app.dashboard.health_tab import Rates
+from app.dashboard.sections import build_sections
+from app.dashboard.view_input import ALL, ViewInput, view_bots
 from app.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -204,7 +206,7 @@ def alerts_for_view(status: dict | None, view: str) -> dict | None:
     """The alert status as one view sees it: firing counts that view's bot and the monitor's own alerts.
 
     ``firing_by_bot`` (bot -> firing alerts) comes with the status when the alert service
-    is known (app/dashboard/alerts_tab.alert_status); without it the count stays global.
+    is known (app/dashboard/alerts_sections.alert_status); without it the count stays global.
     """
     by_bot = (status or {}).get("firing_by_bot")
     if status is None or view == ALL or by_bot is None:

@@ -18,7 +18,7 @@ from dash_extensions import WebSocket
 
 from app.dashboard.charts import CHART_IDS
 from app.dashboard.config import DashboardSettings
-from app.dashboard.view import ALL
+from app.dashboard.view_input import ALL
 
 TABLES_TRADING = (
     ("tb-positions", "Open positions"),
