@@ -59,68 +59,10 @@ class AlertsTab(AlertSections, AlertCommands):
                         html.Div(id="atab-active", className="table-responsive table-box"),
                     ],
                 ),
-                _panel(
-                    f"Delivery history (last {HISTORY_LIMIT} notifications)",
-                    [
-                        dbc.Row(
-                            [
-                                dbc.Col(
-                                    dcc.Dropdown(
-                                        id="atab-hist-sev",
-                                        placeholder="all severities",
-                                        options=list(catalog.SEVERITIES),
-                                    ),
-                                    md=3,
-                                ),
-                                dbc.Col(
-                                    dcc.Dropdown(id="atab-hist-bot", placeholder="all bots", options=[]), md=3
-                                ),
-                            ],
-                            className="g-2 p-2",
-                        ),
-                        html.Div(id="atab-history", className="table-responsive table-box"),
-                    ],
-                ),
+                _history_panel(),
                 _panel("Rules", html.Div(id="atab-rules", className="table-responsive table-box")),
-                _panel(
-                    "Test alert",
-                    [
-                        html.Div(
-                            [
-                                dbc.Button(
-                                    "Test Alert", id="atab-test", color="warning", size="sm", className="me-2"
-                                ),
-                                html.Span(
-                                    "Sends a sample notification, marked TEST, through every saved channel.",
-                                    className="small text-muted",
-                                ),
-                            ],
-                            className="p-2",
-                        ),
-                        html.Div(id="atab-test-buttons", className="px-2"),
-                        html.Div(id="atab-test-msg", className="small px-2"),
-                        html.Ul(id="atab-test-result", className="small"),
-                    ],
-                ),
-                _panel(
-                    "Configuration",
-                    [
-                        html.Div(id="atab-form", className="p-2"),
-                        # Sticky: wherever the trader edits in the long form, Save and its
-                        # result stay in view at the bottom of the screen.
-                        html.Div(
-                            [
-                                dbc.Button(
-                                    "Save", id="atab-save", color="primary", size="sm", className="me-2"
-                                ),
-                                html.Span(id="atab-save-status", className="small", role="status"),
-                            ],
-                            id="atab-save-bar",
-                            className="p-2 bg-body border-top",
-                            style={"position": "sticky", "bottom": 0, "zIndex": 5},
-                        ),
-                    ],
-                ),
+                _test_panel(),
+                _config_panel(),
                 save_toast(),
             ],
         )
@@ -153,21 +95,11 @@ class AlertsTab(AlertSections, AlertCommands):
             """Built when the tab is first shown and after each save (never on page load)."""
             return self.form_children(), self.test_buttons()
 
-        # Each switch says "on" or "off" next to it, and typing a threshold into a rule that is
-        # off switches that rule on (with a note saying so): in the browser, at once.
-        app.clientside_callback(
-            ClientsideFunction(namespace="alertsForm", function_name="switches"),
-            Output({"type": "as", "key": ALL}, "value"),
-            Output({"type": "asw", "key": ALL}, "children"),
-            Output({"type": "asw", "key": ALL}, "className"),
-            Output({"type": "ano", "key": ALL}, "children"),
-            Input({"type": "af", "key": ALL}, "value"),
-            Input({"type": "as", "key": ALL}, "value"),
-            State({"type": "af", "key": ALL}, "id"),
-            State({"type": "as", "key": ALL}, "id"),
-            State({"type": "ano", "key": ALL}, "id"),
-            State("atab-form-version", "data"),
-        )
+        _register_switches(app)
+        self._register_save(app)
+
+    def _register_save(self, app: Dash) -> None:
+        """Save: the form's values to the settings' owner; the marks, status and toast back."""
 
         @app.callback(
             Output({"type": "af", "key": ALL}, "invalid"),
@@ -204,20 +136,7 @@ class AlertsTab(AlertSections, AlertCommands):
                 return (no_update,) * 8
             values = {i["key"]: v for i, v in zip(fids + bids + sids, fvals + bvals + svals, strict=True)}
             errors, message, saved = self.save(values)
-            tone = save_tone(saved, message)
-            status = html.Span(message, className=tone, id="atab-save-msg")
-            header = "Settings saved" if saved else "Settings not saved"
-            icon = {"pos": "success", "warn": "warning"}.get(tone, "danger")
-            return (
-                [i["key"] in errors for i in fids],
-                [errors.get(i["key"], "") for i in eids],
-                status,
-                (version or 0) + 1 if saved else no_update,
-                html.Span(message, id="atab-toast-msg"),
-                header,
-                icon,
-                True,
-            )
+            return _save_outputs(errors, message, saved, fids, eids, version)
 
     def test_buttons(self) -> list:
         kinds = {n: getattr(c.cfg, "type", n) for n, c in self.service.channels.items()}
@@ -289,6 +208,111 @@ def _panel(title: str, body: Any) -> dbc.Card:
     return dbc.Card(
         [dbc.CardHeader(title, className="panel-title"), dbc.CardBody(body, className="p-0")],
         className="panel mb-3 mt-2",
+    )
+
+
+def _history_panel() -> dbc.Card:
+    """Delivery history, filtered in the browser by severity and bot."""
+    return _panel(
+        f"Delivery history (last {HISTORY_LIMIT} notifications)",
+        [
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id="atab-hist-sev",
+                            placeholder="all severities",
+                            options=list(catalog.SEVERITIES),
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(dcc.Dropdown(id="atab-hist-bot", placeholder="all bots", options=[]), md=3),
+                ],
+                className="g-2 p-2",
+            ),
+            html.Div(id="atab-history", className="table-responsive table-box"),
+        ],
+    )
+
+
+def _test_panel() -> dbc.Card:
+    """Test Alert for every saved channel, one button per channel, and the results as they come."""
+    return _panel(
+        "Test alert",
+        [
+            html.Div(
+                [
+                    dbc.Button("Test Alert", id="atab-test", color="warning", size="sm", className="me-2"),
+                    html.Span(
+                        "Sends a sample notification, marked TEST, through every saved channel.",
+                        className="small text-muted",
+                    ),
+                ],
+                className="p-2",
+            ),
+            html.Div(id="atab-test-buttons", className="px-2"),
+            html.Div(id="atab-test-msg", className="small px-2"),
+            html.Ul(id="atab-test-result", className="small"),
+        ],
+    )
+
+
+def _config_panel() -> dbc.Card:
+    """The settings form (built when the tab is first shown) and its sticky Save bar."""
+    return _panel(
+        "Configuration",
+        [
+            html.Div(id="atab-form", className="p-2"),
+            # Sticky: wherever the trader edits in the long form, Save and its
+            # result stay in view at the bottom of the screen.
+            html.Div(
+                [
+                    dbc.Button("Save", id="atab-save", color="primary", size="sm", className="me-2"),
+                    html.Span(id="atab-save-status", className="small", role="status"),
+                ],
+                id="atab-save-bar",
+                className="p-2 bg-body border-top",
+                style={"position": "sticky", "bottom": 0, "zIndex": 5},
+            ),
+        ],
+    )
+
+
+def _register_switches(app: Dash) -> None:
+    """Each switch says "on" or "off" next to it, and typing a threshold into a rule that is
+    off switches that rule on (with a note saying so): in the browser, at once."""
+    app.clientside_callback(
+        ClientsideFunction(namespace="alertsForm", function_name="switches"),
+        Output({"type": "as", "key": ALL}, "value"),
+        Output({"type": "asw", "key": ALL}, "children"),
+        Output({"type": "asw", "key": ALL}, "className"),
+        Output({"type": "ano", "key": ALL}, "children"),
+        Input({"type": "af", "key": ALL}, "value"),
+        Input({"type": "as", "key": ALL}, "value"),
+        State({"type": "af", "key": ALL}, "id"),
+        State({"type": "as", "key": ALL}, "id"),
+        State({"type": "ano", "key": ALL}, "id"),
+        State("atab-form-version", "data"),
+    )
+
+
+def _save_outputs(
+    errors: dict[str, str], message: str, saved: bool, fids: list, eids: list, version: int
+) -> tuple:
+    """After a Save: fields marked invalid, their messages, the status line, the form's version, the toast."""
+    tone = save_tone(saved, message)
+    status = html.Span(message, className=tone, id="atab-save-msg")
+    header = "Settings saved" if saved else "Settings not saved"
+    icon = {"pos": "success", "warn": "warning"}.get(tone, "danger")
+    return (
+        [i["key"] in errors for i in fids],
+        [errors.get(i["key"], "") for i in eids],
+        status,
+        (version or 0) + 1 if saved else no_update,
+        html.Span(message, id="atab-toast-msg"),
+        header,
+        icon,
+        True,
     )
 
 

@@ -41,48 +41,10 @@ def control(f: Field, note: str = "") -> list:
     while its rule is off, when a timezone takes effect).
     """
     if f.kind == "switch":
-        text, cls = switch_state(bool(f.value))
-        return [
-            html.Div(
-                [
-                    dbc.Switch(id=fid(f.key, f.kind), label=f.label, value=bool(f.value), class_name="mb-0"),
-                    html.Span(text, id={"type": "asw", "key": f.key}, className=cls),
-                ],
-                className="d-flex align-items-center mb-1",
-            )
-        ]
+        return _switch(f)
     if f.kind == "checklist":
-        return [
-            dbc.Label(f.label, className="small mb-0"),
-            dbc.Checklist(
-                id=fid(f.key, f.kind),
-                options=[{"label": o, "value": o} for o in f.options],
-                value=list(f.value or []),
-                inline=True,
-                className="small",
-            ),
-            html.Div(id={"type": "afe", "key": f.key}, className="invalid-feedback d-block small"),
-        ]
-    if f.kind == "severity":
-        widget: Any = dbc.Select(
-            id=fid(f.key, f.kind),
-            options=[{"label": o, "value": o} for o in f.options],
-            value=f.value,
-            size="sm",
-        )
-    else:
-        extra = {"list": TIMEZONE_LIST} if f.kind == "tz" else {}
-        widget = dbc.Input(
-            id=fid(f.key, f.kind),
-            value=f.value,
-            placeholder=f.placeholder,
-            size="sm",
-            type="password" if f.secret else "text",
-            autoComplete="off",
-            debounce=True,
-            invalid=False,
-            **extra,
-        )
+        return _checklist(f)
+    widget = _select(f) if f.kind == "severity" else _input(f)
     out = [
         dbc.Label(f.label, html_for=f.key, className="small mb-0"),
         widget,
@@ -93,6 +55,60 @@ def control(f: Field, note: str = "") -> list:
     elif note:
         out.append(html.Div(note, className="small text-muted field-note", id=f"note-{f.key}"))
     return out
+
+
+def _switch(f: Field) -> list:
+    """A switch with the words saying its state next to it."""
+    text, cls = switch_state(bool(f.value))
+    return [
+        html.Div(
+            [
+                dbc.Switch(id=fid(f.key, f.kind), label=f.label, value=bool(f.value), class_name="mb-0"),
+                html.Span(text, id={"type": "asw", "key": f.key}, className=cls),
+            ],
+            className="d-flex align-items-center mb-1",
+        )
+    ]
+
+
+def _checklist(f: Field) -> list:
+    """Channels to pick; its message is always displayed (a checklist cannot be marked invalid)."""
+    return [
+        dbc.Label(f.label, className="small mb-0"),
+        dbc.Checklist(
+            id=fid(f.key, f.kind),
+            options=[{"label": o, "value": o} for o in f.options],
+            value=list(f.value or []),
+            inline=True,
+            className="small",
+        ),
+        html.Div(id={"type": "afe", "key": f.key}, className="invalid-feedback d-block small"),
+    ]
+
+
+def _select(f: Field) -> Any:
+    return dbc.Select(
+        id=fid(f.key, f.kind),
+        options=[{"label": o, "value": o} for o in f.options],
+        value=f.value,
+        size="sm",
+    )
+
+
+def _input(f: Field) -> Any:
+    """A text input; a secret's is a password input (its value is never sent, only typed)."""
+    extra = {"list": TIMEZONE_LIST} if f.kind == "tz" else {}
+    return dbc.Input(
+        id=fid(f.key, f.kind),
+        value=f.value,
+        placeholder=f.placeholder,
+        size="sm",
+        type="password" if f.secret else "text",
+        autoComplete="off",
+        debounce=True,
+        invalid=False,
+        **extra,
+    )
 
 
 def group(fs: list[Field], width: int = 3, notes: Mapping[str, str] | None = None) -> dbc.Row:
@@ -151,26 +167,26 @@ def render(doc: Mapping, resolved: Mapping | None, timezone_in_force: str | None
         sections.append(
             _section("Further rules", [group([by[k], by[k.replace("enabled", "severity")]]) for k in rules])
         )
-    sections.append(
-        _section(
-            "Routes per severity",
-            [
-                group(
-                    [
-                        by[f"route.{s}.{p}"]
-                        for p in ("channels", "repeat", "escalate_after", "escalate_channels")
-                    ]
-                )
-                for s in URGENT_FIRST
-            ],
-        )
-    )
+    sections.append(_routes_section(by))
     for name in channel_names(doc):
         fs = [f for k, f in by.items() if k.startswith(f"ch.{name}.")]
         sections.append(
             _section(f"Channel {name}", [group(fs[:1], width=12), group(fs[1:])], cid=f"atab-ch-{name}")
         )
     return sections
+
+
+def _routes_section(by: Mapping[str, Field]) -> dbc.Card:
+    """One row per severity: its channels, repeat, and the first escalation step."""
+    return _section(
+        "Routes per severity",
+        [
+            group(
+                [by[f"route.{s}.{p}"] for p in ("channels", "repeat", "escalate_after", "escalate_channels")]
+            )
+            for s in URGENT_FIRST
+        ],
+    )
 
 
 def _section(title: str, body: list, cid: str | None = None) -> dbc.Card:

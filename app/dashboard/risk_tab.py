@@ -32,7 +32,6 @@ def risk_cards(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> list[list[str]
         total(f, fmt.signed) for f in ("daily_pnl", "realized_pnl", "unrealized_pnl")
     )
     trades = sum(m.closed_trades for m in per_bot.values())
-    wins, losses = sum(m.wins for m in per_bot.values()), sum(m.losses for m in per_bot.values())
     cards = [
         ["Equity", equity, "neutral", one.equity_source if one else _sum_note(money)],
         ["Daily P&L", *daily, ""],
@@ -44,24 +43,41 @@ def risk_cards(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> list[list[str]
         ["Exposure net", total("exposure_net", fmt.signed)[0], "neutral", ""],
         _leverage_card(per_bot, one, money),
         _sharpe_card(inp, one),
-        [
-            "Win rate",
-            fmt.pct(wins / trades if trades else None, 1),
-            "neutral",
-            f"{fmt.integer(wins)} W / {fmt.integer(losses)} L",
-        ],
-        ["Profit factor", fmt.ratio(one.profit_factor), "neutral", ""]
-        if one
-        else _per_bot_card("Profit factor"),
+        _win_rate_card(per_bot, trades),
+        _profit_factor_card(one),
         _expectancy_card(per_bot, money, trades),
         ["Closed trades", fmt.integer(trades), "neutral", ""],
         _latency_card(inp, per_bot),
     ]
+    return _mark_old(cards, fresh)
+
+
+def _mark_old(cards: list[list[str]], fresh: str) -> list[list[str]]:
+    """Put each card's "old" note before its own note: the view's, or the card's own (a 5th item)."""
     for card in cards:
         note = card.pop() if len(card) == 5 else fresh  # a card with its own freshness carries it
         if note:
             card[3] = f"{note} · {card[3]}" if card[3] else note
     return cards
+
+
+def _win_rate_card(per_bot: dict[str, BotMetrics], trades: int) -> list[str]:
+    wins, losses = sum(m.wins for m in per_bot.values()), sum(m.losses for m in per_bot.values())
+    return [
+        "Win rate",
+        fmt.pct(wins / trades if trades else None, 1),
+        "neutral",
+        f"{fmt.integer(wins)} W / {fmt.integer(losses)} L",
+    ]
+
+
+def _profit_factor_card(one: BotMetrics | None) -> list[str]:
+    """A ratio of one bot: with several, the card asks for a bot."""
+    return (
+        ["Profit factor", fmt.ratio(one.profit_factor), "neutral", ""]
+        if one
+        else _per_bot_card("Profit factor")
+    )
 
 
 def _sum_note(money: Money) -> str:

@@ -73,6 +73,13 @@ def build_sections(
         "kv-monitor": lambda: monitor_kv(inp),
         "kv-alerts": lambda: alerts_kv(inp.alerts),
     }
+    return _build_each(builders, on_error)
+
+
+def _build_each(
+    builders: dict[str, Callable[[], Any]], on_error: Callable[[str, Exception], None] | None
+) -> dict[str, Any]:
+    """Every section by its builder; one that raises is replaced by its error marker, never the lot."""
     sections: dict[str, Any] = {}
     for key, build in builders.items():
         try:

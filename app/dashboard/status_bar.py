@@ -22,35 +22,12 @@ def status_section(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> dict:
     if not per_bot:
         return _waiting_status(inp, label)
     stale = {b: m for b, m in per_bot.items() if m.stale}
-    youngest = youngest_age(per_bot.values())
-    stale_bots = ""
-    if not stale:
-        conn, text = "live", f"live · last event {fmt.age(youngest)} ago"
-    elif inp.view == ALL:
-        conn, stale_bots = "stale", stale_bots_text(stale, len(per_bot))
-        live = len(per_bot) - len(stale)
-        if live:
-            text = f"{stale_bots} · {live} live, last event {fmt.age(youngest)} ago"
-        else:
-            text = f"{stale_bots} · newest data {fmt.age(youngest)} old"
-    else:
-        ((bot, m),) = stale.items()
-        conn, stale_bots = "stale", f"{bot} stale, {fmt.age(m.last_event_age_s)}"
-        text = f"STALE: {bot} (last event {fmt.age(m.last_event_age_s)} ago)"
+    conn, text, stale_bots = _connection(inp.view, per_bot, stale)
     items = _money_items(inp, per_bot) + _switch_items(per_bot)
     failing = False
     if inp.alerts is not None:
-        firing = int(inp.alerts.get("firing") or 0)
-        failing = bool(inp.alerts.get("delivery_failing"))
-        cls = "neg" if firing else "neutral"
-        items.append(
-            [
-                "Alerts",
-                f"{firing} firing" + (" · delivery failing" if failing else ""),
-                "neg" if failing else cls,
-                "",
-            ]
-        )
+        item, failing = _alerts_item(inp.alerts)
+        items.append(item)
     if failing:  # the red banner: alerts are the safety net, and it has a hole
         text = "ALERT DELIVERY FAILING: no channel could deliver a critical alert (see Alerts tab) · " + text
     return {
@@ -62,6 +39,42 @@ def status_section(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> dict:
         "stale_bots": stale_bots,
         "zone": inp.zone.key,  # the page's own times (its watchdog's "since") are shown in it too
     }
+
+
+def _connection(
+    view: str, per_bot: dict[str, BotMetrics], stale: dict[str, BotMetrics]
+) -> tuple[str, str, str]:
+    """(conn, text, stale_bots): live, or which bots are stale and how old the newest data is."""
+    youngest = youngest_age(per_bot.values())
+    stale_bots = ""
+    if not stale:
+        conn, text = "live", f"live · last event {fmt.age(youngest)} ago"
+    elif view == ALL:
+        conn, stale_bots = "stale", stale_bots_text(stale, len(per_bot))
+        live = len(per_bot) - len(stale)
+        if live:
+            text = f"{stale_bots} · {live} live, last event {fmt.age(youngest)} ago"
+        else:
+            text = f"{stale_bots} · newest data {fmt.age(youngest)} old"
+    else:
+        ((bot, m),) = stale.items()
+        conn, stale_bots = "stale", f"{bot} stale, {fmt.age(m.last_event_age_s)}"
+        text = f"STALE: {bot} (last event {fmt.age(m.last_event_age_s)} ago)"
+    return conn, text, stale_bots
+
+
+def _alerts_item(alerts: dict) -> tuple[list[str], bool]:
+    """The bar's Alerts figure, and whether delivery is failing (then the whole bar turns red)."""
+    firing = int(alerts.get("firing") or 0)
+    failing = bool(alerts.get("delivery_failing"))
+    cls = "neg" if firing else "neutral"
+    item = [
+        "Alerts",
+        f"{firing} firing" + (" · delivery failing" if failing else ""),
+        "neg" if failing else cls,
+        "",
+    ]
+    return item, failing
 
 
 def stale_bots_text(stale: dict[str, BotMetrics], of: int) -> str:

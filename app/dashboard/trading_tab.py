@@ -103,20 +103,21 @@ def fills_table(
         )
         for bot, f in fills[:limit]
     ]
-    return table(
-        bot_head(
-            show_bot,
-            "Time",
-            "Symbol",
-            "Side",
-            "Qty",
-            "Price",
-            money.head("Fee"),
-            money.head("Realized P&L"),
-            "Order",
-        ),
-        rows,
-        "No fills yet",
+    return table(_fills_head(show_bot, money), rows, "No fills yet")
+
+
+def _fills_head(show_bot: bool, money: Money) -> list[str]:
+    """The fills table's header: money columns name the view's currency when it has one."""
+    return bot_head(
+        show_bot,
+        "Time",
+        "Symbol",
+        "Side",
+        "Qty",
+        "Price",
+        money.head("Fee"),
+        money.head("Realized P&L"),
+        "Order",
     )
 
 
