@@ -150,16 +150,7 @@ class ViewStream:
             changed[key] = self.sections[key] = value
         if slow_due and any(k in SLOW_SECTIONS for k in changed):
             self._slow_at = time.monotonic()
-        self._chart_inputs = chart_inputs(inp.states, self._section_failed)
-        for key, data in list(self._chart_inputs.items()):
-            try:
-                d = self.charts[key].delta(data)
-            except Exception as exc:
-                self._section_failed(key, exc)
-                del self._chart_inputs[key]
-                continue
-            if d is not None:
-                changed[key] = d
+        changed.update(self._chart_deltas(inp))
         delta = None
         sent_ago = time.monotonic() - self._sent_at
         if changed or sent_ago >= self.refresh_s / 2:  # an empty frame says "alive, nothing new"
@@ -175,6 +166,21 @@ class ViewStream:
             return cache[0]
 
         return delta, full
+
+    def _chart_deltas(self, inp: ViewInput) -> dict[str, Any]:
+        """The new points of each chart; a chart that fails is left out (and logged), the others go."""
+        changed = {}
+        self._chart_inputs = chart_inputs(inp.states, self._section_failed)
+        for key, data in list(self._chart_inputs.items()):
+            try:
+                d = self.charts[key].delta(data)
+            except Exception as exc:
+                self._section_failed(key, exc)
+                del self._chart_inputs[key]
+                continue
+            if d is not None:
+                changed[key] = d
+        return changed
 
     def _section_failed(self, key: str, exc: Exception) -> None:
         """Log a section that could not be built, at most once a minute per section (it recurs every tick)."""
