@@ -53,7 +53,7 @@ class ThresholdRule:
 
     ``metric`` is a dotted path; ``None`` means the latency figure chosen by
     ``alerts.thresholds.latency_stat`` (``latency_ms.p95`` or ``latency_ms.max``).
-    ``form`` names the form's check for the value (see app/dashboard/settings_form.py).
+    ``form`` names the form's check for the value (see app/dashboard/form_checks.py).
     ``unit`` says how its values are shown (see :data:`UNITS`).
     """
 

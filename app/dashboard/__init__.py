@@ -21,11 +21,12 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from app.dashboard import commands, layout
-from app.dashboard.alerts_tab import STORES as ALERT_STORES
-from app.dashboard.alerts_tab import AlertsTab, alert_status
+from app.dashboard.alerts_sections import STORES as ALERT_STORES
+from app.dashboard.alerts_sections import alert_status
+from app.dashboard.alerts_tab import AlertsTab
 from app.dashboard.broadcaster import Broadcaster, ClientSlot
 from app.dashboard.config import DashboardSettings
-from app.dashboard.view import ALL
+from app.dashboard.view_input import ALL
 from app.hub import Hub
 from app.settings_changes import Reconfigurable
 from collectors.events import ID_PATTERN
@@ -83,6 +84,14 @@ def install(
         alerts_status=alerts_status,
         extra_sections=tab.sections if tab else None,
     )
+    app = _dash_app(server, settings)
+    _mount_page(app, settings, tab, admin)
+    _register_ws(server, broadcaster, settings)
+    return DashboardHandle(app, broadcaster)
+
+
+def _dash_app(server: flask.Flask, settings: DashboardSettings) -> Dash:
+    """The Dash app on ``server``, serving its own assets, with the page's CSRF header."""
     app = Dash(
         __name__,
         server=server,
@@ -98,6 +107,13 @@ def install(
         csrf_header_name=server.config.get("CSRF_HEADER_NAME", "X-CSRFToken"),
     )
     app.index_string = layout.INDEX
+    return app
+
+
+def _mount_page(
+    app: Dash, settings: DashboardSettings, tab: AlertsTab | None, admin: commands.BotAdmin | None
+) -> None:
+    """The page's layout and callbacks: the tabs, the Alerts tab and the bot commands when present."""
     extra_tabs, extra_outputs = ([tab.layout()], [(s, "data") for s in ALERT_STORES]) if tab else ([], [])
     panels = [commands.panel()] if admin is not None else []
     app.layout = layout.build(
@@ -109,8 +125,6 @@ def install(
         commands.register(app, admin)
     if tab is not None:
         tab.register(app)
-    _register_ws(server, broadcaster, settings)
-    return DashboardHandle(app, broadcaster)
 
 
 def _register_bot_url(app: Dash) -> None:

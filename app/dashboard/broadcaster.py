@@ -42,7 +42,9 @@ from app.core.config import MetricsSettings
 from app.core.documents import MetricsDocument, StateDocument
 from app.dashboard.charts import CHARTS, Tracker
 from app.dashboard.config import DashboardSettings
-from app.dashboard.view import ALL, Rates, ViewInput, build_sections, view_bots
+from app.dashboard.health_tab import Rates
+from app.dashboard.sections import build_sections
+from app.dashboard.view_input import ALL, ViewInput, view_bots
 from app.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -148,16 +150,7 @@ class ViewStream:
             changed[key] = self.sections[key] = value
         if slow_due and any(k in SLOW_SECTIONS for k in changed):
             self._slow_at = time.monotonic()
-        self._chart_inputs = chart_inputs(inp.states, self._section_failed)
-        for key, data in list(self._chart_inputs.items()):
-            try:
-                d = self.charts[key].delta(data)
-            except Exception as exc:
-                self._section_failed(key, exc)
-                del self._chart_inputs[key]
-                continue
-            if d is not None:
-                changed[key] = d
+        changed.update(self._chart_deltas(inp))
         delta = None
         sent_ago = time.monotonic() - self._sent_at
         if changed or sent_ago >= self.refresh_s / 2:  # an empty frame says "alive, nothing new"
@@ -173,6 +166,21 @@ class ViewStream:
             return cache[0]
 
         return delta, full
+
+    def _chart_deltas(self, inp: ViewInput) -> dict[str, Any]:
+        """The new points of each chart; a chart that fails is left out (and logged), the others go."""
+        changed = {}
+        self._chart_inputs = chart_inputs(inp.states, self._section_failed)
+        for key, data in list(self._chart_inputs.items()):
+            try:
+                d = self.charts[key].delta(data)
+            except Exception as exc:
+                self._section_failed(key, exc)
+                del self._chart_inputs[key]
+                continue
+            if d is not None:
+                changed[key] = d
+        return changed
 
     def _section_failed(self, key: str, exc: Exception) -> None:
         """Log a section that could not be built, at most once a minute per section (it recurs every tick)."""
@@ -204,7 +212,7 @@ def alerts_for_view(status: dict | None, view: str) -> dict | None:
     """The alert status as one view sees it: firing counts that view's bot and the monitor's own alerts.
 
     ``firing_by_bot`` (bot -> firing alerts) comes with the status when the alert service
-    is known (app/dashboard/alerts_tab.alert_status); without it the count stays global.
+    is known (app/dashboard/alerts_sections.alert_status); without it the count stays global.
     """
     by_bot = (status or {}).get("firing_by_bot")
     if status is None or view == ALL or by_bot is None:

@@ -14,7 +14,7 @@ from typing import Protocol
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, html, no_update
 
-from app.dashboard.view import ALL
+from app.dashboard.view_input import ALL
 
 
 class BotAdmin(Protocol):

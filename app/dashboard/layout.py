@@ -6,7 +6,7 @@ WebSocket -- the status bar's class, selector and charts through Dash outputs
 (:data:`OUTPUTS`), the status bar's content, tables (``tb-*``), key/value lists (``kv-*``) and
 cards (``cards-*``) by building their DOM with text nodes, which is ~100x
 cheaper than hundreds of Dash components per frame.  The ids are also the section
-names of the frames (see view.py), which is the whole contract between the
+names of the frames (see sections.py), which is the whole contract between the
 Python and the JavaScript side.
 """
 
@@ -18,7 +18,7 @@ from dash_extensions import WebSocket
 
 from app.dashboard.charts import CHART_IDS
 from app.dashboard.config import DashboardSettings
-from app.dashboard.view import ALL
+from app.dashboard.view_input import ALL
 
 TABLES_TRADING = (
     ("tb-positions", "Open positions"),

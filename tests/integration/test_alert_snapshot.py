@@ -16,7 +16,7 @@ from alerts.service import AlertService
 from app.dashboard.alerts_tab import AlertsTab
 from app.dashboard.broadcaster import Broadcaster
 from app.dashboard.config import DashboardSettings
-from app.dashboard.view import ALL
+from app.dashboard.view_input import ALL
 from tests.support.alerts import FakeClock, Feed, make_service, settings, webhook_channel
 
 

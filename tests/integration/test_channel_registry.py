@@ -8,8 +8,8 @@ import pytest
 
 from alerts.channels import registry
 from alerts.config import AlertsSettings, Route
-from app.dashboard import settings_form as form
-from app.dashboard.alerts_tab import _channel_label
+from app.dashboard import form_fields, form_parse
+from app.dashboard.alerts_commands import channel_label
 from tests.support import toy_channel
 from tests.support.alerts import FakeClock, Feed, make_service
 
@@ -57,12 +57,12 @@ def test_registered_type_secret_is_scrubbed_from_the_failure(jsonl, tmp_path) ->
 
 
 def test_registered_type_is_known_to_form_labels_and_required_fields(jsonl) -> None:
-    assert _channel_label("audit", "jsonl") == "audit (JSON lines)"
-    slots = form.channel_names({"alerts": {"channels": {}}})
+    assert channel_label("audit", "jsonl") == "audit (JSON lines)"
+    slots = form_fields.channel_names({"alerts": {"channels": {}}})
     assert slots["jsonl"] == "jsonl"
-    keys = [f.key for f in form.fields({"alerts": {"channels": {}}}, None)]
+    keys = [f.key for f in form_fields.fields({"alerts": {"channels": {}}}, None)]
     assert "ch.jsonl.path" in keys
-    parsed = form.parse({"ch.jsonl.enabled": True, "ch.jsonl.path": ""}, {"alerts": {"channels": {}}})
+    parsed = form_parse.parse({"ch.jsonl.enabled": True, "ch.jsonl.path": ""}, {"alerts": {"channels": {}}})
     assert parsed.errors["ch.jsonl.path"] == "required: jsonl needs path"
     with pytest.raises(ValueError, match="channel of type jsonl: needs path"):
         toy_channel.JsonlSettings()

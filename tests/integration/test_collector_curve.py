@@ -21,7 +21,8 @@ import zmq.auth
 from app.core.config import CoreConfig
 from app.core.documents import MetricsDocument
 from app.core.store import StateStore
-from app.dashboard.view import ViewInput, monitor_kv
+from app.dashboard.monitor_panel import monitor_kv
+from app.dashboard.view_input import ViewInput
 from app.hub import Hub
 from collectors.curve import CurveConfig, load_or_create_server_keys
 from collectors.publisher import BotPublisher

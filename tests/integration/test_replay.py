@@ -20,7 +20,7 @@ import zmq
 from app.core.config import CoreConfig
 from app.core.store import StateStore
 from app.dashboard import fmt
-from app.dashboard.view import Rates, events_table
+from app.dashboard.health_tab import Rates, events_table
 from app.hub import Hub
 from collectors.publisher import BotPublisher, NotConnected
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint

@@ -13,7 +13,7 @@ import pytest
 from alerts.channels import build
 from alerts.channels.base import DELIVERED
 from alerts.outbox import Row
-from app.dashboard import settings_form as form
+from app.dashboard import form_fields, form_parse
 from app.settings import SettingsError, load_settings
 from app.settings_writer import SettingsWriter
 
@@ -39,15 +39,15 @@ def files(tmp_path: Path, api_url: str) -> tuple[Path, Path]:
 def submit(cfg: Path, **values: object) -> tuple[dict, str | None]:
     """What pressing Save does: parse the form against the file, hand it to the writer."""
     doc = SettingsWriter(cfg).document()
-    base = {f.key: f.value for f in form.fields(doc, None) if f.key.startswith("ch.telegram.")}
-    parsed = form.parse({**base, **values}, doc)
+    base = {f.key: f.value for f in form_fields.fields(doc, None) if f.key.startswith("ch.telegram.")}
+    parsed = form_parse.parse({**base, **values}, doc)
     assert not parsed.errors, parsed.errors
     try:
         SettingsWriter(cfg, env={"HOME": "/root", "AWS_SECRET": "aws-s3cret"}).save(
             parsed.changes, parsed.secrets
         )
     except SettingsError as exc:
-        return {form.error_field(exc.key, doc): exc.reason}, str(exc)
+        return {form_parse.error_field(exc.key, doc): exc.reason}, str(exc)
     return {}, None
 
 
@@ -92,7 +92,7 @@ def test_a_variable_typed_in_the_form_is_stored_literally(tmp_path, typed: str) 
     loaded = load_settings(cfg, env={"HOME": "/root", "AWS_SECRET": "aws-s3cret"})
     assert loaded.alerts.channels["telegram"].api_url == url  # exactly what was typed
     doc = SettingsWriter(cfg).document()
-    shown = {f.key: f.value for f in form.fields(doc, None)}
+    shown = {f.key: f.value for f in form_fields.fields(doc, None)}
     assert shown["ch.telegram.api_url"] == url  # and shown as typed
 
 
@@ -144,11 +144,11 @@ def test_every_destination_change_needs_its_secret_typed_again(
     cfg.write_text(f"secrets_file: secrets.yaml\nalerts:\n  channels:\n    {channel}:\n      {saved}")
     before = cfg.read_bytes(), sec.read_bytes()
     doc = SettingsWriter(cfg).document()
-    values = {f.key: f.value for f in form.fields(doc, None) if f.key.startswith(f"ch.{channel}.")}
-    parsed = form.parse({**values, **moved}, doc)
+    values = {f.key: f.value for f in form_fields.fields(doc, None) if f.key.startswith(f"ch.{channel}.")}
+    parsed = form_parse.parse({**values, **moved}, doc)
     assert not parsed.errors, parsed.errors
     with pytest.raises(SettingsError) as err:
         SettingsWriter(cfg).save(parsed.changes, parsed.secrets)
-    assert form.error_field(err.value.key, doc) == f"ch.{channel}.{secret}"  # shown next to the field
+    assert form_parse.error_field(err.value.key, doc) == f"ch.{channel}.{secret}"  # shown next to the field
     assert "saved-secret-value" not in str(err.value)
     assert (cfg.read_bytes(), sec.read_bytes()) == before

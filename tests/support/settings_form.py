@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.dashboard import settings_form as form
+from app.dashboard import form_fields, form_parse
 from app.settings_writer import SettingsWriter, plain
 
 
-def submit(writer: SettingsWriter, **changes: Any) -> form.Parsed:
+def submit(writer: SettingsWriter, **changes: Any) -> form_parse.Parsed:
     """Every field as shown now, with ``changes`` typed over it (``ch__email__host`` = ``ch.email.host``)."""
     doc = plain(writer.document())
-    values = {f.key: f.value for f in form.fields(doc, None)}
+    values = {f.key: f.value for f in form_fields.fields(doc, None)}
     values.update({k.replace("__", "."): v for k, v in changes.items()})
-    return form.parse(values, doc)
+    return form_parse.parse(values, doc)
 
 
 def save(writer: SettingsWriter, **changes: Any):

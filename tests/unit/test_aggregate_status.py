@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from app.core.config import CoreConfig
 from app.core.store import StateStore
-from app.dashboard.view import ALL, Rates, ViewInput, build_sections
+from app.dashboard.health_tab import Rates
+from app.dashboard.sections import build_sections
+from app.dashboard.view_input import ALL, ViewInput
 from app.hub import Hub
 from collectors.events import Account, Health, Heartbeat
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from alerts import catalog
 from alerts.snapshot import ActiveAlert, AlertSnapshot
-from app.dashboard.alerts_tab import active_section, history_section, rules_rows
+from app.dashboard.alerts_sections import active_section, history_section, rules_rows
 from tests.support.alerts import settings
 from tests.support.documents import bot_metrics, metrics_doc
 

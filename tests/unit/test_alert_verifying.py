@@ -214,7 +214,7 @@ def test_an_alert_whose_resolve_the_restore_lacks_does_not_fire_again(tmp_path):
 
 
 def test_the_alerts_tab_says_verifying_after_restart() -> None:
-    from app.dashboard.alerts_tab import _active_row
+    from app.dashboard.alerts_sections import _active_row
 
     a = {**_alert().to_dict(), "verifying": True}
     assert _active_row(a, ())["status"] == "firing, verifying after restart"

@@ -19,10 +19,11 @@ from alerts.snapshot import ActiveAlert, AlertSnapshot
 from app.core.config import CoreConfig
 from app.core.store import StateStore
 from app.dashboard import view_of
-from app.dashboard.alerts_tab import AlertsTab, alert_status, metrics_of_view, snapshot_of_view
+from app.dashboard.alerts_sections import alert_status, metrics_of_view, snapshot_of_view
+from app.dashboard.alerts_tab import AlertsTab
 from app.dashboard.broadcaster import Broadcaster, alerts_for_view
 from app.dashboard.config import DashboardSettings
-from app.dashboard.view import ALL
+from app.dashboard.view_input import ALL
 from app.hub import Hub
 from collectors.events import Heartbeat
 

@@ -170,19 +170,19 @@ def test_the_bot_cap_raises_a_critical_monitor_alert() -> None:
 
 
 def test_tables_show_at_most_the_row_cap_and_say_how_many_more() -> None:
-    from app.dashboard import view
+    from app.dashboard import health_tab, tables
 
     store = _store(max_apis=10_000)
     apis = {f"api{i:04d}": "up" for i in range(999)} | {"zz-down": "down"}
     store.apply(Health(v=1, bot="b", seq=0, ts=T, apis=apis))
-    table = view.apis_table(store.metrics().bots)
+    table = health_tab.apis_table(store.metrics().bots)
     rows = table["rows"]
-    assert len(rows) == view.MAX_TABLE_ROWS + 1
+    assert len(rows) == tables.MAX_TABLE_ROWS + 1
     assert rows[0][1] == "zz-down"  # what matters is shown first
     assert rows[-1] == [["and 800 more", "muted"], "", ""]
-    events = view._table(["Source", "n"], [[f"b{i}", "1"] for i in range(500)] + [["total", "500"]], "", 1)
+    events = tables.table(["Source", "n"], [[f"b{i}", "1"] for i in range(500)] + [["total", "500"]], "", 1)
     assert events["rows"][-2:] == [[["and 301 more", "muted"], ""], ["total", "500"]]
-    assert len(events["rows"]) == view.MAX_TABLE_ROWS + 1
+    assert len(events["rows"]) == tables.MAX_TABLE_ROWS + 1
 
 
 def test_a_checkpoint_of_the_former_per_op_rings_is_read_into_the_shared_ring() -> None:

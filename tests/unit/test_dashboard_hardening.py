@@ -16,13 +16,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import app.dashboard.view as view_module
+import app.dashboard.sections as view_module
 from app.core.config import CoreConfig
 from app.core.store import StateStore
 from app.dashboard import fmt
 from app.dashboard.broadcaster import ViewStream
 from app.dashboard.config import DashboardSettings
-from app.dashboard.view import ALL, Rates, ViewInput, build_sections
+from app.dashboard.health_tab import Rates
+from app.dashboard.sections import build_sections
+from app.dashboard.view_input import ALL, ViewInput
 from app.hub import Hub
 from collectors.events import Account, Error, Fill, Latency, Mark, Order
 

@@ -15,7 +15,9 @@ from app.dashboard import fmt
 from app.dashboard.broadcaster import Broadcaster, ClientSlot
 from app.dashboard.charts import LatencyTracker, LineTracker, base_layout
 from app.dashboard.config import DashboardSettings
-from app.dashboard.view import ALL, Rates, ViewInput, build_sections
+from app.dashboard.health_tab import Rates
+from app.dashboard.sections import build_sections
+from app.dashboard.view_input import ALL, ViewInput
 from app.hub import Hub
 from collectors.events import Account, Fill, Health, Mark
 

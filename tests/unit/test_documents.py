@@ -27,7 +27,7 @@ from app.core.documents import (
     json_schema,
 )
 from app.core.store import StateStore
-from app.dashboard.alerts_tab import rules_rows
+from app.dashboard.alerts_sections import rules_rows
 from app.hub import Hub
 from app.settings import SettingsError, load_settings, validate
 from collectors.events import (

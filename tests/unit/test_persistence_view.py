@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.core.documents import JournalStatus, PersistenceStatus, RestoreInfo
-from app.dashboard.view import persistence_rows
+from app.dashboard.monitor_panel import persistence_rows
 
 
 def _journal(state: str, failure: str | None = None) -> JournalStatus:

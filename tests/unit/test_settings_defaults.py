@@ -9,8 +9,8 @@ import msgspec
 from alerts import catalog, messages
 from alerts.config import AlertsSettings, EventRules, Thresholds
 from alerts.rules import RuleSet
-from app.dashboard import settings_form as form
-from app.dashboard.alerts_tab import rules_rows
+from app.dashboard import form_fields, form_parse
+from app.dashboard.alerts_sections import rules_rows
 from app.settings import DEFAULT_PATH, Settings, load_settings
 
 
@@ -46,7 +46,7 @@ def test_the_rule_table_defines_the_settings_fields() -> None:
 
 
 def test_form_and_rules_table_list_every_rule_of_the_table() -> None:
-    keys = {f.key for f in form.fields({}, None)}
+    keys = {f.key for f in form_fields.fields({}, None)}
     assert {f"thr.{t.name}.value" for t in catalog.THRESHOLDS} <= keys
     assert {f"ev.{e.name}" for e in catalog.EVENTS} <= keys
     rows = rules_rows(AlertsSettings(), 10.0, None)  # no metrics yet
@@ -56,18 +56,18 @@ def test_form_and_rules_table_list_every_rule_of_the_table() -> None:
 
 
 def test_the_form_shows_the_code_defaults_for_an_empty_file() -> None:
-    shown = {f.key: f.value for f in form.fields({}, None)}
+    shown = {f.key: f.value for f in form_fields.fields({}, None)}
     assert shown["thr.max_latency_ms.value"] == "500" and shown["thr.max_latency_ms.enabled"] is True
     assert shown["thr.max_drawdown.value"] == "0.1" and shown["thr.min_daily_pnl.enabled"] is False
     assert shown["stale_after_s"] == "10" and shown["route.critical.repeat"] == "900"
     assert shown["route.info.repeat"] == ""
-    assert form.parse(shown, {}).changes == []  # what is shown is what is in force: nothing to write
+    assert form_parse.parse(shown, {}).changes == []  # what is shown is what is in force: nothing to write
 
 
 def test_switching_off_a_rule_the_file_leaves_out_writes_null() -> None:
-    shown = {f.key: f.value for f in form.fields({}, None)}
+    shown = {f.key: f.value for f in form_fields.fields({}, None)}
     shown.update({"thr.max_drawdown.value": "", "thr.max_drawdown.enabled": False})
-    assert form.parse(shown, {}).changes == [(("alerts", "thresholds", "max_drawdown"), None)]
+    assert form_parse.parse(shown, {}).changes == [(("alerts", "thresholds", "max_drawdown"), None)]
 
 
 def test_severity_order_is_the_catalog_order() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.dashboard import settings_form as form
+from app.dashboard import form_fields, form_parse
 from app.settings import SettingsError, load_settings
 from app.settings_writer import SettingsWriter
 from tests.support.settings_form import save, submit
@@ -54,7 +54,7 @@ def test_moving_a_channel_refuses_to_keep_its_secret(writer: SettingsWriter) -> 
     with pytest.raises(SettingsError) as err:
         writer.save(parsed.changes, parsed.secrets)
     assert err.value.key == "alerts.channels.email.password" and "host changed" in err.value.reason
-    assert form.error_field(err.value.key, {}) == "ch.email.password"
+    assert form_parse.error_field(err.value.key, {}) == "ch.email.password"
     assert writer.path.read_bytes() == before
 
 
@@ -74,8 +74,12 @@ def test_other_changes_keep_the_secret(writer: SettingsWriter) -> None:
 
 def test_a_channel_named_after_its_type_without_type_shows_in_the_form(writer: SettingsWriter) -> None:
     doc = {"alerts": {"channels": {"webhook": {"urls": ["${HOOK}"]}, "ops": {"type": "slack"}}}}
-    assert form.channel_names(doc)["webhook"] == "webhook" and form.channel_names(doc)["ops"] == "slack"
+    assert (
+        form_fields.channel_names(doc)["webhook"] == "webhook"
+        and form_fields.channel_names(doc)["ops"] == "slack"
+    )
     shown = {
-        f.key: f for f in form.fields(doc, {"alerts": {"channels": {"webhook": {"urls": ["https://x/y"]}}}})
+        f.key: f
+        for f in form_fields.fields(doc, {"alerts": {"channels": {"webhook": {"urls": ["https://x/y"]}}}})
     }
     assert shown["ch.webhook.urls"].secret and "(from ${HOOK})" in shown["ch.webhook.urls"].placeholder

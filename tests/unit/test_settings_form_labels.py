@@ -6,16 +6,16 @@ from typing import Any
 
 import pytest
 
-from app.dashboard import settings_form as form
-from app.dashboard.alerts_tab import save_remarks, save_tone
+from app.dashboard import form_checks, form_fields, form_parse, form_render
+from app.dashboard.alerts_commands import save_remarks, save_tone
 from app.settings_changes import DELETE
 
 
-def submit(doc: dict, **typed: Any) -> form.Parsed:
+def submit(doc: dict, **typed: Any) -> form_parse.Parsed:
     """Every field as shown for ``doc``, with ``typed`` over it (``thr__x__value`` = ``thr.x.value``)."""
-    values = {f.key: f.value for f in form.fields(doc, None)}
+    values = {f.key: f.value for f in form_fields.fields(doc, None)}
     values.update({k.replace("__", "."): v for k, v in typed.items()})
-    return form.parse(values, doc)
+    return form_parse.parse(values, doc)
 
 
 DOC: dict = {"alerts": {"thresholds": {"max_latency_ms": 500}}}
@@ -78,13 +78,13 @@ def test_the_timezone_in_force_is_not_rewritten_and_a_refusal_points_at_its_fiel
     assert not [c for c in submit({}).changes if c[0] == ("metrics", "timezone")]  # UTC: the default
     doc = {"metrics": {"timezone": "Asia/Tokyo"}}
     assert not [c for c in submit(doc).changes if c[0] == ("metrics", "timezone")]
-    assert form.error_field("metrics.timezone", doc) == "metrics.timezone"
+    assert form_parse.error_field("metrics.timezone", doc) == "metrics.timezone"
 
 
 def test_the_timezone_field_says_when_it_takes_effect() -> None:
-    assert form.timezone_note("UTC", "UTC").startswith("Takes effect at the next start")
-    assert form.timezone_note("Europe/Berlin", "UTC").endswith("in force until then: UTC.")
-    assert "Europe/Berlin" in form.timezone_names() and "UTC" in form.timezone_names()
+    assert form_render.timezone_note("UTC", "UTC").startswith("Takes effect at the next start")
+    assert form_render.timezone_note("Europe/Berlin", "UTC").endswith("in force until then: UTC.")
+    assert "Europe/Berlin" in form_checks.timezone_names() and "UTC" in form_checks.timezone_names()
 
 
 def _find(node: Any, pred) -> list:
@@ -108,7 +108,7 @@ def test_every_switch_is_rendered_with_the_words_of_its_state() -> None:
     doc = {
         "alerts": {"thresholds": {"max_latency_ms": 500, "min_daily_pnl": None}, "events": {"stale": False}}
     }
-    tree = form.render(doc, None, "UTC")
+    tree = form_render.render(doc, None, "UTC")
     words = {
         n.id["key"]: n.children
         for n in _find(tree, lambda n: isinstance(getattr(n, "id", None), dict) and n.id.get("type") == "asw")
@@ -125,7 +125,7 @@ def test_every_switch_is_rendered_with_the_words_of_its_state() -> None:
 
 def test_a_value_kept_in_an_off_rule_is_noted_under_its_field_as_the_form_opens() -> None:
     doc = {"alerts": {"thresholds": {"max_errors_5m": {"value": 30, "enabled": False}}}}
-    tree = form.render(doc, None, "UTC")
+    tree = form_render.render(doc, None, "UTC")
     notes = {
         n.id["key"]: n.children
         for n in _find(tree, lambda n: isinstance(getattr(n, "id", None), dict) and n.id.get("type") == "ano")

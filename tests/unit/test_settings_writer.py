@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from alerts.history import channel_results, group
-from app.dashboard import settings_form as form
-from app.dashboard.alerts_tab import Cooldown, channel_text
+from app.dashboard import form_fields, form_parse
+from app.dashboard.alerts_commands import Cooldown
+from app.dashboard.alerts_sections import channel_text
 from app.settings import SettingsError, load_settings
 from app.settings_writer import SettingsWriter, plain
 
@@ -24,11 +25,11 @@ def writer(tmp_path: Path) -> SettingsWriter:
     return SettingsWriter(tmp_path / "settings.yaml", env={})
 
 
-def submit(writer: SettingsWriter, **changes: object) -> form.Parsed:
+def submit(writer: SettingsWriter, **changes: object) -> form_parse.Parsed:
     doc = plain(writer.document())
-    values = {f.key: f.value for f in form.fields(doc, None)}
+    values = {f.key: f.value for f in form_fields.fields(doc, None)}
     values.update({k.replace("__", "."): v for k, v in changes.items()})
-    return form.parse(values, doc)
+    return form_parse.parse(values, doc)
 
 
 def test_unchanged_form_writes_nothing(writer: SettingsWriter) -> None:
@@ -69,7 +70,9 @@ def test_secret_goes_to_owner_only_file_and_loads(writer: SettingsWriter) -> Non
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
     loaded = load_settings(writer.path, env={})
     assert loaded.alerts.channels["telegram"].token == token
-    shown = form.fields(plain(writer.document()), {"alerts": {"channels": {"telegram": {"token": token}}}})
+    shown = form_fields.fields(
+        plain(writer.document()), {"alerts": {"channels": {"telegram": {"token": token}}}}
+    )
     tok = next(f for f in shown if f.key == "ch.telegram.token")
     assert tok.value == "" and token not in tok.placeholder and "-xyz" in tok.placeholder
 
@@ -101,8 +104,8 @@ def test_invalid_field_is_refused_next_to_it_and_nothing_written(
     kind = key.split(".")[1] if key.startswith("ch.") else None
     extra = {f"ch.{kind}.enabled": True} if kind else {}
     doc = plain(writer.document())
-    values = {f.key: f.value for f in form.fields(doc, None)} | extra | {key: value}
-    parsed = form.parse(values, doc)
+    values = {f.key: f.value for f in form_fields.fields(doc, None)} | extra | {key: value}
+    parsed = form_parse.parse(values, doc)
     assert message in parsed.errors[key]
     assert parsed.changes == [] and parsed.secrets == {}
 
@@ -118,8 +121,8 @@ def test_route_to_a_disabled_channel_is_an_error(writer: SettingsWriter) -> None
 
 
 def test_mask_shows_at_most_four_characters() -> None:
-    assert form.mask("https://hooks.slack.com/services/T/B/abcdEFGH1234") == "set ••••1234"
-    assert form.mask("short") == "set ••••" and form.mask(None) == "not set"
+    assert form_fields.mask("https://hooks.slack.com/services/T/B/abcdEFGH1234") == "set ••••1234"
+    assert form_fields.mask("short") == "set ••••" and form_fields.mask(None) == "not set"
 
 
 def test_history_groups_rows_per_notification_and_channel() -> None:

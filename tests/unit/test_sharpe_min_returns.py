@@ -10,7 +10,9 @@ import pytest
 
 from app.core.config import CoreConfig, MetricsSettings
 from app.core.store import StateStore
-from app.dashboard.view import ALL, Rates, ViewInput, build_sections
+from app.dashboard.health_tab import Rates
+from app.dashboard.sections import build_sections
+from app.dashboard.view_input import ALL, ViewInput
 from app.settings import SettingsError, validate
 from collectors.events import Account
 from tests.support.clock import FakeClock

@@ -1,0 +1,301 @@
+"""The Alerts tab's data: active alerts, delivery history and rules, as display-ready sections.
+
+They arrive like every other section: the broadcaster calls :meth:`AlertSections.sections`
+once per push tick and sends the sections that changed over /ws; the page stores them in
+``dcc.Store`` s (:data:`STORES`) and clientside callbacks (assets/alerts_tab.js) render
+them, so no Python runs per frame.  The sections are made from the alert service's
+published snapshot (alerts/snapshot.py): the push thread never reads SQLite.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from alerts import catalog, messages
+from alerts.catalog import MONITOR
+from alerts.config import Threshold
+from alerts.snapshot import AlertSnapshot
+from alerts.states import active_order
+from app.dashboard import fmt
+from app.dashboard.view_input import ALL as ALL_BOTS
+
+log = logging.getLogger(__name__)
+
+STORES = ("at-active", "at-history", "at-rules")
+
+#: The zone of times on the Alerts tab until the monitor's metrics settings say otherwise.
+UTC = ZoneInfo("UTC")
+
+
+class AlertSections:
+    """The pushed part of the Alerts tab (a mixin of :class:`~app.dashboard.alerts_tab.AlertsTab`).
+
+    Its rows are cached per published snapshot and view, so a tick that finds the
+    snapshot unchanged costs one dictionary lookup.
+    """
+
+    service: Any
+    hub: Any
+    clock: Callable[[], float]
+    _rows_of: tuple[AlertSnapshot | None, dict[str, tuple[dict, dict]]]
+
+    def sections(self, view: str = ALL_BOTS, metrics: Any = None) -> dict[str, Any]:
+        """``at-active``, ``at-history``, ``at-rules`` of a view: display-ready, diffed by the broadcaster.
+
+        A view of one bot shows that bot's alerts and the monitor's own (a failing journal
+        concerns whoever is watching), and the Rules table's current values of that bot only.
+        """
+        try:
+            active, history = self._snapshot_sections(self.service.snapshot(), view)
+            return {"at-active": active, "at-history": history, "at-rules": self.rules_section(view, metrics)}
+        except Exception:  # a failing engine must not stop the other sections
+            log.exception("alerts tab sections failed")
+            return {}
+
+    def _snapshot_sections(
+        self, snap: AlertSnapshot, view: str = ALL_BOTS
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The active and history sections of one snapshot, made once per published snapshot and view."""
+        cached, by_view = self._rows_of
+        if snap is not cached:
+            by_view = {}
+            self._rows_of = (snap, by_view)
+        zone, now = zone_of(self.hub), self.clock()
+        key = f"{view}|{zone.key}|{_day(now, zone)}"  # times show the zone, and the date when not today
+        if key not in by_view:
+            part = snapshot_of_view(snap, view)
+            by_view[key] = (active_section(part, zone, now), history_section(part, zone, now))
+        return by_view[key]
+
+    def rules_section(self, view: str = ALL_BOTS, metrics: Any = None) -> dict[str, Any]:
+        if metrics is None and self.hub is not None:
+            metrics = self.hub.metrics()
+        rows = rules_rows(
+            self.service.settings, self.service.engine.stale_after_s, metrics_of_view(metrics, view)
+        )
+        return {"rows": rows}
+
+
+def in_view(bot: Any, view: str) -> bool:
+    """Whether an alert of ``bot`` belongs to a view: all bots, or its own bot plus the monitor's alerts."""
+    return view == ALL_BOTS or bot in (view, MONITOR)
+
+
+def snapshot_of_view(snap: AlertSnapshot, view: str) -> AlertSnapshot:
+    """The part of a snapshot one view shows (the rows are then made as for all bots)."""
+    if view == ALL_BOTS:
+        return snap
+    return dataclasses.replace(
+        snap,
+        active=tuple(a for a in snap.active if in_view(a.alert.get("bot"), view)),
+        history=tuple(e for e in snap.history if in_view(e.get("bot"), view)),
+    )
+
+
+def metrics_of_view(metrics: Any, view: str) -> Any:
+    """The metrics document with only the view's bot (the Rules table's current values)."""
+    if metrics is None or view == ALL_BOTS:
+        return metrics
+    return msgspec.structs.replace(metrics, bots={b: m for b, m in metrics.bots.items() if b == view})
+
+
+def alert_status(service: Any) -> dict[str, Any]:
+    """The alert status of the published snapshot, with the firing alerts counted per bot.
+
+    The broadcaster narrows the status bar's firing count to a view with it
+    (broadcaster.alerts_for_view); the count and the Alerts tab come from one snapshot.
+    """
+    snap = service.snapshot()
+    status = snap.status()
+    by_bot: dict[str, int] = {}
+    for a in snap.active:
+        if a.alert.get("status") == "firing":
+            bot = str(a.alert.get("bot"))
+            by_bot[bot] = by_bot.get(bot, 0) + 1
+    status["firing_by_bot"] = by_bot
+    return status
+
+
+def channel_text(res: dict, zone: ZoneInfo | None = None, now: float | None = None) -> tuple[str, str]:
+    """A channel's delivery state as words and a css class (pos / warn / neg); times in ``zone``."""
+    state = res.get("state")
+    if state == "delivered":
+        return "delivered", "pos"
+    if state == "retrying":
+        return (
+            f"retrying (attempt {res.get('attempt')}, "
+            f"next try {fmt.when(res.get('next_try'), zone or UTC, time.time() if now is None else now)}): "
+            f"{res.get('error')}"
+        ), "warn"
+    if state in ("failed", "dead-lettered"):
+        return f"{state}: {res.get('error')}", "neg"
+    return "sending…", "muted"
+
+
+def zone_of(hub: Any) -> ZoneInfo:
+    """The ``metrics.timezone`` in force, read where the store counts "today" with it.
+
+    The same source as the rest of the page's times (the broadcaster's), so every
+    table shows one clock; UTC without a hub (the tab tested alone).
+    """
+    if hub is None:
+        return UTC
+    try:
+        return ZoneInfo(hub.under_lock(lambda store: store.config.metrics.timezone))
+    except Exception:  # a hub without that setting: times stay readable, in UTC and saying so
+        return UTC
+
+
+def _day(now: float, zone: ZoneInfo) -> str:
+    """Today's date in ``zone`` (rows made yesterday would show no date on yesterday's times)."""
+    return datetime.fromtimestamp(now, zone).date().isoformat()
+
+
+def active_section(snap: AlertSnapshot, zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
+    """Open alerts, most severe first (then firing before pending, then the oldest first)."""
+    now = time.time() if now is None else now
+    alerts = sorted(snap.active, key=lambda a: active_order(a.alert))
+    return {"rows": [_active_row(a.alert, a.delivered, zone, now) for a in alerts]}
+
+
+def history_section(snap: AlertSnapshot, zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
+    """Notifications, newest first, each with the words it said."""
+    now = time.time() if now is None else now
+    rows = [_history_row(e, zone, now) for e in snap.history]
+    bots = sorted({r["bot"] for r in rows if r["bot"]})
+    return {"rows": rows, "bots": [[b, messages.scope(b)] for b in bots]}  # [value, name shown]
+
+
+def _active_row(
+    a: Mapping[str, Any], delivered: tuple[str, ...], zone: ZoneInfo = UTC, now: float | None = None
+) -> dict[str, Any]:
+    """One open alert: severity as a word, the bot, the rule's name, the fact once, since when."""
+    now = time.time() if now is None else now
+    status = "acknowledged" if a.get("acked_at") else a.get("status")
+    if a.get("verifying"):  # carried over a restart; held until its bot's state caught up
+        status = f"{status}, verifying after restart"
+    acked = f"by {a.get('acked_by')} at {fmt.when(a.get('acked_at'), zone, now)}" if a.get("acked_at") else ""
+    return {
+        "id": a["alert_id"],
+        "sev": a.get("severity"),
+        "bot": a.get("bot"),  # the id, as the bot selector knows it
+        "who": messages.scope(a.get("bot")),  # as the table shows it ("monitor" for the monitor's own)
+        "rule": catalog.title(str(a.get("rule"))),
+        "what": a.get("summary") or "",
+        "since": fmt.when(a.get("since"), zone, now),
+        "status": status,
+        "esc": _escalation(a),
+        "delivered": ", ".join(delivered) or ("not yet" if a.get("status") == "firing" else "—"),
+        "ackable": a.get("status") == "firing" and not a.get("acked_at"),
+        "acked": acked,
+    }
+
+
+def _escalation(a: Mapping[str, Any]) -> str:
+    """``none``, ``1 of 2 steps``; ``failover`` once every channel was told."""
+    steps = len((a.get("policy") or {}).get("escalate") or ())
+    done = int(a.get("escalations") or 0)
+    text = f"{done} of {steps} step{'s' if steps != 1 else ''}" if steps else "none"
+    return text + (", failover" if a.get("failed_over") else "")
+
+
+def _history_row(e: Mapping[str, Any], zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
+    """One notification: when, severity, bot, the rule's name, its state word and the fact it stated."""
+    now = time.time() if now is None else now
+    chans = [
+        [f"{name}: {text}", cls]
+        for name, res in sorted(e["channels"].items())
+        for text, cls in [channel_text(res, zone, now)]
+    ]
+    rule = str(e.get("rule") or "")
+    return {
+        "t": fmt.when(e.get("created_at"), zone, now),
+        "sev": e.get("severity") or "",
+        "bot": e.get("bot") or "",
+        "who": messages.scope(e.get("bot")) if e.get("bot") else "",
+        "rule": e.get("title") or (catalog.title(rule) if rule else ""),
+        "kind": e.get("state") or str(e.get("kind") or "").upper(),
+        "what": e.get("what") or e.get("summary") or "",
+        "ch": chans,
+    }
+
+
+def _short(x: Any, unit: str = "", currency: str | None = None) -> str:
+    """A value as the cards show it (``10 %``, ``500 ms``, ``-500.00 USD``); empty for none."""
+    return "" if x is None else messages.shown(x, unit, currency)
+
+
+def rules_rows(settings: Any, stale_after_s: float, metrics: Any) -> list[list[str]]:
+    """[rule, condition, for, severity, enabled, current value per bot] for every rule.
+
+    The built-in rules come from alerts.catalog in its order, custom rules after the thresholds.
+    Rules are named as in every alert text; values are shown like the cards (``10 %``, ``500 ms``,
+    money with 2 decimals and each bot's currency).
+    """
+    bots = metrics.bots if metrics is not None else {}
+    rows = [_threshold_row(rule, settings.thresholds, bots) for rule in catalog.THRESHOLDS]
+    for r in settings.rules:
+        m = catalog.metric(r.metric)
+        rows.append(
+            [
+                r.name,
+                f"{m.name} {r.op} {_short(r.value, m.unit)}",
+                messages.duration(r.for_s) if r.for_s else "—",
+                r.severity,
+                "on" if r.enabled else "off",
+                _current(bots, tuple(r.metric.split(".")), m.unit),
+            ]
+        )
+    for ev in catalog.EVENTS:
+        path = tuple(ev.metric.split(".")) if ev.metric else None
+        unit = catalog.metric(ev.metric).unit if ev.metric else ""
+        rows.append(
+            [
+                ev.shown,
+                ev.condition.format(stale_after_s=messages.duration(stale_after_s)),
+                "—",
+                ev.severity,
+                "on" if getattr(settings.events, ev.name) else "off",
+                _current(bots, path, unit) if path else "—",
+            ]
+        )
+    return rows
+
+
+def _threshold_row(rule: catalog.ThresholdRule, thresholds: Any, bots: dict) -> list[str]:
+    spec = getattr(thresholds, rule.name)
+    long = spec if isinstance(spec, Threshold) else None
+    value = long.value if long else spec
+    path = rule.path(thresholds.latency_stat)
+    name = catalog.metric(".".join(path)).name
+    return [
+        rule.shown,
+        f"{name} {rule.op} {_short(value, rule.unit) if value is not None else '—'}",
+        messages.duration(long.for_s) if long and long.for_s else "—",
+        long.severity if long and long.severity else rule.severity,
+        "on" if value is not None and (long is None or long.enabled) else "off",
+        _current(bots, path, rule.unit),
+    ]
+
+
+def _current(bots: dict, path: tuple[str, ...], unit: str = "") -> str:
+    """Each bot's value of the rule's metric, like the cards (money in the bot's currency);
+    null is "no data" (the rule cannot cross yet)."""
+    from alerts.rules import lookup
+
+    def shown(doc: Any) -> str:
+        value = lookup(doc, path)
+        return "no data" if value is None else _short(value, unit, getattr(doc, "currency", None)) or "n/a"
+
+    vals = [f"{b}: {shown(doc)}" for b, doc in sorted(bots.items())]
+    if not vals:
+        return "no bot yet"
+    return ", ".join(vals[:8]) + (f" (+{len(vals) - 8} bots)" if len(vals) > 8 else "")

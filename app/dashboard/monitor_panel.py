@@ -1,0 +1,123 @@
+"""The Health tab's panels about the monitor itself: collector thread, journal, alert delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from msgspec import UNSET
+
+from app.core.documents import PersistenceStatus
+from app.dashboard import fmt
+from app.dashboard.view_input import ViewInput, utc_now
+
+
+def _auth_row(curve: bool | None) -> list[str]:
+    """Whether bots must prove who they are (ZeroMQ CURVE) before their events are read."""
+    text = "CURVE (listed bot keys only)" if curve else "off" if curve is False else fmt.NA
+    return ["Bot authentication", text, "pos" if curve else "neutral"]
+
+
+def _unauthorized_row(count: int | None) -> list[str]:
+    """Connections CURVE refused: a bot with a wrong key, or someone else knocking."""
+    return ["Unauthorized attempts", fmt.integer(count), "neg" if count else "neutral"]
+
+
+def monitor_kv(inp: ViewInput) -> list[list[str]]:
+    col = inp.metrics.collector
+    mon = None if inp.metrics.monitor is UNSET else inp.metrics.monitor
+    alive = _known(col.alive)
+    restarts = _known(col.restarts)
+    failure = _known(col.last_failure)
+    rows = [
+        [
+            "Collector thread",
+            "running" if alive else "DOWN" if alive is False else fmt.NA,
+            "pos" if alive else "neg" if alive is False else "neutral",
+        ],
+        ["Collector restarts", fmt.integer(restarts), "neg" if restarts else "neutral"],
+        [
+            "Last collector failure",
+            f"{inp.when(failure.at)}: {failure.error}" if failure else "none",
+            "neg" if failure else "neutral",
+        ],
+        [
+            "Endpoints",
+            ", ".join(_known(col.endpoints) or inp.listen_info.get("zmq") or []) or fmt.NA,
+            "neutral",
+        ],
+        _auth_row(_known(col.curve)),
+        _unauthorized_row(_known(col.unauthorized)),
+        ["Ingest rate", fmt.rate(col.rate_per_s), "neutral"],
+        ["Uptime", fmt.age(None if mon is None else mon.uptime_s), "neutral"],
+        ["Memory (RSS)", fmt.nbytes(None if mon is None else mon.rss_bytes), "neutral"],
+    ]
+    if mon is not None:
+        rows.append(["Threads", fmt.integer(mon.threads), "neutral"])
+        refused = mon.web_refused if isinstance(mon.web_refused, dict) else {}
+        shown = ", ".join(f"{k} {n}" for k, n in sorted(refused.items()) if n) or "none"
+        rows.append(["Web requests refused", shown, "neg" if shown != "none" else "neutral"])
+    if inp.server:
+        rows.append(["Dashboard pages connected", fmt.integer(inp.server.get("clients")), "neutral"])
+    persistence = _known(inp.metrics.persistence)
+    if persistence is not None:
+        rows.extend(persistence_rows(persistence, inp.when))
+    return rows
+
+
+def persistence_rows(p: PersistenceStatus, when: Callable[[float | None], str] = utc_now) -> list[list[str]]:
+    """The journal (is the state durable right now?) and how the state was restored at start-up."""
+    j = p.journal
+    if j.state == "off":
+        rows = [["State journal", "off (storage.journal.enabled): a restart loses the state", "neg"]]
+    elif j.state == "failing":
+        rows = [["State journal", f"FAILING: {j.failure}; the state is kept in memory only", "neg"]]
+    else:
+        rows = [["State journal", f"ok, last commit {when(j.last_commit_at)}", "pos"]]
+    if j.state != "off":
+        size = f"{fmt.nbytes(j.data_bytes)}; {fmt.integer(j.uncommitted)} batches uncommitted"
+        rows.append(["Journal data", size, "neutral"])
+    r = p.restore
+    if r is not None:
+        source = r.snapshot or "empty state"
+        rows.append(
+            [
+                "State restored",
+                f"{when(r.at)} from {source} + {fmt.integer(r.journal_events)} journal events "
+                f"in {r.duration_s:.2f} s",
+                "neutral",
+            ]
+        )
+        lost = f"{fmt.nbytes(r.lost_bytes)} cut: " + "; ".join(r.problems) if r.problems else "none"
+        rows.append(["Restore problems", lost, "neg" if r.problems else "neutral"])
+    return rows
+
+
+def _known(value: Any) -> Any:
+    """A field only the running monitor fills in (UNSET in the store's own document) as None."""
+    return None if value is UNSET else value
+
+
+def alerts_kv(alerts: dict | None) -> list[list[str]]:
+    if alerts is None:
+        return [["Alerting", "not configured", "muted"]]
+    firing = int(alerts.get("firing") or 0)
+    rows = [
+        ["Firing alerts", fmt.integer(firing), "neg" if firing else "pos"],
+        [
+            "Delivery",
+            "FAILING" if alerts.get("delivery_failing") else "ok",
+            "neg" if alerts.get("delivery_failing") else "pos",
+        ],
+    ]
+    store = alerts.get("store") or {"ok": True}
+    if not store.get("ok"):  # the alerts go on in memory; what the file could not take is held
+        held = f"{fmt.integer(store.get('held_notifications'))} notifications held in memory"
+        rows.append(["Alert store", f"FAILING: {store.get('error')} · {held}", "neg"])
+    else:
+        rows.append(["Alert store", "ok", "pos"])
+    for name, ch in sorted((alerts.get("channels") or {}).items()):
+        text = "ok" if ch.get("ok") else f"failing: {ch.get('last_error') or 'unknown error'}"
+        text += f" · pending {fmt.integer(ch.get('pending'))} · dead {fmt.integer(ch.get('dead'))}"
+        rows.append([f"Channel {name}", text, "pos" if ch.get("ok") else "neg"])
+    return rows
