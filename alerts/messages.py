@@ -4,8 +4,9 @@ Pure functions.  Two kinds of callers:
 
 * the rules (alerts/rules.py) state what crossed what with :func:`crossed` and
   :func:`back_within`, and show values with :func:`shown`, so an alert reads like
-  the dashboard's cards: ``drawdown 12.4 % > limit 10 %``, ``latency p95 812 ms >
-  limit 500 ms``, ``daily P&L -612.40 USD < limit -500.00 USD``; each value once;
+  the dashboard's cards: ``drawdown 12.40% > limit 10.00%``, ``latency p95 812 ms >
+  limit 500 ms``, ``daily P&L -612.40 USD < limit -500.00 USD``; each value once,
+  worded by the one presenter of figures (``app.core.present``), as on the page;
 * every channel and the Alerts tab turn notification payloads (dicts written into
   the outbox) into text with :func:`what`, :func:`headline`, :func:`detail_lines`,
   :func:`subject` and :func:`plain_text`.  Each channel module turns these into
@@ -14,19 +15,21 @@ Pure functions.  Two kinds of callers:
   trimming it *before* markup is added, so a limit can never cut a tag in half.
 
 A list of payloads is a digest (many alerts at once, batched rather than dropped),
-always most severe first.  Times in messages carry their zone (UTC): a message is
-read far from the monitor, by people in other zones.
+always most severe first.  Times in messages are written as the page writes them,
+with their zone (UTC) and always their date: a message is read far from the monitor,
+later, by people in other zones.
 """
 
 from __future__ import annotations
 
-import math
 import re
-import time
 from collections.abc import Mapping
+from datetime import UTC
 
 from alerts.catalog import MONITOR, SEVERITIES, title, urgent_first
+from app.core import present
 
+_UTC = UTC
 SUMMARY_MAX = 500  # raw characters of a bot-supplied text kept in any message
 
 KIND_WORDS = {
@@ -77,53 +80,14 @@ def ordered(payloads: list[dict]) -> list[dict]:
 
 
 def utc(ts: float | None) -> str:
-    if ts is None:
-        return "?"
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+    """An instant in UTC as the page writes times, always with its date: ``24 Nov 2025 14:03:07 UTC``."""
+    return "?" if ts is None else present.when(ts, _UTC)
 
 
 # ---- values -------------------------------------------------------------------------------------
-def _trimmed(x: float, decimals: int) -> str:
-    """``12.40`` -> ``12.4``, ``10.00`` -> ``10``: no trailing zeros in a percentage or a limit."""
-    text = f"{x:,.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def duration(seconds: float) -> str:
-    """``4.2 s`` / ``12 s`` / ``1 min 21 s`` / ``2 min`` / ``2 h 03 min`` / ``3 d 04 h`` (as the cards)."""
-    s = max(0.0, float(seconds))
-    if s < 10:
-        return f"{_trimmed(s, 1)} s"
-    if s < 60:
-        return f"{int(s)} s"
-    if s < 3600:
-        m, sec = divmod(int(s), 60)
-        return f"{m} min {sec:02d} s" if sec else f"{m} min"
-    if s < 86400:
-        h, m = divmod(int(s) // 60, 60)
-        return f"{h} h {m:02d} min" if m else f"{h} h"
-    d, h = divmod(int(s) // 3600, 24)
-    return f"{d} d {h:02d} h" if h else f"{d} d"
-
-
-def _plain(x: float) -> str:
-    if float(x).is_integer():
-        return f"{x:,.0f}"
-    return f"{x:,.2f}" if abs(x) >= 100 else f"{x:.4g}"
-
-
-def _number(x: float, unit: str, currency: str | None) -> str:
-    if unit == "pct":
-        return f"{_trimmed(x * 100, 2)} %"
-    if unit == "ms":
-        return f"{x:,.1f} ms" if abs(x) < 100 else f"{x:,.0f} ms"
-    if unit == "money":
-        return f"{x:,.2f}" + (f" {currency}" if currency else "")
-    if unit == "s":
-        return duration(x)
-    if unit == "x":
-        return f"{x:,.2f}x"
-    return _plain(x)
+    """``4.2 s`` / ``12 s`` / ``1 min 21 s`` / ``2 h 03 min`` / ``3 d 04 h``: the presenter's wording."""
+    return present.duration(seconds)
 
 
 def shown(value: object, unit: str = "", currency: str | None = None) -> str:
@@ -137,14 +101,12 @@ def shown(value: object, unit: str = "", currency: str | None = None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            return "n/a"
-        return _number(value, unit, currency)
+        return present.value(value, unit, currency)
     return str(value).replace("_", "-")  # half_open -> half-open
 
 
 def crossed(name: str, value: object, op: str, limit: object, unit: str, currency: str | None = None) -> str:
-    """What crossed what, each value once: ``drawdown 12.4 % > limit 10 %``, ``29 errors in 5 min > limit 20``
+    """What crossed what, each value once: ``drawdown 12.40% > limit 10.00%``, ``29 errors > limit 20``
 
     An equality rule states the value (``stale is true``); an inequality what it is instead of.
     """
@@ -161,7 +123,7 @@ def crossed(name: str, value: object, op: str, limit: object, unit: str, currenc
 def back_within(
     name: str, current: object, op: str, limit: object, unit: str, currency: str | None = None
 ) -> str:
-    """The all-clear of :func:`crossed`, with the value now: ``drawdown 8.1 % back within limit 10 %``."""
+    """The all-clear of :func:`crossed`, with the value now: ``drawdown 8.10% back within limit 10.00%``."""
     t = shown(limit, unit, currency)
     if op == "==":
         return f"{name} no longer {t}" + (

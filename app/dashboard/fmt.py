@@ -1,210 +1,61 @@
-"""Numbers as a trader reads them (pure functions, no Dash).
+"""The page's name for the presenter: every figure the page shows is worded by app/core/present.py.
 
-Formatting happens on the server, once per frame, rather than in the
-browser: it is unit-tested here, and the JavaScript stays a dumb renderer.
-Every function is total: ``None``, NaN, infinities, absurd magnitudes (beyond
-``LIMIT``) and values of the wrong type give ``n/a``, and no input can raise.
-A dashboard that shows ``NaN`` loses the trader's trust; one whose formatter
-raises freezes every page while still looking live.
+The page's modules say ``fmt.money(...)``; the functions are the presenter's, the same ones
+the alert texts use, so a figure reads the same on the page and in a message.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-from collections.abc import Callable
-from datetime import date, datetime
-from typing import TypeVar
-from zoneinfo import ZoneInfo
+from app.core.present import (
+    FEE_DECIMALS,
+    LIMIT,
+    NA,
+    TS_RANGE,
+    age,
+    amount,
+    drawdown,
+    duration,
+    fee,
+    integer,
+    money,
+    ms,
+    multiple,
+    nbytes,
+    number,
+    pct,
+    price,
+    qty,
+    rate,
+    ratio,
+    signed,
+    tone,
+    value,
+    when,
+)
 
-NA = "n/a"
-#: Beyond any number the event contract lets through or the metrics can derive from it
-#: (docs/events.md, "Bounds"): anything larger is a defect and is shown as ``n/a``.
-LIMIT = 1e30
-#: Event times the page shows: the contract's range, with a margin.
-TS_RANGE = (0.0, 1e11)
-
-F = TypeVar("F", bound=Callable[..., str])
-
-
-def _ok(x: object) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and abs(x) < LIMIT
-
-
-def _total(default: str = NA) -> Callable[[F], F]:
-    """Make a formatter total: whatever it raises on, the page gets ``default``."""
-
-    def wrap(fn: F) -> F:
-        @functools.wraps(fn)
-        def safe(*args: object, **kwargs: object) -> str:
-            try:
-                return fn(*args, **kwargs)
-            except Exception:
-                return default
-
-        return safe  # type: ignore[return-value]
-
-    return wrap
-
-
-@_total()
-def money(x: float | None, decimals: int = 2) -> str:
-    """``12,345.67`` (unsigned display of a level such as equity)."""
-    return f"{x:,.{decimals}f}" if _ok(x) else NA
-
-
-@_total()
-def signed(x: float | None, decimals: int = 2) -> str:
-    """``+1,234.50`` / ``-12.00`` / ``0.00``: P&L always shows its sign."""
-    if not _ok(x):
-        return NA
-    if round(x, decimals) == 0:
-        return f"{0:.{decimals}f}"
-    return f"{x:+,.{decimals}f}"
-
-
-@_total("neutral")
-def tone(x: float | None) -> str:
-    """CSS class of a signed value: green, red, or neutral."""
-    if not _ok(x) or x == 0:
-        return "neutral"
-    return "pos" if x > 0 else "neg"
-
-
-@_total()
-def pct(fraction: float | None, decimals: int = 2, sign: bool = False) -> str:
-    """A fraction as a percentage: 0.0123 -> ``1.23%`` (``+1.23%`` when signed)."""
-    if not _ok(fraction):
-        return NA
-    value = fraction * 100
-    if sign and round(value, decimals) != 0:
-        return f"{value:+,.{decimals}f}%"
-    return f"{value:,.{decimals}f}%"
-
-
-@_total()
-def ratio(x: float | None, decimals: int = 2) -> str:
-    return f"{x:,.{decimals}f}" if _ok(x) else NA
-
-
-@_total()
-def integer(x: float | None) -> str:
-    return f"{int(x):,}" if _ok(x) else NA
-
-
-@_total()
-def qty(x: float | None) -> str:
-    """Quantities keep their precision (0.00012 BTC) but lose trailing zeros."""
-    if not _ok(x):
-        return NA
-    text = f"{abs(x):,.8f}".rstrip("0").rstrip(".")
-    return ("-" if x < 0 else "") + (text or "0")
-
-
-@_total()
-def price(x: float | None, like: float | None = None) -> str:
-    """Prices: 2 decimals above 1,000, more for cheap instruments.
-
-    ``like``: another price of the same instrument whose precision this one takes, so
-    an entry and a mark on either side of a threshold (999.99 / 1,000.01) line up.
-    """
-    if not _ok(x):
-        return NA
-    ax = abs(like) if _ok(like) else abs(x)
-    decimals = 2 if ax >= 1000 else 4 if ax >= 1 else 6 if ax >= 0.01 else 8
-    return f"{x:,.{decimals}f}"
-
-
-#: Fees are small amounts summed over many fills: one precision everywhere (cards, tables).
-FEE_DECIMALS = 4
-
-
-@_total()
-def fee(x: float | None) -> str:
-    """``0.0123`` / ``1,234.5000``: every fee, single or summed, with the same 4 decimals."""
-    return f"{x:,.{FEE_DECIMALS}f}" if _ok(x) else NA
-
-
-@_total()
-def drawdown(fraction: float | None) -> str:
-    """A drawdown as the page shows it everywhere: how far below the peak, ``12.40%``.
-
-    One convention, the one the documents, the settings and the alert texts use ("drawdown
-    12.4 % > limit 10 %"): a positive percentage below the peak, on the cards, the status
-    bar, the Rules table, the alerts and the chart.
-    """
-    if not _ok(fraction):
-        return NA
-    return pct(fraction) if round(fraction * 100, 2) != 0 else pct(0.0)
-
-
-@_total()
-def ms(x: float | None) -> str:
-    if not _ok(x):
-        return NA
-    return f"{x:,.1f} ms" if x < 100 else f"{x:,.0f} ms"
-
-
-@_total()
-def age(seconds: float | None) -> str:
-    """``0.4 s`` / ``12 s`` / ``3 min 05 s`` / ``2 h 03 min``."""
-    if not _ok(seconds):
-        return NA
-    s = max(0.0, seconds)
-    if s < 10:
-        return f"{s:.1f} s"
-    if s < 60:
-        return f"{int(s)} s"
-    if s < 3600:
-        return f"{int(s // 60)} min {int(s % 60):02d} s"
-    if s < 86400:
-        return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
-    return f"{int(s // 86400)} d {int(s % 86400 // 3600):02d} h"
-
-
-@_total()
-def nbytes(x: float | None) -> str:
-    if not _ok(x):
-        return NA
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(x) < 1024 or unit == "GB":
-            return f"{x:,.0f} {unit}" if unit == "B" else f"{x:,.1f} {unit}"
-        x /= 1024
-    return NA  # unreachable, keeps type checkers calm
-
-
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-@functools.lru_cache(maxsize=16)
-def _today(zone: ZoneInfo, now: float) -> date:
-    """The calendar day of ``now`` in ``zone`` (one tick formats every row against the same now)."""
-    return datetime.fromtimestamp(now, zone).date()
-
-
-@_total()
-def when(ts: float | None, zone: ZoneInfo, now: float) -> str:
-    """An event time as the trader's wall clock reads it: ``14:03:07 CET``.
-
-    The zone's abbreviation is always shown (a bare time is ambiguous between the
-    server, the exchange and the trader), and so is the date when the event is not
-    from today in that zone (``24 Nov 14:03:07 CET``; ``24 Nov 2025 ...`` in another
-    year): a fill from yesterday must never read as one from this afternoon. The
-    month names are fixed English, not the server's locale.
-    """
-    if not _ok(ts) or not TS_RANGE[0] <= ts < TS_RANGE[1]:
-        return NA
-    at = datetime.fromtimestamp(ts, zone)
-    text = f"{at:%H:%M:%S} {at.tzname() or zone.key}"
-    today = _today(zone, now) if _ok(now) else None
-    if at.date() == today:
-        return text
-    day = f"{at.day} {_MONTHS[at.month - 1]}"
-    if today is None or at.year != today.year:
-        day += f" {at.year}"
-    return f"{day} {text}"
-
-
-@_total()
-def rate(x: float | None) -> str:
-    return f"{x:,.1f}/s" if _ok(x) else NA
+__all__ = [
+    "FEE_DECIMALS",
+    "LIMIT",
+    "NA",
+    "TS_RANGE",
+    "age",
+    "amount",
+    "drawdown",
+    "duration",
+    "fee",
+    "integer",
+    "money",
+    "ms",
+    "multiple",
+    "nbytes",
+    "number",
+    "pct",
+    "price",
+    "qty",
+    "rate",
+    "ratio",
+    "signed",
+    "tone",
+    "value",
+    "when",
+]

@@ -66,7 +66,7 @@ def test_the_event_rules_observe_exactly_this() -> None:
             "api_down_critical",
             "b",
             "critical",
-            "API binance DOWN for over 2 min",
+            "API binance DOWN for over 2 min 00 s",
             value="down",
             threshold="up",
             op="==",

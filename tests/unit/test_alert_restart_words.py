@@ -39,14 +39,14 @@ def test_resolved_during_the_outage_states_when_the_monitor_stopped_and_came_bac
     )
     assert "last seen firing: drawdown 20 % > limit 10 %" in text
     assert (
-        "resolved while the monitor was down: the monitor stopped at about 2023-11-14 22:13:20 UTC"
-        " and restarted at 2023-11-14 22:14:55 UTC; the condition no longer held when it came back"
+        "resolved while the monitor was down: the monitor stopped at about 14 Nov 2023 22:13:20 UTC"
+        " and restarted at 14 Nov 2023 22:14:55 UTC; the condition no longer held when it came back"
     ) in text
 
 
 def test_an_unrecorded_stop_time_is_said_not_invented():
     text = _text(_payload("outage", stopped=None))
-    assert "restarted at 2023-11-14 22:14:55 UTC (when it stopped is not recorded)" in text
+    assert "restarted at 14 Nov 2023 22:14:55 UTC (when it stopped is not recorded)" in text
     assert "about ?" not in text
 
 

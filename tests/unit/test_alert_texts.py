@@ -1,7 +1,7 @@
 """The words of every alert, firing and resolved, for every rule of the catalog and custom rules.
 
 A trader reads these texts in a phone notification at night: each states the fact
-("circuit breaker OPEN (was closed)", "drawdown 12.4 % > limit 10 %"), each value
+("circuit breaker OPEN (was closed)", "drawdown 12.40% > limit 10.00%"), each value
 once, with the rule's human name, and the resolve states what is true now
 ("circuit breaker closed again"), never the condition that stopped holding.
 
@@ -96,9 +96,9 @@ CASES: dict[str, Case] = {
     "max_drawdown": Case(
         "max_drawdown|b1",
         lambda: _doc(drawdown=0.124),
-        "drawdown 12.4 % > limit 10 %",
+        "drawdown 12.40% > limit 10.00%",
         lambda: _doc(drawdown=0.081),
-        "drawdown 8.1 % back within limit 10 %",
+        "drawdown 8.10% back within limit 10.00%",
     ),
     "max_errors_5m": Case(
         "max_errors_5m|b1",
@@ -133,7 +133,7 @@ CASES: dict[str, Case] = {
     "api_down_critical": Case(
         "api_down_critical|b1|api=binance",
         lambda: _doc(health={"apis": {"binance": "down"}}),
-        "API binance DOWN for over 2 min",
+        "API binance DOWN for over 2 min 00 s",
         lambda: _doc(health={"apis": {"binance": "degraded"}}),
         "API binance degraded (no longer down)",
     ),
@@ -142,7 +142,7 @@ CASES: dict[str, Case] = {
         lambda: _doc(errors={"last_critical": CRIT}),
         "critical error in exchange: order book lost",
         lambda: _doc(errors={"last_critical": CRIT}),
-        "no new critical error for 5 min",
+        "no new critical error for 5 min 00 s",
         clear_after_s=300.0,
     ),
     "stale": Case(
@@ -157,7 +157,7 @@ CASES: dict[str, Case] = {
         lambda: _doc(events={"lost": 12}),
         "12 events lost (gaps in the bot's sequence)",
         lambda: _doc(events={"lost": 12}),
-        "no further event lost for 5 min (12 lost in total)",
+        "no further event lost for 5 min 00 s (12 lost in total)",
         clear_after_s=300.0,
     ),
     "position_mismatch": Case(
@@ -165,7 +165,7 @@ CASES: dict[str, Case] = {
         lambda: _doc(position_mismatches=3),
         "3 position mismatches between snapshot and fills",
         lambda: _doc(position_mismatches=3),
-        "no new position mismatch for 5 min (3 in total)",
+        "no new position mismatch for 5 min 00 s (3 in total)",
         clear_after_s=300.0,
     ),
     "too_many_bots": Case(
@@ -174,7 +174,7 @@ CASES: dict[str, Case] = {
         "bot cap reached: 4 messages of new bots refused (limits.max_bots);"
         " raise the cap or forget bots that are gone",
         lambda: _monitor(refused=4),
-        "no new bot refused for 5 min",
+        "no new bot refused for 5 min 00 s",
         clear_after_s=300.0,
     ),
     "too_many_alerts": Case(
@@ -301,9 +301,9 @@ def test_no_value_is_repeated_in_a_headline(rule: str) -> None:
         (
             {"name": "losing_streak", "metric": "win_rate", "op": "<", "value": 0.4},
             {"win_rate": 0.25},
-            "win rate 25 % < limit 40 %",
+            "win rate 25.00% < limit 40.00%",
             {"win_rate": 0.5},
-            "win rate 50 % back within limit 40 %",
+            "win rate 50.00% back within limit 40.00%",
         ),
         (
             {"name": "silent", "metric": "stale", "op": "==", "value": True},
@@ -351,17 +351,17 @@ def test_the_restart_words_keep_their_meaning_and_read_as_a_sentence() -> None:
     after = {"stopped_at": T0 + 10, "restarted_at": T0 + 70}
     outage = _payload(obs, "resolved", all_clear) | {"after_restart": {"why": "outage", **after}}
     assert messages.headline(outage) == (
-        "[CRITICAL] RESOLVED (while the monitor was down) b1: drawdown 8.1 % back within limit 10 %"
+        "[CRITICAL] RESOLVED (while the monitor was down) b1: drawdown 8.10% back within limit 10.00%"
     )
     unknown = _payload(obs, "resolved") | {"after_restart": {"why": "unknown_bot", **after}}
     assert messages.headline(unknown) == (
         "[CRITICAL] RESOLVED UNVERIFIED b1: not checked again: no data of this bot since the monitor"
-        " restarted; last known: drawdown 12.4 % > limit 10 %"
+        " restarted; last known: drawdown 12.40% > limit 10.00%"
     )
     assert any(line.startswith("NOT VERIFIED: ") for line in messages.detail_lines(unknown))
     forgotten = _payload(obs, "resolved") | {"after_restart": {"why": "forgotten"}}
     assert messages.headline(forgotten) == (
-        "[CRITICAL] CLOSED b1: bot forgotten by the operator; last known: drawdown 12.4 % > limit 10 %"
+        "[CRITICAL] CLOSED b1: bot forgotten by the operator; last known: drawdown 12.40% > limit 10.00%"
     )
 
 
@@ -383,7 +383,7 @@ def test_repeats_escalations_and_failovers_restate_the_fact(kind: str, word: str
 def test_a_resolve_without_words_from_an_older_monitor_still_says_what_was_firing() -> None:
     obs, _, _ = _fire_and_clear(CASES["max_drawdown"])
     old = _payload(obs, "resolved") | {"resolved_summary": None}
-    assert messages.what(old) == "condition no longer holds; last seen: drawdown 12.4 % > limit 10 %"
+    assert messages.what(old) == "condition no longer holds; last seen: drawdown 12.40% > limit 10.00%"
 
 
 def test_durations_and_values_read_like_the_cards() -> None:
@@ -391,13 +391,13 @@ def test_durations_and_values_read_like_the_cards() -> None:
         "0.4 s",
         "9.9 s",
         "12 s",
-        "1 min",
+        "1 min 00 s",
         "1 min 21 s",
-        "1 h",
+        "1 h 00 min",
         "2 h 03 min",
         "1 d 01 h",
     ]
-    assert messages.shown(0.1, "pct") == "10 %" and messages.shown(0.1234, "pct") == "12.34 %"
+    assert messages.shown(0.1, "pct") == "10.00%" and messages.shown(0.1234, "pct") == "12.34%"
     assert messages.shown(812.4, "ms") == "812 ms" and messages.shown(12.34, "ms") == "12.3 ms"
     assert messages.shown(-500, "money", "EUR") == "-500.00 EUR"
     assert messages.shown(None, "ms") == "no data" and messages.shown(float("nan"), "pct") == "n/a"

@@ -145,8 +145,8 @@ def test_the_rules_table_shows_values_like_the_cards() -> None:
         "b2": bot_metrics(drawdown=0.0, latency_ms={"count": 3, "p95": 812.0}),
     }
     rows = {r[0]: r for r in rules_rows(cfg, 30.0, metrics_doc(bots))}
-    assert rows["Max drawdown"][1] == "drawdown > 10 %"
-    assert rows["Max drawdown"][5] == "b1: 12.4 %, b2: 0 %"
+    assert rows["Max drawdown"][1] == "drawdown > 10.00%"
+    assert rows["Max drawdown"][5] == "b1: 12.40%, b2: 0.00%"
     assert rows["Max latency"][1:3] == ["latency p95 > 250 ms", "1 min 30 s"]
     assert rows["Max latency"][5] == "b1: no data, b2: 812 ms"
     assert rows["Min daily P&L"][1] == "daily P&L < -500.00"

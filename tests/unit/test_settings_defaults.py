@@ -52,7 +52,7 @@ def test_form_and_rules_table_list_every_rule_of_the_table() -> None:
     rows = rules_rows(AlertsSettings(), 10.0, None)  # no metrics yet
     assert [r[0] for r in rows] == [t.shown for t in catalog.THRESHOLDS] + [e.shown for e in catalog.EVENTS]
     assert rows[0][:2] == ["Max latency", "latency p95 > 500 ms"] and rows[0][3:5] == ["warning", "on"]
-    assert rows[2][:2] == ["Max drawdown", "drawdown > 10 %"]  # a fraction reads as a percentage
+    assert rows[2][:2] == ["Max drawdown", "drawdown > 10.00%"]  # a fraction reads as a percentage
 
 
 def test_the_form_shows_the_code_defaults_for_an_empty_file() -> None:
