@@ -7,7 +7,9 @@ without changing what fired.  Here each fact is written once:
 
 * :data:`THRESHOLDS` are the numeric rules under ``alerts.thresholds``
   (``alerts.config.Thresholds`` is built from them, ``alerts.rules`` compiles
-  them, the form and the Rules table list them);
+  them, the form and the Rules table list them); each row's :class:`Range` is
+  the one statement of the values it accepts: the settings type's bounds and the
+  form's check are both derived from it, so a file and the form refuse alike;
 * :data:`EVENTS` are the on/off rules under ``alerts.events`` (their conditions
   are code in ``alerts.rules``; their switch, default, severity and label live here);
 * :data:`SEVERITIES` is the severity scale, least urgent first; every sort or
@@ -47,13 +49,57 @@ def urgent_first(severity: object) -> int:
 URGENT_FIRST: tuple[str, ...] = tuple(sorted(SEVERITIES, key=urgent_first))
 
 
+#: Beyond any threshold a trader could mean; also keeps infinities (and NaN) out of every range.
+MAGNITUDE = 1e15
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """The values a threshold accepts, stated once.
+
+    ``low``/``high`` are inclusive unless ``low_open``/``high_open``; ``what`` names the
+    range as the refusal says it ("must be a positive number").  The settings type gets
+    :meth:`bounds` as its msgspec constraints, the dashboard's form :meth:`holds` and
+    :attr:`reason`: two checks from one statement cannot disagree.
+    """
+
+    low: float = -MAGNITUDE
+    high: float = MAGNITUDE
+    low_open: bool = False
+    high_open: bool = False
+    what: str = "a number"
+
+    def holds(self, x: float) -> bool:
+        """Whether ``x`` is inside; NaN never is (every comparison with it is false)."""
+        above = self.low < x if self.low_open else self.low <= x
+        below = x < self.high if self.high_open else x <= self.high
+        return above and below
+
+    def bounds(self) -> dict[str, float]:
+        """The range as msgspec.Meta constraints: ``{"gt": 0.0, "le": 1e15}``."""
+        return {
+            ("gt" if self.low_open else "ge"): self.low,
+            ("lt" if self.high_open else "le"): self.high,
+        }
+
+    @property
+    def reason(self) -> str:
+        """Why a value outside is refused, in the words of the file's error and the form alike."""
+        return f"must be {self.what}"
+
+
+POSITIVE = Range(0.0, low_open=True, what="a positive number")
+FRACTION = Range(0.0, 1.0, low_open=True, what="a fraction between 0 and 1 (0.1 = 10 %)")
+ANY_NUMBER = Range(what="a number")
+
+
 @dataclass(frozen=True, slots=True)
 class ThresholdRule:
     """A numeric rule: ``<metric> <op> <value>`` on each bot's /api/metrics document.
 
     ``metric`` is a dotted path; ``None`` means the latency figure chosen by
     ``alerts.thresholds.latency_stat`` (``latency_ms.p95`` or ``latency_ms.max``).
-    ``form`` names the form's check for the value (see app/dashboard/form_checks.py).
+    ``range`` is every value it accepts (settings bound and the form's check).
     ``unit`` says how its values are shown (see :data:`UNITS`).
     """
 
@@ -64,7 +110,7 @@ class ThresholdRule:
     severity: Severity
     label: str
     unit: str = ""
-    form: str = "numopt"
+    range: Range = ANY_NUMBER
     title: str = ""  # its name in alert texts; empty = the settings key
 
     @property
@@ -107,7 +153,7 @@ class EventRule:
 
 THRESHOLDS: tuple[ThresholdRule, ...] = (
     ThresholdRule(
-        "max_latency_ms", None, ">", 500.0, "warning", "Max latency (ms)", "ms", "posopt", "Max latency"
+        "max_latency_ms", None, ">", 500.0, "warning", "Max latency (ms)", "ms", POSITIVE, "Max latency"
     ),
     ThresholdRule(
         "min_daily_pnl",
@@ -117,7 +163,7 @@ THRESHOLDS: tuple[ThresholdRule, ...] = (
         "critical",
         "Minimum daily P&L",
         "money",
-        "numopt",
+        ANY_NUMBER,
         "Min daily P&L",
     ),
     ThresholdRule(
@@ -128,7 +174,7 @@ THRESHOLDS: tuple[ThresholdRule, ...] = (
         "critical",
         "Max drawdown (fraction, 0.10 = 10 %)",
         "pct",
-        "fracopt",
+        FRACTION,
         "Max drawdown",
     ),
     ThresholdRule(
@@ -139,7 +185,7 @@ THRESHOLDS: tuple[ThresholdRule, ...] = (
         "warning",
         "Max errors per 5 minutes",
         "count",
-        "posopt",
+        POSITIVE,
         "Max errors in 5 min",
     ),
 )

@@ -41,15 +41,34 @@ class Threshold(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
 ThresholdValue = float | Threshold | None
 
 
+def _bounded(rule: catalog.ThresholdRule) -> object:
+    """A row's settings type: its value, short or long form, within the row's range, or null.
+
+    The long form is a subtype of :class:`Threshold` whose ``value`` carries the bounds,
+    so everything that reads a threshold (``isinstance(spec, Threshold)``) is unchanged.
+    """
+    value = Annotated[float, msgspec.Meta(**rule.range.bounds())]
+    long = msgspec.defstruct(
+        f"Threshold_{rule.name}",
+        [("value", value)],
+        bases=(Threshold,),
+        module=__name__,
+        frozen=True,
+        kw_only=True,
+        forbid_unknown_fields=True,
+    )
+    return value | long | None
+
+
 class _ThresholdOptions(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
     latency_stat: Literal["p95", "max"] = "p95"  # which windowed latency figure max_latency_ms checks
 
 
 #: The shipped threshold rules, one field per row of ``alerts.catalog.THRESHOLDS``
-#: (default = the row's default); null disables a rule.
+#: (default = the row's default, bounds = the row's range); null disables a rule.
 Thresholds = msgspec.defstruct(
     "Thresholds",
-    [(t.name, ThresholdValue, t.default) for t in catalog.THRESHOLDS],
+    [(t.name, _bounded(t), t.default) for t in catalog.THRESHOLDS],
     bases=(_ThresholdOptions,),
     module=__name__,
     frozen=True,

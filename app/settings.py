@@ -27,6 +27,7 @@ import msgspec
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from alerts import catalog
 from alerts.channels import registry as channel_registry
 from alerts.config import AlertsSettings, StorageSettings, untyped_channel, with_channel_types
 from app.core.config import BotSettings, CoreConfig, LimitsSettings, MetricsSettings
@@ -226,9 +227,21 @@ def validate(data: dict, path: str | Path) -> Settings:
         settings = msgspec.convert({**data, "source": str(path)}, Settings)
     except msgspec.ValidationError as exc:
         key, reason = _split_error(str(exc))
-        raise SettingsError(path, _name_dict_keys(data, key), reason) from None
+        raise SettingsError(path, _name_dict_keys(data, key), _threshold_reason(key, reason)) from None
     _check_semantics(settings, path)
     return settings
+
+
+def _threshold_reason(key: str, reason: str) -> str:
+    """A built-in threshold's value is refused in its catalog row's words, the form's words.
+
+    Both the settings type's bound and the form's check come from the row's range, so the
+    file and the form refuse the same values; this makes them say the same thing too.  Any
+    other fault there (an unknown key of the long form) keeps msgspec's reason.
+    """
+    m = re.fullmatch(r"alerts\.thresholds\.(\w+)(\.value)?", key)
+    rule = catalog.THRESHOLD.get(m.group(1)) if m else None
+    return rule.range.reason if rule is not None and reason.startswith("Expected") else reason
 
 
 def _bots_allowed(data: dict, path: str | Path) -> dict:

@@ -1,6 +1,8 @@
 """Checking one submitted value of the form by its kind: the parsed value, or the message shown next to it.
 
 A message names an item of a list by its position, never by its value: a URL may carry a token.
+A threshold's value is checked against its catalog row's range (:func:`threshold_kind`), the
+same range the settings type's bounds come from, so the form and a settings file refuse alike.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import re
 import zoneinfo
 from functools import cache
 from typing import Any
+
+from alerts import catalog
 
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+\Z")
 
@@ -61,6 +65,28 @@ def _number(
     ):
         return None, f"must be {what}"
     return (int(value) if value.is_integer() and abs(value) < 1e15 else value), None
+
+
+def threshold_kind(rule: catalog.ThresholdRule) -> str:
+    """The form kind of a threshold's value field: checked against the rule's own range."""
+    return f"threshold.{rule.name}"
+
+
+def _in_range(rng: catalog.Range):
+    """An optional number (empty = no value) inside ``rng``, refused with the range's reason."""
+
+    def run(text: str) -> tuple[Any, str | None]:
+        if not text:
+            return None, None
+        try:
+            value = float(text.replace(",", "").replace("_", ""))
+        except ValueError:
+            return None, rng.reason
+        if not rng.holds(value):
+            return None, rng.reason
+        return (int(value) if value.is_integer() else value), None
+
+    return run
 
 
 def _listed(pattern: re.Pattern, what: str):
@@ -119,11 +145,7 @@ def _secret(text: str) -> tuple[Any, str | None]:
 
 
 _CHECKS = {
-    "numopt": lambda t: _number(t, optional=True),
     "pos": lambda t: _number(t, low=0, strict=True, what="a positive number"),
-    "fracopt": lambda t: _number(
-        t, low=0, strict=True, high=1, optional=True, what="a fraction between 0 and 1 (0.1 = 10 %)"
-    ),
     "nonneg": lambda t: _number(t or "0", low=0, what="zero or a positive number"),
     "posopt": lambda t: _number(t, low=0, strict=True, optional=True, what="a positive number"),
     "nonnegopt": lambda t: _number(t, low=0, optional=True, what="zero or a positive number"),
@@ -140,4 +162,5 @@ _CHECKS = {
     "secret": _secret,
     "text": lambda t: (t or None, None),
     "tz": _timezone,
+    **{threshold_kind(t): _in_range(t.range) for t in catalog.THRESHOLDS},
 }

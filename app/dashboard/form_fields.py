@@ -30,6 +30,7 @@ from alerts.channels import registry
 from alerts.channels.base import ChannelType, FormField
 from alerts.config import default_routes
 from app.core.config import CoreConfig
+from app.dashboard.form_checks import threshold_kind
 from app.settings_changes import get_path
 
 #: Shown and compared with when the file does not set them: the types' own defaults.
@@ -51,8 +52,8 @@ class Field:
 
     key: str
     label: str
-    kind: str  # num pos frac nonneg posopt nonnegopt text host port email emails url url? urls e164 e164s
-    #            chatids secret switch severity checklist tz
+    kind: str  # pos nonneg posopt nonnegopt text host port email emails url url? urls e164 e164s
+    #            chatids secret switch severity checklist tz, threshold.<rule> (its catalog range)
     value: Any = None
     placeholder: str = ""
     options: tuple[str, ...] = ()
@@ -129,7 +130,7 @@ def _threshold_fields(doc: Mapping) -> list[Field]:
         enabled = value is not None and bool(long.get("enabled", True))
         sev = long.get("severity") or rule.severity
         out += [
-            Field(f"thr.{name}.value", rule.label, rule.form, num_text(value)),
+            Field(f"thr.{name}.value", rule.label, threshold_kind(rule), num_text(value)),
             Field(f"thr.{name}.enabled", "rule", "switch", enabled),
             Field(f"thr.{name}.severity", "severity", "severity", sev, options=SEVERITIES),
             Field(f"thr.{name}.for", "for (s)", "nonneg", num_text(long.get("for", 0))),

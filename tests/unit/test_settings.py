@@ -84,3 +84,17 @@ def test_monitor_refuses_to_start_on_invalid_settings(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert f"{path}: collector.max_message_bytes: Expected `int`, got `str`" in proc.stderr
+
+
+def test_monitor_refuses_to_start_on_a_threshold_outside_its_range(tmp_path: Path) -> None:
+    """``max_latency_ms: -3`` stops start-up with the file, the key and the form's reason."""
+    path = write(tmp_path, "alerts:\n  thresholds:\n    max_latency_ms: -3\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "--config", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert f"{path}: alerts.thresholds.max_latency_ms: must be a positive number" in proc.stderr

@@ -3,7 +3,11 @@
 A bound that moved (``ge=1`` become ``ge=0``, a ``le`` dropped) would let a
 monitor start with a value its code cannot work with; these cases pin each one.
 The last test finds every bound declared in the settings types and fails when
-one has no case here, so a new bound comes with its case.
+one has no case here, so a new bound comes with its case.  The built-in thresholds'
+bounds are not listed: each comes from its catalog row's range, and the tests below
+walk every row and check that a settings file and the dashboard's form accept and
+refuse the same values, with the same reason, so a new rule's range is checked
+without being listed.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import msgspec
 import msgspec.inspect as mi
 import pytest
 
+from alerts import catalog
+from app.dashboard.form_checks import check, threshold_kind
 from app.settings import Settings, SettingsError, validate
 
 #: The smallest channel of each type that works, to carry a bounded field.
@@ -106,16 +112,6 @@ BOUNDS: list[Bound] = [
     _b("DashboardSettings", "dashboard.ws_ping_interval_s", "le", 300.01, 300),
     _b("DashboardSettings", "dashboard.ws_send_buffer_kb", "ge", 15, 16),
     _b("DashboardSettings", "dashboard.ws_send_buffer_kb", "le", 16385, 16384),
-    _b(
-        "Threshold",
-        "alerts.thresholds.max_latency_ms.for",
-        "ge",
-        -0.001,
-        0,
-        **{
-            "alerts.thresholds.max_latency_ms.value": 200,
-        },
-    ),
     _b("EventRules", "alerts.events.api_down_critical_after_s", "ge", -0.001, 0),
     _b("EventRules", "alerts.events.critical_error_hold_s", "gt", 0, 0.001),
     _b("EventRules", "alerts.events.counter_hold_s", "gt", 0, 0.001),
@@ -150,6 +146,18 @@ BOUNDS: list[Bound] = [
     )
     for kind in CHANNELS
     for field in ("timeout_s", "rate_per_s")
+]
+#: The long form's ``for`` of every built-in threshold (its value in the middle of its range).
+BOUNDS += [
+    _b(
+        f"Threshold_{rule.name}",
+        f"alerts.thresholds.{rule.name}.for",
+        "ge",
+        -0.001,
+        0,
+        **{f"alerts.thresholds.{rule.name}.value": (rule.range.low + rule.range.high) / 2},
+    )
+    for rule in catalog.THRESHOLDS
 ]
 
 
@@ -217,8 +225,69 @@ def _declared(t: mi.Type, owner: str, field: str, seen: frozenset) -> set[tuple[
     return set()
 
 
+def _from_catalog() -> set[tuple[str, str, str]]:
+    """The bounds the built-in thresholds take from their catalog rows (short and long form)."""
+    out = set()
+    for rule in catalog.THRESHOLDS:
+        for kind in rule.range.bounds():
+            out |= {("Thresholds", rule.name, kind), (f"Threshold_{rule.name}", "value", kind)}
+    return out
+
+
 def test_every_declared_bound_has_a_case() -> None:
     declared = _declared(mi.type_info(Settings), "Settings", "", frozenset())
-    covered = {(b.owner, b.key.rsplit(".", 1)[1], b.kind) for b in BOUNDS}
+    covered = {(b.owner, b.key.rsplit(".", 1)[1], b.kind) for b in BOUNDS} | _from_catalog()
     assert declared - covered == set(), "bounds without a case in BOUNDS"
     assert covered - declared == set(), "cases for bounds that no longer exist"
+
+
+# ---- the built-in thresholds: one range per catalog row, the file and the form agree ----------
+def _probes(rng: catalog.Range) -> list[float]:
+    """Values on, just inside and just outside each end of ``rng``, and some no range may hold."""
+    ends = [rng.low, rng.high]
+    near = [x + d for x in ends for d in (-1e-6 * max(1.0, abs(x)), 1e-6 * max(1.0, abs(x)))]
+    return [*ends, *near, -3.0, 0.0, 0.5, 1.0, 1.5, 500.0, float("nan"), float("inf"), -float("inf")]
+
+
+def _settings_verdict(rule: catalog.ThresholdRule, spec: Any, key: str) -> str | None:
+    """None when a settings file with ``spec`` is accepted, else the reason (checked to name ``key``)."""
+    try:
+        validate({"alerts": {"thresholds": {rule.name: spec}}}, "settings.yaml")
+    except SettingsError as err:
+        assert err.key == key, (err.key, key)
+        return err.reason
+    return None
+
+
+@pytest.mark.parametrize("rule", catalog.THRESHOLDS, ids=lambda r: r.name)
+def test_a_threshold_is_accepted_by_the_file_exactly_when_the_form_accepts_it(
+    rule: catalog.ThresholdRule,
+) -> None:
+    key = f"alerts.thresholds.{rule.name}"
+    verdicts = set()
+    for value in _probes(rule.range):
+        _, form_error = check(threshold_kind(rule), repr(value))
+        short = _settings_verdict(rule, value, key)
+        long = _settings_verdict(rule, {"value": value, "for": 5}, f"{key}.value")
+        assert short == long == form_error, (value, short, long, form_error)
+        verdicts.add(form_error is None)
+    assert verdicts == {True, False}, "the probes must reach both inside and outside the range"
+
+
+@pytest.mark.parametrize("rule", catalog.THRESHOLDS, ids=lambda r: r.name)
+def test_a_thresholds_settings_bounds_are_its_catalog_range(rule: catalog.ThresholdRule) -> None:
+    declared = _declared(mi.type_info(Settings), "Settings", "", frozenset())
+    mine = {(owner, kind) for owner, field, kind in declared if field in (rule.name, "value")}
+    mine = {(o, k) for o, k in mine if o in ("Thresholds", f"Threshold_{rule.name}")}
+    kinds = set(rule.range.bounds())
+    assert mine == {(o, k) for o in ("Thresholds", f"Threshold_{rule.name}") for k in kinds}
+
+
+def test_a_negative_latency_limit_is_refused_in_the_words_of_the_form() -> None:
+    with pytest.raises(SettingsError) as err:
+        validate({"alerts": {"thresholds": {"max_latency_ms": -3}}}, "settings.yaml")
+    assert (err.value.key, err.value.reason) == (
+        "alerts.thresholds.max_latency_ms",
+        "must be a positive number",
+    )
+    assert check(threshold_kind(catalog.THRESHOLD["max_latency_ms"]), "-3") == (None, err.value.reason)
