@@ -16,15 +16,17 @@ Pure functions.  Two kinds of callers:
 
 A list of payloads is a digest (many alerts at once, batched rather than dropped),
 always most severe first.  Times in messages are written as the page writes them,
-with their zone (UTC) and always their date: a message is read far from the monitor,
-later, by people in other zones.
+with their zone and always their date (a message is read far from the monitor, later,
+by people in other zones): in the payload's ``timezone`` (the monitor's
+``metrics.timezone``) when the payload carries it, else in UTC.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC
+from datetime import UTC, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alerts.catalog import MONITOR, SEVERITIES, title, urgent_first
 from app.core import present
@@ -82,6 +84,23 @@ def ordered(payloads: list[dict]) -> list[dict]:
 def utc(ts: float | None) -> str:
     """An instant in UTC as the page writes times, always with its date: ``24 Nov 2025 14:03:07 UTC``."""
     return "?" if ts is None else present.when(ts, _UTC)
+
+
+def zone_of(p: Mapping) -> tzinfo:
+    """The zone a notification's times are written in: the payload's ``timezone`` (the monitor's
+    ``metrics.timezone``, as the page uses) when it names a known zone, else UTC."""
+    name = p.get("timezone")
+    if not name or name == "UTC":
+        return _UTC
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return _UTC
+
+
+def at(ts: float | None, p: Mapping) -> str:
+    """An instant of notification ``p`` as the page writes it, always dated: ``14 Nov 2023 23:14:55 CET``."""
+    return "?" if ts is None else present.when(ts, zone_of(p))
 
 
 # ---- values -------------------------------------------------------------------------------------
@@ -190,10 +209,10 @@ def restart_note(p: Mapping) -> str | None:
     why, bot = info.get("why"), p.get("bot")
     if why == "forgotten":
         return FORGOTTEN_NOTE
-    back = utc(info.get("restarted_at"))
+    back = at(info.get("restarted_at"), p)
     stopped = info.get("stopped_at")
     down = (
-        f"the monitor stopped at about {utc(stopped)} and restarted at {back}"
+        f"the monitor stopped at about {at(stopped, p)} and restarted at {back}"
         if stopped is not None
         else f"the monitor restarted at {back} (when it stopped is not recorded)"
     )
@@ -225,13 +244,13 @@ def detail_lines(p: Mapping) -> list[str]:
             lines.append(f"last seen firing: {trim(str(p.get('summary') or ''), SUMMARY_MAX)}")
         ended = p.get("resolved_at")
         took = f" (after {duration(ended - since)})" if ended is not None and since is not None else ""
-        lines.append(f"firing since {utc(since)}, resolved {utc(ended)}{took}")
+        lines.append(f"firing since {at(since, p)}, resolved {at(ended, p)}{took}")
         note = restart_note(p)
         if note and _why(p) != "forgotten":  # a forgotten bot: the headline says it already
             lines.append(note)
     elif p.get("kind") != "test":
         lines.append(
-            f"firing since {utc(since)} (for {duration((p.get('now') or since or 0) - (since or 0))})"
+            f"firing since {at(since, p)} (for {duration((p.get('now') or since or 0) - (since or 0))})"
         )
     if p.get("acked_by"):
         lines.append(f"acknowledged by {p['acked_by']}")

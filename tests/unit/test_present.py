@@ -53,3 +53,12 @@ def test_a_time_in_a_message_is_written_as_the_page_writes_a_time_not_of_today()
 def test_every_presenter_function_is_total(bad: object) -> None:
     for unit in ("pct", "ms", "money", "count", "s", "x", "num", ""):
         assert present.value(bad, unit, "USD") == present.NA  # type: ignore[arg-type]
+
+
+def test_a_notification_carrying_the_monitors_zone_writes_its_times_in_it() -> None:
+    since = 1_700_000_095.0  # 14 Nov 2023 22:14:55 UTC
+    p = {"kind": "firing", "rule": "stale", "fired_at": since, "now": since + 60, "alert_id": 1}
+    assert "firing since 14 Nov 2023 22:14:55 UTC (for 1 min 00 s)" in messages.detail_lines(p)
+    berlin = messages.detail_lines(p | {"timezone": "Europe/Berlin"})
+    assert "firing since 14 Nov 2023 23:14:55 CET (for 1 min 00 s)" in berlin
+    assert messages.detail_lines(p | {"timezone": "../../etc/passwd"}) == messages.detail_lines(p)
