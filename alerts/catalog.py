@@ -302,7 +302,7 @@ def title(rule: str) -> str:
     return TITLES.get(rule, rule)
 
 
-#: How a value is shown, by unit: ``pct`` a fraction as a percentage (0.124 -> 12.4 %),
+#: How a value is shown, by unit: ``pct`` a fraction as a percentage (0.124 -> 12.40%),
 #: ``ms`` milliseconds, ``money`` two decimals and the bot's currency, ``count`` a whole
 #: number, ``s`` a duration, ``x`` a multiple, ``num`` a plain number, ``""`` as it is.
 UNITS: tuple[str, ...] = ("pct", "ms", "money", "count", "s", "x", "num", "")

@@ -9,9 +9,9 @@ the alert states (``take_memory``) and hands it back after a restart
 (``adopt_memory``): a counter the restored store shows unchanged is not a move.
 
 Each observation states its fact in words a trader reads (alerts/messages.py):
-``circuit breaker OPEN (was closed)``, ``drawdown 12.4 % > limit 10 %``; and
+``circuit breaker OPEN (was closed)``, ``drawdown 12.40% > limit 10.00%``; and
 :meth:`RuleSet.all_clear` words the end of one with the figure as it is now
-(``drawdown 8.1 % back within limit 10 %``).  Words are made here, next to the
+(``drawdown 8.10% back within limit 10.00%``).  Words are made here, next to the
 conditions, so a rule and what it says cannot drift apart.
 """
 
@@ -176,7 +176,7 @@ class RuleSet:
     ) -> str | None:
         """The end of an alert in words, with the figure as it is now; None when its bot is unknown.
 
-        ``drawdown 8.1 % back within limit 10 %``, ``circuit breaker closed again``: the
+        ``drawdown 8.10% back within limit 10.00%``, ``circuit breaker closed again``: the
         resolve states what is true now, never the condition that just stopped holding.
         """
         if bot == catalog.MONITOR:

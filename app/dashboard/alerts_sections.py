@@ -229,7 +229,7 @@ def _history_row(e: Mapping[str, Any], zone: ZoneInfo = UTC, now: float | None =
 
 
 def _short(x: Any, unit: str = "", currency: str | None = None) -> str:
-    """A value as the cards show it (``10 %``, ``500 ms``, ``-500.00 USD``); empty for none."""
+    """A value as the cards show it (``10.00%``, ``500 ms``, ``-500.00 USD``); empty for none."""
     return "" if x is None else messages.shown(x, unit, currency)
 
 
@@ -237,7 +237,7 @@ def rules_rows(settings: Any, stale_after_s: float, metrics: Any) -> list[list[s
     """[rule, condition, for, severity, enabled, current value per bot] for every rule.
 
     The built-in rules come from alerts.catalog in its order, custom rules after the thresholds.
-    Rules are named as in every alert text; values are shown like the cards (``10 %``, ``500 ms``,
+    Rules are named as in every alert text; values are shown like the cards (``10.00%``, ``500 ms``,
     money with 2 decimals and each bot's currency).
     """
     bots = metrics.bots if metrics is not None else {}
