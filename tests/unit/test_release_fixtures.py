@@ -1,0 +1,33 @@
+"""Every release's data directory restores exactly: the files a previous release left, restored by this code.
+
+``tests/unit/data/release-<n>/`` holds a checkpoint and a journal written by release
+<n> for the scenario of :mod:`tests.support.release_fixtures`, and the documents that
+release served after it.  The restored store must serve the same documents, value for
+value, read at the same fake wall-clock time.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.persistence import Journal
+from tests.support import release_fixtures as fx
+from tests.support.clock import FakeClock
+
+DATA = Path(__file__).parent / "data"
+RELEASES = sorted(p.name for p in DATA.glob("release-*"))
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_a_release_s_files_restore_to_the_documents_it_served(release: str, tmp_path: Path) -> None:
+    shutil.copytree(DATA / release / "data", tmp_path / "data")
+    clock = FakeClock(fx.READ_AT)
+    journal = Journal(tmp_path / "data", fx.JOURNAL, clock=clock)
+    store = journal.restore(fx.CONFIG, clock)
+    info = journal.restore_info
+    assert info is not None and info.problems == [] and info.snapshot is not None
+    assert info.journal_batches > 0  # the checkpoint and the journal after it were both read
+    assert fx.documents(store) == fx.expected(DATA / release)
