@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core import checkpoint
 from app.persistence import Journal
 from tests.support import release_fixtures as fx
 from tests.support.clock import FakeClock
@@ -24,6 +25,9 @@ RELEASES = sorted(p.name for p in DATA.glob("release-*"))
 @pytest.mark.parametrize("release", RELEASES)
 def test_a_release_s_files_restore_to_the_documents_it_served(release: str, tmp_path: Path) -> None:
     shutil.copytree(DATA / release / "data", tmp_path / "data")
+    snapshot = next((tmp_path / "data" / "journal").glob("snapshot-*.ckpt")).read_bytes()
+    written_as = int.from_bytes(snapshot[8:10], "little")  # release 1 wrote format 1 (a pickle), ...
+    assert written_as == int(release.split("-")[1]) <= checkpoint.CHECKPOINT_VERSION
     clock = FakeClock(fx.READ_AT)
     journal = Journal(tmp_path / "data", fx.JOURNAL, clock=clock)
     store = journal.restore(fx.CONFIG, clock)
