@@ -9,6 +9,7 @@ moved:
 
 * a checkpoint that does not decode (bit rot, a torn write, a refused name);
 * a journal segment whose header does not read, and every segment after a gap;
+* a file in ``journal/`` whose name is not one the journal writes;
 * the bytes after the last good record of a segment (a torn tail), copied out
   before the segment is cut there.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,6 +125,7 @@ def restore(
 ) -> Restored:
     """The store as the files in ``journal_dir`` left it; see the module doc for every fault."""
     quarantine = Quarantine(journal_dir.parent, now)
+    strays = _strays(journal_dir, quarantine)
     snaps = sorted(journal_dir.glob("snapshot-*.ckpt"), reverse=True)
     bad: list[tuple[Path, str]] = []
     result: Restored | None = None
@@ -142,7 +145,21 @@ def restore(
         moved = quarantine.move(path, f"checkpoint unusable: {reason}")
         result.problems.append(f"checkpoint {path.name} unusable ({reason}); moved to quarantine/{moved}")
     _Replay(journal_dir, result, quarantine).run()
+    result.problems[:0] = strays
     return result
+
+
+_KNOWN = re.compile(r"(snapshot-\d{16}\.ckpt|segment-\d{16}\.log|.*\.tmp)")
+
+
+def _strays(journal_dir: Path, quarantine: Quarantine) -> list[str]:
+    """Move aside what is not a file of the journal (a misnamed segment, a copy left by hand)."""
+    problems = []
+    for path in sorted(journal_dir.iterdir()):
+        if path.is_file() and not _KNOWN.fullmatch(path.name):
+            moved = quarantine.move(path, "not a file of the journal (unknown name)")
+            problems.append(f"{path.name} is not a file of the journal; moved to quarantine/{moved}")
+    return problems
 
 
 def _empty(

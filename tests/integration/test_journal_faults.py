@@ -305,3 +305,20 @@ def _fill_up(path: Path) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def test_a_file_the_journal_does_not_write_is_moved_aside_not_read(tmp_path: Path) -> None:
+    stream = trading_stream(6)
+    live = LiveJournal(tmp_path / "live", FakeClock())
+    live.feed(stream)
+    crashed = crash_copy(live.journal, tmp_path / "live", tmp_path / "crashed")
+    live.stop()
+    stray = crashed / "journal" / "segment-copy.log"
+    stray.write_bytes(b"left here by hand")
+    clock = FakeClock()
+    hub, journal = restore(crashed, clock)
+    assert read_at(hub, clock) == reference(stream)
+    assert journal.restore_info is not None
+    assert any("segment-copy.log is not a file of the journal" in p for p in journal.restore_info.problems)
+    [kept] = (crashed / "quarantine").glob("*-segment-copy.log")
+    assert kept.read_bytes() == b"left here by hand" and not stray.exists()
