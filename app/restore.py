@@ -95,7 +95,7 @@ class Quarantine:
 
     def _bound(self) -> None:
         """Keep the newest :data:`QUARANTINE_KEEP` files (their names start with the time they came)."""
-        kept = sorted(p for p in self.dir.iterdir() if not p.name.endswith(".reason"))
+        kept = sorted(p for p in self.dir.iterdir() if p.is_file() and not p.name.endswith(".reason"))
         for old in kept[:-QUARANTINE_KEEP]:
             old.unlink(missing_ok=True)
             old.with_name(old.name + ".reason").unlink(missing_ok=True)
