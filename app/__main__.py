@@ -1,4 +1,7 @@
-"""``python -m app [--config PATH] [--host H] [--port P] [--zmq ENDPOINT] [--demo]``."""
+"""The monitor's command line.
+
+``python -m app [--config PATH] [--host H] [--port P] [--zmq ENDPOINT] [--demo] [--accept-empty-state]``
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,13 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import zmq
 
+from app import datadir
+from app.datadir import DataDirLock
 from app.settings import SettingsError, load_settings
 from collectors.logline import line
 
@@ -27,6 +33,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--zmq", metavar="ENDPOINT", help="bind this ZeroMQ endpoint instead of the configured ones"
     )
     p.add_argument("--demo", action="store_true", help="also run the simulated demo bots")
+    p.add_argument(
+        "--accept-empty-state",
+        action="store_true",
+        help="when the data directory holds state of which nothing can be restored, move it to "
+        "<data_dir>/quarantine and start empty (without it, such a start is refused)",
+    )
     return p.parse_args(argv)
 
 
@@ -58,9 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     from app.server import serve
     from collectors.curve import KeyFileError
 
+    lock = _claim_data_dir(Path(settings.storage.data_dir))
+    if lock is None:
+        return 2
     gc_policy.apply()  # before the restore, which allocates the whole state
     try:
-        monitor = Monitor(settings, demo=args.demo)
+        monitor = Monitor(settings, demo=args.demo, accept_empty_state=args.accept_empty_state)
     except (DurabilityError, SchemaError) as exc:
         print(f"cannot restore the monitor's state: {exc}", file=sys.stderr)
         return 2
@@ -95,7 +110,23 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop(monitor, log)
     log.info(line("exit", code=0))
+    lock.release()
     return 0
+
+
+def _claim_data_dir(data_dir: Path) -> DataDirLock | None:
+    """Check the data directory is the monitor's alone and lock it, before anything in it is read.
+
+    None (after saying why on stderr) when it is writable by others or another monitor holds it.
+    """
+    lock = DataDirLock(data_dir)
+    try:
+        datadir.prepare(data_dir)
+        lock.acquire()
+    except (datadir.DataDirError, OSError) as exc:
+        print(f"cannot use the data directory: {exc}", file=sys.stderr)
+        return None
+    return lock
 
 
 def stop(monitor: Monitor, log: logging.Logger) -> None:

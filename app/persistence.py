@@ -20,10 +20,8 @@ checkpoint: when it succeeds, the hole no longer matters and journaling
 resumes.  The newest two checkpoints are kept with the journal since the older
 one, so the directory stays bounded (docs/architecture.md, Durability).
 
-Restoring: the newest checkpoint that decodes (a corrupt one falls back to
-the previous one), then every journal record after it, in order, through the
-store's own write path; a torn or corrupt tail is cut at the last good record.
-A file of an unknown format version stops start-up (:class:`DurabilityError`).
+Restoring is :mod:`app.restore` (the newest checkpoint that decodes, then the
+journal after it; unreadable files moved to the quarantine, never deleted).
 """
 
 from __future__ import annotations
@@ -42,6 +40,7 @@ from app.core import checkpoint
 from app.core.config import CoreConfig
 from app.core.documents import JournalStatus, RestoreInfo
 from app.core.store import StateStore
+from app.restore import DurabilityError, EmptyStateRefused, restore
 from collectors.logline import line
 
 if TYPE_CHECKING:
@@ -49,6 +48,8 @@ if TYPE_CHECKING:
     from app.hub import Hub
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DurabilityError", "EmptyStateRefused", "Journal", "Opener"]
 
 Opener = Callable[[Path, str], IO[bytes]]
 _STOP = object()
@@ -58,10 +59,6 @@ _IDLE_COMMIT_GAP_S = 0.1
 #: After waking for a batch the writer lets more accumulate this long: fewer wake-ups, fewer
 #: hand-offs of the interpreter lock with the collector thread, which is what ingest pays for.
 _COALESCE_S = 0.02
-
-
-class DurabilityError(Exception):
-    """The data directory cannot be used safely (unknown format version): start-up stops."""
 
 
 def _open(path: Path, mode: str) -> IO[bytes]:
@@ -119,112 +116,40 @@ class Journal:
         self.restore_info: RestoreInfo | None = None
 
     # ---- restore (start-up, before any thread or socket) -----------------------
-    def restore(self, config: CoreConfig, clock: Callable[[], float]) -> StateStore:
-        """The store as the files left it: newest good checkpoint + the journal after it."""
+    def restore(
+        self, config: CoreConfig, clock: Callable[[], float], *, accept_empty: bool = False
+    ) -> StateStore:
+        """The store as the files left it: newest good checkpoint + the journal after it (app.restore)."""
         started = time.perf_counter()
         self.dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.dir, 0o700)  # checkpoints are trusted code to the reader: nobody else writes here
-        problems: list[str] = []
-        store, snap_name, base = self._load_checkpoint(config, clock, problems)
-        batches, events, lost = self._replay(store, base, problems)
-        self._number = self._written = self._committed = base + batches
-        for problem in problems:
+        os.chmod(self.dir, 0o700)  # the monitor's own files: nobody else writes here
+        found = restore(self.dir, config, clock, accept_empty=accept_empty, now=self._clock)
+        self._number = self._written = self._committed = found.base + found.batches
+        for problem in found.problems:
             log.warning(line("state_restore_problem", problem=problem))
-        self._checkpoint_first = bool(problems)  # re-anchor the chain at once after any loss
+        self._checkpoint_first = bool(found.problems)  # re-anchor the chain at once after any loss
         self.restore_info = RestoreInfo(
             at=self._clock(),
-            snapshot=snap_name,
-            snapshot_batch=base,
-            journal_batches=batches,
-            journal_events=events,
+            snapshot=found.snapshot,
+            snapshot_batch=found.base,
+            journal_batches=found.batches,
+            journal_events=found.events,
             duration_s=time.perf_counter() - started,
-            lost_bytes=lost,
-            problems=problems,
+            lost_bytes=found.lost_bytes,
+            problems=found.problems,
         )
         log.info(
             line(
                 "state_restored",
-                checkpoint=snap_name or "none",
-                journal_batches=batches,
-                journal_events=events,
-                lost_bytes=lost,
+                checkpoint=found.snapshot or "none",
+                journal_batches=found.batches,
+                journal_events=found.events,
+                lost_bytes=found.lost_bytes,
                 took_s=round(self.restore_info.duration_s, 3),
             )
         )
         self._data_bytes = self._dir_bytes()
-        return store
-
-    def _load_checkpoint(
-        self, config: CoreConfig, clock: Callable[[], float], problems: list[str]
-    ) -> tuple[StateStore, str | None, int]:
-        for path in sorted(self.dir.glob("snapshot-*.ckpt"), reverse=True):
-            try:
-                store = checkpoint.decode_state(path.read_bytes(), config, clock)
-            except checkpoint.UnsupportedFormat as exc:
-                raise DurabilityError(f"{path}: {exc}") from None
-            except (checkpoint.CorruptData, OSError) as exc:
-                problems.append(f"checkpoint {path.name} unusable ({exc}); falling back to the previous one")
-                path.unlink(missing_ok=True)
-                continue
-            return store, path.name, _number(path)
-        return StateStore(config, clock), None, 0
-
-    def _replay(self, store: StateStore, base: int, problems: list[str]) -> tuple[int, int, int]:
-        """Apply the journal after batch ``base``; return (batches, events, bytes lost)."""
-        expected, events, lost, broken = base + 1, 0, 0, False
-        segments = sorted(self.dir.glob("segment-*.log"))
-        for i, path in enumerate(segments):
-            if not broken and i + 1 < len(segments) and _number(segments[i + 1]) <= expected:
-                continue  # wholly before the checkpoint: kept only for a fallback
-            if not broken and _number(path) > expected:
-                problems.append(
-                    f"journal has no batches {expected}..{_number(path) - 1}; replay stopped there"
-                )
-                broken = True
-            if broken:
-                problems.append(f"journal segment {path.name} after the gap discarded")
-                path.unlink()
-                continue
-            expected, n_events, cut, broken = self._replay_segment(store, path, expected, problems)
-            events += n_events
-            lost += cut
-        return expected - 1 - base, events, lost
-
-    def _replay_segment(
-        self, store: StateStore, path: Path, expected: int, problems: list[str]
-    ) -> tuple[int, int, int, bool]:
-        """Replay one segment from batch ``expected``; return (next expected, events, bytes cut, gap)."""
-        data = path.read_bytes()
-        if len(data) < checkpoint.JOURNAL_HEADER_SIZE:  # killed while the segment was being created
-            if data:
-                problems.append(f"journal segment {path.name}: torn header, {len(data)} bytes cut off")
-            path.unlink()
-            return expected, 0, len(data), bool(data)
-        try:
-            checkpoint.check_journal_header(data)
-        except checkpoint.UnsupportedFormat as exc:
-            raise DurabilityError(f"{path}: {exc}") from None
-        except checkpoint.CorruptData as exc:
-            problems.append(f"journal segment {path.name} unreadable ({exc}); {len(data)} bytes lost")
-            path.unlink()
-            return expected, 0, len(data), True
-        good_end, events, gap = checkpoint.JOURNAL_HEADER_SIZE, 0, False
-        for number, end, payload in checkpoint.iter_records(data, good_end):
-            if number > expected:
-                problems.append(f"journal segment {path.name} skips from batch {expected} to {number}")
-                gap = True
-                break
-            if number == expected:
-                arrival, received, items = checkpoint.decode_record(payload)
-                store.apply_batch(items, arrival, received)
-                events += len(items)
-                expected += 1
-            good_end = end
-        cut = len(data) - good_end
-        if cut:
-            problems.append(f"journal segment {path.name}: {cut} bytes after the last good record cut off")
-            os.truncate(path, good_end)
-        return expected, events, cut, gap or bool(cut)
+        return found.store
 
     # ---- the hub's recorder (under the hub's lock: never blocks) --------------
     def record(self, arrival: float, received: int, items: list) -> None:

@@ -63,7 +63,12 @@ class Monitor:
     """The whole monitor in one process; ``start()`` then serve ``flask_app``."""
 
     def __init__(
-        self, settings: Settings, demo: bool = False, clock: Callable[[], float] = time.time
+        self,
+        settings: Settings,
+        demo: bool = False,
+        clock: Callable[[], float] = time.time,
+        *,
+        accept_empty_state: bool = False,
     ) -> None:
         self.settings = settings
         self.started_at = clock()
@@ -77,7 +82,11 @@ class Monitor:
             else None
         )
         core = settings.core()
-        store = self.journal.restore(core, clock) if self.journal is not None else StateStore(core, clock)
+        store = (
+            self.journal.restore(core, clock, accept_empty=accept_empty_state)
+            if self.journal is not None
+            else StateStore(core, clock)
+        )
         self.hub = Hub(store, extras=self._extras)
         if self.journal is not None:
             self.journal.attach(self.hub)

@@ -5,13 +5,15 @@ into bytes and back, and says loudly when bytes are not what they claim.
 
 * A **checkpoint** is the whole :class:`StateStore` state (every bot's book,
   equity series, windows, counters, last seq and last arrival; the store-wide
-  reject counters).  It is a pickle of the store's own objects (a bot's many open
-  orders packed with msgpack inside it, see :class:`_Pickler`), framed by a
-  magic, a format version and a CRC32: pickle copies floats bit for bit and
-  numpy rings as raw memory, and serializes a day of state for four bots in
-  tens of milliseconds, which is what lets a checkpoint be taken under the
-  hub's lock without stalling ingest.  Pickle executes what it reads, so the
-  data directory must be writable only by the monitor (docs/architecture.md).
+  reject counters) in an explicit schema of plain msgspec Structs
+  (:mod:`app.core.checkpoint_schema`) encoded with msgpack, framed by a magic,
+  a format version and a CRC32.  Reading one runs no code from the disk:
+  msgpack yields only numbers, strings, bytes and the schema's own types, and
+  the mapping to the store's objects is written out in the schema module.
+  Floats are copied bit for bit, numpy rings as raw memory.  Format 1 (a
+  pickle of the store's objects, written by the first release) still reads,
+  but only through an unpickler that admits an explicit allow-list of names
+  (:mod:`app.core.checkpoint_legacy`).
 * A **journal record** is one batch as the hub applied it: its number, its
   arrival time, the raw message count and the items in applied order, each
   tagged with its type name and encoded with msgpack (events, rejects and any
@@ -26,26 +28,29 @@ unknown one rather than guessing (:class:`UnsupportedFormat`).
 from __future__ import annotations
 
 import copy
-import io
 import itertools
-import operator
-import pickle
 import struct
 import zlib
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import msgspec
 import numpy as np
 
+from app.core import checkpoint_legacy
+from app.core import checkpoint_schema as schema
 from app.core.config import CoreConfig
 from app.core.store import AppliedReject, StateStore
 from collectors import sink
 from collectors.events import TOPICS, OrderBody
 
-#: Bump when the bytes of a checkpoint or a journal record change meaning.
-FORMAT_VERSION = 1
+#: Bump when the bytes of a checkpoint change meaning (1: the pickle of the first release).
+CHECKPOINT_VERSION = 2
+#: Bump when the bytes of a journal segment or record change meaning.
+JOURNAL_VERSION = 1
+FORMAT_VERSION = CHECKPOINT_VERSION
+_CHECKPOINT_READS = (1, 2)
 CHECKPOINT_MAGIC = b"TBMCKPT\n"
 JOURNAL_MAGIC = b"TBMJRNL\n"
 _VERSION = struct.Struct("<H")
@@ -81,63 +86,13 @@ def capture_state(store: StateStore) -> dict[str, Any]:
 
 def encode_captured(state: dict[str, Any]) -> bytes:
     """A captured state as checkpoint bytes (slow part; run it outside the hub's lock)."""
-    out = io.BytesIO()
-    _Pickler(out, protocol=5).dump(state)
-    payload = out.getvalue()
-    return _CKPT_HEAD.pack(CHECKPOINT_MAGIC, FORMAT_VERSION, zlib.crc32(payload)) + payload
+    payload = _ENCODER.encode(schema.to_schema(state))
+    return _CKPT_HEAD.pack(CHECKPOINT_MAGIC, CHECKPOINT_VERSION, zlib.crc32(payload)) + payload
 
 
 def encode_state(store: StateStore) -> bytes:
     """The store's whole state as one checkpoint, in one step."""
     return encode_captured(capture_state(store))
-
-
-class _Pickler(pickle.Pickler):
-    """Pickle, except for large mappings of ``key -> (event, number)`` (a bot's open orders).
-
-    Pickle saves a msgspec Struct field by field through Python (~3 us an order);
-    msgpack encodes the whole list in C in a few percent of that.  With thousands
-    of open orders per bot that is most of a checkpoint's time, and the journal
-    writer spends it holding the interpreter lock the collector needs.
-    """
-
-    def reducer_override(self, obj: Any) -> Any:
-        if type(obj) is OrderedDict and len(obj) >= _PACK_MIN:
-            packed = _pack_event_pairs(obj)
-            if packed is not None:
-                return _unpack_event_pairs, packed
-        return NotImplemented
-
-
-_PACK_MIN = 64
-_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
-_RAW_LIST = msgspec.msgpack.Decoder(list[msgspec.Raw])
-
-
-def _pack_event_pairs(mapping: OrderedDict) -> tuple[list, list[str], bytes, list[float]] | None:
-    """``(keys, type names, msgpack of the events, numbers)``, or None when not that shape."""
-    values = list(mapping.values())
-    names = _NAMES
-    # the shape is checked on sets of types and lengths, built in C (see _all_immutable)
-    if set(map(type, values)) != {tuple} or set(map(len, values)) != {2}:
-        return None
-    events = list(map(_FIRST, values))
-    if not set(map(type, events)) <= names.keys():
-        return None
-    return (
-        list(mapping),
-        list(map(names.__getitem__, map(type, events))),
-        _ENCODER.encode(events),
-        list(map(_SECOND, values)),
-    )
-
-
-def _unpack_event_pairs(keys: list, names: list[str], packed: bytes, numbers: list[Any]) -> OrderedDict:
-    """The mapping :func:`_pack_event_pairs` packed (called by pickle when a checkpoint loads)."""
-    raws = _RAW_LIST.decode(packed)
-    decoders = _ITEM_DECODERS
-    events = [decoders[name].decode(raw) for name, raw in zip(names, raws, strict=True)]
-    return OrderedDict(zip(keys, zip(events, numbers, strict=True), strict=True))
 
 
 _ATOMIC = frozenset({str, int, float, bool, type(None), bytes})
@@ -227,29 +182,34 @@ def decode_state(data: bytes, config: CoreConfig, clock: Callable[[], float]) ->
     magic, version, crc = _CKPT_HEAD.unpack_from(data)
     if magic != CHECKPOINT_MAGIC:
         raise CorruptData("not a checkpoint (bad magic)")
-    _check_version(version, "checkpoint")
+    _check_version(version, "checkpoint", _CHECKPOINT_READS, CHECKPOINT_VERSION)
     payload = memoryview(data)[_CKPT_HEAD.size :]
     if zlib.crc32(payload) != crc:
         raise CorruptData("checkpoint checksum mismatch")
     try:
-        state = pickle.loads(payload)
-    except Exception as exc:  # a checksum collision on garbage: still corrupt, never a crash
-        raise CorruptData(f"checkpoint does not decode: {exc}") from None
+        if version == 1:
+            decoded = schema.to_schema(checkpoint_legacy.load(payload))
+        else:
+            decoded = _STATE_DECODER.decode(payload)
+        state = schema.from_schema(decoded, config)
+    except Exception as exc:  # a checksum collision on garbage, a refused name: corrupt, never a crash
+        raise CorruptData(f"checkpoint does not decode: {type(exc).__name__}: {exc}") from None
     store = StateStore(config, clock)
     for name in _STORE_FIELDS:
         setattr(store, name, state[name])
-    if store.recent_rejects.maxlen != config.recent_rejects:  # the bound follows the settings
-        store.recent_rejects = deque(store.recent_rejects, maxlen=config.recent_rejects)
     store.version += 1
     return store
 
 
-def _check_version(version: int, what: str) -> None:
-    if version != FORMAT_VERSION:
+def _check_version(version: int, what: str, readable: tuple[int, ...], current: int) -> None:
+    if version not in readable:
         raise UnsupportedFormat(
             f"{what} format version {version} is not supported (this monitor reads version "
-            f"{FORMAT_VERSION}); start the monitor version that wrote it, or move the data directory away"
+            f"{current}); start the monitor version that wrote it, or move the data directory away"
         )
+
+
+_STATE_DECODER = msgspec.msgpack.Decoder(schema.StateSchema)
 
 
 # ---- journal records ------------------------------------------------------
@@ -273,7 +233,7 @@ _ENCODER = msgspec.msgpack.Encoder()
 
 def journal_header() -> bytes:
     """The first bytes of every journal segment."""
-    return _JRNL_HEAD.pack(JOURNAL_MAGIC, FORMAT_VERSION)
+    return _JRNL_HEAD.pack(JOURNAL_MAGIC, JOURNAL_VERSION)
 
 
 def check_journal_header(head: bytes) -> None:
@@ -283,7 +243,7 @@ def check_journal_header(head: bytes) -> None:
     magic, version = _JRNL_HEAD.unpack_from(head)
     if magic != JOURNAL_MAGIC:
         raise CorruptData("not a journal segment (bad magic)")
-    _check_version(version, "journal")
+    _check_version(version, "journal", (JOURNAL_VERSION,), JOURNAL_VERSION)
 
 
 def encode_record(number: int, arrival: float, received: int, items: Sequence[Any]) -> bytes:

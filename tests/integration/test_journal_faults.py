@@ -1,4 +1,6 @@
-"""Journal faults: a torn tail, a corrupt checkpoint, an unknown format version, a full disk.
+"""Journal faults: a torn tail, a corrupt checkpoint, no restorable state, an unknown version, a full disk.
+
+Nothing unreadable is ever deleted: it goes to ``<data_dir>/quarantine/`` with its reason.
 
 Real files in a temp directory and the real journal writer thread.  The full disk is tested
 twice: through the journal's injectable file opener (``tests.support.durability.FailingDisk``:
@@ -19,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.checkpoint import FORMAT_VERSION
-from app.persistence import DurabilityError, Journal
+from app.persistence import DurabilityError, EmptyStateRefused, Journal
+from app.restore import QUARANTINE_KEEP, Quarantine
 from tests.support.clock import FakeClock
 from tests.support.durability import (
     CONFIG,
@@ -77,6 +80,9 @@ def test_a_torn_tail_is_cut_at_the_last_good_record_and_reported(stream, tmp_pat
     assert info is not None and info.lost_bytes > 0
     assert any("cut off" in p for p in info.problems), info.problems
     assert read_at(hub, clock) == reference(stream[:-1])  # everything but the torn batch
+    tails = list((crashed / "quarantine").glob(f"*-{last.name}.tail"))
+    assert len(tails) == 1 and tails[0].stat().st_size == info.lost_bytes  # the cut bytes, kept
+    assert "torn or corrupt journal tail" in tails[0].with_name(tails[0].name + ".reason").read_text()
     again = Journal(crashed, FAST_JOURNAL, clock=FakeClock())
     again.restore(CONFIG, FakeClock())
     assert again.restore_info is not None and again.restore_info.problems == []  # the file was repaired
@@ -107,8 +113,82 @@ def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one_plus_the_jou
     hub, journal = restore(crashed, clock)
     info = journal.restore_info
     assert info is not None and info.snapshot == snaps[0].name
-    assert any(snaps[-1].name in p for p in info.problems), info.problems
+    assert any(snaps[-1].name in p and "quarantine" in p for p in info.problems), info.problems
     assert read_at(hub, clock) == reference(stream)
+    kept = list((crashed / "quarantine").glob(f"*-{snaps[-1].name}"))
+    assert len(kept) == 1 and kept[0].read_bytes() == bytes(data)  # the evidence, byte for byte
+
+
+def _two_checkpoints(tmp: Path, stream) -> Path:
+    """A data directory after two checkpoints: the journal before the older one is gone (retention)."""
+    live = LiveJournal(tmp / "live", FakeClock())
+    half = len(stream) // 2
+    for k, part in enumerate((stream[:half], stream[half:]), start=1):
+        live.feed(part)
+        live.journal.checkpoint_now()
+        wait_until(lambda k=k: live.journal.status().snapshots == k, timeout=10)
+    crashed = crash_copy(live.journal, tmp / "live", tmp / "crashed")
+    live.stop()
+    return crashed
+
+
+def _rot(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _files(data: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(data)): p.read_bytes() for p in sorted(data.rglob("*")) if p.is_file()}
+
+
+def test_no_restorable_state_is_refused_untouched_unless_starting_empty_is_accepted(tmp_path: Path) -> None:
+    crashed = _two_checkpoints(tmp_path, trading_stream(12))
+    snaps = sorted((crashed / "journal").glob("snapshot-*.ckpt"))
+    assert len(snaps) == 2 and not (crashed / "journal" / "segment-0000000000000001.log").exists()
+    for snap in snaps:
+        _rot(snap)
+    before = _files(crashed)
+    with pytest.raises(EmptyStateRefused, match="--accept-empty-state") as refused:
+        Journal(crashed, FAST_JOURNAL).restore(CONFIG, FakeClock())
+    assert all(snap.name in str(refused.value) for snap in snaps)
+    assert _files(crashed) == before  # nothing moved, cut or deleted
+
+    journal = Journal(crashed, FAST_JOURNAL)
+    store = journal.restore(CONFIG, FakeClock(), accept_empty=True)
+    assert store.bots == {} and journal.restore_info is not None
+    assert "started with an empty state (--accept-empty-state)" in journal.restore_info.problems
+    kept = {name.split("-", 1)[1] for name in _files(crashed / "quarantine") if not name.endswith(".reason")}
+    assert kept == {p.rsplit("/", 1)[1] for p in before}  # every file of the journal, kept aside
+
+
+def test_a_first_start_and_a_journal_from_batch_one_need_no_checkpoint(tmp_path: Path) -> None:
+    Journal(tmp_path / "empty", FAST_JOURNAL).restore(CONFIG, FakeClock())  # a first start: just starts
+    stream = trading_stream(6)
+    live = LiveJournal(tmp_path / "live", FakeClock())
+    live.feed(stream[:3])
+    live.journal.checkpoint_now()
+    wait_until(lambda: live.journal.status().snapshots == 1, timeout=10)
+    live.feed(stream[3:])
+    crashed = crash_copy(live.journal, tmp_path / "live", tmp_path / "crashed")
+    live.stop()
+    _rot(next((crashed / "journal").glob("snapshot-*.ckpt")))
+    clock = FakeClock()
+    hub, _ = restore(crashed, clock)  # the journal still starts at batch 1: it is the whole state
+    assert read_at(hub, clock) == reference(stream)
+
+
+def test_the_quarantine_keeps_the_newest_files_only(tmp_path: Path) -> None:
+    clock = FakeClock()
+    quarantine = Quarantine(tmp_path, clock)
+    for i in range(QUARANTINE_KEEP + 3):
+        victim = tmp_path / f"segment-{i:016d}.log"
+        victim.write_bytes(b"x" * 10)
+        clock.advance(1.0)
+        quarantine.move(victim, f"test {i}")
+    kept = sorted(p.name for p in (tmp_path / "quarantine").iterdir() if not p.name.endswith(".reason"))
+    assert len(kept) == QUARANTINE_KEEP and kept[0].endswith(f"segment-{3:016d}.log")
+    assert len(list((tmp_path / "quarantine").glob("*.reason"))) == QUARANTINE_KEEP
 
 
 @pytest.mark.parametrize("kind", ["snapshot", "segment"])
@@ -225,3 +305,20 @@ def _fill_up(path: Path) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def test_a_file_the_journal_does_not_write_is_moved_aside_not_read(tmp_path: Path) -> None:
+    stream = trading_stream(6)
+    live = LiveJournal(tmp_path / "live", FakeClock())
+    live.feed(stream)
+    crashed = crash_copy(live.journal, tmp_path / "live", tmp_path / "crashed")
+    live.stop()
+    stray = crashed / "journal" / "segment-copy.log"
+    stray.write_bytes(b"left here by hand")
+    clock = FakeClock()
+    hub, journal = restore(crashed, clock)
+    assert read_at(hub, clock) == reference(stream)
+    assert journal.restore_info is not None
+    assert any("segment-copy.log is not a file of the journal" in p for p in journal.restore_info.problems)
+    [kept] = (crashed / "quarantine").glob("*-segment-copy.log")
+    assert kept.read_bytes() == b"left here by hand" and not stray.exists()

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from app.persistence import Journal
 from tests.support.clock import FakeClock
 from tests.support.durability import CONFIG, FAST_JOURNAL, crash_copy, documents, feed, new_hub, streams
+from tests.support.waiting import wait_until
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -47,6 +48,9 @@ def test_restore_plus_rest_of_stream_equals_uninterrupted_run(stream, data) -> N
             feed(hub, clock, stream[:cut])
             if snap is not None:
                 journal.checkpoint_now()
+                # the checkpoint is written (renamed, old files pruned) before the copy: a copy taken
+                # while it is being written would mix files of two moments, which no crash can leave
+                wait_until(lambda: journal.status().snapshots == 1, timeout=10)
                 feed(hub, clock, stream[cut:crash])
             crash_copy(journal, live_dir, crash_dir)
         finally:

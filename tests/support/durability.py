@@ -197,9 +197,13 @@ def committed(journal: Journal) -> bool:
 
 
 def crash_copy(journal: Journal, data: Path, into: Path) -> Path:
-    """The files as a SIGKILL now would leave them: everything committed, nothing more."""
+    """The files as a SIGKILL now would leave them: everything committed, nothing more.
+
+    The caller makes sure no checkpoint is being written meanwhile (wait for the
+    journal's ``snapshots`` count after asking for one): a copy taken over the
+    time a checkpoint is renamed and the old files pruned mixes two moments."""
     wait_until(lambda: committed(journal), timeout=10)
-    shutil.copytree(data, into)
+    shutil.copytree(data, into, ignore=shutil.ignore_patterns("*.tmp", "monitor.lock"))
     return into
 
 

@@ -33,6 +33,7 @@ class MonitorProcess:
         send_buffer_kb: int = 256,
         refresh_s: float = 1.0,
         extra_yaml: str = "",
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.port, self.zmq_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -47,6 +48,7 @@ class MonitorProcess:
             encoding="utf-8",
         )
         self.log = tmp / "monitor.log"
+        self.extra_args = extra_args
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> MonitorProcess:
@@ -60,6 +62,7 @@ class MonitorProcess:
             str(self.port),
             "--zmq",
             f"tcp://127.0.0.1:{self.zmq_port}",
+            *self.extra_args,
         ]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         with self.log.open("ab") as log:

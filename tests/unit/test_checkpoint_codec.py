@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import pickle
+import struct
+import zlib
+
 import msgspec
 import pytest
 
@@ -83,7 +88,7 @@ def test_records_are_read_up_to_the_first_one_that_does_not_check_out() -> None:
 
 def test_a_journal_of_another_version_is_refused() -> None:
     head = bytearray(checkpoint.journal_header())
-    head[8:10] = (checkpoint.FORMAT_VERSION + 1).to_bytes(2, "little")
+    head[8:10] = (checkpoint.JOURNAL_VERSION + 1).to_bytes(2, "little")
     with pytest.raises(checkpoint.UnsupportedFormat):
         checkpoint.check_journal_header(bytes(head))
     with pytest.raises(checkpoint.CorruptData):
@@ -120,3 +125,33 @@ def test_many_open_orders_restore_exactly_in_order_and_type() -> None:
             type(o) for o, _ in store.bots[bot].open_orders.values()
         ]
         assert state_of(clone, bot) == state_of(store, bot)
+
+
+class _Planted:
+    """What a hostile format 1 checkpoint could hold: unpickling it would create a directory."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple:
+        return os.mkdir, (self.path,)
+
+
+def _format_1(payload: bytes) -> bytes:
+    return struct.pack("<8sHI", checkpoint.CHECKPOINT_MAGIC, 1, zlib.crc32(payload)) + payload
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_a_format_1_checkpoint_naming_anything_but_the_store_is_refused_unrun(tmp_path, protocol) -> None:
+    planted = tmp_path / "ran"
+    state = {"bots": {}, "received": 0, "x": _Planted(str(planted))}
+    with pytest.raises(checkpoint.CorruptData, match=r"refused global (posix|os)\.mkdir"):
+        checkpoint.decode_state(_format_1(pickle.dumps(state, protocol)), CONFIG, FakeClock())
+    assert not planted.exists()
+
+
+def test_a_checkpoint_holds_no_pickle() -> None:
+    data = checkpoint.encode_state(_orders_store())
+    assert data[8:10] == checkpoint.CHECKPOINT_VERSION.to_bytes(2, "little") != b"\x01\x00"
+    with pytest.raises(pickle.UnpicklingError):
+        pickle.loads(data[14:])

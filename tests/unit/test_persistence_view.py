@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from app.core.documents import JournalStatus, PersistenceStatus, RestoreInfo
 from app.dashboard.monitor_panel import persistence_rows
+from app.persistence import Journal
+from tests.support import release_fixtures as fx
+from tests.support.clock import FakeClock
 
 
 def _journal(state: str, failure: str | None = None) -> JournalStatus:
@@ -60,3 +66,19 @@ def test_the_restore_and_its_problems_are_shown() -> None:
 def test_a_journal_switched_off_warns_that_a_restart_loses_the_state() -> None:
     rows = _rows(PersistenceStatus(restore=None, journal=_journal("off")))
     assert "restart loses the state" in rows["State journal"][0] and "Journal data" not in rows
+
+
+def test_a_quarantined_checkpoint_is_named_on_the_health_tab_with_its_reason(tmp_path: Path) -> None:
+    """A real restore of a directory whose only checkpoint rotted (the journal from batch 1 is whole)."""
+    shutil.copytree(Path(__file__).parent / "data" / "release-2" / "data", tmp_path / "data")
+    snap = next((tmp_path / "data" / "journal").glob("snapshot-*.ckpt"))
+    snap.write_bytes(snap.read_bytes()[:-3] + b"rot")
+    journal = Journal(tmp_path / "data", fx.JOURNAL, clock=FakeClock(fx.READ_AT))
+    journal.restore(fx.CONFIG, FakeClock(fx.READ_AT))
+    assert journal.restore_info is not None
+    problems, tone = _rows(PersistenceStatus(restore=journal.restore_info, journal=_journal("ok")))[
+        "Restore problems"
+    ]
+    moved = next((tmp_path / "data" / "quarantine").glob(f"*-{snap.name}")).name
+    assert f"checkpoint {snap.name} unusable (checkpoint checksum mismatch)" in problems
+    assert f"moved to quarantine/{moved}" in problems and tone == "neg"
