@@ -17,6 +17,13 @@ it missed with a request sent back up the same connection, and a background
 thread answers by publishing them again (docs/events.md, "Recovering missed
 events").  The socket is shared with the caller's thread under one lock.
 
+The bot never pays for the monitor's recovery: requests for other bots or other
+runs are ignored, overlapping requests (several gaps, several monitors) are
+merged so each event is re-sent once, and the replay goes out at a bounded rate
+(``replay_rate`` events per second) in bursts of a few events per lock hold, so
+the bot's own ``send()`` waits at most one short burst.  Each publisher is a new
+*run* (``run``, sent in every envelope): seq counts from 0 within it.
+
 A monitor with CURVE enabled (docs/events.md, "Authenticated bots") accepts
 only bots whose public key it lists: pass the bot's own key pair and the
 monitor's public key (``curve_public_key=``, ``curve_secret_key=``,
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -37,7 +45,7 @@ from typing import Any
 import msgspec
 import zmq
 
-from collectors.recovery import REQUEST_TOPIC, decode_range, encode_unavailable
+from collectors.recovery import REQUEST_TOPIC, decode_range, encode_last, encode_unavailable
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5556"
 SEND_HWM = 1_000_000
@@ -45,7 +53,9 @@ REPLAY_EVENTS = 100_000  # the replay buffer keeps at least this many events...
 REPLAY_SECONDS = 600.0  # ...or this many seconds of them, whichever is more
 REPLAY_MAX_BYTES = 256 * 1024 * 1024  # ...but never more payload than this (memory bound)
 REPLAY_POLL_S = 0.05  # how often the background thread looks for requests
-REPLAY_CHUNK = 1000  # events re-sent per lock hold, so the bot's own sends interleave
+REPLAY_RATE = 20_000.0  # events re-sent per second at most (``replay_rate=``)
+REPLAY_BURST = 8  # events re-sent per lock hold: the longest a bot's own send() waits
+_MAX_PENDING_RANGES = 1024  # disjoint ranges waiting to be served (merged beyond: memory bound)
 _ENCODE = msgspec.json.Encoder().encode
 _TOPIC_BYTES: dict[str, bytes] = {}
 log = logging.getLogger(__name__)
@@ -59,12 +69,52 @@ def _topic_bytes(topic: str) -> bytes:
     return name
 
 
+def new_run_id() -> str:
+    """A short id, new at each start: milliseconds since the epoch in base 36, then 6 random digits."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    n, out = time.time_ns() // 1_000_000, ""
+    while n:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out + "".join(digits[b % 36] for b in os.urandom(6))
+
+
+def _subtract(ranges: list[tuple[int, int]], first: int, last: int) -> list[tuple[int, int]]:
+    """The parts of ``first..last`` not covered by ``ranges`` (sorted, disjoint)."""
+    parts: list[tuple[int, int]] = []
+    for a, b in ranges:
+        if b < first or a > last:
+            continue
+        if a > first:
+            parts.append((first, a - 1))
+        first = b + 1
+        if first > last:
+            return parts
+    parts.append((first, last))
+    return parts
+
+
+def _merge(ranges: list[tuple[int, int]], first: int, last: int) -> list[tuple[int, int]]:
+    """``ranges`` (sorted, disjoint) with ``first..last`` added, touching ranges joined."""
+    out: list[tuple[int, int]] = []
+    for a, b in ranges:
+        if b < first - 1:
+            out.append((a, b))
+        elif a > last + 1:
+            out.append((first, last))
+            first, last = a, b
+        else:
+            first, last = min(a, first), max(b, last)
+    out.append((first, last))
+    return sorted(out)
+
+
 class NotConnected(RuntimeError):
     """The monitor's subscription did not arrive within the timeout."""
 
 
 class BotPublisher:
-    """Fills the envelope (v, bot, seq, ts), numbers seq from 0, sends, and answers replay requests."""
+    """Fills the envelope (v, bot, run, seq, ts), numbers seq from 0, sends, and answers replay requests."""
 
     def __init__(
         self,
@@ -78,13 +128,22 @@ class BotPublisher:
         replay_events: int = REPLAY_EVENTS,
         replay_seconds: float = REPLAY_SECONDS,
         replay_max_bytes: int = REPLAY_MAX_BYTES,
+        replay_rate: float = REPLAY_RATE,
         curve_public_key: str | bytes | None = None,
         curve_secret_key: str | bytes | None = None,
         monitor_public_key: str | bytes | None = None,
     ) -> None:
         self.bot_id = bot_id
         self.clock = clock
+        self.run = new_run_id()
         self.seq = 0
+        self.replay_rate = replay_rate
+        #: seq ranges asked for and not re-sent yet (sorted, disjoint), and the one being re-sent
+        self._todo: list[tuple[int, int]] = []
+        self._serving: list[tuple[int, float, bytes, bytes]] = []
+        self._serving_pos = 0
+        self.requests_ignored = 0  # for other bots or other runs
+        self.events_replayed = 0
         self.replay_events = replay_events
         self.replay_seconds = replay_seconds
         self.replay_max_bytes = replay_max_bytes
@@ -133,15 +192,15 @@ class BotPublisher:
                     )
                 raise NotConnected(f"no monitor subscribed within {timeout:.1f}s{hint}")
             with self._lock:
-                requests = self._read_upstream(min(left, REPLAY_POLL_S))
-            self._answer(requests)
+                self._read_upstream(min(left, REPLAY_POLL_S))
 
     def send(self, topic: str, ts: float | None = None, **fields: Any) -> int:
         """Send one event; returns the seq it was given."""
         with self._lock:
             seq = self.seq
             self.seq += 1
-            body = {"v": 1, "bot": self.bot_id, "seq": seq, "ts": self.clock() if ts is None else ts}
+            when = self.clock() if ts is None else ts
+            body = {"v": 1, "bot": self.bot_id, "run": self.run, "seq": seq, "ts": when}
             body.update({k: v for k, v in fields.items() if v is not None})
             name = _TOPIC_BYTES.get(topic) or _topic_bytes(topic)
             frames = [name, _ENCODE(body)]
@@ -165,53 +224,83 @@ class BotPublisher:
         ):
             self._buffer_bytes -= len(buf.popleft()[3])
 
-    def _read_upstream(self, timeout_s: float) -> list[tuple[int, int]]:
-        """Take what subscribers sent (caller holds the lock); return this bot's replay requests."""
+    def _read_upstream(self, timeout_s: float) -> None:
+        """Take what subscribers sent (caller holds the lock); queue this run's replay requests."""
         sock = self._sock
-        requests: list[tuple[int, int]] = []
         if not sock.poll(int(timeout_s * 1000), zmq.POLLIN):
-            return requests
+            return
         while True:
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
-                return requests
+                return
             head = frames[0]
             if head[:1] == b"\x01":
                 self._subscribed.set()
             elif head == REQUEST_TOPIC and len(frames) == 2:
-                wanted = decode_range(frames[1])
-                if wanted is not None and wanted.bot == self.bot_id:
-                    requests.append((wanted.first, wanted.last))
+                self._take_request(frames[1])
 
-    def _answer(self, requests: list[tuple[int, int]]) -> None:
-        """Publish the buffered events of each range again; say which part is gone."""
-        for first, last in requests:
-            with self._lock:
-                last = min(last, self.seq - 1)  # never promise what was not sent
-                buf = self._buffer
-                oldest = buf[0][0] if buf else self.seq
-                if first < oldest and first <= last:
-                    self._sock.send_multipart(encode_unavailable(self.bot_id, first, min(last, oldest - 1)))
-                start = max(first, oldest)
-                pending = (
-                    list(itertools.islice(buf, start - oldest, last - oldest + 1)) if start <= last else []
-                )
-            self.replays_answered += 1
-            for i in range(0, len(pending), REPLAY_CHUNK):
-                with self._lock:
-                    for _, _, topic, payload in pending[i : i + REPLAY_CHUNK]:
-                        self._sock.send_multipart([topic, payload])
+    def _take_request(self, payload: bytes) -> None:
+        """Queue one request, merged with what is queued or being re-sent; ignore other bots and runs.
+
+        A request with an open end (``to`` null) is answered at once with the run's last
+        seq (``replay_last``), so the monitor knows where its catch-up ends.
+        """
+        wanted = decode_range(payload, open_end=True)
+        if wanted is None or wanted.bot != self.bot_id or wanted.run not in (None, self.run):
+            self.requests_ignored += 1
+            return
+        self.replays_answered += 1
+        last = self.seq - 1  # never promise what was not sent
+        if wanted.last is None:
+            self._sock.send_multipart(encode_last(self.bot_id, last, self.run))
+        else:
+            last = min(last, wanted.last)
+        if wanted.first > last:
+            return
+        busy = self._serving[self._serving_pos :]
+        covered = [(busy[0][0], busy[-1][0])] if busy else []
+        for a, b in _subtract(covered, wanted.first, last):
+            self._todo = _merge(self._todo, a, b)
+        if len(self._todo) > _MAX_PENDING_RANGES:
+            self._todo = [(self._todo[0][0], self._todo[-1][1])]
+
+    def _next_burst(self) -> list[list[bytes]]:
+        """Up to ``REPLAY_BURST`` messages to re-send now (caller holds the lock)."""
+        if self._serving_pos >= len(self._serving):
+            self._serving, self._serving_pos = [], 0
+            if not self._todo:
+                return []
+            first, last = self._todo.pop(0)
+            buf = self._buffer
+            oldest = buf[0][0] if buf else self.seq
+            if first < oldest:  # the part no longer held: said once
+                gone = [encode_unavailable(self.bot_id, first, min(last, oldest - 1), self.run)]
+                first = oldest
+                if first > last:
+                    return gone
+                self._serving = list(itertools.islice(buf, first - oldest, last - oldest + 1))
+                return gone
+            self._serving = list(itertools.islice(buf, first - oldest, last - oldest + 1))
+        pos = self._serving_pos
+        chunk = self._serving[pos : pos + REPLAY_BURST]
+        self._serving_pos = pos + len(chunk)
+        return [[topic, payload] for _, _, topic, payload in chunk]
 
     def _serve_replays(self) -> None:
-        """The background thread: look for requests a few times a second and answer them."""
-        while not self._closed.wait(REPLAY_POLL_S):
+        """The background thread: read requests, re-send bursts at ``replay_rate``, sleep between."""
+        wait = REPLAY_POLL_S
+        while not self._closed.wait(wait):
             try:
                 with self._lock:
                     if self._closed.is_set():
                         return
-                    requests = self._read_upstream(0)
-                self._answer(requests)
+                    self._read_upstream(0)
+                    burst = self._next_burst()
+                    for frames in burst:
+                        self._sock.send_multipart(frames)
+                self.events_replayed += len(burst)
+                wait = len(burst) / self.replay_rate if burst else REPLAY_POLL_S
             except zmq.ZMQError as exc:  # the socket was closed under us: nothing left to serve
                 if not self._closed.is_set():
                     log.warning("replay thread of %s stopped: %s", self.bot_id, exc)

@@ -83,6 +83,8 @@ class EventCounts(_Doc, frozen=True, kw_only=True):
 
     ``recovered`` counts the applied events that came from a replay after a gap
     (they are in ``received`` too); ``lost`` only what the bot could no longer provide.
+    ``run`` is the bot's current run (null for a bot that sends none) and ``last_seq``
+    the last seq of that run applied (null before the first).
     """
 
     received: int
@@ -90,6 +92,8 @@ class EventCounts(_Doc, frozen=True, kw_only=True):
     lost: int
     seq_resets: int
     recovered: int = 0
+    run: str | None = None
+    last_seq: int | None = None
 
 
 class BotHealth(_Doc, frozen=True, kw_only=True):
@@ -160,6 +164,21 @@ class CollectorFailure(_Doc, frozen=True, kw_only=True):
     trace: str
 
 
+class CatchUp(_Doc, frozen=True, kw_only=True):
+    """One bot's catch-up after a start: asked for everything after its last applied seq.
+
+    ``asked`` counts the requests sent (the end is open, so the number of events asked for
+    is not known before the bot answers), ``received`` the events applied from its replay,
+    ``lost`` those it could no longer provide.  ``done``: it answered; ``lost``: it never did
+    within ``collector.recovery_timeout_s``, or it started a new run first.
+    """
+
+    state: Literal["asking", "done", "lost"]
+    asked: int
+    received: int
+    lost: int
+
+
 class CollectorThread(_Doc, frozen=True, kw_only=True):
     """The collector thread as its supervisor sees it (known only in the running monitor)."""
 
@@ -171,6 +190,8 @@ class CollectorThread(_Doc, frozen=True, kw_only=True):
     curve: bool = False
     #: Connections CURVE refused since start (unlisted key, no CURVE, wrong monitor key).
     unauthorized: int = 0
+    #: Per bot asked to catch up after the start (see :class:`CatchUp`).
+    catch_up: dict[str, CatchUp] = {}
 
 
 class CollectorStatus(_Doc, frozen=True, kw_only=True):
@@ -186,6 +207,7 @@ class CollectorStatus(_Doc, frozen=True, kw_only=True):
     endpoints: list[str] | UnsetType = UNSET
     curve: bool | UnsetType = UNSET
     unauthorized: int | UnsetType = UNSET
+    catch_up: dict[str, CatchUp] = {}
 
     def with_thread(self, thread: CollectorThread) -> CollectorStatus:
         return msgspec.structs.replace(
@@ -196,6 +218,7 @@ class CollectorStatus(_Doc, frozen=True, kw_only=True):
             endpoints=thread.endpoints,
             curve=thread.curve,
             unauthorized=thread.unauthorized,
+            catch_up=thread.catch_up,
         )
 
 
