@@ -112,6 +112,8 @@ class Monitor:
             stale_after_s=settings.collector.stale_after_s,
             clock=clock,
         )
+        # the alerts' bots are caught up too, with the state's: a bot may have open alerts only
+        self.collector.collector.catch_up_also(str(a.get("bot")) for a in self.alerts.active())
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
         path = _settings_file(settings)
         self._writer = SettingsWriter(path) if path is not None else None
