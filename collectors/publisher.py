@@ -143,6 +143,7 @@ class BotPublisher:
         self._serving: list[tuple[int, float, bytes, bytes]] = []
         self._serving_pos = 0
         self.requests_ignored = 0  # for other bots or other runs
+        self._waiting = False  # a send() waits for the socket: the replay yields at once
         self.events_replayed = 0
         self.replay_events = replay_events
         self.replay_seconds = replay_seconds
@@ -196,7 +197,9 @@ class BotPublisher:
 
     def send(self, topic: str, ts: float | None = None, **fields: Any) -> int:
         """Send one event; returns the seq it was given."""
+        self._waiting = True  # the replay thread lets go of the socket after its current event
         with self._lock:
+            self._waiting = False
             seq = self.seq
             self.seq += 1
             when = self.clock() if ts is None else ts
@@ -266,7 +269,10 @@ class BotPublisher:
             self._todo = [(self._todo[0][0], self._todo[-1][1])]
 
     def _next_burst(self) -> list[list[bytes]]:
-        """Up to ``REPLAY_BURST`` messages to re-send now (caller holds the lock)."""
+        """Up to ``REPLAY_BURST`` events to re-send next, not yet marked sent (caller holds the lock).
+
+        Starting a queued range first says, once, which part of it is no longer held.
+        """
         if self._serving_pos >= len(self._serving):
             self._serving, self._serving_pos = [], 0
             if not self._todo:
@@ -274,37 +280,51 @@ class BotPublisher:
             first, last = self._todo.pop(0)
             buf = self._buffer
             oldest = buf[0][0] if buf else self.seq
-            if first < oldest:  # the part no longer held: said once
-                gone = [encode_unavailable(self.bot_id, first, min(last, oldest - 1), self.run)]
+            if first < oldest:
+                self._sock.send_multipart(
+                    encode_unavailable(self.bot_id, first, min(last, oldest - 1), self.run)
+                )
                 first = oldest
-                if first > last:
-                    return gone
+            if first <= last:
                 self._serving = list(itertools.islice(buf, first - oldest, last - oldest + 1))
-                return gone
-            self._serving = list(itertools.islice(buf, first - oldest, last - oldest + 1))
         pos = self._serving_pos
-        chunk = self._serving[pos : pos + REPLAY_BURST]
-        self._serving_pos = pos + len(chunk)
-        return [[topic, payload] for _, _, topic, payload in chunk]
+        return [[topic, payload] for _, _, topic, payload in self._serving[pos : pos + REPLAY_BURST]]
+
+    def _serve_burst(self, read: bool) -> int:
+        """Read requests (when ``read``), re-send one burst; stop early when a send() is waiting."""
+        with self._lock:
+            if self._closed.is_set():
+                return -1
+            if read:
+                self._read_upstream(0)
+            sent = 0
+            for frames in self._next_burst():
+                if self._waiting:
+                    break
+                self._sock.send_multipart(frames)
+                sent += 1
+            self._serving_pos += sent
+        self.events_replayed += sent
+        return sent
 
     def _serve_replays(self) -> None:
-        """The background thread: read requests, re-send bursts at ``replay_rate``, sleep between."""
+        """The background thread: re-send bursts at ``replay_rate``, look for requests between."""
         wait = REPLAY_POLL_S
+        read_at = 0.0
         while not self._closed.wait(wait):
+            now = time.monotonic()
             try:
-                with self._lock:
-                    if self._closed.is_set():
-                        return
-                    self._read_upstream(0)
-                    burst = self._next_burst()
-                    for frames in burst:
-                        self._sock.send_multipart(frames)
-                self.events_replayed += len(burst)
-                wait = len(burst) / self.replay_rate if burst else REPLAY_POLL_S
+                sent = self._serve_burst(read=now >= read_at)
             except zmq.ZMQError as exc:  # the socket was closed under us: nothing left to serve
                 if not self._closed.is_set():
                     log.warning("replay thread of %s stopped: %s", self.bot_id, exc)
                 return
+            if sent < 0:
+                return
+            if read_at <= now:
+                read_at = now + REPLAY_POLL_S
+            busy = sent > 0 or self._serving_pos < len(self._serving) or bool(self._todo)
+            wait = max(sent, 1) / self.replay_rate if busy else REPLAY_POLL_S
 
     def heartbeat(self, ts: float | None = None) -> int:
         return self.send("heartbeat", ts)
