@@ -56,7 +56,8 @@ def _curve(settings: Settings) -> CurveConfig | None:
     if not curve.authorized_keys:
         log.warning(line("curve_no_authorized_keys", effect="every bot is refused"))
     log.info(line("curve_public_key", key=public.decode("ascii"), note="give it to the bots"))
-    return CurveConfig(public, secret, frozenset(k.encode("ascii") for k in curve.authorized_keys))
+    keys = curve.authorized_keys if isinstance(curve.authorized_keys, dict) else {}  # a list is refused
+    return CurveConfig(public, secret, {k.encode("ascii"): frozenset(bots) for k, bots in keys.items()})
 
 
 class Monitor:

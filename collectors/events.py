@@ -23,7 +23,7 @@ import msgspec
 #: ``\Z`` would too, but this form means the same in the ECMA-262 dialect of the published
 #: JSON Schema, where ``\Z`` is not an anchor.
 ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$(?!\n)"
-BotId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=ID_PATTERN)]
+BotId = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]
 #: Bounds of every number a bot sends (docs/events.md, "Bounds").  Each is far beyond any real
 #: price, size or balance, yet small enough that every derived value (exposure = qty x price,
 #: totals over bots and symbols, P&L over billions of fills) stays a finite double: a bot cannot
@@ -86,6 +86,7 @@ REASONS = (
     "too_many_apis",
     "undecodable",
     "internal_error",
+    "key_not_for_bot",
 )
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import zmq
 
 from collectors.curve import CurveConfig, CurveGuard, make_server, monitor_events
-from collectors.events import DECODERS, ID_PATTERN, Event, Rejected, decode
+from collectors.events import DECODERS, ID_PATTERN, TOPIC_OF, Event, Rejected, decode
 from collectors.logline import line
 from collectors.recovery import (
     LAST_TOPIC,
@@ -65,6 +65,24 @@ class Endpoint:
         return f"{self.mode} {self.url}"
 
 
+_NO_BOTS: frozenset[str] = frozenset()
+
+
+def _user(frame: zmq.Frame) -> str | None:
+    """The ZAP User-Id ZeroMQ attached to a message: the sender's CURVE key (z85)."""
+    try:
+        return frame.get("User-Id")
+    except zmq.ZMQError:
+        return None
+
+
+def _not_bound(user: str | None, bot: str, topic: bytes, payload: bytes) -> RejectedMessage:
+    """The reject of a message whose CURVE key may not publish as the bot it names."""
+    key = f"{user[:8]}..." if user else "(none)"
+    why = Rejected("key_not_for_bot", f"CURVE key {key} is not bound to bot {bot!r} (collector.curve)")
+    return why, topic[:64].decode("ascii", "replace"), payload
+
+
 def _not_two_parts(first: zmq.Frame, second: zmq.Frame | None, recv: Callable[..., Any]) -> RejectedMessage:
     """The reject of a message that is not ``[topic, payload]``; its remaining parts are read and dropped."""
     parts = [first] if second is None else [first, second]
@@ -95,6 +113,8 @@ class Collector:
         self.endpoints = endpoints
         self.max_bytes = max_message_bytes
         self.curve = curve
+        #: CURVE key (z85 text, the ZAP User-Id) -> the bot ids it may publish as; None: no CURVE
+        self._bound = curve.bots_of_key() if curve is not None else None
         # CURVE needs a ZAP handler of its own: one per context, so a context of our own
         self._given_ctx = context
         self._ctx = context or (None if curve is not None else zmq.Context.instance())
@@ -260,6 +280,7 @@ class Collector:
         expected = sequencer.expected
         runs = sequencer.runs
         offer = sequencer.offer
+        bound = self._bound  # None without CURVE: then this costs one test per event
         for _ in range(BATCH):
             try:
                 first = recv(zmq.NOBLOCK, copy=False)
@@ -280,6 +301,9 @@ class Collector:
                     ok = False  # whatever failed, _explain() decodes again and names the reason
                 if ok:
                     bot, seq = event.bot, event.seq
+                    if bound is not None and bot not in bound.get(_user(first), _NO_BOTS):
+                        items.append(_not_bound(_user(first), bot, topic, second.bytes))
+                        continue
                     if expected.get(bot) == seq and runs.get(bot) == event.run:  # in order: the common case
                         expected[bot] = seq + 1
                         items.append(event)
@@ -287,17 +311,24 @@ class Collector:
                         items.extend(offer(bot, seq, event, event.run))
                     continue
             elif topic in (UNAVAILABLE_TOPIC, LAST_TOPIC):
-                self._answer(topic, second.bytes, items)
+                self._answer(topic, second.bytes, items, None if bound is None else _user(first))
                 continue
-            self._sequenced_reject(self._explain(topic, second.bytes), items)
+            user = None if bound is None else _user(first)
+            self._sequenced_reject(self._explain(topic, second.bytes), items, user)
         self._finish(items, received)
 
-    def _sequenced_reject(self, item: Event | RejectedMessage, items: list) -> None:
+    def _sequenced_reject(self, item: Event | RejectedMessage, items: list, user: str | None = None) -> None:
         """A reject that names its bot and seq takes its place in that bot's sequence.
 
         Only for a bot already sequenced: the store tracks seqs of known bots only,
-        so a reject of a bot never seen valid has nothing to wait for.
+        so a reject of a bot never seen valid has nothing to wait for; and only when
+        the sender's CURVE key may publish as that bot.
         """
+        named = item.bot if type(item) is not tuple else item[0].bot
+        if named is not None and not self._may_send_as(user, named):
+            topic = TOPIC_OF[type(item)] if type(item) is not tuple else item[1]
+            items.append(_not_bound(user, named, (topic or "").encode(), b""))
+            return
         sequencer = self.sequencer
         expected = sequencer.expected
         if type(item) is not tuple:
@@ -314,9 +345,17 @@ class Collector:
         else:
             items.extend(sequencer.offer(bot, seq, item, run))
 
-    def _answer(self, topic: bytes, payload: bytes, items: list) -> None:
+    def _may_send_as(self, user: str | None, bot: str) -> bool:
+        """May the CURVE key ``user`` publish as ``bot``? Always, without CURVE."""
+        return self._bound is None or bot in self._bound.get(user, _NO_BOTS)
+
+    def _answer(self, topic: bytes, payload: bytes, items: list, user: str | None = None) -> None:
         """A bot's answer to a request (part of a gap is gone, or its run's last seq): a control
-        message, or a counted reject when it is malformed."""
+        message, or a counted reject when it is malformed or from a key not bound to the bot."""
+        answer = decode_range(payload) if topic == UNAVAILABLE_TOPIC else decode_last(payload)
+        if answer is not None and not self._may_send_as(user, answer.bot):
+            items.append(_not_bound(user, answer.bot, topic, payload))
+            return
         if topic == UNAVAILABLE_TOPIC:
             gone = decode_range(payload)
             if gone is not None and gone.last is not None:
