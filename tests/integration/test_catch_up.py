@@ -17,6 +17,7 @@ import zmq
 
 from app.core.config import CoreConfig
 from app.core.store import StateStore
+from app.dashboard.view import Rates, events_table
 from app.hub import Hub
 from app.runtime import Monitor
 from app.settings import load_settings
@@ -109,6 +110,10 @@ def test_a_monitor_back_from_a_stop_catches_up_at_once_without_a_new_event(tmp_p
         assert _comparable(second.hub, "cu-bot") == _comparable(_truth(pub), "cu-bot")
         events = second.hub.metrics().bots["cu-bot"].events
         assert (events.run, events.last_seq, events.recovered) == (pub.run, 13, 4)
+        metrics = second.hub.metrics()
+        table = events_table(metrics, metrics.bots, Rates())  # the Health tab's Events table
+        row = next(r for r in table["rows"] if r[0] == "cu-bot")
+        assert row[table["head"].index("Catch-up")][0].startswith("done: 4 received, 0 lost (")
     finally:
         if second is not None:
             second.stop()
