@@ -44,8 +44,9 @@ Millis = Annotated[float, msgspec.Meta(ge=0, lt=MAX_LATENCY_MS)]
 #: Text a bot names things with (symbols, ids, ops, components, API names, currency): 1-256
 #: printable characters.  The length is checked by msgspec in C; "printable" (no control, format
 #: or line-separator characters: nothing that rewrites a log line or a table cell) by the
-#: classes' ``__post_init__`` with ``str.isprintable``, about 50 ns, where a msgspec ``pattern``
-#: costs about a microsecond per string on the ingest hot path.  The schema states it as a pattern.
+#: classes' ``__post_init__``: one ``str.isprintable`` over the event's texts joined, inline
+#: (about 0.3 us an event in all, measured on the ingest mix), where a msgspec ``pattern`` costs
+#: about a microsecond per string on the ingest hot path.  The schema states it as a pattern.
 MAX_TEXT = 256
 TEXT_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]{1,256}$(?!\n)"
 NonEmptyStr = Annotated[
@@ -108,30 +109,21 @@ class Rejected(Exception):
 _MESSAGE_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def _printable(*texts: str | None) -> bool:
-    """True when every given text (None skipped) is printable: the one check of ``NonEmptyStr``."""
-    return "".join(t for t in texts if t is not None).isprintable()
-
-
-def _check_run(run: str | None) -> None:
-    if run is not None and not (run.isascii() and run.isalnum()):
+def _check_run(run: str) -> None:
+    if not (run.isascii() and run.isalnum()):
         raise ValueError("run must be 1-64 ASCII letters and digits - at `$.run`")
 
 
-def _text(obj: msgspec.Struct, *texts: str | None) -> None:
-    """Refuse ``obj`` when one of its texts is not printable; the error names the field."""
-    if not _printable(*texts):
-        raise ValueError(f"{_unprintable(obj)} must be printable text (no control characters)")
-
-
-def _unprintable(obj: msgspec.Struct) -> str:
-    """The name of the first field of ``obj`` holding a text that is not printable (slow path)."""
-    for name in obj.__struct_fields__:
-        value = getattr(obj, name)
+def _unprintable(obj: msgspec.Struct) -> None:
+    """Refuse ``obj``, naming its first field that holds a text that is not printable (slow path)."""
+    name = "a text"
+    for field in obj.__struct_fields__:
+        value = getattr(obj, field)
         texts = list(value) if isinstance(value, dict) else [value]
         if any(isinstance(t, str) and not t.isprintable() for t in texts):
-            return name
-    return "a text"
+            name = field
+            break
+    raise ValueError(f"{name} must be printable text (no control characters)")
 
 
 class _Envelope(msgspec.Struct, frozen=True, kw_only=True):
@@ -143,7 +135,8 @@ class _Envelope(msgspec.Struct, frozen=True, kw_only=True):
     run: RunId | None = None
 
     def __post_init__(self) -> None:
-        _check_run(self.run)
+        if self.run is not None:
+            _check_run(self.run)
 
 
 class Heartbeat(_Envelope, frozen=True, kw_only=True):
@@ -158,8 +151,10 @@ class Account(_Envelope, frozen=True, kw_only=True):
     currency: NonEmptyStr | None = None
 
     def __post_init__(self) -> None:
-        _check_run(self.run)
-        _text(self, self.currency)
+        if self.run is not None:
+            _check_run(self.run)
+        if self.currency is not None and not self.currency.isprintable():
+            _unprintable(self)
 
 
 class Fill(_Envelope, frozen=True, kw_only=True):
@@ -172,16 +167,20 @@ class Fill(_Envelope, frozen=True, kw_only=True):
     fee: Amount
 
     def __post_init__(self) -> None:
-        _check_run(self.run)
-        _text(self, self.fill_id, self.order_id, self.symbol)
+        if self.run is not None:
+            _check_run(self.run)
+        if not (self.fill_id + self.order_id + self.symbol).isprintable():
+            _unprintable(self)
 
 
 class Mark(_Envelope, frozen=True, kw_only=True):
     prices: dict[NonEmptyStr, Price]
 
     def __post_init__(self) -> None:
-        _check_run(self.run)
-        _text(self, *self.prices)
+        if self.run is not None:
+            _check_run(self.run)
+        if not "".join(self.prices).isprintable():
+            _unprintable(self)
 
 
 class OrderBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -197,7 +196,8 @@ class OrderBody(msgspec.Struct, frozen=True, kw_only=True):
     filled_qty: Amount
 
     def __post_init__(self) -> None:
-        _text(self, self.order_id, self.symbol, self.type)
+        if not (self.order_id + self.symbol + self.type).isprintable():
+            _unprintable(self)
 
 
 class Order(_Envelope, frozen=True, kw_only=True):
@@ -211,8 +211,10 @@ class Order(_Envelope, frozen=True, kw_only=True):
     filled_qty: Amount
 
     def __post_init__(self) -> None:
-        _check_run(self.run)
-        _text(self, self.order_id, self.symbol, self.type)
+        if self.run is not None:
+            _check_run(self.run)
+        if not (self.order_id + self.symbol + self.type).isprintable():
+            _unprintable(self)
 
 
 class Latency(_Envelope, frozen=True, kw_only=True):
@@ -221,8 +223,10 @@ class Latency(_Envelope, frozen=True, kw_only=True):
     order_id: NonEmptyStr | None = None
 
     def __post_init__(self) -> None:
-        _check_run(self.run)
-        _text(self, self.op, self.order_id)
+        if self.run is not None:
+            _check_run(self.run)
+        if not (self.op + (self.order_id or "")).isprintable():
+            _unprintable(self)
 
 
 class Error(_Envelope, frozen=True, kw_only=True):
@@ -231,8 +235,10 @@ class Error(_Envelope, frozen=True, kw_only=True):
     severity: ErrorSeverity
 
     def __post_init__(self) -> None:
-        _check_run(self.run)
-        _text(self, self.component)
+        if self.run is not None:
+            _check_run(self.run)
+        if not self.component.isprintable():
+            _unprintable(self)
         if _MESSAGE_BAD.search(self.message) is not None:
             raise ValueError("message: control characters other than tab and line breaks - at `$.message`")
 
@@ -243,9 +249,10 @@ class Health(_Envelope, frozen=True, kw_only=True):
     kill_switch: KillSwitchState | None = None
 
     def __post_init__(self) -> None:
-        _check_run(self.run)
-        if self.apis:
-            _text(self, *self.apis)
+        if self.run is not None:
+            _check_run(self.run)
+        if self.apis and not "".join(self.apis).isprintable():
+            _unprintable(self)
 
 
 class SnapshotPosition(msgspec.Struct, frozen=True, kw_only=True):
@@ -254,7 +261,8 @@ class SnapshotPosition(msgspec.Struct, frozen=True, kw_only=True):
     avg_price: Amount
 
     def __post_init__(self) -> None:
-        _text(self, self.symbol)
+        if not self.symbol.isprintable():
+            _unprintable(self)
 
 
 class SnapshotAccount(msgspec.Struct, frozen=True, kw_only=True):
@@ -263,7 +271,8 @@ class SnapshotAccount(msgspec.Struct, frozen=True, kw_only=True):
     currency: NonEmptyStr | None = None
 
     def __post_init__(self) -> None:
-        _text(self, self.currency)
+        if self.currency is not None and not self.currency.isprintable():
+            _unprintable(self)
 
 
 class Snapshot(_Envelope, frozen=True, kw_only=True):
