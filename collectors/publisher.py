@@ -246,8 +246,8 @@ class BotPublisher:
     def _take_request(self, payload: bytes) -> None:
         """Queue one request, merged with what is queued or being re-sent; ignore other bots and runs.
 
-        A request with an open end (``to`` null) is answered at once with the run's last
-        seq (``replay_last``), so the monitor knows where its catch-up ends.
+        A request reaching beyond the run's last seq (a catch-up asks up to ``MAX_SEQ``) is
+        answered at once with that seq (``replay_last``), so the monitor knows where it ends.
         """
         wanted = decode_range(payload, open_end=True)
         if wanted is None or wanted.bot != self.bot_id or wanted.run not in (None, self.run):
@@ -255,10 +255,10 @@ class BotPublisher:
             return
         self.replays_answered += 1
         last = self.seq - 1  # never promise what was not sent
-        if wanted.last is None:
+        if wanted.last is None or wanted.last > last:  # a catch-up: say how far this run got
             self._sock.send_multipart(encode_last(self.bot_id, last, self.run))
         else:
-            last = min(last, wanted.last)
+            last = wanted.last
         if wanted.first > last:
             return
         busy = self._serving[self._serving_pos :]

@@ -24,11 +24,13 @@ from typing import Any
 
 import msgspec
 
+from collectors.events import MAX_SEQ
+
 #: Topic of the monitor's request, sent upstream to every connected publisher.
 REQUEST_TOPIC = b"replay"
 #: Topic of a bot's answer for the part of a range it no longer holds.
 UNAVAILABLE_TOPIC = b"replay_unavailable"
-#: Topic of a bot's first answer to a request with an open end: "my run's last seq is ``last``".
+#: Topic of a bot's first answer to a request reaching beyond what its run sent: "my last seq is ``last``".
 LAST_TOPIC = b"replay_last"
 #: Never a valid seq: marks a bot whose events are being held behind a gap.
 HOLDING = -1
@@ -68,8 +70,13 @@ _decode_last = msgspec.json.Decoder(ReplayLast).decode
 
 
 def encode_request(bot: str, first: int, last: int | None, run: str | None = None) -> list[bytes]:
-    """The two frames of a replay request for seqs ``first..last`` (None: open) of ``bot``'s ``run``."""
-    return [REQUEST_TOPIC, _encode(ReplayRange(bot=bot, run=run, first=first, last=last))]
+    """The two frames of a replay request for seqs ``first..last`` of ``bot``'s ``run``.
+
+    ``last`` None (a catch-up: everything after ``first``) goes on the wire as ``MAX_SEQ``, so
+    a bot written to the recipe without runs answers it too (with all it holds from ``first``).
+    """
+    to = MAX_SEQ if last is None else last
+    return [REQUEST_TOPIC, _encode(ReplayRange(bot=bot, run=run, first=first, last=to))]
 
 
 def encode_unavailable(bot: str, first: int, last: int, run: str | None = None) -> list[bytes]:
