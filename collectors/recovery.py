@@ -324,8 +324,8 @@ class Sequencer:
         current = self.runs.get(bot)
         if current is None and run is not None and bot in self.catch_up:
             self.runs[bot] = current = run  # asked without knowing the run: this is it
-        if run is not None and current is not None and run != current:
-            return None
+        if (run is not None and current is not None and run != current) or bot not in self.expected:
+            return None  # another run's answer, or a bot not tracked (memory: any id may be named)
         self._answered.add(bot)
         cu = self.catch_up.get(bot)
         if cu is not None:

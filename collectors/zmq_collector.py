@@ -71,7 +71,7 @@ _NO_BOTS: frozenset[str] = frozenset()
 def _user(frame: zmq.Frame) -> str | None:
     """The ZAP User-Id ZeroMQ attached to a message: the sender's CURVE key (z85)."""
     try:
-        return frame.get("User-Id")
+        return frame.get(b"User-Id")
     except zmq.ZMQError:
         return None
 
