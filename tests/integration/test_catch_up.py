@@ -22,7 +22,7 @@ from app.hub import Hub
 from app.runtime import Monitor
 from app.settings import load_settings
 from collectors.events import decode
-from collectors.publisher import BotPublisher
+from collectors.publisher import BotPublisher, NotConnected
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
 
@@ -33,15 +33,15 @@ SETTINGS = """\
 collector:
   endpoints:
     - {{url: "tcp://127.0.0.1:{port}", mode: connect}}
-  recovery_timeout_s: 2
+  recovery_timeout_s: {timeout}
 storage:
   data_dir: {data}
 """
 
 
-def _monitor(tmp_path: Path, port: int) -> Monitor:
+def _monitor(tmp_path: Path, port: int, timeout_s: float = 2.0) -> Monitor:
     path = tmp_path / "settings.yaml"
-    path.write_text(SETTINGS.format(port=port, data=tmp_path / "data"))
+    path.write_text(SETTINGS.format(port=port, data=tmp_path / "data", timeout=timeout_s))
     return Monitor(load_settings(path))
 
 
@@ -60,11 +60,19 @@ def _bot(name: str, port: int) -> BotPublisher:
     return made[0]
 
 
-def _truth(*pubs: BotPublisher) -> Hub:
-    """A monitor that saw every event every run of the bot sent, in order."""
+def _subscribed(pub: BotPublisher) -> bool:
+    try:
+        pub.wait_connected(0.05)
+    except NotConnected:
+        return False
+    return True
+
+
+def _truth(*pubs: BotPublisher | list) -> Hub:
+    """A monitor that saw every event every run of the bot sent, in order (publishers or buffer copies)."""
     hub = Hub(StateStore(CoreConfig(), time.time))
     for pub in pubs:
-        for _, _, topic, payload in list(pub._buffer):
+        for _, _, topic, payload in list(pub._buffer if isinstance(pub, BotPublisher) else pub):
             hub.apply(decode(topic, payload))
     return hub
 
@@ -94,7 +102,7 @@ def test_a_monitor_back_from_a_stop_catches_up_at_once_without_a_new_event(tmp_p
     second = None
     try:
         first.start()
-        wait_until(lambda: pub.wait_connected(0.05) is None)
+        wait_until(lambda: _subscribed(pub))
         _fills(pub, "buy", 10, 0)
         wait_until(lambda: _received(first, "cu-bot") == 10)
         first.stop()
@@ -129,7 +137,7 @@ def test_a_bot_restarted_while_the_monitor_was_down_is_recovered_run_by_run(tmp_
     new = None
     try:
         first.start()
-        wait_until(lambda: old.wait_connected(0.05) is None)
+        wait_until(lambda: _subscribed(old))
         _fills(old, "buy", 10, 0)  # +50
         wait_until(lambda: _received(first, "runner") == 10)
         first.stop()
@@ -138,7 +146,7 @@ def test_a_bot_restarted_while_the_monitor_was_down_is_recovered_run_by_run(tmp_
         _fills(new, "sell", 20, 100)  # -100: the truth is -50
         second = _monitor(tmp_path, port)
         second.start()
-        wait_until(lambda: new.wait_connected(0.05) is None)
+        wait_until(lambda: _subscribed(new))
         wait_until(lambda: second.hub.metrics().collector.catch_up["runner"].state != "asking")
         new.heartbeat(ts=T0 + 200)  # the new run's next event shows the monitor a new run
         wait_until(lambda: _received(second, "runner") == 31)
@@ -152,5 +160,37 @@ def test_a_bot_restarted_while_the_monitor_was_down_is_recovered_run_by_run(tmp_
         if second is not None:
             second.stop()
         first.stop()
+        if new is not None:
+            new.close(0)
+
+
+def test_what_the_old_run_still_owed_is_counted_lost_when_a_new_run_starts(tmp_path: Path) -> None:
+    port = free_port()
+    old = _bot("gappy", port)
+    monitor = _monitor(tmp_path, port, timeout_s=30)  # only the new run can end the old run's gap
+    new = None
+    try:
+        monitor.start()
+        wait_until(lambda: _subscribed(old))
+        _fills(old, "buy", 10, 0)
+        wait_until(lambda: _received(monitor, "gappy") == 10)
+        before_gap = list(old._buffer)
+        old._closed.set()  # the old run stops answering replays...
+        old._replayer.join()
+        old.seq = 15  # ...and 10..14 never reach the monitor
+        old.heartbeat(ts=T0 + 50)
+        wait_until(lambda: monitor.collector.collector.sequencer.pending)  # 15 held, 10..14 asked for
+        after_gap = list(old._buffer)
+        old.close(0)
+        new = _bot("gappy", port)  # the bot restarted: a new run
+        wait_until(lambda: _subscribed(new))
+        _fills(new, "sell", 4, 100)
+        wait_until(lambda: _received(monitor, "gappy") == 15)
+        m = monitor.hub.metrics().bots["gappy"]
+        assert (m.events.lost, m.events.seq_resets) == (5, 1)  # the old run's 10..14, given up at once
+        assert (m.events.run, m.events.last_seq) == (new.run, 3)
+        assert _comparable(monitor.hub, "gappy") == _comparable(_truth(before_gap, after_gap, new), "gappy")
+    finally:
+        monitor.stop()
         if new is not None:
             new.close(0)
