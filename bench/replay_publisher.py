@@ -8,7 +8,9 @@ whole buffer of 100,000 events when told).  Measured in one run:
              at its bounded rate (``replay_rate``).
 Prints p50/p99 of both and their ratio (the target: the replay p99 within 2x the idle one);
 ``--repeat`` alternates the two phases that many times (one fresh buffer each) and also
-prints the median ratio, which a machine shared with other work needs.
+prints the median ratio, which a machine shared with other work needs; ``--interleave N``
+instead replays the 100,000 events as N requests, each right after an idle window of the
+same length, so both figures come from the same moments of a busy machine.
 
     .venv/bin/python bench/replay_publisher.py [--events 100000] [--pace-us 500] [--rate 20000] [--repeat 3]
 """
@@ -93,6 +95,31 @@ def _round(pub: BotPublisher, parent, args: argparse.Namespace) -> tuple[list[fl
     return idle, during, time.monotonic() - began
 
 
+def _interleaved(
+    pub: BotPublisher, parent, args: argparse.Namespace
+) -> tuple[list[float], list[float], float]:
+    """Idle windows and replay windows alternated: (idle µs, during µs, total replay seconds)."""
+    for i in range(args.events):
+        pub.heartbeat(ts=T0 + i)
+    pace = args.pace_us / 1e6
+    first = pub.seq - args.events
+    size = args.events // args.interleave
+    idle: list[float] = []
+    during: list[float] = []
+    took = 0.0
+    for k in range(args.interleave):
+        start = pub.events_replayed
+        parent.send(("replay-bench", first + k * size, first + (k + 1) * size - 1, pub.run))
+        while pub.events_replayed == start:
+            time.sleep(0.0005)
+        began = time.monotonic()
+        during += _timed_sends(pub, 0, pace, until=lambda s=start: pub.events_replayed - s >= size)
+        window = time.monotonic() - began
+        took += window
+        idle += _timed_sends(pub, max(1, int(window / pace)), pace)
+    return idle, during, took
+
+
 def _line(name: str, samples: list[float]) -> str:
     p50, p99 = _p(samples, 0.5), _p(samples, 0.99)
     return f"send() {name}: p50 {p50:7.1f} µs  p99 {p99:7.1f} µs  ({len(samples)} sends)"
@@ -105,6 +132,7 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=REPLAY_RATE, help="replay_rate of the publisher")
     ap.add_argument("--idle-sends", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--interleave", type=int, default=0, help="replay in N requests between idle windows")
     args = ap.parse_args()
     endpoint = f"tcp://127.0.0.1:{_free_port()}"
     parent, child = mp.Pipe()
@@ -114,7 +142,8 @@ def main() -> int:
     ratios = []
     try:
         for _ in range(args.repeat):
-            idle, during, took = _round(pub, parent, args)
+            measure = _interleaved if args.interleave else _round
+            idle, during, took = measure(pub, parent, args)
             ratios.append(_p(during, 0.99) / _p(idle, 0.99))
             print(f"replay of {args.events:,} events at replay_rate={args.rate:,.0f}/s took {took:.2f} s")
             print(_line("idle  ", idle))
