@@ -121,6 +121,7 @@ def test_100k_distinct_names_of_each_kind_are_bounded_counted_and_lose_no_good_e
         page.close()
     finally:
         bot.close()
+        monitor.stop()  # the monitor process must not outlive the test
     frames = page.between(flood_start, flood_end)
     print(f"page frames during the flood: {frames} in {flood_end - flood_start:.1f} s")
     # the server pushes at least one frame per refresh_s (1 s): a page that froze would get none
