@@ -390,13 +390,49 @@ def _bot_seq(raw: dict) -> tuple[str | None, int | None]:
 _ID = re.compile(ID_PATTERN)
 
 
+Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
+
+
+class ReplayRange(msgspec.Struct, frozen=True, kw_only=True):
+    """``{"bot", "run", "from", "to"}``, both ends included: a replay request, or an unavailable answer.
+
+    ``run`` null asks whatever run the bot is in (a bot whose run the monitor never saw);
+    a catch-up asks up to ``MAX_SEQ``, and the bot answers it first with ``replay_last``.
+    """
+
+    bot: BotId
+    run: RunId | None = None
+    first: Seq = msgspec.field(name="from")
+    last: Seq | None = msgspec.field(default=None, name="to")
+
+
+class ReplayLast(msgspec.Struct, frozen=True, kw_only=True):
+    """``{"bot", "run", "last"}``: the run's last seq sent so far (-1: none); the replay follows."""
+
+    bot: BotId
+    run: RunId | None = None
+    last: Annotated[int, msgspec.Meta(ge=-1, le=MAX_SEQ)]
+
+
+#: The replay protocol's messages (docs/events.md, "Recovering missed events"): the monitor's
+#: request goes up to the bot, the two answers come back with its events.
+REPLAY_TOPICS: dict[str, type[msgspec.Struct]] = {
+    "replay": ReplayRange,
+    "replay_unavailable": ReplayRange,
+    "replay_last": ReplayLast,
+}
+
+
 def json_schema() -> dict:
     """Machine-readable schema of contract v1 (written to docs/events.schema.json)."""
-    schemas, components = msgspec.json.schema_components(list(TOPICS.values()))
+    types = [*TOPICS.values(), ReplayRange, ReplayLast]
+    schemas, components = msgspec.json.schema_components(types)
+    by_type = dict(zip(types, schemas, strict=True))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Trading bot monitor event contract v1",
         "description": "ZeroMQ multipart [topic, payload]; payload schema by topic.",
-        "topics": {name: s for name, s in zip(TOPICS, schemas, strict=True)},
+        "topics": {name: by_type[cls] for name, cls in TOPICS.items()},
+        "replay": {name: by_type[cls] for name, cls in REPLAY_TOPICS.items()},
         "$defs": components,
     }

@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from collectors.events import MAX_SEQ
+from collectors.events import MAX_SEQ, ReplayLast, ReplayRange
 
 #: Topic of the monitor's request, sent upstream to every connected publisher.
 REQUEST_TOPIC = b"replay"
@@ -41,27 +41,6 @@ MAX_TRACKED_BOTS = 10_000
 #: must still be asked.
 RESEND_S = 0.5
 _ASKED_RANGES = 16  # spans of recent gaps remembered per bot, to drop late duplicates
-
-
-class ReplayRange(msgspec.Struct, frozen=True, kw_only=True):
-    """``{"bot", "run", "from", "to"}``, both ends included (a request, or an unavailable answer).
-
-    ``run`` null asks whatever run the bot is in (a bot the monitor never saw a run of);
-    ``to`` null (requests only) asks for everything after ``from``, answered by ``replay_end``.
-    """
-
-    bot: str
-    run: str | None = None
-    first: int = msgspec.field(name="from")
-    last: int | None = msgspec.field(default=None, name="to")
-
-
-class ReplayLast(msgspec.Struct, frozen=True, kw_only=True):
-    """``{"bot", "run", "last"}``: the run's last seq sent so far (-1: none); the replay follows."""
-
-    bot: str
-    run: str | None = None
-    last: int
 
 
 _encode = msgspec.json.Encoder().encode
