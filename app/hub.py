@@ -126,6 +126,11 @@ class Hub:
         with self._lock:
             return self._store.last_seqs()
 
+    def last_runs(self) -> dict[str, str]:
+        """The current run of each bot that sends one (the run its last seq belongs to)."""
+        with self._lock:
+            return self._store.last_runs()
+
     def apply(self, event: Event) -> None:
         """Apply one event (tests and tools); the collector uses apply_batch."""
         self.apply_batch((event,), received=1)

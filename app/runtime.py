@@ -56,7 +56,8 @@ def _curve(settings: Settings) -> CurveConfig | None:
     if not curve.authorized_keys:
         log.warning(line("curve_no_authorized_keys", effect="every bot is refused"))
     log.info(line("curve_public_key", key=public.decode("ascii"), note="give it to the bots"))
-    return CurveConfig(public, secret, frozenset(k.encode("ascii") for k in curve.authorized_keys))
+    keys = curve.authorized_keys if isinstance(curve.authorized_keys, dict) else {}  # a list is refused
+    return CurveConfig(public, secret, {k.encode("ascii"): frozenset(bots) for k, bots in keys.items()})
 
 
 class Monitor:
@@ -124,6 +125,8 @@ class Monitor:
         self.flask_app.add_url_rule(  # the alert read model, as the Alerts tab shows it
             "/api/alerts", "alerts", lambda: json_response(self.alerts.snapshot().document())
         )
+        # the alerts' bots are caught up too, with the state's: a bot may have open alerts only
+        self.collector.collector.catch_up_also(str(a.get("bot")) for a in self.alerts.active())
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
         path = _settings_file(settings)
         self._writer = SettingsWriter(path) if path is not None else None

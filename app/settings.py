@@ -81,8 +81,10 @@ class CurveSettings(_S):
     """ZeroMQ CURVE on the collector: the monitor's key pair lives in storage.data_dir/curve."""
 
     enabled: bool = False
-    #: Public keys (z85) of the bots allowed to send; any other client is refused and counted.
-    authorized_keys: list[CurvePublicKey] = []
+    #: Each bot client's public key (z85) -> the bot ids it may publish as; any other client is
+    #: refused and counted, and a listed key sending as another bot is rejected (key_not_for_bot).
+    #: A plain list of keys (the older form) is refused at start-up: it bound no key to a bot.
+    authorized_keys: dict[CurvePublicKey, list[BotId]] | list[CurvePublicKey] = {}
 
 
 class CollectorSettings(_S):
@@ -324,9 +326,19 @@ def _is_loopback_bind(url: str) -> bool:
 def _check_collector_security(c: CollectorSettings, path: str | Path) -> None:
     from collectors.curve import is_public_key  # the edge that uses the keys says what one is
 
-    for i, key in enumerate(c.curve.authorized_keys):
+    keys = c.curve.authorized_keys
+    if isinstance(keys, list) and keys:
+        raise SettingsError(
+            path,
+            "collector.curve.authorized_keys",
+            'name the bot ids each key may publish as, e.g. {"<z85 public key>": [my-bot]}: a plain'
+            " list of keys would let any listed key send as any bot (docs/events.md, Authenticated bots)",
+        )
+    for i, key in enumerate(keys):
         if not is_public_key(key):
             raise SettingsError(path, f"collector.curve.authorized_keys[{i}]", "not a z85 CURVE public key")
+        if isinstance(keys, dict) and not keys[key]:
+            raise SettingsError(path, f"collector.curve.authorized_keys[{i}]", "names no bot id")
     if c.curve.enabled or c.allow_insecure:
         return
     for i, ep in enumerate(c.endpoints):

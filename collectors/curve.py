@@ -11,10 +11,13 @@ with its own key pair, and only the public keys listed in settings may send.
   certificate format of ``zmq.auth`` (``zmq.auth.load_certificate`` reads it);
   the public key is also written on its own, for operators to hand to bots.
 * :class:`CurveGuard` answers ZAP (the ZeroMQ authentication protocol) for
-  the collector's socket: a client key on the list is let in, any other key is
-  refused and counted.  A client that does not speak CURVE at all (or uses
-  the wrong monitor key) never reaches ZAP; the socket monitor reports its
-  failed handshake and the guard counts that too.  Refused connections never
+  the collector's socket: a client key on the list is let in, with the key
+  itself as its ZAP User-Id, which ZeroMQ then attaches to every message of
+  that connection (so the collector can check that the key publishes only as
+  the bots it is bound to); any other key is refused and counted.  A client
+  that does not speak CURVE at all (or uses the wrong monitor key) never
+  reaches ZAP; the socket monitor reports its failed handshake and the guard
+  counts that too.  Refused connections never
   deliver a message, so nothing of theirs can reach the store.
 """
 
@@ -25,6 +28,7 @@ import os
 import struct
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,11 +53,15 @@ _LOG_EVERY_S = 60.0  # one warning per refused key per minute: a reconnecting cl
 
 @dataclass(frozen=True)
 class CurveConfig:
-    """The monitor's key pair (z85) and the z85 public keys of the bots allowed to send."""
+    """The monitor's key pair (z85); each bot client's z85 public key and the bot ids it may send as."""
 
     public_key: bytes
     secret_key: bytes
-    authorized: frozenset[bytes] = field(default_factory=frozenset)
+    authorized: Mapping[bytes, frozenset[str]] = field(default_factory=dict)
+
+    def bots_of_key(self) -> dict[str, frozenset[str]]:
+        """ZAP User-Id (the z85 key as text) -> the bot ids that key may publish as."""
+        return {key.decode("ascii"): bots for key, bots in self.authorized.items()}
 
 
 class KeyFileError(PermissionError):
@@ -144,7 +152,8 @@ class CurveGuard:
 
     def __init__(self, context: zmq.Context, config: CurveConfig, monitor_endpoint: str) -> None:
         self._ctx = context
-        self._authorized = frozenset(z85.decode(k) for k in config.authorized)
+        #: raw 32-byte key -> its z85 text, the User-Id every message of that client carries
+        self._authorized = {z85.decode(k): k for k in config.authorized}
         self._monitor_endpoint = monitor_endpoint
         self.refused = 0  # written by the guard thread only; read by status()
         self.refused_keys = 0  # of which: a CURVE client whose key is not listed
@@ -218,7 +227,8 @@ class CurveGuard:
             shown = z85.encode(key).decode("ascii") if key else "(none)"
             self._log_refusal(key, f"refused a CURVE client from {address} with unlisted key {shown}")
         status, text = (b"200", b"OK") if ok else (b"400", b"key not authorized")
-        zap.send_multipart([b"1.0", request_id, status, text, b"", b""])
+        user = self._authorized[frames[6]] if ok else b""
+        zap.send_multipart([b"1.0", request_id, status, text, user, b""])
 
     def _log_refusal(self, key: bytes, text: str) -> None:
         now = time.monotonic()

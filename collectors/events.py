@@ -41,7 +41,24 @@ SignedQuantity = Annotated[float, msgspec.Meta(gt=-MAX_AMOUNT, lt=MAX_AMOUNT)]
 Amount = Annotated[float, msgspec.Meta(ge=0, lt=MAX_AMOUNT)]
 Balance = Annotated[float, msgspec.Meta(gt=-MAX_BALANCE, lt=MAX_BALANCE)]
 Millis = Annotated[float, msgspec.Meta(ge=0, lt=MAX_LATENCY_MS)]
-NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+#: Text a bot names things with (symbols, ids, ops, components, API names, currency): 1-256
+#: printable characters.  The length is checked by msgspec in C; "printable" (no control, format
+#: or line-separator characters: nothing that rewrites a log line or a table cell) by the
+#: classes' ``__post_init__``: one ``str.isprintable`` over the event's texts joined, inline
+#: (about 0.3 us an event in all, measured on the ingest mix), where a msgspec ``pattern`` costs
+#: about a microsecond per string on the ingest hot path.  The schema states it as a pattern.
+MAX_TEXT = 256
+TEXT_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]{1,256}$(?!\n)"
+NonEmptyStr = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=MAX_TEXT, extra_json_schema={"pattern": TEXT_PATTERN})
+]
+#: An error message: up to 4096 characters; tab and line breaks allowed, other control characters not.
+MAX_MESSAGE = 4096
+MESSAGE_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+Message = Annotated[str, msgspec.Meta(max_length=MAX_MESSAGE, extra_json_schema={"pattern": MESSAGE_PATTERN})]
+#: The publisher's run id: new at each start of a bot's publisher, seq counts within it.
+RUN_PATTERN = r"^[A-Za-z0-9]{1,64}$(?!\n)"
+RunId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, extra_json_schema={"pattern": RUN_PATTERN})]
 Side = Literal["buy", "sell"]
 OrderStatus = Literal["new", "partially_filled", "filled", "canceled", "rejected", "expired"]
 ApiStatus = Literal["up", "degraded", "down"]
@@ -70,6 +87,7 @@ REASONS = (
     "too_many_apis",
     "undecodable",
     "internal_error",
+    "key_not_for_bot",
 )
 
 
@@ -88,11 +106,37 @@ class Rejected(Exception):
         self.seq = seq
 
 
+_MESSAGE_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _check_run(run: str) -> None:
+    if not (run.isascii() and run.isalnum()):
+        raise ValueError("run must be 1-64 ASCII letters and digits - at `$.run`")
+
+
+def _unprintable(obj: msgspec.Struct) -> None:
+    """Refuse ``obj``, naming its first field that holds a text that is not printable (slow path)."""
+    name = "a text"
+    for field in obj.__struct_fields__:
+        value = getattr(obj, field)
+        texts = list(value) if isinstance(value, dict) else [value]
+        if any(isinstance(t, str) and not t.isprintable() for t in texts):
+            name = field
+            break
+    raise ValueError(f"{name} must be printable text (no control characters)")
+
+
 class _Envelope(msgspec.Struct, frozen=True, kw_only=True):
     v: int
     bot: BotId
     seq: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
     ts: Timestamp
+    #: The publisher's run (optional): seq is per run; a new run is a restart of the bot.
+    run: RunId | None = None
+
+    def __post_init__(self) -> None:
+        if self.run is not None:
+            _check_run(self.run)
 
 
 class Heartbeat(_Envelope, frozen=True, kw_only=True):
@@ -104,7 +148,13 @@ class Account(_Envelope, frozen=True, kw_only=True):
 
     equity: Balance
     cash: Balance | None = None
-    currency: str | None = None
+    currency: NonEmptyStr | None = None
+
+    def __post_init__(self) -> None:
+        if self.run is not None:
+            _check_run(self.run)
+        if self.currency is not None and not self.currency.isprintable():
+            _unprintable(self)
 
 
 class Fill(_Envelope, frozen=True, kw_only=True):
@@ -116,9 +166,21 @@ class Fill(_Envelope, frozen=True, kw_only=True):
     price: Price
     fee: Amount
 
+    def __post_init__(self) -> None:
+        if self.run is not None:
+            _check_run(self.run)
+        if not (self.fill_id + self.order_id + self.symbol).isprintable():
+            _unprintable(self)
+
 
 class Mark(_Envelope, frozen=True, kw_only=True):
     prices: dict[NonEmptyStr, Price]
+
+    def __post_init__(self) -> None:
+        if self.run is not None:
+            _check_run(self.run)
+        if not "".join(self.prices).isprintable():
+            _unprintable(self)
 
 
 class OrderBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -133,6 +195,10 @@ class OrderBody(msgspec.Struct, frozen=True, kw_only=True):
     status: OrderStatus
     filled_qty: Amount
 
+    def __post_init__(self) -> None:
+        if not (self.order_id + self.symbol + self.type).isprintable():
+            _unprintable(self)
+
 
 class Order(_Envelope, frozen=True, kw_only=True):
     order_id: NonEmptyStr
@@ -144,17 +210,37 @@ class Order(_Envelope, frozen=True, kw_only=True):
     status: OrderStatus
     filled_qty: Amount
 
+    def __post_init__(self) -> None:
+        if self.run is not None:
+            _check_run(self.run)
+        if not (self.order_id + self.symbol + self.type).isprintable():
+            _unprintable(self)
+
 
 class Latency(_Envelope, frozen=True, kw_only=True):
     op: NonEmptyStr
     ms: Millis
-    order_id: str | None = None
+    order_id: NonEmptyStr | None = None
+
+    def __post_init__(self) -> None:
+        if self.run is not None:
+            _check_run(self.run)
+        if not (self.op + (self.order_id or "")).isprintable():
+            _unprintable(self)
 
 
 class Error(_Envelope, frozen=True, kw_only=True):
     component: NonEmptyStr
-    message: Annotated[str, msgspec.Meta(max_length=4096)]
+    message: Message
     severity: ErrorSeverity
+
+    def __post_init__(self) -> None:
+        if self.run is not None:
+            _check_run(self.run)
+        if not self.component.isprintable():
+            _unprintable(self)
+        if _MESSAGE_BAD.search(self.message) is not None:
+            raise ValueError("message: control characters other than tab and line breaks - at `$.message`")
 
 
 class Health(_Envelope, frozen=True, kw_only=True):
@@ -162,17 +248,31 @@ class Health(_Envelope, frozen=True, kw_only=True):
     circuit_breaker: BreakerState | None = None
     kill_switch: KillSwitchState | None = None
 
+    def __post_init__(self) -> None:
+        if self.run is not None:
+            _check_run(self.run)
+        if self.apis and not "".join(self.apis).isprintable():
+            _unprintable(self)
+
 
 class SnapshotPosition(msgspec.Struct, frozen=True, kw_only=True):
     symbol: NonEmptyStr
     qty: SignedQuantity
     avg_price: Amount
 
+    def __post_init__(self) -> None:
+        if not self.symbol.isprintable():
+            _unprintable(self)
+
 
 class SnapshotAccount(msgspec.Struct, frozen=True, kw_only=True):
     equity: Balance
     cash: Balance | None = None
-    currency: str | None = None
+    currency: NonEmptyStr | None = None
+
+    def __post_init__(self) -> None:
+        if self.currency is not None and not self.currency.isprintable():
+            _unprintable(self)
 
 
 class Snapshot(_Envelope, frozen=True, kw_only=True):
@@ -290,13 +390,49 @@ def _bot_seq(raw: dict) -> tuple[str | None, int | None]:
 _ID = re.compile(ID_PATTERN)
 
 
+Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
+
+
+class ReplayRange(msgspec.Struct, frozen=True, kw_only=True):
+    """``{"bot", "run", "from", "to"}``, both ends included: a replay request, or an unavailable answer.
+
+    ``run`` null asks whatever run the bot is in (a bot whose run the monitor never saw);
+    a catch-up asks up to ``MAX_SEQ``, and the bot answers it first with ``replay_last``.
+    """
+
+    bot: BotId
+    run: RunId | None = None
+    first: Seq = msgspec.field(name="from")
+    last: Seq | None = msgspec.field(default=None, name="to")
+
+
+class ReplayLast(msgspec.Struct, frozen=True, kw_only=True):
+    """``{"bot", "run", "last"}``: the run's last seq sent so far (-1: none); the replay follows."""
+
+    bot: BotId
+    run: RunId | None = None
+    last: Annotated[int, msgspec.Meta(ge=-1, le=MAX_SEQ)]
+
+
+#: The replay protocol's messages (docs/events.md, "Recovering missed events"): the monitor's
+#: request goes up to the bot, the two answers come back with its events.
+REPLAY_TOPICS: dict[str, type[msgspec.Struct]] = {
+    "replay": ReplayRange,
+    "replay_unavailable": ReplayRange,
+    "replay_last": ReplayLast,
+}
+
+
 def json_schema() -> dict:
     """Machine-readable schema of contract v1 (written to docs/events.schema.json)."""
-    schemas, components = msgspec.json.schema_components(list(TOPICS.values()))
+    types = [*TOPICS.values(), ReplayRange, ReplayLast]
+    schemas, components = msgspec.json.schema_components(types)
+    by_type = dict(zip(types, schemas, strict=True))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Trading bot monitor event contract v1",
         "description": "ZeroMQ multipart [topic, payload]; payload schema by topic.",
-        "topics": {name: s for name, s in zip(TOPICS, schemas, strict=True)},
+        "topics": {name: by_type[cls] for name, cls in TOPICS.items()},
+        "replay": {name: by_type[cls] for name, cls in REPLAY_TOPICS.items()},
         "$defs": components,
     }

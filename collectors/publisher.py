@@ -17,6 +17,13 @@ it missed with a request sent back up the same connection, and a background
 thread answers by publishing them again (docs/events.md, "Recovering missed
 events").  The socket is shared with the caller's thread under one lock.
 
+The bot never pays for the monitor's recovery: requests for other bots or other
+runs are ignored, overlapping requests (several gaps, several monitors) are
+merged so each event is re-sent once, and the replay goes out at a bounded rate
+(``replay_rate`` events per second) in bursts of a few events per lock hold, so
+the bot's own ``send()`` waits at most one short burst.  Each publisher is a new
+*run* (``run``, sent in every envelope): seq counts from 0 within it.
+
 A monitor with CURVE enabled (docs/events.md, "Authenticated bots") accepts
 only bots whose public key it lists: pass the bot's own key pair and the
 monitor's public key (``curve_public_key=``, ``curve_secret_key=``,
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -37,7 +45,7 @@ from typing import Any
 import msgspec
 import zmq
 
-from collectors.recovery import REQUEST_TOPIC, decode_range, encode_unavailable
+from collectors.recovery import REQUEST_TOPIC, decode_range, encode_last, encode_unavailable
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5556"
 SEND_HWM = 1_000_000
@@ -45,7 +53,9 @@ REPLAY_EVENTS = 100_000  # the replay buffer keeps at least this many events...
 REPLAY_SECONDS = 600.0  # ...or this many seconds of them, whichever is more
 REPLAY_MAX_BYTES = 256 * 1024 * 1024  # ...but never more payload than this (memory bound)
 REPLAY_POLL_S = 0.05  # how often the background thread looks for requests
-REPLAY_CHUNK = 1000  # events re-sent per lock hold, so the bot's own sends interleave
+REPLAY_RATE = 20_000.0  # events re-sent per second at most (``replay_rate=``)
+REPLAY_BURST = 8  # events re-sent per lock hold: the longest a bot's own send() waits
+_MAX_PENDING_RANGES = 1024  # disjoint ranges waiting to be served (merged beyond: memory bound)
 _ENCODE = msgspec.json.Encoder().encode
 _TOPIC_BYTES: dict[str, bytes] = {}
 log = logging.getLogger(__name__)
@@ -59,12 +69,52 @@ def _topic_bytes(topic: str) -> bytes:
     return name
 
 
+def new_run_id() -> str:
+    """A short id, new at each start: milliseconds since the epoch in base 36, then 6 random digits."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    n, out = time.time_ns() // 1_000_000, ""
+    while n:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out + "".join(digits[b % 36] for b in os.urandom(6))
+
+
+def _subtract(ranges: list[tuple[int, int]], first: int, last: int) -> list[tuple[int, int]]:
+    """The parts of ``first..last`` not covered by ``ranges`` (sorted, disjoint)."""
+    parts: list[tuple[int, int]] = []
+    for a, b in ranges:
+        if b < first or a > last:
+            continue
+        if a > first:
+            parts.append((first, a - 1))
+        first = b + 1
+        if first > last:
+            return parts
+    parts.append((first, last))
+    return parts
+
+
+def _merge(ranges: list[tuple[int, int]], first: int, last: int) -> list[tuple[int, int]]:
+    """``ranges`` (sorted, disjoint) with ``first..last`` added, touching ranges joined."""
+    out: list[tuple[int, int]] = []
+    for a, b in ranges:
+        if b < first - 1:
+            out.append((a, b))
+        elif a > last + 1:
+            out.append((first, last))
+            first, last = a, b
+        else:
+            first, last = min(a, first), max(b, last)
+    out.append((first, last))
+    return sorted(out)
+
+
 class NotConnected(RuntimeError):
     """The monitor's subscription did not arrive within the timeout."""
 
 
 class BotPublisher:
-    """Fills the envelope (v, bot, seq, ts), numbers seq from 0, sends, and answers replay requests."""
+    """Fills the envelope (v, bot, run, seq, ts), numbers seq from 0, sends, and answers replay requests."""
 
     def __init__(
         self,
@@ -78,13 +128,23 @@ class BotPublisher:
         replay_events: int = REPLAY_EVENTS,
         replay_seconds: float = REPLAY_SECONDS,
         replay_max_bytes: int = REPLAY_MAX_BYTES,
+        replay_rate: float = REPLAY_RATE,
         curve_public_key: str | bytes | None = None,
         curve_secret_key: str | bytes | None = None,
         monitor_public_key: str | bytes | None = None,
     ) -> None:
         self.bot_id = bot_id
         self.clock = clock
+        self.run = new_run_id()
         self.seq = 0
+        self.replay_rate = replay_rate
+        #: seq ranges asked for and not re-sent yet (sorted, disjoint), and the one being re-sent
+        self._todo: list[tuple[int, int]] = []
+        self._serving: list[tuple[int, float, bytes, bytes]] = []
+        self._serving_pos = 0
+        self.requests_ignored = 0  # for other bots or other runs
+        self._waiting = False  # a send() waits for the socket: the replay yields at once
+        self.events_replayed = 0
         self.replay_events = replay_events
         self.replay_seconds = replay_seconds
         self.replay_max_bytes = replay_max_bytes
@@ -133,15 +193,17 @@ class BotPublisher:
                     )
                 raise NotConnected(f"no monitor subscribed within {timeout:.1f}s{hint}")
             with self._lock:
-                requests = self._read_upstream(min(left, REPLAY_POLL_S))
-            self._answer(requests)
+                self._read_upstream(min(left, REPLAY_POLL_S))
 
     def send(self, topic: str, ts: float | None = None, **fields: Any) -> int:
         """Send one event; returns the seq it was given."""
+        self._waiting = True  # the replay thread lets go of the socket after its current event
         with self._lock:
+            self._waiting = False
             seq = self.seq
             self.seq += 1
-            body = {"v": 1, "bot": self.bot_id, "seq": seq, "ts": self.clock() if ts is None else ts}
+            when = self.clock() if ts is None else ts
+            body = {"v": 1, "bot": self.bot_id, "run": self.run, "seq": seq, "ts": when}
             body.update({k: v for k, v in fields.items() if v is not None})
             name = _TOPIC_BYTES.get(topic) or _topic_bytes(topic)
             frames = [name, _ENCODE(body)]
@@ -165,57 +227,104 @@ class BotPublisher:
         ):
             self._buffer_bytes -= len(buf.popleft()[3])
 
-    def _read_upstream(self, timeout_s: float) -> list[tuple[int, int]]:
-        """Take what subscribers sent (caller holds the lock); return this bot's replay requests."""
+    def _read_upstream(self, timeout_s: float) -> None:
+        """Take what subscribers sent (caller holds the lock); queue this run's replay requests."""
         sock = self._sock
-        requests: list[tuple[int, int]] = []
         if not sock.poll(int(timeout_s * 1000), zmq.POLLIN):
-            return requests
+            return
         while True:
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
-                return requests
+                return
             head = frames[0]
             if head[:1] == b"\x01":
                 self._subscribed.set()
             elif head == REQUEST_TOPIC and len(frames) == 2:
-                wanted = decode_range(frames[1])
-                if wanted is not None and wanted.bot == self.bot_id:
-                    requests.append((wanted.first, wanted.last))
+                self._take_request(frames[1])
 
-    def _answer(self, requests: list[tuple[int, int]]) -> None:
-        """Publish the buffered events of each range again; say which part is gone."""
-        for first, last in requests:
-            with self._lock:
-                last = min(last, self.seq - 1)  # never promise what was not sent
-                buf = self._buffer
-                oldest = buf[0][0] if buf else self.seq
-                if first < oldest and first <= last:
-                    self._sock.send_multipart(encode_unavailable(self.bot_id, first, min(last, oldest - 1)))
-                start = max(first, oldest)
-                pending = (
-                    list(itertools.islice(buf, start - oldest, last - oldest + 1)) if start <= last else []
+    def _take_request(self, payload: bytes) -> None:
+        """Queue one request, merged with what is queued or being re-sent; ignore other bots and runs.
+
+        A request reaching beyond the run's last seq (a catch-up asks up to ``MAX_SEQ``) is
+        answered at once with that seq (``replay_last``), so the monitor knows where it ends.
+        """
+        wanted = decode_range(payload, open_end=True)
+        if wanted is None or wanted.bot != self.bot_id or wanted.run not in (None, self.run):
+            self.requests_ignored += 1
+            return
+        self.replays_answered += 1
+        last = self.seq - 1  # never promise what was not sent
+        if wanted.last is None or wanted.last > last:  # a catch-up: say how far this run got
+            self._sock.send_multipart(encode_last(self.bot_id, last, self.run))
+        else:
+            last = wanted.last
+        if wanted.first > last:
+            return
+        busy = self._serving[self._serving_pos :]
+        covered = [(busy[0][0], busy[-1][0])] if busy else []
+        for a, b in _subtract(covered, wanted.first, last):
+            self._todo = _merge(self._todo, a, b)
+        if len(self._todo) > _MAX_PENDING_RANGES:
+            self._todo = [(self._todo[0][0], self._todo[-1][1])]
+
+    def _next_burst(self) -> list[list[bytes]]:
+        """Up to ``REPLAY_BURST`` events to re-send next, not yet marked sent (caller holds the lock).
+
+        Starting a queued range first says, once, which part of it is no longer held.
+        """
+        if self._serving_pos >= len(self._serving):
+            self._serving, self._serving_pos = [], 0
+            if not self._todo:
+                return []
+            first, last = self._todo.pop(0)
+            buf = self._buffer
+            oldest = buf[0][0] if buf else self.seq
+            if first < oldest:
+                self._sock.send_multipart(
+                    encode_unavailable(self.bot_id, first, min(last, oldest - 1), self.run)
                 )
-            self.replays_answered += 1
-            for i in range(0, len(pending), REPLAY_CHUNK):
-                with self._lock:
-                    for _, _, topic, payload in pending[i : i + REPLAY_CHUNK]:
-                        self._sock.send_multipart([topic, payload])
+                first = oldest
+            if first <= last:
+                self._serving = list(itertools.islice(buf, first - oldest, last - oldest + 1))
+        pos = self._serving_pos
+        return [[topic, payload] for _, _, topic, payload in self._serving[pos : pos + REPLAY_BURST]]
+
+    def _serve_burst(self, read: bool) -> int:
+        """Read requests (when ``read``), re-send one burst; stop early when a send() is waiting."""
+        with self._lock:
+            if self._closed.is_set():
+                return -1
+            if read:
+                self._read_upstream(0)
+            sent = 0
+            for frames in self._next_burst():
+                if self._waiting:
+                    break
+                self._sock.send_multipart(frames)
+                sent += 1
+            self._serving_pos += sent
+        self.events_replayed += sent
+        return sent
 
     def _serve_replays(self) -> None:
-        """The background thread: look for requests a few times a second and answer them."""
-        while not self._closed.wait(REPLAY_POLL_S):
+        """The background thread: re-send bursts at ``replay_rate``, look for requests between."""
+        wait = REPLAY_POLL_S
+        read_at = 0.0
+        while not self._closed.wait(wait):
+            now = time.monotonic()
             try:
-                with self._lock:
-                    if self._closed.is_set():
-                        return
-                    requests = self._read_upstream(0)
-                self._answer(requests)
+                sent = self._serve_burst(read=now >= read_at)
             except zmq.ZMQError as exc:  # the socket was closed under us: nothing left to serve
                 if not self._closed.is_set():
                     log.warning("replay thread of %s stopped: %s", self.bot_id, exc)
                 return
+            if sent < 0:
+                return
+            if read_at <= now:
+                read_at = now + REPLAY_POLL_S
+            busy = sent > 0 or self._serving_pos < len(self._serving) or bool(self._todo)
+            wait = max(sent, 1) / self.replay_rate if busy else REPLAY_POLL_S
 
     def heartbeat(self, ts: float | None = None) -> int:
         return self.send("heartbeat", ts)

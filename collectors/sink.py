@@ -57,3 +57,7 @@ class EventSink(Protocol):
     def last_seqs(self) -> dict[str, int]:
         """The last seq applied per bot (restored ones included): where catch-up starts."""
         ...
+
+    def last_runs(self) -> dict[str, str]:
+        """The run each of those seqs belongs to, for the bots that send one."""
+        ...

@@ -20,19 +20,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import zmq
 
 from collectors.curve import CurveConfig, CurveGuard, make_server, monitor_events
-from collectors.events import DECODERS, Event, Rejected, decode
+from collectors.events import DECODERS, ID_PATTERN, TOPIC_OF, Event, Rejected, decode
 from collectors.logline import line
-from collectors.recovery import UNAVAILABLE_TOPIC, Sequencer, decode_range, encode_request
+from collectors.recovery import (
+    LAST_TOPIC,
+    UNAVAILABLE_TOPIC,
+    Sequencer,
+    decode_last,
+    decode_range,
+    encode_request,
+)
 from collectors.sink import EventSink, Recovered, RejectedMessage
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,7 @@ RECV_HWM = 2_000_000
 POLL_MS = 100
 RECOVERY_TIMEOUT_S = 2.0  # settings.yaml collector.recovery_timeout_s
 RECOVERY_MAX_HELD = 200_000  # settings.yaml collector.recovery_max_held
+_BOT_ID = re.compile(ID_PATTERN)
 FIRST_SEEN_LINES = 20  # per batch: a flood of new bot ids is summed up, not logged one by one
 
 
@@ -54,6 +63,24 @@ class Endpoint:
 
     def __str__(self) -> str:
         return f"{self.mode} {self.url}"
+
+
+_NO_BOTS: frozenset[str] = frozenset()
+
+
+def _user(frame: zmq.Frame) -> str | None:
+    """The ZAP User-Id ZeroMQ attached to a message: the sender's CURVE key (z85)."""
+    try:
+        return frame.get(b"User-Id")
+    except zmq.ZMQError:
+        return None
+
+
+def _not_bound(user: str | None, bot: str, topic: bytes, payload: bytes) -> RejectedMessage:
+    """The reject of a message whose CURVE key may not publish as the bot it names."""
+    key = f"{user[:8]}..." if user else "(none)"
+    why = Rejected("key_not_for_bot", f"CURVE key {key} is not bound to bot {bot!r} (collector.curve)")
+    return why, topic[:64].decode("ascii", "replace"), payload
 
 
 def _not_two_parts(first: zmq.Frame, second: zmq.Frame | None, recv: Callable[..., Any]) -> RejectedMessage:
@@ -80,11 +107,14 @@ class Collector:
         recovery_max_held: int = RECOVERY_MAX_HELD,
         clock: Callable[[], float] = time.monotonic,
         curve: CurveConfig | None = None,
+        catch_up: bool = True,
     ) -> None:
         self.sink = sink
         self.endpoints = endpoints
         self.max_bytes = max_message_bytes
         self.curve = curve
+        #: CURVE key (z85 text, the ZAP User-Id) -> the bot ids it may publish as; None: no CURVE
+        self._bound = curve.bots_of_key() if curve is not None else None
         # CURVE needs a ZAP handler of its own: one per context, so a context of our own
         self._given_ctx = context
         self._ctx = context or (None if curve is not None else zmq.Context.instance())
@@ -98,6 +128,24 @@ class Collector:
         #: so a change in its size is the one per-batch check for a new bot
         self._announced: set[str] = set()
         self._tracked = 0
+        #: catch-up at start: every bot of the (restored) state is asked at once for what it sent
+        #: after its last applied seq, and shows as "asking" from now on (docs/events.md)
+        self._catching = catch_up
+        if catch_up:
+            self.sequencer.start_catch_up(sink.last_seqs(), sink.last_runs())
+
+    def catch_up_also(self, bots: Iterable[str]) -> None:
+        """Also catch up ``bots`` known elsewhere (the alerts' bots); call before :meth:`open`."""
+        if self._catching:
+            valid = [b for b in bots if isinstance(b, str) and _BOT_ID.search(b) is not None]
+            self.sequencer.start_catch_up(self.sink.last_seqs(), self.sink.last_runs(), valid)
+
+    def catch_up_status(self) -> dict[str, dict[str, object]]:
+        """Per bot asked to catch up: state, requests sent, events received and lost."""
+        return {
+            bot: {"state": c.state, "asked": c.asked, "received": c.received, "lost": c.lost}
+            for bot, c in list(self.sequencer.catch_up.items())
+        }
 
     def open(self) -> None:
         """Create and bind/connect the socket; raises zmq.ZMQError on a bad endpoint.
@@ -105,7 +153,7 @@ class Collector:
         Gap detection resumes from the sink's last seq of every bot, so the first
         event of a bot after the monitor's restart shows what it missed meanwhile.
         """
-        self.sequencer.resume(self.sink.last_seqs())
+        self.sequencer.resume(self.sink.last_seqs(), self.sink.last_runs())
         self._announced.update(self.sequencer.expected)  # restored bots are not new
         self._tracked = len(self.sequencer.expected)
         if self._ctx is None:
@@ -127,6 +175,9 @@ class Collector:
             self._stop_guard()
             raise
         self._sock = sock
+        if self._catching:
+            self.sequencer.resend()  # at once: before the alerts' first evaluation
+            self._request(self.sequencer.requests)
 
     def _secure(self, sock: zmq.Socket, curve: CurveConfig) -> None:
         """CURVE server, with the key check answering before the first endpoint opens."""
@@ -181,7 +232,7 @@ class Collector:
             self.open()
         elif self.sequencer.pending or self.sequencer.expected:
             # a restarted thread: events of a batch that failed to apply are asked for again
-            self.sequencer.resume(self.sink.last_seqs())
+            self.sequencer.resume(self.sink.last_seqs(), self.sink.last_runs())
         sock = self._sock
         assert sock is not None
         sequencer = self.sequencer
@@ -227,7 +278,9 @@ class Collector:
         decoders = DECODERS
         sequencer = self.sequencer
         expected = sequencer.expected
+        runs = sequencer.runs
         offer = sequencer.offer
+        bound = self._bound  # None without CURVE: then this costs one test per event
         for _ in range(BATCH):
             try:
                 first = recv(zmq.NOBLOCK, copy=False)
@@ -248,55 +301,86 @@ class Collector:
                     ok = False  # whatever failed, _explain() decodes again and names the reason
                 if ok:
                     bot, seq = event.bot, event.seq
-                    if expected.get(bot) == seq:  # in order: the common case
+                    if bound is not None and bot not in bound.get(_user(first), _NO_BOTS):
+                        items.append(_not_bound(_user(first), bot, topic, second.bytes))
+                        continue
+                    if expected.get(bot) == seq and runs.get(bot) == event.run:  # in order: the common case
                         expected[bot] = seq + 1
                         items.append(event)
                     else:
-                        items.extend(offer(bot, seq, event))
+                        items.extend(offer(bot, seq, event, event.run))
                     continue
-            elif topic == UNAVAILABLE_TOPIC:
-                self._unavailable(second.bytes, items)
+            elif topic in (UNAVAILABLE_TOPIC, LAST_TOPIC):
+                self._answer(topic, second.bytes, items, None if bound is None else _user(first))
                 continue
-            self._sequenced_reject(self._explain(topic, second.bytes), items)
+            user = None if bound is None else _user(first)
+            self._sequenced_reject(self._explain(topic, second.bytes), items, user)
         self._finish(items, received)
 
-    def _sequenced_reject(self, item: Event | RejectedMessage, items: list) -> None:
+    def _sequenced_reject(self, item: Event | RejectedMessage, items: list, user: str | None = None) -> None:
         """A reject that names its bot and seq takes its place in that bot's sequence.
 
         Only for a bot already sequenced: the store tracks seqs of known bots only,
-        so a reject of a bot never seen valid has nothing to wait for.
+        so a reject of a bot never seen valid has nothing to wait for; and only when
+        the sender's CURVE key may publish as that bot.
         """
-        expected = self.sequencer.expected
+        named = item.bot if type(item) is not tuple else item[0].bot
+        if named is not None and not self._may_send_as(user, named):
+            topic = TOPIC_OF[type(item)] if type(item) is not tuple else item[1]
+            items.append(_not_bound(user, named, (topic or "").encode(), b""))
+            return
+        sequencer = self.sequencer
+        expected = sequencer.expected
         if type(item) is not tuple:
-            bot, seq = item.bot, item.seq  # decoded on the slow path after all
+            bot, seq, run = item.bot, item.seq, item.run  # decoded on the slow path after all
         else:
             bot, seq = item[0].bot, item[0].seq
             if bot is None or seq is None or bot not in expected:
                 items.append(item)
                 return
-        if expected.get(bot) == seq:
+            run = sequencer.runs.get(bot)  # a reject's run is not read: it takes its place in the current one
+        if expected.get(bot) == seq and sequencer.runs.get(bot) == run:
             expected[bot] = seq + 1
             items.append(item)
         else:
-            items.extend(self.sequencer.offer(bot, seq, item))
+            items.extend(sequencer.offer(bot, seq, item, run))
 
-    def _unavailable(self, payload: bytes, items: list) -> None:
-        """A bot's answer that part of a gap is gone: a control message, or a counted reject."""
-        answer = decode_range(payload)
-        if answer is None:
-            why = Rejected(
-                "invalid_field", 'replay_unavailable: expected {"bot", "from", "to"} with from <= to'
-            )
-            items.append((why, UNAVAILABLE_TOPIC.decode(), payload))
+    def _may_send_as(self, user: str | None, bot: str) -> bool:
+        """May the CURVE key ``user`` publish as ``bot``? Always, without CURVE."""
+        return self._bound is None or bot in self._bound.get(user, _NO_BOTS)
+
+    def _answer(self, topic: bytes, payload: bytes, items: list, user: str | None = None) -> None:
+        """A bot's answer to a request (part of a gap is gone, or its run's last seq): a control
+        message, or a counted reject when it is malformed or from a key not bound to the bot."""
+        answer = decode_range(payload) if topic == UNAVAILABLE_TOPIC else decode_last(payload)
+        if answer is not None and not self._may_send_as(user, answer.bot):
+            items.append(_not_bound(user, answer.bot, topic, payload))
             return
-        self.control += 1
-        items.extend(self.sequencer.unavailable(answer.bot, answer.first, answer.last))
+        if topic == UNAVAILABLE_TOPIC:
+            gone = decode_range(payload)
+            if gone is not None and gone.last is not None:
+                self.control += 1
+                items.extend(self.sequencer.unavailable(gone.bot, gone.first, gone.last, gone.run))
+                return
+            expected = '{"bot", "run", "from", "to"} with from <= to'
+        else:
+            last = decode_last(payload)
+            if last is not None:
+                self.control += 1
+                items.extend(self.sequencer.last(last.bot, last.last, last.run))
+                return
+            expected = '{"bot", "run", "last"}'
+        why = Rejected("invalid_field", f"{topic.decode()}: expected {expected}")
+        items.append((why, topic.decode(), payload))
 
     def _finish(self, items: list, received: int) -> None:
         """Add what timed out, apply the batch, then send the replay requests it raised."""
         sequencer = self.sequencer
         if sequencer.pending:
             items.extend(sequencer.expire())
+            if self._catching:
+                sequencer.resend()
+                self._catching = sequencer.catching_up
         if sequencer.recovered:
             items.extend(Recovered(bot=b, count=n) for b, n in sequencer.recovered.items())
             sequencer.recovered.clear()
@@ -330,14 +414,15 @@ class Collector:
         if len(new) > FIRST_SEEN_LINES:
             log.warning(line("bots_first_seen", count=len(new), logged=FIRST_SEEN_LINES))
 
-    def _request(self, requests: list[tuple[str, int, int]]) -> None:
+    def _request(self, requests: list[tuple[str, int, int | None, str | None]]) -> None:
         sock = self._sock
-        for bot, first, last in requests:
-            log.info(line("sequence_gap", bot=bot, first_seq=first, last_seq=last, action="replay_requested"))
+        for bot, first, last, run in requests:
+            action = "replay_requested" if last is not None else "catch_up_requested"
+            log.info(line("sequence_gap", bot=bot, run=run, first_seq=first, last_seq=last, action=action))
             if sock is not None:
                 # no peer can take it now (zmq.Again): the gap times out and counts as lost
                 with contextlib.suppress(zmq.Again):
-                    sock.send_multipart(encode_request(bot, first, last), zmq.NOBLOCK)
+                    sock.send_multipart(encode_request(bot, first, last, run), zmq.NOBLOCK)
         requests.clear()
 
 
@@ -405,6 +490,7 @@ class CollectorSupervisor:
             "endpoints": [str(e) for e in self.collector.endpoints],
             "curve": self.collector.curve is not None,
             "unauthorized": self.collector.unauthorized,
+            "catch_up": self.collector.catch_up_status(),
         }
 
     def stop(self, timeout: float = 2.0) -> None:

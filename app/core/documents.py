@@ -83,6 +83,8 @@ class EventCounts(_Doc, frozen=True, kw_only=True):
 
     ``recovered`` counts the applied events that came from a replay after a gap
     (they are in ``received`` too); ``lost`` only what the bot could no longer provide.
+    ``run`` is the bot's current run (null for a bot that sends none) and ``last_seq``
+    the last seq of that run applied (null before the first).
     """
 
     received: int
@@ -165,6 +167,21 @@ class CollectorFailure(_Doc, frozen=True, kw_only=True):
     trace: str
 
 
+class CatchUp(_Doc, frozen=True, kw_only=True):
+    """One bot's catch-up after a start: asked for everything after its last applied seq.
+
+    ``asked`` counts the requests sent (the end is open, so the number of events asked for
+    is not known before the bot answers), ``received`` the events applied from its replay,
+    ``lost`` those it could no longer provide.  ``done``: it answered; ``lost``: it never did
+    within ``collector.recovery_timeout_s``, or it started a new run first.
+    """
+
+    state: Literal["asking", "done", "lost"]
+    asked: int
+    received: int
+    lost: int
+
+
 class CollectorThread(_Doc, frozen=True, kw_only=True):
     """The collector thread as its supervisor sees it (known only in the running monitor)."""
 
@@ -176,12 +193,8 @@ class CollectorThread(_Doc, frozen=True, kw_only=True):
     curve: bool = False
     #: Connections CURVE refused since start (unlisted key, no CURVE, wrong monitor key).
     unauthorized: int = 0
-
-
-class CatchUp(_Doc, frozen=True, kw_only=True):
-    """Where the collector stands in bringing a bot's state up to date after a restart."""
-
-    state: Literal["asking", "done", "lost"]
+    #: Per bot asked to catch up after the start (see :class:`CatchUp`).
+    catch_up: dict[str, CatchUp] = {}
 
 
 class CollectorStatus(_Doc, frozen=True, kw_only=True):
@@ -197,8 +210,8 @@ class CollectorStatus(_Doc, frozen=True, kw_only=True):
     endpoints: list[str] | UnsetType = UNSET
     curve: bool | UnsetType = UNSET
     unauthorized: int | UnsetType = UNSET
-    #: Per bot, the catch-up after a restart (filled from the monitor's construction on).
-    catch_up: dict[str, CatchUp] = msgspec.field(default_factory=dict)
+    #: Per bot asked to catch up after the start (filled from the monitor's construction on).
+    catch_up: dict[str, CatchUp] = {}
 
     def with_thread(self, thread: CollectorThread) -> CollectorStatus:
         return msgspec.structs.replace(
@@ -209,6 +222,7 @@ class CollectorStatus(_Doc, frozen=True, kw_only=True):
             endpoints=thread.endpoints,
             curve=thread.curve,
             unauthorized=thread.unauthorized,
+            catch_up=thread.catch_up,
         )
 
 

@@ -75,6 +75,8 @@ class BotState:
     """Everything the monitor knows about one bot."""
 
     recovered = 0  # events applied from a replay (a class default: older checkpoints lack it)
+    #: the bot's current run (None: it sends none); ``last_seq`` is the last applied seq of this run
+    run: str | None = None
 
     def __init__(self, bot: str, config: CoreConfig) -> None:
         m = config.metrics
@@ -130,6 +132,17 @@ class BotState:
             elif seq <= last:
                 self.seq_resets += 1  # restarted without announcing seq 0
         self.last_seq = seq
+
+    def new_run(self, run: str | None) -> None:
+        """The bot restarted with ``run``: seq counts from 0 again, so a first seq ``k`` > 0 is ``k`` lost.
+
+        A bot whose run was never known adopts it (its first event, or a checkpoint
+        from before runs were kept): that is not a restart.
+        """
+        if self.run is not None:
+            self.seq_resets += 1
+            self.last_seq = -1
+        self.run = run
 
     def unrealized(self) -> float:
         total = 0.0
@@ -308,6 +321,10 @@ class StateStore:
         """The last seq applied per bot: where the collector's catch-up starts after a restart."""
         return {name: s.last_seq for name, s in self.bots.items() if s.last_seq is not None}
 
+    def last_runs(self) -> dict[str, str]:
+        """The current run per bot that sends one: the run ``last_seqs`` belong to."""
+        return {name: s.run for name, s in self.bots.items() if s.run is not None}
+
     def reject(
         self,
         reason: str,
@@ -376,6 +393,8 @@ class StateStore:
             s = self.bots[event.bot] = BotState(event.bot, self.config)
         self.version += 1
         seq, ts = event.seq, event.ts
+        if event.run != s.run:
+            s.new_run(event.run)
         if s.last_seq is not None and seq != s.last_seq + 1:
             s.track_seq(seq)
         s.last_seq = seq
@@ -595,7 +614,8 @@ class StateStore:
                 lost=s.lost,
                 seq_resets=s.seq_resets,
                 recovered=s.recovered,
-                last_seq=s.last_seq,
+                run=s.run,
+                last_seq=s.last_seq if s.last_seq is not None and s.last_seq >= 0 else None,
             ),
             position_mismatches=s.position_mismatches,
             last_event_ts=s.last_event_ts,

@@ -9,7 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from app.core.documents import BotMetrics, MetricsDocument, StateDocument
+from app.core.documents import BotMetrics, CatchUp, MetricsDocument, StateDocument
 from app.dashboard import fmt
 from app.dashboard.across_bots import SWITCH_CLASS
 from app.dashboard.tables import Cell, table
@@ -86,16 +86,35 @@ class Rates:
 
 def events_table(metrics: MetricsDocument, per_bot: dict[str, BotMetrics], rates: Rates) -> dict:
     rows = []
+    col = metrics.collector
+    catch_up = col.catch_up
     for bot, m in per_bot.items():
         ev = m.events
         counts = {"received": ev.received, "rejected": ev.rejected, "lost": ev.lost}
-        rows.append([bot, *_counts_with_rates(f"bot:{bot}", counts, rates), fmt.integer(ev.recovered)])
-    col = metrics.collector
+        cells = _counts_with_rates(f"bot:{bot}", counts, rates)
+        rows.append([bot, *cells, fmt.integer(ev.recovered), _catch_up_cell(catch_up.get(bot))])
+    for bot in sorted(set(catch_up) - set(per_bot)):  # asked at start, not in the state (yet)
+        rows.append([bot, *[fmt.NA] * 7, _catch_up_cell(catch_up[bot])])
     totals = {"received": col.received, "rejected": col.rejected, "lost": None}
-    rows.append([["collector (all bots)", "muted"], *_counts_with_rates("collector", totals, rates), fmt.NA])
-    # Recovered: events missed live and applied from the bot's replay (docs/events.md)
-    headers = ["Source", "Received", "Rate", "Rejected", "Rate", "Lost", "Rate", "Recovered"]
+    rows.append(
+        [["collector (all bots)", "muted"], *_counts_with_rates("collector", totals, rates), fmt.NA, fmt.NA]
+    )
+    # Recovered: events missed live and applied from the bot's replay; Catch-up: what the
+    # monitor asked each bot for at its start, and what came of it (docs/events.md)
+    headers = ["Source", "Received", "Rate", "Rejected", "Rate", "Lost", "Rate", "Recovered", "Catch-up"]
     return table(headers, rows, "", keep_last=1)
+
+
+_CATCH_UP_CLASS = {"asking": "warn", "done": "pos", "lost": "neg"}
+
+
+def _catch_up_cell(c: CatchUp | None) -> Cell:
+    """``done: 4 received, 0 lost (1 request)``: a bot's catch-up after the monitor's start."""
+    if c is None:
+        return fmt.NA
+    asked = f"{fmt.integer(c.asked)} request{'s' if c.asked != 1 else ''}"
+    text = f"{c.state}: {fmt.integer(c.received)} received, {fmt.integer(c.lost)} lost ({asked})"
+    return [text, "neg" if c.lost else _CATCH_UP_CLASS.get(c.state, "neutral")]
 
 
 def _counts_with_rates(prefix: str, counts: dict[str, int | None], rates: Rates) -> list[Cell]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from msgspec import UNSET
 
-from app.core.documents import PersistenceStatus
+from app.core.documents import CatchUp, PersistenceStatus
 from app.dashboard import fmt
 from app.dashboard.view_input import ViewInput, utc_now
 
@@ -21,6 +21,16 @@ def _auth_row(curve: bool | None) -> list[str]:
 def _unauthorized_row(count: int | None) -> list[str]:
     """Connections CURVE refused: a bot with a wrong key, or someone else knocking."""
     return ["Unauthorized attempts", fmt.integer(count), "neg" if count else "neutral"]
+
+
+def _catch_up_row(catch_up: dict[str, CatchUp]) -> list[str]:
+    """How many bots are still being caught up after the start, done, or given up."""
+    if not catch_up:
+        return ["Catch-up after start", "nothing to catch up", "neutral"]
+    states = [c.state for c in catch_up.values()]
+    text = ", ".join(f"{states.count(s)} {s}" for s in ("asking", "done", "lost") if s in states)
+    cls = "neg" if "lost" in states else "warn" if "asking" in states else "pos"
+    return ["Catch-up after start", text, cls]
 
 
 def monitor_kv(inp: ViewInput) -> list[list[str]]:
@@ -48,6 +58,7 @@ def monitor_kv(inp: ViewInput) -> list[list[str]]:
         ],
         _auth_row(_known(col.curve)),
         _unauthorized_row(_known(col.unauthorized)),
+        _catch_up_row(col.catch_up),
         ["Ingest rate", fmt.rate(col.rate_per_s), "neutral"],
         ["Uptime", fmt.age(None if mon is None else mon.uptime_s), "neutral"],
         ["Memory (RSS)", fmt.nbytes(None if mon is None else mon.rss_bytes), "neutral"],

@@ -32,19 +32,20 @@ def test_first_events_after_connect_are_not_lost(ingest: Ingest) -> None:
     assert m["events"]["lost"] == 0
 
 
-def test_seq_gap_counts_lost_and_seq_zero_is_a_restart(ingest: Ingest) -> None:
+def test_seq_gap_counts_lost_and_a_new_run_is_a_restart(ingest: Ingest) -> None:
     with BotPublisher("b1", ingest.endpoint) as pub:
         pub.heartbeat()  # seq 0
         pub.heartbeat()  # seq 1
         pub.seq = 5  # events 2,3,4 never sent: lost
         pub.heartbeat()
-        pub.seq = 0  # the bot restarts
+        pub.seq, pub.run = 0, "restarted"  # the bot restarts: a new run, seq from 0
         pub.heartbeat()
         pub.heartbeat()
     wait_until(lambda: received(ingest, "b1") == 5)
     events = ingest.metrics()["bots"]["b1"]["events"]
-    assert events["lost"] == 3
-    assert events["seq_resets"] == 0
+    assert events["lost"] == 3  # the old run's gap, given up when the new run began
+    assert events["seq_resets"] == 1
+    assert (events["run"], events["last_seq"]) == ("restarted", 1)
 
 
 def test_burst_of_100k_events_arrives_without_loss(ingest: Ingest) -> None:
@@ -142,7 +143,15 @@ def test_rejected_event_keeps_seq_tracking_exact(ingest: Ingest) -> None:
         pub.heartbeat()
     wait_until(lambda: metrics_of(ingest.hub)["collector"]["received"] == 3)
     events = ingest.metrics()["bots"]["b1"]["events"]
-    assert events == {"received": 2, "rejected": 1, "lost": 0, "seq_resets": 0, "recovered": 0}
+    assert events == {
+        "received": 2,
+        "rejected": 1,
+        "lost": 0,
+        "seq_resets": 0,
+        "recovered": 0,
+        "run": pub.run,
+        "last_seq": 2,
+    }
 
 
 def test_collector_thread_is_restarted_after_it_dies(ingest: Ingest, monkeypatch) -> None:

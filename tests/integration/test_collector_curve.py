@@ -37,9 +37,13 @@ from tests.support.waiting import wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _config(tmp_path: Path, *bots: bytes) -> CurveConfig:
+#: the bot ids the keys of these tests publish as
+NAMES = frozenset({"trusted", "trader", "my-bot", "listed"})
+
+
+def _config(tmp_path: Path, *keys: bytes) -> CurveConfig:
     public, secret = load_or_create_server_keys(tmp_path / "data")
-    return CurveConfig(public, secret, frozenset(bots))
+    return CurveConfig(public, secret, dict.fromkeys(keys, NAMES))
 
 
 def _events(ingest: Ingest, bot: str) -> int:
@@ -192,7 +196,7 @@ def test_a_real_monitor_creates_its_keys_and_serves_only_listed_bots(monitor_pro
     mon = monitor_process()
     settings = mon.config.read_text().replace(
         "collector:\n",
-        f'collector:\n  curve: {{enabled: true, authorized_keys: ["{bot_public.decode()}"]}}\n',
+        f'collector:\n  curve: {{enabled: true, authorized_keys: {{"{bot_public.decode()}": [listed]}}}}\n',
         1,
     )
     mon.config.write_text(settings)
@@ -233,3 +237,32 @@ def _view_input(doc: dict) -> ViewInput:
         stale_after_s=10.0,
         listen_info={},
     )
+
+
+def test_a_key_bound_to_one_bot_cannot_publish_as_another(tmp_path: Path, ingest_factory) -> None:
+    a_public, a_secret = zmq.curve_keypair()
+    b_public, b_secret = zmq.curve_keypair()
+    public, secret = load_or_create_server_keys(tmp_path / "data")
+    config = CurveConfig(public, secret, {a_public: frozenset({"bot-a"}), b_public: frozenset({"bot-b"})})
+    ingest = ingest_factory(curve=config)
+
+    def publisher(name: str, key: tuple[bytes, bytes]) -> BotPublisher:
+        return BotPublisher(
+            name, ingest.endpoint, curve_public_key=key[0], curve_secret_key=key[1], monitor_public_key=public
+        )
+
+    with publisher("bot-b", (b_public, b_secret)) as real_b:
+        real_b.health(kill_switch="armed")
+        wait_until(lambda: _events(ingest, "bot-b") == 1)
+        with publisher("bot-b", (a_public, a_secret)) as forged:  # bot-a's key, sending as bot-b
+            forged.health(kill_switch="triggered")
+            forged.send_raw(b"replay_unavailable", b'{"bot":"bot-b","run":null,"from":0,"to":9}')
+        with publisher("bot-a", (a_public, a_secret)) as real_a:
+            real_a.heartbeat()
+        wait_until(lambda: ingest.metrics()["collector"]["rejected"] == 2 and _events(ingest, "bot-a") == 1)
+    doc = ingest.metrics()
+    assert doc["bots"]["bot-b"]["health"]["kill_switch"] == "armed"
+    assert doc["bots"]["bot-b"]["events"]["rejected"] == 0  # the victim's own counters are untouched
+    assert doc["collector"]["rejected_by_reason"] == {"key_not_for_bot": 2}
+    reject = ingest.hub.state("bot-a").recent_rejects[0]
+    assert reject.reason == "key_not_for_bot" and "'bot-b'" in reject.detail

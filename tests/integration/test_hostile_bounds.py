@@ -121,7 +121,7 @@ def test_100k_distinct_names_of_each_kind_are_bounded_counted_and_lose_no_good_e
         page.close()
     finally:
         bot.close()
-        monitor.stop()
+        monitor.stop()  # the monitor process must not outlive the test
     frames = page.between(flood_start, flood_end)
     print(f"page frames during the flood: {frames} in {flood_end - flood_start:.1f} s")
     # the server pushes at least one frame per refresh_s (1 s): a page that froze would get none
@@ -138,7 +138,8 @@ def test_100k_distinct_names_of_each_kind_are_bounded_counted_and_lose_no_good_e
         "too_many_bots": N - (1000 - 2),  # "good" and "hostile" hold two of the 1000 places
     }
     good_doc = doc["bots"]["good"]
-    assert good_doc["events"] == {"received": good, "rejected": 0, "lost": 0, "seq_resets": 0, "recovered": 0}
+    counts = {k: good_doc["events"][k] for k in ("received", "rejected", "lost", "seq_resets", "recovered")}
+    assert counts == {"received": good, "rejected": 0, "lost": 0, "seq_resets": 0, "recovered": 0}
     assert collector["restarts"] == 0 and collector["alive"] is True
     hostile = doc["bots"]["hostile"]
     assert len(hostile["errors"]["by_component"]) == 100 and len(hostile["health"]["apis"]) == 50

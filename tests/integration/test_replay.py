@@ -23,6 +23,7 @@ from app.dashboard import fmt
 from app.dashboard.health_tab import Rates, events_table
 from app.hub import Hub
 from collectors.publisher import BotPublisher, NotConnected
+from collectors.recovery import encode_last, encode_unavailable
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
 from tests.support.dying_sink import DyingSink
 from tests.support.ports import free_port
@@ -258,9 +259,10 @@ def test_bot_publisher_answers_only_its_own_requests_with_the_original_bytes() -
 
         monitor.send_multipart([b"replay", b'{"bot": "a", "from": 0, "to": 3}'])
         monitor.send_multipart([b"replay", b'{"bot": "b", "from": 1, "to": 9}'])
-        wait_until(receive(4))
-        assert [b"replay_unavailable", b'{"bot":"a","from":0,"to":1}'] in received  # a keeps 3 only
-        replayed = [m for m in received if m[0] != b"replay_unavailable"]
+        wait_until(receive(5))
+        assert encode_unavailable("a", 0, 1, a.run) in received  # a keeps 3 only
+        assert encode_last("b", 1, b.run) in received  # b was asked beyond what it sent
+        replayed = [m for m in received if m[0] not in (b"replay_unavailable", b"replay_last")]
         assert sorted(replayed) == sorted([originals[("a", 2)], originals[("a", 3)], originals[("b", 1)]])
         assert replayed.index(originals[("a", 2)]) < replayed.index(originals[("a", 3)])  # in seq order
         assert (a.replays_answered, b.replays_answered) == (1, 1)  # neither answered the other's

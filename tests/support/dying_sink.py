@@ -25,3 +25,6 @@ class DyingSink:
 
     def last_seqs(self) -> dict[str, int]:
         return self.hub.last_seqs()
+
+    def last_runs(self) -> dict[str, str]:
+        return self.hub.last_runs()

@@ -51,7 +51,9 @@ class RecordingBot:
 
     def _send(self, topic: str, ts: float, fields: dict) -> int:
         seq = self.pub.send(topic, ts=ts, **fields)
-        self.sent.append((topic, {"v": 1, "bot": self.pub.bot_id, "seq": seq, "ts": ts, **fields}))
+        self.sent.append(
+            (topic, {"v": 1, "bot": self.pub.bot_id, "run": self.pub.run, "seq": seq, "ts": ts, **fields})
+        )
         return seq
 
     def reference(self) -> Hub:

@@ -39,8 +39,10 @@ def test_loopback_and_local_binds_need_nothing(url: str) -> None:
 def test_allow_insecure_or_curve_lets_a_non_loopback_bind_start() -> None:
     assert validate(_collector("tcp://*:5556", allow_insecure=True), "s.yaml").collector.allow_insecure
     key = zmq.curve_keypair()[0].decode()
-    s = validate(_collector("tcp://*:5556", curve={"enabled": True, "authorized_keys": [key]}), "s.yaml")
-    assert s.collector.curve.authorized_keys == [key]
+    s = validate(
+        _collector("tcp://*:5556", curve={"enabled": True, "authorized_keys": {key: ["b"]}}), "s.yaml"
+    )
+    assert s.collector.curve.authorized_keys == {key: ["b"]}
 
 
 def test_connecting_to_a_remote_bot_is_not_a_bind() -> None:
@@ -51,9 +53,21 @@ def test_connecting_to_a_remote_bot_is_not_a_bind() -> None:
 def test_an_authorized_key_that_is_not_a_curve_public_key_is_refused(key: str) -> None:
     with pytest.raises(SettingsError) as err:
         validate(
-            _collector("tcp://127.0.0.1:5556", curve={"enabled": True, "authorized_keys": [key]}), "s.yaml"
+            _collector("tcp://127.0.0.1:5556", curve={"enabled": True, "authorized_keys": {key: ["b"]}}),
+            "s.yaml",
         )
     assert err.value.key.startswith("collector.curve.authorized_keys")
+
+
+def test_a_plain_list_of_keys_is_refused_with_the_form_that_binds_keys_to_bots() -> None:
+    key = zmq.curve_keypair()[0].decode()
+    with pytest.raises(SettingsError) as err:
+        validate(_collector("tcp://*:5556", curve={"enabled": True, "authorized_keys": [key]}), "s.yaml")
+    assert err.value.key == "collector.curve.authorized_keys"
+    assert "name the bot ids each key may publish as" in err.value.reason
+    with pytest.raises(SettingsError, match="names no bot id"):
+        validate(_collector("tcp://*:5556", curve={"enabled": True, "authorized_keys": {key: []}}), "s.yaml")
+    assert validate(_collector("tcp://*:5556", curve={"enabled": True, "authorized_keys": []}), "s.yaml")
 
 
 def test_the_command_line_refuses_an_insecure_bind_before_starting(tmp_path: Path, capsys) -> None:

@@ -40,7 +40,7 @@ class Feed:
         return [s for b, s in self.applied if b == bot]
 
     def requests(self) -> list[tuple[str, int, int]]:
-        out = list(self.seq.requests)
+        out = [r[:3] for r in self.seq.requests]  # (bot, first, last): these bots send no run
         self.seq.requests.clear()
         return out
 
@@ -199,8 +199,14 @@ def test_random_reorder_and_duplicates_apply_each_seq_once_in_order(seed: int) -
 def test_wire_messages_round_trip() -> None:
     topic, payload = encode_request("bot-1", 5, 9)
     assert topic == b"replay"
-    assert payload == b'{"bot":"bot-1","from":5,"to":9}'
+    assert payload == b'{"bot":"bot-1","run":null,"from":5,"to":9}'
     assert decode_range(payload) == ReplayRange(bot="bot-1", first=5, last=9)
+    assert decode_range(b'{"bot":"bot-1","from":5,"to":9}') == ReplayRange(bot="bot-1", first=5, last=9)
+    topic, payload = encode_request("bot-1", 5, None, "r1")  # a catch-up: everything after 4
+    assert payload == b'{"bot":"bot-1","run":"r1","from":5,"to":9007199254740992}'
+    null_end = b'{"bot":"bot-1","run":"r1","from":5,"to":null}'
+    assert decode_range(null_end) is None  # an answer never has an open end
+    assert decode_range(null_end, open_end=True) == ReplayRange(bot="bot-1", run="r1", first=5, last=None)
     assert encode_unavailable("b", 1, 2)[0] == b"replay_unavailable"
     for bad in (b"{}", b"nope", b'{"bot":"b","from":5,"to":4}', b'{"bot":"b","from":-1,"to":4}'):
         assert decode_range(bad) is None
