@@ -148,6 +148,7 @@ class BotSchema(msgspec.Struct, kw_only=True):
     seq_resets: int | Unset = UNSET
     position_mismatches: int | Unset = UNSET
     recovered: int | Unset = UNSET
+    run: str | Unset | None = UNSET
     last_seq: int | Unset | None = UNSET
     first_ts: float | Unset | None = UNSET
     now: float | Unset = UNSET

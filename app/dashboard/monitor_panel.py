@@ -7,7 +7,7 @@ from typing import Any
 
 from msgspec import UNSET
 
-from app.core.documents import CatchUp, PersistenceStatus
+from app.core.documents import CatchUp, MonitorStatus, PersistenceStatus
 from app.dashboard import fmt
 from app.dashboard.view_input import ViewInput, utc_now
 
@@ -64,16 +64,23 @@ def monitor_kv(inp: ViewInput) -> list[list[str]]:
         ["Memory (RSS)", fmt.nbytes(None if mon is None else mon.rss_bytes), "neutral"],
     ]
     if mon is not None:
-        rows.append(["Threads", fmt.integer(mon.threads), "neutral"])
-        refused = mon.web_refused if isinstance(mon.web_refused, dict) else {}
-        shown = ", ".join(f"{k} {n}" for k, n in sorted(refused.items()) if n) or "none"
-        rows.append(["Web requests refused", shown, "neg" if shown != "none" else "neutral"])
+        rows.extend(_process_rows(mon))
     if inp.server:
         rows.append(["Dashboard pages connected", fmt.integer(inp.server.get("clients")), "neutral"])
     persistence = _known(inp.metrics.persistence)
     if persistence is not None:
         rows.extend(persistence_rows(persistence, inp.when))
     return rows
+
+
+def _process_rows(mon: MonitorStatus) -> list[list[str]]:
+    """The monitor process: its threads and the web requests its guard refused."""
+    refused = mon.web_refused if isinstance(mon.web_refused, dict) else {}
+    shown = ", ".join(f"{k} {n}" for k, n in sorted(refused.items()) if n) or "none"
+    return [
+        ["Threads", fmt.integer(mon.threads), "neutral"],
+        ["Web requests refused", shown, "neg" if shown != "none" else "neutral"],
+    ]
 
 
 def persistence_rows(p: PersistenceStatus, when: Callable[[float | None], str] = utc_now) -> list[list[str]]:

@@ -125,7 +125,9 @@ def _catch_up(svc, bot: str, state: str) -> None:
 
     def metrics():
         doc = real()
-        collector = msgspec.structs.replace(doc.collector, catch_up={bot: CatchUp(state=state)})
+        collector = msgspec.structs.replace(
+            doc.collector, catch_up={bot: CatchUp(state=state, asked=1, received=0, lost=0)}
+        )
         return msgspec.structs.replace(doc, collector=collector)
 
     hub.metrics = metrics

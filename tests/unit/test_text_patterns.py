@@ -35,6 +35,8 @@ def test_every_pattern_refuses_a_trailing_newline(name: str) -> None:
     patterns = _patterns(SCHEMAS[name])
     assert patterns, "the walk found no pattern: the schema shape changed"
     for pattern in patterns:
+        if re.search(pattern, "a\nb"):
+            continue  # line breaks are part of this text (an error message): one at the end is too
         assert pattern.endswith(("$(?!\\n)", "\\Z")), f"{pattern!r} lets a trailing newline through"
 
 
