@@ -25,6 +25,12 @@ evaluated events the journal had not committed yet): such a carried alert is
 repeat, no escalation) until the state has caught up past that position or the
 bot's catch-up ended (alerts/states.py, ``behind_evidence``).
 
+Every notice becomes outbox rows in one place, :meth:`Engine.gate`: an alert's firing,
+repeat, escalation, failover and resolve, a Test Alert, a report.  Each arrives there
+as a typed :class:`~alerts.notification.Notification` (its kind, its channels, its
+payload frozen at enqueue time) and leaves as one row per channel destination; a
+check that must see every message (a silence, a route) belongs in that one method.
+
 An operator running the monitor headless reads its log: every alert fired,
 resolved, escalated, failed over or acknowledged is one ``key=value`` line
 (collectors/logline.py), written once the transition is on disk.
@@ -38,9 +44,12 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 
+import msgspec
+
 from alerts import catalog, messages, states
 from alerts.config import AlertsSettings
 from alerts.held import HeldStore
+from alerts.notification import TEST_EVENT, TEST_SUMMARY, Kind, Notification, Report
 from alerts.outbox import NewRow, Outbox
 from alerts.rules import Evaluation, Observation, RuleSet, identity
 from alerts.states import FIRING, Alert, Notice, StreamPosition
@@ -369,7 +378,7 @@ class Engine:
         """States, notifications, counter memory and the heartbeat: one transaction."""
         memory = self.rules.take_memory()
         alive = now - self._alive_at >= HEARTBEAT_S
-        rows = [r for alert, n in notices for r in self.rows_for(alert, n, now)]
+        rows = self.gate([self._alert_notification(alert, n, now) for alert, n in notices], now)
         if not self.held.failing and not changed and not rows and not memory:
             if alive:
                 self._store(lambda: self.outbox.heartbeat(now), now)
@@ -423,28 +432,39 @@ class Engine:
             else:
                 self.outbox.write([], [], now, alive=True)  # with an fsync: nothing comes after it
 
-    def rows_for(self, alert: Alert, notice: Notice, now: float) -> list[NewRow]:
-        """One outbox row per channel destination; an unknown channel gets a row to dead-letter."""
-        payload = self.payload(alert, notice.kind, now)
+    def gate(self, notifications: list[Notification], now: float) -> list[NewRow]:
+        """The one place where notices become outbox rows: one row per channel destination.
+
+        Every notification passes here, whatever its kind (an alert's firing, repeat,
+        escalation, failover or resolve, a Test Alert, a report): a check that must see
+        every message (a silence, a route) is added here and nowhere else.  An unknown
+        channel gets a row to dead-letter, so the miss is shown, never silent.
+        """
         rows = []
-        for channel in notice.channels:
-            for dest in self.dests_of(channel) or ["unconfigured"]:
-                rows.append(
-                    NewRow(
-                        f"{notice.key}:{channel}:{dest}",
-                        alert.alert_id,
-                        channel,
-                        dest,
-                        notice.kind,
-                        alert.severity,
-                        payload,
-                    )
-                )
+        for n in notifications:
+            payload = dict(n.payload)
+            for channel in n.channels:
+                for dest in self.dests_of(channel) or ["unconfigured"]:
+                    idem = f"{n.key}:{channel}:{dest}"
+                    rows.append(NewRow(idem, n.subject, channel, dest, n.event, n.severity, payload))
         return rows
+
+    def _alert_notification(self, alert: Alert, notice: Notice, now: float) -> Notification:
+        """An alert's notice as the gate takes it (kind ``alert``)."""
+        return Notification(
+            kind="alert",
+            key=notice.key,
+            subject=alert.alert_id,
+            event=notice.kind,
+            severity=alert.severity,
+            channels=notice.channels,
+            payload=self.payload(alert, notice.kind, now),
+        )
 
     def payload(self, alert: Alert, kind: str, now: float) -> dict:
         """Everything a message needs, frozen at enqueue time (a digest later re-renders it)."""
         return {
+            "notification": "alert",
             "alert_id": alert.alert_id,
             "kind": kind,
             "severity": alert.severity,
@@ -536,23 +556,45 @@ class Engine:
                 self._write([states.close(a, now) for a in gone], [], now)
 
     def enqueue_test(self, channels: list[str], now: float) -> str:
-        """A test notification through the real pipeline (outbox, workers, retries)."""
+        """A test notification (kind ``test``) through the real pipeline (gate, outbox, workers, retries)."""
+        test_id = "test-" + self.new_id()
+        payload = {
+            "notification": "test",
+            "alert_id": test_id,
+            "kind": TEST_EVENT,
+            "severity": "info",
+            "bot": catalog.MONITOR,
+            "summary": TEST_SUMMARY,
+            "now": now,
+            "dashboard_url": self.dashboard_url,
+        }
+        return self._enqueue(_one_off("test", test_id, TEST_EVENT, channels, payload), now)
+
+    def enqueue_report(self, report: Report, channels: list[str], now: float) -> str:
+        """A report (kind ``report``: a title and label/value lines) through the same pipeline."""
+        report_id = "report-" + self.new_id()
+        payload = {
+            "notification": "report",
+            "alert_id": report_id,
+            "kind": "report",
+            "severity": "info",
+            "bot": catalog.MONITOR,
+            "summary": report.title,
+            "report": msgspec.to_builtins(report),
+            "now": now,
+            "dashboard_url": self.dashboard_url,
+        }
+        return self._enqueue(_one_off("report", report_id, "report", channels, payload), now)
+
+    def _enqueue(self, notification: Notification, now: float) -> str:
         with self._lock:
-            a = Alert(
-                alert_id="test-" + self.new_id(),
-                key="test",
-                rule="test",
-                bot="monitor",
-                severity="info",
-                status="test",
-                since=now,
-                summary="test alert: if you read this, this channel works",
-                fired_at=now,
-                updated_at=now,
-            )
-            n = Notice(a.alert_id, "test", tuple(channels))
-            self._write([], self.rows_for(a, n, now), now)
-            return a.alert_id
+            self._write([], self.gate([notification], now), now)
+            return notification.subject
+
+    def open_alerts(self) -> tuple[list[Alert], frozenset[str]]:
+        """Open alerts in display order (``states.active_order``) and the keys held as verifying."""
+        with self._lock:
+            return sorted(self.alerts.values(), key=states.active_order), self.verifying
 
     def active(self) -> list[dict]:
         """Open alerts, most severe first; within a severity firing before pending, oldest first.
@@ -563,9 +605,18 @@ class Engine:
             alerts = sorted(self.alerts.values(), key=states.active_order)
             return [{**a.to_dict(), "verifying": a.key in self.verifying} for a in alerts]
 
-    def firing_count(self) -> int:
-        with self._lock:
-            return sum(1 for a in self.alerts.values() if a.status == FIRING)
+
+def _one_off(kind: Kind, subject: str, event: str, channels: list[str], payload: dict) -> Notification:
+    """A notification about no alert (a test, a report): severity info, sent once."""
+    return Notification(
+        kind=kind,
+        key=f"{subject}:{event}:0",
+        subject=subject,
+        event=event,
+        severity="info",
+        channels=tuple(channels),
+        payload=payload,
+    )
 
 
 def _position(metrics: MetricsDocument, bot: str) -> StreamPosition | None:

@@ -27,6 +27,7 @@ from alerts.delivery import ChannelWorker, RateLimiter, WorkerThread
 from alerts.engine import Engine, EvaluatorThread
 from alerts.held import HeldStore
 from alerts.outbox import Outbox
+from alerts.read_model import AlertStatus, ChannelResult
 from alerts.snapshot import AlertSnapshot, SnapshotPublisher
 from collectors.logline import line
 
@@ -198,14 +199,14 @@ class AlertService:
         """The alert state as last published: one attribute read, no lock, no I/O."""
         return self.snapshots.current
 
-    def status(self) -> dict:
+    def status(self) -> AlertStatus:
         """Firing count, delivery failing, per-channel health, brought up to date first. No secrets."""
-        return self.publish().status()
+        return self.publish().status
 
     def active(self) -> list[dict]:
         return self.engine.active()
 
-    def test_results(self, test_id: str) -> dict[str, dict]:
+    def test_results(self, test_id: str) -> dict[str, ChannelResult]:
         """Per channel, where a test notification is: sending, delivered, retrying, failed."""
         return history_mod.channel_results(self.outbox.notifications_of(test_id))
 

@@ -123,7 +123,7 @@ class Monitor:
             self.hub,
             settings.dashboard,
             listen_info=self.listen_info,
-            alerts_status=lambda: self.alerts.snapshot().status(),
+            alerts_status=lambda: self.alerts.snapshot().status,
             alerts=self.alerts,
             reconfigure=self if self._writer is not None else None,
             admin=self,

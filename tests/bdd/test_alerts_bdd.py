@@ -145,7 +145,7 @@ def sent_everywhere(world):
     )
     assert len(world.sink.messages) == 1
     assert all("350" in req.get_data(as_text=True) for req, _ in world.http.log)
-    assert world.service().status()["firing"] == 1
+    assert world.service().status().firing == 1
 
 
 @then(parsers.parse('the webhook has received "{expected}"'))

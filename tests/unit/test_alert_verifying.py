@@ -143,7 +143,7 @@ def test_an_alert_whose_evidence_the_restore_lacks_is_held_until_the_state_catch
     assert {k: v for k, v in held.items() if k != "verifying"} == {
         k: v for k, v in before.items() if k != "verifying"
     }
-    assert b.snapshot().active[0].alert["verifying"] is True
+    assert b.snapshot().active[0].verifying is True
 
     clock.advance(1)
     ((_, _, missing),) = lost  # the collector holds newer live events behind the gap and asks for it:
@@ -214,8 +214,10 @@ def test_an_alert_whose_resolve_the_restore_lacks_does_not_fire_again(tmp_path):
 
 
 def test_the_alerts_tab_says_verifying_after_restart() -> None:
+    from alerts.read_model import ActiveAlert
     from app.dashboard.alerts_sections import _active_row
 
-    a = {**_alert().to_dict(), "verifying": True}
-    assert _active_row(a, ())["status"] == "firing, verifying after restart"
-    assert _active_row({**a, "verifying": False}, ())["status"] == "firing"
+    assert (
+        _active_row(ActiveAlert.of(_alert(), verifying=True))["status"] == "firing, verifying after restart"
+    )
+    assert _active_row(ActiveAlert.of(_alert(), verifying=False))["status"] == "firing"
