@@ -26,6 +26,7 @@ from alerts.config import AlertsSettings, StorageSettings
 from alerts.delivery import ChannelWorker, RateLimiter, WorkerThread
 from alerts.engine import Engine, EvaluatorThread
 from alerts.held import HeldStore
+from alerts.notification import Report
 from alerts.outbox import Outbox
 from alerts.read_model import AlertStatus, ChannelResult
 from alerts.snapshot import AlertSnapshot, SnapshotPublisher
@@ -217,6 +218,14 @@ class AlertService:
         self.publish()
         self._wake_all()
         return test_id
+
+    def send_report(self, report: Report, channels: list[str] | None = None) -> str:
+        """Queue a report (kind ``report``) to ``channels`` (default: all); returns its id."""
+        names = list(self.channels) if channels is None else [c for c in channels if c in self.channels]
+        report_id = self.engine.enqueue_report(report, names, self.clock())
+        self.publish()
+        self._wake_all()
+        return report_id
 
     # ---- watchdog -------------------------------------------------------
     def _watchdog(self) -> None:
