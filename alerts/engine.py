@@ -44,12 +44,11 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 
-import msgspec
-
 from alerts import catalog, messages, states
+from alerts import notices as notices_mod
 from alerts.config import AlertsSettings
 from alerts.held import HeldStore
-from alerts.notification import TEST_EVENT, TEST_SUMMARY, Kind, Notification, Report
+from alerts.notification import Notification, Report
 from alerts.outbox import NewRow, Outbox
 from alerts.rules import Evaluation, Observation, RuleSet, identity
 from alerts.states import FIRING, Alert, Notice, StreamPosition
@@ -99,12 +98,8 @@ class Engine:
     ) -> None:
         """``restored_bots``: the bots the store holds before any event of this run arrived (what the
         restore brought back); without it, those the first evaluation sees."""
-        self.outbox, self.settings, self.dashboard_url, self.dests_of = (
-            outbox,
-            settings,
-            dashboard_url,
-            dests_of,
-        )
+        self.outbox, self.settings, self.dests_of = outbox, settings, dests_of
+        self.dashboard_url = dashboard_url
         self.stale_after_s = stale_after_s
         self.held = held or HeldStore()  # what the store could not write, while it fails
         self.new_id = new_id or (lambda: uuid.uuid4().hex[:16])
@@ -319,10 +314,9 @@ class Engine:
         if _material(new) != _material(old):
             changed.append(new)
 
-    def _failover(self, now: float, changed: list[Alert], notices: list[tuple[Alert, Notice]]) -> None:
-        """A critical alert no channel confirmed within the deadline goes to every channel at once."""
-        deadline = self.settings.delivery.failover_after_s
-        cands = [
+    def _unconfirmed_critical(self) -> list[Alert]:
+        """Firing critical alerts sent somewhere that no channel has confirmed yet."""
+        return [
             a
             for a in self.alerts.values()
             if a.status == FIRING
@@ -330,6 +324,11 @@ class Engine:
             and a.notified
             and a.alert_id not in self._confirmed
         ]
+
+    def _failover(self, now: float, changed: list[Alert], notices: list[tuple[Alert, Notice]]) -> None:
+        """A critical alert no channel confirmed within the deadline goes to every channel at once."""
+        deadline = self.settings.delivery.failover_after_s
+        cands = self._unconfirmed_critical()
         if not cands:
             self.failing.clear()
             return
@@ -361,6 +360,10 @@ class Engine:
                 notices += [(new, n) for n in ns]
             elif a.failed_over and (all_dead or late):
                 failing.add(a.alert_id)
+        self._set_failing(failing)
+
+    def _set_failing(self, failing: set[str]) -> None:
+        """Say once when critical alerts reached no channel even after failover, and once when that ends."""
         if failing - self.failing:
             log.critical(
                 line(
@@ -378,7 +381,7 @@ class Engine:
         """States, notifications, counter memory and the heartbeat: one transaction."""
         memory = self.rules.take_memory()
         alive = now - self._alive_at >= HEARTBEAT_S
-        rows = self.gate([self._alert_notification(alert, n, now) for alert, n in notices], now)
+        rows = self.gate([notices_mod.of_alert(a, n, self.payload(a, n.kind, now)) for a, n in notices], now)
         if not self.held.failing and not changed and not rows and not memory:
             if alive:
                 self._store(lambda: self.outbox.heartbeat(now), now)
@@ -449,59 +452,10 @@ class Engine:
                     rows.append(NewRow(idem, n.subject, channel, dest, n.event, n.severity, payload))
         return rows
 
-    def _alert_notification(self, alert: Alert, notice: Notice, now: float) -> Notification:
-        """An alert's notice as the gate takes it (kind ``alert``)."""
-        return Notification(
-            kind="alert",
-            key=notice.key,
-            subject=alert.alert_id,
-            event=notice.kind,
-            severity=alert.severity,
-            channels=notice.channels,
-            payload=self.payload(alert, notice.kind, now),
-        )
-
     def payload(self, alert: Alert, kind: str, now: float) -> dict:
-        """Everything a message needs, frozen at enqueue time (a digest later re-renders it)."""
-        return {
-            "notification": "alert",
-            "alert_id": alert.alert_id,
-            "kind": kind,
-            "severity": alert.severity,
-            "rule": alert.rule,
-            "title": catalog.title(alert.rule),
-            "bot": alert.bot,
-            "labels": dict(alert.labels),
-            "summary": alert.summary,
-            "resolved_summary": alert.resolved_summary,
-            "value": alert.value,
-            "threshold": alert.threshold,
-            "op": alert.op,
-            "since": alert.since,
-            "fired_at": alert.fired_at,
-            "resolved_at": alert.resolved_at,
-            "acked_by": alert.acked_by,
-            "now": now,
-            "dashboard_url": self.dashboard_url,
-            **self._restart_facts(alert),
-        }
-
-    def _restart_facts(self, alert: Alert) -> dict:
-        """For a resolve decided at a restart: why, when the monitor stopped and came back, in words."""
-        if alert.resolved_because is None:
-            return {}
-        if alert.resolved_because == states.FORGOTTEN:
-            facts = {"after_restart": {"why": states.FORGOTTEN}}
-            return {**facts, "note": messages.restart_note({"kind": "resolved", **facts})}
-        facts = {
-            "after_restart": {
-                "why": alert.resolved_because,
-                "stopped_at": self.previous.last_alive,
-                "restarted_at": self.started_at,
-            }
-        }
-        facts["note"] = messages.restart_note({"bot": alert.bot, "kind": "resolved", **facts})
-        return facts
+        """Everything a message needs, frozen at enqueue time, with a restart's facts for its resolve."""
+        facts = notices_mod.restart_facts(alert, self.previous.last_alive, self.started_at)
+        return {**notices_mod.alert_payload(alert, kind, now, self.dashboard_url), **facts}
 
     # ---- commands -------------------------------------------------------
     def ack(self, alert_id: str, by: str, now: float) -> bool:
@@ -557,34 +511,14 @@ class Engine:
 
     def enqueue_test(self, channels: list[str], now: float) -> str:
         """A test notification (kind ``test``) through the real pipeline (gate, outbox, workers, retries)."""
-        test_id = "test-" + self.new_id()
-        payload = {
-            "notification": "test",
-            "alert_id": test_id,
-            "kind": TEST_EVENT,
-            "severity": "info",
-            "bot": catalog.MONITOR,
-            "summary": TEST_SUMMARY,
-            "now": now,
-            "dashboard_url": self.dashboard_url,
-        }
-        return self._enqueue(_one_off("test", test_id, TEST_EVENT, channels, payload), now)
+        return self._enqueue(
+            notices_mod.test("test-" + self.new_id(), channels, now, self.dashboard_url), now
+        )
 
     def enqueue_report(self, report: Report, channels: list[str], now: float) -> str:
         """A report (kind ``report``: a title and label/value lines) through the same pipeline."""
-        report_id = "report-" + self.new_id()
-        payload = {
-            "notification": "report",
-            "alert_id": report_id,
-            "kind": "report",
-            "severity": "info",
-            "bot": catalog.MONITOR,
-            "summary": report.title,
-            "report": msgspec.to_builtins(report),
-            "now": now,
-            "dashboard_url": self.dashboard_url,
-        }
-        return self._enqueue(_one_off("report", report_id, "report", channels, payload), now)
+        n = notices_mod.report("report-" + self.new_id(), report, channels, now, self.dashboard_url)
+        return self._enqueue(n, now)
 
     def _enqueue(self, notification: Notification, now: float) -> str:
         with self._lock:
@@ -604,19 +538,6 @@ class Engine:
         with self._lock:
             alerts = sorted(self.alerts.values(), key=states.active_order)
             return [{**a.to_dict(), "verifying": a.key in self.verifying} for a in alerts]
-
-
-def _one_off(kind: Kind, subject: str, event: str, channels: list[str], payload: dict) -> Notification:
-    """A notification about no alert (a test, a report): severity info, sent once."""
-    return Notification(
-        kind=kind,
-        key=f"{subject}:{event}:0",
-        subject=subject,
-        event=event,
-        severity="info",
-        channels=tuple(channels),
-        payload=payload,
-    )
 
 
 def _position(metrics: MetricsDocument, bot: str) -> StreamPosition | None:
