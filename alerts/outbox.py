@@ -28,6 +28,7 @@ from typing import Any
 from alerts import alert_store
 from alerts.alert_store import AlertStore, Memory
 from alerts.catalog import urgent_first
+from alerts.read_model import DeliveryRow
 from alerts.states import FIRING, PENDING, Alert
 from alerts.store_schema import SCHEMA_VERSION, PreviousRun, SchemaError, Tx, connect, migrate
 
@@ -321,17 +322,17 @@ class Outbox:
 
     def notifications(
         self, *, alert_id: str | None = None, channel: str | None = None, status: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[DeliveryRow]:
         """Stored rows, oldest first, filtered by any of alert, channel and status (tests, the history)."""
         terms = [(c, v) for c, v in (("alert_id", alert_id), ("channel", channel), ("status", status)) if v]
         where = " AND ".join(f"{c}=?" for c, _ in terms) or "1=1"
         return self._rows(f"{where} ORDER BY id", tuple(v for _, v in terms))
 
-    def latest_notifications(self, limit: int) -> list[dict[str, Any]]:
+    def latest_notifications(self, limit: int) -> list[DeliveryRow]:
         """The newest ``limit`` rows, newest first (the dashboard's delivery history)."""
         return self._rows("1=1 ORDER BY id DESC LIMIT ?", (limit,))
 
-    def notifications_of(self, alert_id: str) -> list[dict[str, Any]]:
+    def notifications_of(self, alert_id: str) -> list[DeliveryRow]:
         """Every row of one alert (or test), oldest first: a Test Alert's per-channel results."""
         return self.notifications(alert_id=alert_id)
 
@@ -351,11 +352,12 @@ class Outbox:
             out.setdefault(aid, set()).add(channel)
         return {aid: tuple(sorted(chans)) for aid, chans in out.items()}
 
-    def _rows(self, where_order: str, args: tuple) -> list[dict[str, Any]]:
+    def _rows(self, where_order: str, args: tuple) -> list[DeliveryRow]:
+        """Rows of this module's own conditions (never a caller's SQL), typed."""
         with self._lock:
-            cur = self._db.execute(f"SELECT * FROM notifications WHERE {where_order}", args)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            cur = self._db.execute(f"SELECT {_ROW_COLUMNS} FROM notifications WHERE {where_order}", args)
+            rows = cur.fetchall()
+        return [_delivery_row(r) for r in rows]
 
     # ---- the alert states (alerts/alert_store.py), for the engine ------
     def load_memory(self) -> dict[tuple[str, str], tuple[Any, float | None]]:
@@ -399,3 +401,34 @@ def _prune_older(db: sqlite3.Connection, cutoff: float) -> int:
     ).rowcount
     alert_store.prune_ended_before(db, cutoff)
     return n
+
+
+_ROW_COLUMNS = (
+    "id, idem, alert_id, channel, dest, kind, prio, payload, created_at, due_at, lease_until,"
+    " attempts, status, last_error, sent_at"
+)
+
+
+def _delivery_row(r: tuple) -> DeliveryRow:
+    """A stored row, its payload decoded (a payload that does not decode reads as empty, never a crash)."""
+    try:
+        payload = json.loads(r[7] or "{}")
+    except ValueError:
+        payload = {}
+    return DeliveryRow(
+        id=r[0],
+        idem=r[1],
+        alert_id=r[2],
+        channel=r[3],
+        dest=r[4],
+        kind=r[5],
+        prio=r[6],
+        payload=payload if isinstance(payload, dict) else {},
+        created_at=r[8],
+        due_at=r[9],
+        lease_until=r[10],
+        attempts=r[11],
+        status=r[12],
+        last_error=r[13],
+        sent_at=r[14],
+    )

@@ -65,6 +65,30 @@ class ActiveAlert(msgspec.Struct, frozen=True, kw_only=True):
         return self.acked_at is not None
 
 
+class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored notification row (one channel destination) with its delivery so far.
+
+    What the outbox's typed queries return; ``payload`` is the message's facts as
+    enqueued, ``kind`` the event it states (firing, resolved, test, ...).
+    """
+
+    id: int
+    idem: str
+    alert_id: str
+    channel: str
+    dest: str
+    kind: str
+    prio: int
+    payload: dict[str, Any]
+    created_at: float
+    due_at: float
+    lease_until: float | None = None
+    attempts: int = 0
+    status: str = "pending"
+    last_error: str | None = None
+    sent_at: float | None = None
+
+
 class ChannelResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One channel's result for one notification: the worst of its destinations.
 

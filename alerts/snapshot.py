@@ -30,6 +30,7 @@ from alerts.read_model import (
     ActiveAlert,
     AlertStatus,
     ChannelStatus,
+    DeliveryRow,
     HistoryEntry,
     StoreStatus,
     in_view,
@@ -80,7 +81,7 @@ class _Outbox(Protocol):
     @property
     def version(self) -> int: ...
     def channel_counts(self) -> dict[str, dict[str, int]]: ...
-    def latest_notifications(self, limit: int) -> list[dict[str, Any]]: ...
+    def latest_notifications(self, limit: int) -> list[DeliveryRow]: ...
     def sent_channels(self, alert_ids: tuple[str, ...]) -> dict[str, tuple[str, ...]]: ...
 
 

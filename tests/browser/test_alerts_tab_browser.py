@@ -133,7 +133,7 @@ def test_acknowledge_stops_escalation(dash_duo, mon: AlertsMonitor) -> None:
             until(lambda: any("circuit breaker" in str(m["Subject"]) for m in mon.inbox.messages))
         )
         assert not [m for m in mon.inbox.messages if "kill switch" in str(m["Subject"])]
-        escalated = [r["kind"] for r in mon.alerts.outbox.notifications_of(acked_alert["alert_id"])]
+        escalated = [r.kind for r in mon.alerts.outbox.notifications_of(acked_alert["alert_id"])]
         assert "escalation" not in escalated
         now = next(a for a in mon.alerts.active() if a["alert_id"] == acked_alert["alert_id"])
         assert now["escalations"] == 0

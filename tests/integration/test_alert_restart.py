@@ -13,6 +13,7 @@ import itertools
 import sqlite3
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from alerts import messages
@@ -34,9 +35,8 @@ def _sent(svc) -> list[tuple[str, str]]:
 
 
 def _rows(svc) -> list[dict]:
-    import json
 
-    return [dict(r, payload=json.loads(r["payload"])) for r in svc.outbox.notifications()]
+    return [msgspec.structs.asdict(r) for r in svc.outbox.notifications()]
 
 
 def _run(svc, clock: FakeClock, seconds: float, each=None, step: float = 1.0) -> None:

@@ -36,7 +36,7 @@ def _rows(path: str) -> dict[str, str]:
 
 
 def _ids(box: Outbox, aid: str) -> list[int]:
-    return [r["id"] for r in box.notifications(alert_id=aid)]
+    return [r.id for r in box.notifications(alert_id=aid)]
 
 
 def _history(box: Outbox, clock: FakeClock) -> None:

@@ -213,7 +213,7 @@ def test_permanent_error_is_not_retried_and_is_dead_lettered(httpserver, tmp_pat
     st = svc.status().channels["hook"]
     assert st.dead == 1 and st.pending == 0 and not st.ok and "400" in (st.last_error or "")
     dead = svc.outbox.notifications(status="dead")
-    assert len(dead) == 1 and "HTTP 400" in dead[0]["last_error"]
+    assert len(dead) == 1 and "HTTP 400" in (dead[0].last_error or "")
     svc.stop()
 
 

@@ -44,7 +44,7 @@ def test_a_store_of_the_previous_release_opens_with_its_alerts_and_rows(tmp_path
             "max_drawdown",
         )
         assert (active.acked_by, active.delivered) == ("alice", ("hook",))
-        rows = {(r["alert_id"], r["kind"]): r["status"] for r in svc.outbox.notifications()}
+        rows = {(r.alert_id, r.kind): r.status for r in svc.outbox.notifications()}
         assert rows == {
             (FIRING_ID, "firing"): "sent",
             (RESOLVED_ID, "firing"): "pending",

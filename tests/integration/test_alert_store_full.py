@@ -104,7 +104,7 @@ def test_a_critical_alert_reaches_the_channel_and_the_page_while_the_store_is_fu
     assert (status.ok, status.resumed_at) == (True, clock())
     assert _log_count(caplog, "alert_store_resumed") == 1
     rows = svc.outbox.notifications()
-    assert [(r["kind"], r["status"]) for r in rows] == [("firing", "sent")]  # written back as delivered
+    assert [(r.kind, r.status) for r in rows] == [("firing", "sent")]  # written back as delivered
     assert [a.status for a in svc.outbox.history(5)] == ["firing"]
 
     clock.advance(10)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from alerts import messages
 from tests.support.alerts import FakeClock, Feed, make_service, settings
 
@@ -18,7 +16,7 @@ def _cfg() -> object:
 
 
 def _sent(svc) -> list[tuple[str, str, str]]:
-    rows = [json.loads(r["payload"]) for r in svc.outbox.notifications()]
+    rows = [r.payload for r in svc.outbox.notifications()]
     return [(p["bot"], p["rule"], p["kind"]) for p in rows]
 
 
@@ -47,9 +45,7 @@ def test_forgetting_a_bot_closes_its_alerts_with_the_note_and_only_its_own(tmp_p
     gone = [s for s in _sent(svc) if s[0] == "gone"]
     assert gone == [("gone", "max_drawdown", "firing"), ("gone", "max_drawdown", "resolved")]
     closed = next(
-        json.loads(r["payload"])
-        for r in svc.outbox.notifications()
-        if json.loads(r["payload"])["bot"] == "gone" and r["kind"] == "resolved"
+        r.payload for r in svc.outbox.notifications() if r.payload["bot"] == "gone" and r.kind == "resolved"
     )
     text = "\n".join([messages.headline(closed), *messages.detail_lines(closed)])
     assert closed["note"] == "bot forgotten by the operator" and closed["note"] in text

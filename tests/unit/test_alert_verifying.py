@@ -87,7 +87,7 @@ def _cfg() -> object:
 
 
 def _sent(svc) -> list[tuple[str, str]]:
-    return [(json.loads(r["payload"])["rule"], r["kind"]) for r in svc.outbox.notifications()]
+    return [(r.payload["rule"], r.kind) for r in svc.outbox.notifications()]
 
 
 def _without_last(feed: Feed, n: int) -> Feed:
