@@ -530,15 +530,6 @@ class Engine:
         with self._lock:
             return sorted(self.alerts.values(), key=states.active_order), self.verifying
 
-    def active(self) -> list[dict]:
-        """Open alerts, most severe first; within a severity firing before pending, oldest first.
-
-        ``verifying`` is true for a carried alert held until its bot's state caught up.
-        """
-        with self._lock:
-            alerts = sorted(self.alerts.values(), key=states.active_order)
-            return [{**a.to_dict(), "verifying": a.key in self.verifying} for a in alerts]
-
 
 def _position(metrics: MetricsDocument, bot: str) -> StreamPosition | None:
     """Where the document's state of ``bot`` stands in its stream; None for the monitor's own."""

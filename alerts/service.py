@@ -28,7 +28,7 @@ from alerts.engine import Engine, EvaluatorThread
 from alerts.held import HeldStore
 from alerts.notification import Report
 from alerts.outbox import Outbox
-from alerts.read_model import AlertStatus, ChannelResult
+from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult
 from alerts.snapshot import AlertSnapshot, SnapshotPublisher
 from collectors.logline import line
 
@@ -204,8 +204,9 @@ class AlertService:
         """Firing count, delivery failing, per-channel health, brought up to date first. No secrets."""
         return self.publish().status
 
-    def active(self) -> list[dict]:
-        return self.engine.active()
+    def active(self) -> tuple[ActiveAlert, ...]:
+        """The open alerts of the read model, brought up to date first (chat commands, tests)."""
+        return self.publish().active
 
     def test_results(self, test_id: str) -> dict[str, ChannelResult]:
         """Per channel, where a test notification is: sending, delivered, retrying, failed."""

@@ -134,7 +134,7 @@ def evaluate_for(world, seconds):
 @when(parsers.parse('the alert is acknowledged by "{who}"'))
 def acknowledge(world, who):
     (alert,) = world.service().active()
-    assert world.service().ack(alert["alert_id"], by=who)
+    assert world.service().ack(alert.alert_id, by=who)
 
 
 @then("an alert is sent via each configured channel")

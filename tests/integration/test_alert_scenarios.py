@@ -230,9 +230,9 @@ def test_escalation_after_delay_and_not_after_ack(httpserver, tmp_path):
     feed.health(bot="b1", kill_switch="triggered")
     feed.health(bot="b2", kill_switch="triggered")
     svc.pump()
-    acked = next(a for a in svc.active() if a["bot"] == "b2")
+    acked = next(a for a in svc.active() if a.bot == "b2")
     clock.advance(100)
-    assert svc.ack(acked["alert_id"], by="alice")
+    assert svc.ack(acked.alert_id, by="alice")
     assert not svc.ack("no-such-alert", by="alice")
 
     def keep():
@@ -349,5 +349,5 @@ def test_stale_bot_fires_and_survives_restart(httpserver, tmp_path):
     restored = feed.restored()  # the monitor restarted on its saved state: the dead bot is still silent
     svc2 = make_service(restored, cfg, tmp_path)
     _run(svc2, clock, 90, step=1)
-    assert [a["rule"] for a in svc2.active()] == ["stale"] and len(httpserver.log) == 1
+    assert [a.rule for a in svc2.active()] == ["stale"] and len(httpserver.log) == 1
     svc2.stop()
