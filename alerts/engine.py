@@ -25,6 +25,12 @@ evaluated events the journal had not committed yet): such a carried alert is
 repeat, no escalation) until the state has caught up past that position or the
 bot's catch-up ended (alerts/states.py, ``behind_evidence``).
 
+Every notice becomes outbox rows in one place, :meth:`Engine.gate`: an alert's firing,
+repeat, escalation, failover and resolve, a Test Alert, a report.  Each arrives there
+as a typed :class:`~alerts.notification.Notification` (its kind, its channels, its
+payload frozen at enqueue time) and leaves as one row per channel destination; a
+check that must see every message (a silence, a route) belongs in that one method.
+
 An operator running the monitor headless reads its log: every alert fired,
 resolved, escalated, failed over or acknowledged is one ``key=value`` line
 (collectors/logline.py), written once the transition is on disk.
@@ -39,8 +45,10 @@ import uuid
 from collections.abc import Callable, Iterable
 
 from alerts import catalog, messages, states
+from alerts import notices as notices_mod
 from alerts.config import AlertsSettings
 from alerts.held import HeldStore
+from alerts.notification import Notification, Report
 from alerts.outbox import NewRow, Outbox
 from alerts.rules import Evaluation, Observation, RuleSet, identity
 from alerts.states import FIRING, Alert, Notice, StreamPosition
@@ -90,12 +98,8 @@ class Engine:
     ) -> None:
         """``restored_bots``: the bots the store holds before any event of this run arrived (what the
         restore brought back); without it, those the first evaluation sees."""
-        self.outbox, self.settings, self.dashboard_url, self.dests_of = (
-            outbox,
-            settings,
-            dashboard_url,
-            dests_of,
-        )
+        self.outbox, self.settings, self.dests_of = outbox, settings, dests_of
+        self.dashboard_url = dashboard_url
         self.stale_after_s = stale_after_s
         self.held = held or HeldStore()  # what the store could not write, while it fails
         self.new_id = new_id or (lambda: uuid.uuid4().hex[:16])
@@ -310,10 +314,9 @@ class Engine:
         if _material(new) != _material(old):
             changed.append(new)
 
-    def _failover(self, now: float, changed: list[Alert], notices: list[tuple[Alert, Notice]]) -> None:
-        """A critical alert no channel confirmed within the deadline goes to every channel at once."""
-        deadline = self.settings.delivery.failover_after_s
-        cands = [
+    def _unconfirmed_critical(self) -> list[Alert]:
+        """Firing critical alerts sent somewhere that no channel has confirmed yet."""
+        return [
             a
             for a in self.alerts.values()
             if a.status == FIRING
@@ -321,6 +324,11 @@ class Engine:
             and a.notified
             and a.alert_id not in self._confirmed
         ]
+
+    def _failover(self, now: float, changed: list[Alert], notices: list[tuple[Alert, Notice]]) -> None:
+        """A critical alert no channel confirmed within the deadline goes to every channel at once."""
+        deadline = self.settings.delivery.failover_after_s
+        cands = self._unconfirmed_critical()
         if not cands:
             self.failing.clear()
             return
@@ -352,6 +360,10 @@ class Engine:
                 notices += [(new, n) for n in ns]
             elif a.failed_over and (all_dead or late):
                 failing.add(a.alert_id)
+        self._set_failing(failing)
+
+    def _set_failing(self, failing: set[str]) -> None:
+        """Say once when critical alerts reached no channel even after failover, and once when that ends."""
         if failing - self.failing:
             log.critical(
                 line(
@@ -369,7 +381,7 @@ class Engine:
         """States, notifications, counter memory and the heartbeat: one transaction."""
         memory = self.rules.take_memory()
         alive = now - self._alive_at >= HEARTBEAT_S
-        rows = [r for alert, n in notices for r in self.rows_for(alert, n, now)]
+        rows = self.gate([notices_mod.of_alert(a, n, self.payload(a, n.kind, now)) for a, n in notices], now)
         if not self.held.failing and not changed and not rows and not memory:
             if alive:
                 self._store(lambda: self.outbox.heartbeat(now), now)
@@ -423,65 +435,27 @@ class Engine:
             else:
                 self.outbox.write([], [], now, alive=True)  # with an fsync: nothing comes after it
 
-    def rows_for(self, alert: Alert, notice: Notice, now: float) -> list[NewRow]:
-        """One outbox row per channel destination; an unknown channel gets a row to dead-letter."""
-        payload = self.payload(alert, notice.kind, now)
+    def gate(self, notifications: list[Notification], now: float) -> list[NewRow]:
+        """The one place where notices become outbox rows: one row per channel destination.
+
+        Every notification passes here, whatever its kind (an alert's firing, repeat,
+        escalation, failover or resolve, a Test Alert, a report): a check that must see
+        every message (a silence, a route) is added here and nowhere else.  An unknown
+        channel gets a row to dead-letter, so the miss is shown, never silent.
+        """
         rows = []
-        for channel in notice.channels:
-            for dest in self.dests_of(channel) or ["unconfigured"]:
-                rows.append(
-                    NewRow(
-                        f"{notice.key}:{channel}:{dest}",
-                        alert.alert_id,
-                        channel,
-                        dest,
-                        notice.kind,
-                        alert.severity,
-                        payload,
-                    )
-                )
+        for n in notifications:
+            payload = dict(n.payload)
+            for channel in n.channels:
+                for dest in self.dests_of(channel) or ["unconfigured"]:
+                    idem = f"{n.key}:{channel}:{dest}"
+                    rows.append(NewRow(idem, n.subject, channel, dest, n.event, n.severity, payload))
         return rows
 
     def payload(self, alert: Alert, kind: str, now: float) -> dict:
-        """Everything a message needs, frozen at enqueue time (a digest later re-renders it)."""
-        return {
-            "alert_id": alert.alert_id,
-            "kind": kind,
-            "severity": alert.severity,
-            "rule": alert.rule,
-            "title": catalog.title(alert.rule),
-            "bot": alert.bot,
-            "labels": dict(alert.labels),
-            "summary": alert.summary,
-            "resolved_summary": alert.resolved_summary,
-            "value": alert.value,
-            "threshold": alert.threshold,
-            "op": alert.op,
-            "since": alert.since,
-            "fired_at": alert.fired_at,
-            "resolved_at": alert.resolved_at,
-            "acked_by": alert.acked_by,
-            "now": now,
-            "dashboard_url": self.dashboard_url,
-            **self._restart_facts(alert),
-        }
-
-    def _restart_facts(self, alert: Alert) -> dict:
-        """For a resolve decided at a restart: why, when the monitor stopped and came back, in words."""
-        if alert.resolved_because is None:
-            return {}
-        if alert.resolved_because == states.FORGOTTEN:
-            facts = {"after_restart": {"why": states.FORGOTTEN}}
-            return {**facts, "note": messages.restart_note({"kind": "resolved", **facts})}
-        facts = {
-            "after_restart": {
-                "why": alert.resolved_because,
-                "stopped_at": self.previous.last_alive,
-                "restarted_at": self.started_at,
-            }
-        }
-        facts["note"] = messages.restart_note({"bot": alert.bot, "kind": "resolved", **facts})
-        return facts
+        """Everything a message needs, frozen at enqueue time, with a restart's facts for its resolve."""
+        facts = notices_mod.restart_facts(alert, self.previous.last_alive, self.started_at)
+        return {**notices_mod.alert_payload(alert, kind, now, self.dashboard_url), **facts}
 
     # ---- commands -------------------------------------------------------
     def ack(self, alert_id: str, by: str, now: float) -> bool:
@@ -536,36 +510,25 @@ class Engine:
                 self._write([states.close(a, now) for a in gone], [], now)
 
     def enqueue_test(self, channels: list[str], now: float) -> str:
-        """A test notification through the real pipeline (outbox, workers, retries)."""
-        with self._lock:
-            a = Alert(
-                alert_id="test-" + self.new_id(),
-                key="test",
-                rule="test",
-                bot="monitor",
-                severity="info",
-                status="test",
-                since=now,
-                summary="test alert: if you read this, this channel works",
-                fired_at=now,
-                updated_at=now,
-            )
-            n = Notice(a.alert_id, "test", tuple(channels))
-            self._write([], self.rows_for(a, n, now), now)
-            return a.alert_id
+        """A test notification (kind ``test``) through the real pipeline (gate, outbox, workers, retries)."""
+        return self._enqueue(
+            notices_mod.test("test-" + self.new_id(), channels, now, self.dashboard_url), now
+        )
 
-    def active(self) -> list[dict]:
-        """Open alerts, most severe first; within a severity firing before pending, oldest first.
+    def enqueue_report(self, report: Report, channels: list[str], now: float) -> str:
+        """A report (kind ``report``: a title and label/value lines) through the same pipeline."""
+        n = notices_mod.report("report-" + self.new_id(), report, channels, now, self.dashboard_url)
+        return self._enqueue(n, now)
 
-        ``verifying`` is true for a carried alert held until its bot's state caught up.
-        """
+    def _enqueue(self, notification: Notification, now: float) -> str:
         with self._lock:
-            alerts = sorted(self.alerts.values(), key=states.active_order)
-            return [{**a.to_dict(), "verifying": a.key in self.verifying} for a in alerts]
+            self._write([], self.gate([notification], now), now)
+            return notification.subject
 
-    def firing_count(self) -> int:
+    def open_alerts(self) -> tuple[list[Alert], frozenset[str]]:
+        """Open alerts in display order (``states.active_order``) and the keys held as verifying."""
         with self._lock:
-            return sum(1 for a in self.alerts.values() if a.status == FIRING)
+            return sorted(self.alerts.values(), key=states.active_order), self.verifying
 
 
 def _position(metrics: MetricsDocument, bot: str) -> StreamPosition | None:

@@ -32,6 +32,7 @@ from typing import Any
 
 from alerts.catalog import urgent_first
 from alerts.outbox import HeldRow, NewRow, Row
+from alerts.read_model import StoreStatus
 from alerts.states import Alert
 from collectors.logline import line
 
@@ -73,30 +74,6 @@ class _Held:
             self.created_at,
             self.attempts - 1,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class StoreStatus:
-    """The alert store as the status document shows it."""
-
-    ok: bool
-    error: str | None
-    failing_since: float | None
-    resumed_at: float | None
-    held_alerts: int
-    held_notifications: int
-    dropped: int
-
-    def document(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "error": self.error,
-            "failing_since": self.failing_since,
-            "resumed_at": self.resumed_at,
-            "held_alerts": self.held_alerts,
-            "held_notifications": self.held_notifications,
-            "dropped": self.dropped,
-        }
 
 
 class HeldStore:
@@ -235,13 +212,13 @@ class HeldStore:
     def status(self) -> StoreStatus:
         with self._lock:
             return StoreStatus(
-                self.error is None,
-                self.error,
-                self.failing_since,
-                self.resumed_at,
-                len(self._alerts),
-                sum(1 for h in self._rows.values() if h.status == "pending"),
-                self.dropped,
+                ok=self.error is None,
+                error=self.error,
+                failing_since=self.failing_since,
+                resumed_at=self.resumed_at,
+                held_alerts=len(self._alerts),
+                held_notifications=sum(1 for h in self._rows.values() if h.status == "pending"),
+                dropped=self.dropped,
             )
 
 

@@ -1,4 +1,4 @@
-"""The durable outbox: alert states and outgoing notifications in one SQLite (WAL) file.
+"""The durable outbox: the queue of outgoing notifications, in the alert store's SQLite (WAL) file.
 
 Why SQLite: a state change and the notifications it causes must be written in one
 transaction, so that a crash can neither lose a notification nor re-announce an
@@ -9,85 +9,30 @@ drop the at-most-in-flight duplicates a crash may cause.
 
 One connection guarded by a lock: the write rate is alert-sized (tens per second
 at worst, batched per evaluation), far below what one connection sustains.
+
+The file's schema and migrations are ``alerts/store_schema.py``; the alert states
+are ``alerts/alert_store.py`` (``Outbox.states``), written in the outbox's
+transactions.  Product code reads through the typed queries below only: no SQL
+leaves this module.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from alerts import alert_store
+from alerts.alert_store import AlertStore, Memory
 from alerts.catalog import urgent_first
-from alerts.states import CLOSED, FIRING, PENDING, RESOLVED, Alert
+from alerts.read_model import DeliveryRow
+from alerts.states import FIRING, PENDING, Alert
+from alerts.store_schema import SCHEMA_VERSION, PreviousRun, SchemaError, Tx, connect, migrate
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    alert_id TEXT PRIMARY KEY,
-    key TEXT NOT NULL,
-    status TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    updated_at REAL NOT NULL,
-    doc TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alerts_status ON alerts(status);
-CREATE INDEX IF NOT EXISTS alerts_updated ON alerts(updated_at);
-CREATE TABLE IF NOT EXISTS notifications (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    idem TEXT NOT NULL UNIQUE,
-    alert_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    dest TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    prio INTEGER NOT NULL,
-    payload TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    due_at REAL NOT NULL,
-    lease_until REAL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL DEFAULT 'pending',
-    last_error TEXT,
-    sent_at REAL
-);
-CREATE INDEX IF NOT EXISTS notif_claim ON notifications(status, channel, prio, id);
-CREATE INDEX IF NOT EXISTS notif_alert ON notifications(alert_id);
-CREATE TABLE IF NOT EXISTS rule_memory (
-    rule TEXT NOT NULL,
-    bot TEXT NOT NULL,
-    value TEXT NOT NULL,
-    moved_at REAL,
-    PRIMARY KEY (rule, bot)
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value REAL NOT NULL
-);
-"""
-
-#: Schema version in ``PRAGMA user_version``: 0 = a file from before rule memory and the
-#: heartbeat (its tables are added in place), 1 = this layout.
-SCHEMA_VERSION = 1
-
-
-class SchemaError(RuntimeError):
-    """The alerts file was written by a newer monitor: start-up stops rather than guess."""
-
-
-@dataclass(frozen=True, slots=True)
-class PreviousRun:
-    """What the file says about the monitor that wrote it before this process opened it.
-
-    ``last_alive`` is that run's last heartbeat (at most ``HEARTBEAT_S`` before it
-    stopped, exact after a graceful stop); ``memory_known`` is False for a file of
-    schema 0, whose counter rules' memory was never saved.
-    """
-
-    existed: bool
-    last_alive: float | None
-    memory_known: bool
+__all__ = ["SCHEMA_VERSION", "HeldRow", "NewRow", "Outbox", "PreviousRun", "Row", "SchemaError"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,30 +81,10 @@ class Outbox:
     """All SQLite access of the alert engine. Thread-safe."""
 
     def __init__(self, data_dir: str, filename: str = "alerts.sqlite3") -> None:
-        os.makedirs(data_dir, exist_ok=True)
-        self.path = os.path.join(data_dir, filename)
+        self.path, self._db = connect(data_dir, filename)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # an alert accepted is an alert on disk
-        self.previous = self._migrate()
-
-    def _migrate(self) -> PreviousRun:
-        """Create or upgrade the tables in place; an older file opens, a newer one is refused."""
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise SchemaError(
-                f"{self.path} has alert schema version {version}, newer than this monitor's"
-                f" {SCHEMA_VERSION}: run the newer monitor, or move the file away to start afresh"
-            )
-        existed = (
-            self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='alerts'").fetchone()
-            is not None
-        )
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        row = self._db.execute("SELECT value FROM meta WHERE key='last_alive'").fetchone()
-        return PreviousRun(existed, row[0] if row else None, memory_known=version >= 1 or not existed)
+        self.previous = migrate(self._db, self.path)
+        self.states = AlertStore(self._db, self._lock)
 
     def close(self) -> None:
         with self._lock:
@@ -171,8 +96,8 @@ class Outbox:
         with self._lock:
             return self._db.total_changes
 
-    def _tx(self) -> _Tx:
-        return _Tx(self._db, self._lock)
+    def _tx(self) -> Tx:
+        return Tx(self._db, self._lock)
 
     # ---- writes ---------------------------------------------------------
     def write(
@@ -181,7 +106,7 @@ class Outbox:
         rows: Iterable[NewRow],
         now: float,
         *,
-        memory: Mapping[tuple[str, str], tuple[Any, float | None]] | None = None,
+        memory: Memory | None = None,
         alive: bool = False,
     ) -> int:
         """Persist state changes and their notifications atomically; returns rows inserted.
@@ -192,7 +117,7 @@ class Outbox:
         that produced it.
         """
         with self._tx() as db:
-            _put_states(db, alerts, now, memory, alive)
+            alert_store.put_states(db, alerts, now, memory, alive)
             before = db.total_changes
             db.executemany(
                 "INSERT OR IGNORE INTO notifications (idem, alert_id, channel, dest, kind, prio, payload,"
@@ -220,7 +145,7 @@ class Outbox:
         rows: Iterable[HeldRow],
         now: float,
         *,
-        memory: Mapping[tuple[str, str], tuple[Any, float | None]] | None = None,
+        memory: Memory | None = None,
     ) -> None:
         """Write back what was held in memory while the store failed, in one transaction.
 
@@ -228,7 +153,7 @@ class Outbox:
         as sent, so it is never sent again); the states and counter memory go with them.
         """
         with self._tx() as db:
-            _put_states(db, alerts, now, memory, True)
+            alert_store.put_states(db, alerts, now, memory, True)
             db.executemany(
                 "INSERT OR IGNORE INTO notifications (idem, alert_id, channel, dest, kind, prio, payload,"
                 " created_at, due_at, attempts, status, last_error, sent_at)"
@@ -264,7 +189,7 @@ class Outbox:
         with self._lock:
             self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('last_alive', ?)", (now,))
+                alert_store.put_heartbeat(self._db, now)
             finally:
                 self._db.execute("PRAGMA synchronous=FULL")
 
@@ -395,55 +320,57 @@ class Outbox:
             out[aid][status] = n
         return out
 
-    def notifications(self, where: str = "1=1", args: tuple = ()) -> list[dict[str, Any]]:
-        """Rows as dicts (tests, the history view)."""
-        with self._lock:
-            cur = self._db.execute(f"SELECT * FROM notifications WHERE {where} ORDER BY id", args)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    def notifications(
+        self, *, alert_id: str | None = None, channel: str | None = None, status: str | None = None
+    ) -> list[DeliveryRow]:
+        """Stored rows, oldest first, filtered by any of alert, channel and status (tests, the history)."""
+        terms = [(c, v) for c, v in (("alert_id", alert_id), ("channel", channel), ("status", status)) if v]
+        where = " AND ".join(f"{c}=?" for c, _ in terms) or "1=1"
+        return self._rows(f"{where} ORDER BY id", tuple(v for _, v in terms))
 
-    def latest_notifications(self, limit: int) -> list[dict[str, Any]]:
+    def latest_notifications(self, limit: int) -> list[DeliveryRow]:
         """The newest ``limit`` rows, newest first (the dashboard's delivery history)."""
         return self._rows("1=1 ORDER BY id DESC LIMIT ?", (limit,))
 
-    def notifications_of(self, alert_id: str) -> list[dict[str, Any]]:
+    def notifications_of(self, alert_id: str) -> list[DeliveryRow]:
         """Every row of one alert (or test), oldest first: a Test Alert's per-channel results."""
-        return self._rows("alert_id=? ORDER BY id", (alert_id,))
+        return self.notifications(alert_id=alert_id)
 
-    def _rows(self, where_order: str, args: tuple) -> list[dict[str, Any]]:
+    def sent_channels(self, alert_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """Per alert, the channels with at least one row sent (one query for all of them)."""
+        ids = list(alert_ids)
+        if not ids:
+            return {}
         with self._lock:
-            cur = self._db.execute(f"SELECT * FROM notifications WHERE {where_order}", args)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            rows = self._db.execute(
+                f"SELECT DISTINCT alert_id, channel FROM notifications WHERE status='sent'"
+                f" AND alert_id IN ({','.join('?' * len(ids))})",
+                ids,
+            ).fetchall()
+        out: dict[str, set[str]] = {}
+        for aid, channel in rows:
+            out.setdefault(aid, set()).add(channel)
+        return {aid: tuple(sorted(chans)) for aid, chans in out.items()}
 
+    def _rows(self, where_order: str, args: tuple) -> list[DeliveryRow]:
+        """Rows of this module's own conditions (never a caller's SQL), typed."""
+        with self._lock:
+            cur = self._db.execute(f"SELECT {_ROW_COLUMNS} FROM notifications WHERE {where_order}", args)
+            rows = cur.fetchall()
+        return [_delivery_row(r) for r in rows]
+
+    # ---- the alert states (alerts/alert_store.py), for the engine ------
     def load_memory(self) -> dict[tuple[str, str], tuple[Any, float | None]]:
-        """Counter rules' memory as last committed (JSON lists back to the tuples they were)."""
-        with self._lock:
-            rows = self._db.execute("SELECT rule, bot, value, moved_at FROM rule_memory").fetchall()
-        return {(r, b): (_tuples(json.loads(v)), at) for r, b, v, at in rows}
+        return self.states.load_memory()
 
     def load_active(self) -> list[Alert]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT doc FROM alerts WHERE status IN (?,?)", (PENDING, FIRING)
-            ).fetchall()
-        return [Alert.from_dict(json.loads(r[0])) for r in rows]
+        return self.states.load_active()
 
     def load_ended_since(self, since: float) -> list[Alert]:
-        """Alerts resolved at or after ``since``, oldest first (a restart checks their evidence too)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT doc FROM alerts WHERE status=? AND updated_at>=? ORDER BY updated_at",
-                (RESOLVED, since),
-            ).fetchall()
-        return [Alert.from_dict(json.loads(r[0])) for r in rows]
+        return self.states.load_ended_since(since)
 
-    def history(self, limit: int) -> list[dict]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT doc FROM alerts ORDER BY updated_at DESC LIMIT ?", (limit,)
-            ).fetchall()
-        return [json.loads(r[0]) for r in rows]
+    def history(self, limit: int) -> list[Alert]:
+        return self.states.history(limit)
 
     def prune(self, keep: int, now: float | None = None, retention_s: float | None = None) -> int:
         """Bound the file; returns the notifications deleted.
@@ -454,11 +381,7 @@ class Outbox:
         alert's notifications stay, whatever their age: they say where it was delivered.
         """
         with self._tx() as db:
-            db.execute(
-                "DELETE FROM alerts WHERE status IN (?,?) AND alert_id NOT IN"
-                " (SELECT alert_id FROM alerts ORDER BY updated_at DESC LIMIT ?)",
-                (RESOLVED, CLOSED, keep),
-            )
+            alert_store.prune_ended(db, keep)
             old = 0 if now is None or retention_s is None else _prune_older(db, now - retention_s)
             return (
                 old
@@ -469,30 +392,6 @@ class Outbox:
             )
 
 
-def _put_states(
-    db: sqlite3.Connection,
-    alerts: Iterable[Alert],
-    now: float,
-    memory: Mapping[tuple[str, str], tuple[Any, float | None]] | None,
-    alive: bool,
-) -> None:
-    """Alert states, counter memory and the heartbeat, inside the caller's transaction."""
-    if memory:
-        db.executemany(
-            "INSERT OR REPLACE INTO rule_memory VALUES (?,?,?,?)",
-            [(r, b, json.dumps(v), at) for (r, b), (v, at) in memory.items()],
-        )
-    if alive:
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('last_alive', ?)", (now,))
-    db.executemany(
-        "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?)",
-        [
-            (a.alert_id, a.key, a.status, a.severity, a.updated_at, json.dumps(a.to_dict(), default=str))
-            for a in alerts
-        ],
-    )
-
-
 def _prune_older(db: sqlite3.Connection, cutoff: float) -> int:
     """Delete finished notifications and ended alerts last touched before ``cutoff``; rows deleted."""
     n = db.execute(
@@ -500,35 +399,36 @@ def _prune_older(db: sqlite3.Connection, cutoff: float) -> int:
         " AND alert_id NOT IN (SELECT alert_id FROM alerts WHERE status IN (?,?))",
         (cutoff, PENDING, FIRING),
     ).rowcount
-    db.execute("DELETE FROM alerts WHERE status IN (?,?) AND updated_at < ?", (RESOLVED, CLOSED, cutoff))
+    alert_store.prune_ended_before(db, cutoff)
     return n
 
 
-def _tuples(value: Any) -> Any:
-    """JSON has no tuple: a remembered tuple comes back as a list and must compare equal again."""
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+_ROW_COLUMNS = (
+    "id, idem, alert_id, channel, dest, kind, prio, payload, created_at, due_at, lease_until,"
+    " attempts, status, last_error, sent_at"
+)
 
 
-class _Tx:
-    """``with`` block = one IMMEDIATE transaction under the connection lock."""
-
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
-        self.db, self.lock = db, lock
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.lock.acquire()
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self.lock.release()
-            raise
-        return self.db
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if not exc_type:
-                self.db.execute("COMMIT")
-            elif self.db.in_transaction:  # SQLite already rolled back after "disk full": keep its error
-                self.db.execute("ROLLBACK")
-        finally:
-            self.lock.release()
+def _delivery_row(r: tuple) -> DeliveryRow:
+    """A stored row, its payload decoded (a payload that does not decode reads as empty, never a crash)."""
+    try:
+        payload = json.loads(r[7] or "{}")
+    except ValueError:
+        payload = {}
+    return DeliveryRow(
+        id=r[0],
+        idem=r[1],
+        alert_id=r[2],
+        channel=r[3],
+        dest=r[4],
+        kind=r[5],
+        prio=r[6],
+        payload=payload if isinstance(payload, dict) else {},
+        created_at=r[8],
+        due_at=r[9],
+        lease_until=r[10],
+        attempts=r[11],
+        status=r[12],
+        last_error=r[13],
+        sent_at=r[14],
+    )

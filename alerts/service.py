@@ -26,7 +26,9 @@ from alerts.config import AlertsSettings, StorageSettings
 from alerts.delivery import ChannelWorker, RateLimiter, WorkerThread
 from alerts.engine import Engine, EvaluatorThread
 from alerts.held import HeldStore
+from alerts.notification import Report
 from alerts.outbox import Outbox
+from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult
 from alerts.snapshot import AlertSnapshot, SnapshotPublisher
 from collectors.logline import line
 
@@ -198,14 +200,15 @@ class AlertService:
         """The alert state as last published: one attribute read, no lock, no I/O."""
         return self.snapshots.current
 
-    def status(self) -> dict:
+    def status(self) -> AlertStatus:
         """Firing count, delivery failing, per-channel health, brought up to date first. No secrets."""
-        return self.publish().status()
+        return self.publish().status
 
-    def active(self) -> list[dict]:
-        return self.engine.active()
+    def active(self) -> tuple[ActiveAlert, ...]:
+        """The open alerts of the read model, brought up to date first (chat commands, tests)."""
+        return self.publish().active
 
-    def test_results(self, test_id: str) -> dict[str, dict]:
+    def test_results(self, test_id: str) -> dict[str, ChannelResult]:
         """Per channel, where a test notification is: sending, delivered, retrying, failed."""
         return history_mod.channel_results(self.outbox.notifications_of(test_id))
 
@@ -216,6 +219,14 @@ class AlertService:
         self.publish()
         self._wake_all()
         return test_id
+
+    def send_report(self, report: Report, channels: list[str] | None = None) -> str:
+        """Queue a report (kind ``report``) to ``channels`` (default: all); returns its id."""
+        names = list(self.channels) if channels is None else [c for c in channels if c in self.channels]
+        report_id = self.engine.enqueue_report(report, names, self.clock())
+        self.publish()
+        self._wake_all()
+        return report_id
 
     # ---- watchdog -------------------------------------------------------
     def _watchdog(self) -> None:

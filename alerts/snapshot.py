@@ -20,11 +20,24 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+import msgspec
+
 from alerts import history as history_mod
+from alerts.read_model import (
+    ActiveAlert,
+    AlertStatus,
+    ChannelStatus,
+    DeliveryRow,
+    HistoryEntry,
+    StoreStatus,
+    in_view,
+    plain,
+    status_of,
+)
+from alerts.states import Alert
 
 log = logging.getLogger("alerts.snapshot")
 
@@ -34,55 +47,32 @@ HISTORY_LIMIT = 200
 _ROWS_PER_NOTIFICATION = 20
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelState:
-    """One channel's health and queue as the status banner shows it (never a secret)."""
-
-    ok: bool
-    last_error: str | None
-    pending: int
-    dead: int
-
-
-@dataclass(frozen=True, slots=True)
-class ActiveAlert:
-    """A pending or firing alert and the channels that confirmed delivering it."""
-
-    alert: Mapping[str, Any]
-    delivered: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AlertSnapshot:
-    """Everything the dashboard shows of the alerts; never mutated once published."""
+class AlertSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the readers show of the alerts (alerts/read_model.py); never mutated once published."""
 
     active: tuple[ActiveAlert, ...] = ()
-    history: tuple[Mapping[str, Any], ...] = ()
-    channels: Mapping[str, ChannelState] = field(default_factory=lambda: MappingProxyType({}))
-    firing: int = 0
-    delivery_failing: bool = False
+    history: tuple[HistoryEntry, ...] = ()
+    status: AlertStatus = AlertStatus()
     outbox_version: int = -1  # the outbox change counter the stored part was read at
-    #: The alert store (alerts.sqlite3): ok, or failing with what is held in memory meanwhile.
-    store: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({"ok": True}))
+
+    @property
+    def firing(self) -> int:
+        return self.status.firing
+
+    def of_view(self, bot: str | None) -> AlertSnapshot:
+        """The part one view shows: its bot's alerts and the monitor's own (None = every bot)."""
+        if bot is None:
+            return self
+        return AlertSnapshot(
+            active=tuple(a for a in self.active if in_view(a.bot, bot)),
+            history=tuple(e for e in self.history if in_view(e.bot, bot)),
+            status=self.status.for_view(bot),
+            outbox_version=self.outbox_version,
+        )
 
     def document(self) -> dict[str, Any]:
         """The alert read model served at ``/api/alerts``: open alerts (each with ``verifying``), status."""
-        return {
-            "active": [{**a.alert, "delivered": list(a.delivered)} for a in self.active],
-            "status": self.status(),
-        }
-
-    def status(self) -> dict[str, Any]:
-        """The status document (banner, Health tab): a fresh dict, so no reader can alter the snapshot."""
-        return {
-            "firing": self.firing,
-            "delivery_failing": self.delivery_failing,
-            "store": dict(self.store),
-            "channels": {
-                name: {"ok": c.ok, "last_error": c.last_error, "pending": c.pending, "dead": c.dead}
-                for name, c in self.channels.items()
-            },
-        }
+        return {"active": plain(self.active), "status": plain(self.status)}
 
 
 class _Outbox(Protocol):
@@ -91,15 +81,14 @@ class _Outbox(Protocol):
     @property
     def version(self) -> int: ...
     def channel_counts(self) -> dict[str, dict[str, int]]: ...
-    def latest_notifications(self, limit: int) -> list[dict[str, Any]]: ...
-    def notifications(self, where: str = "1=1", args: tuple = ()) -> list[dict[str, Any]]: ...
+    def latest_notifications(self, limit: int) -> list[DeliveryRow]: ...
+    def sent_channels(self, alert_ids: tuple[str, ...]) -> dict[str, tuple[str, ...]]: ...
 
 
 class _Engine(Protocol):
     failing: set[str]
 
-    def active(self) -> list[dict]: ...
-    def firing_count(self) -> int: ...
+    def open_alerts(self) -> tuple[list[Alert], frozenset[str]]: ...
 
 
 class _Worker(Protocol):
@@ -114,7 +103,7 @@ class _Stored:
     version: int
     active_ids: tuple[str, ...]
     delivered: Mapping[str, tuple[str, ...]]
-    history: tuple[Mapping[str, Any], ...]
+    history: tuple[HistoryEntry, ...]
     counts: Mapping[str, dict[str, int]]
 
 
@@ -126,7 +115,7 @@ class SnapshotPublisher:
         outbox: _Outbox,
         engine: _Engine,
         workers: Callable[[], Mapping[str, _Worker]],
-        store_status: Callable[[], Any] | None = None,
+        store_status: Callable[[], StoreStatus] | None = None,
     ) -> None:
         self.outbox, self.engine, self.workers = outbox, engine, workers
         self.store_status = store_status
@@ -149,32 +138,28 @@ class SnapshotPublisher:
             return self.current
 
     def _build(self) -> AlertSnapshot:
-        active = self.engine.active()
+        alerts, verifying = self.engine.open_alerts()
         try:
-            stored = self._read_stored(tuple(a["alert_id"] for a in active))
+            stored = self._read_stored(tuple(a.alert_id for a in alerts))
         except sqlite3.DatabaseError:  # the store fails: the alerts in memory are published all the same
             stored = self._stored or _Stored(-1, (), {}, (), {})
-        store = self.store_status().document() if self.store_status else {"ok": True}
-        workers = self.workers()
+        active = tuple(
+            ActiveAlert.of(a, verifying=a.key in verifying, delivered=stored.delivered.get(a.alert_id, ()))
+            for a in alerts
+        )
+        store = self.store_status() if self.store_status else StoreStatus()
         channels = {
-            name: ChannelState(
-                w.health.ok,
-                w.health.last_error,
-                stored.counts.get(name, {}).get("pending", 0),
-                stored.counts.get(name, {}).get("dead", 0),
+            name: ChannelStatus(
+                ok=w.health.ok,
+                last_error=w.health.last_error,
+                pending=stored.counts.get(name, {}).get("pending", 0),
+                dead=stored.counts.get(name, {}).get("dead", 0),
             )
-            for name, w in workers.items()
+            for name, w in self.workers().items()
         }
+        status = status_of(active, bool(self.engine.failing), store, channels)
         return AlertSnapshot(
-            active=tuple(
-                ActiveAlert(MappingProxyType(a), stored.delivered.get(a["alert_id"], ())) for a in active
-            ),
-            history=stored.history,
-            channels=MappingProxyType(channels),
-            firing=self.engine.firing_count(),
-            delivery_failing=bool(self.engine.failing),
-            outbox_version=stored.version,
-            store=MappingProxyType(store),
+            active=active, history=stored.history, status=status, outbox_version=stored.version
         )
 
     def _read_stored(self, active_ids: tuple[str, ...]) -> _Stored:
@@ -184,19 +169,8 @@ class SnapshotPublisher:
             return old
         self.reads += 1
         rows = self.outbox.latest_notifications(HISTORY_LIMIT * _ROWS_PER_NOTIFICATION)
-        history = tuple(MappingProxyType(e) for e in history_mod.group(rows, HISTORY_LIMIT))
+        history = tuple(history_mod.group(rows, HISTORY_LIMIT))
         self._stored = _Stored(
-            version, active_ids, self._delivered(active_ids), history, self.outbox.channel_counts()
+            version, active_ids, self.outbox.sent_channels(active_ids), history, self.outbox.channel_counts()
         )
         return self._stored
-
-    def _delivered(self, alert_ids: tuple[str, ...]) -> Mapping[str, tuple[str, ...]]:
-        """Per alert, the channels with at least one row sent (one query for all alerts)."""
-        if not alert_ids:
-            return {}
-        marks = ",".join("?" * len(alert_ids))
-        rows = self.outbox.notifications(f"alert_id IN ({marks}) AND status='sent'", alert_ids)
-        out: dict[str, set[str]] = {}
-        for r in rows:
-            out.setdefault(r["alert_id"], set()).add(r["channel"])
-        return {aid: tuple(sorted(chans)) for aid, chans in out.items()}

@@ -126,7 +126,7 @@ class Monitor:
             "/api/alerts", "alerts", lambda: json_response(self.alerts.snapshot().document())
         )
         # the alerts' bots are caught up too, with the state's: a bot may have open alerts only
-        self.collector.collector.catch_up_also(str(a.get("bot")) for a in self.alerts.active())
+        self.collector.collector.catch_up_also(a.bot for a in self.alerts.active())
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
         path = _settings_file(settings)
         self._writer = SettingsWriter(path) if path is not None else None
@@ -135,7 +135,7 @@ class Monitor:
             self.hub,
             settings.dashboard,
             listen_info=self.listen_info,
-            alerts_status=lambda: self.alerts.snapshot().status(),
+            alerts_status=lambda: self.alerts.snapshot().status,
             alerts=self.alerts,
             reconfigure=self if self._writer is not None else None,
             admin=self,

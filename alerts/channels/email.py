@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
-from alerts import messages
+from alerts import messages, notification
 from alerts.catalog import SEVERITIES
 from alerts.channels.base import (
     DESTINATION,
@@ -56,14 +56,14 @@ def message(payloads: list[dict], dashboard_url: str) -> tuple[str, str, str]:
     rows = []
     for p in messages.ordered(payloads):
         color = COLOR.get(p.get("severity"), COLOR["info"])
-        facts = "<br>".join(html.escape(x) for x in messages.detail_lines(p))
+        facts = "<br>".join(html.escape(x) for x in notification.lines(p))
         rows.append(
             f'<div style="border-left:4px solid {color};padding:4px 8px;margin:8px 0">'
-            f"<b>{html.escape(messages.headline(p))}</b><br>{facts}</div>"
+            f"<b>{html.escape(notification.headline(p))}</b><br>{facts}</div>"
         )
     body = "".join(rows) + f'<p><a href="{html.escape(dashboard_url)}">Open the dashboard</a></p>'
-    text = messages.plain_text(payloads, dashboard_url)
-    return messages.subject(payloads), text, f"<html><body>{body}</body></html>"
+    text = notification.plain_text(payloads, dashboard_url)
+    return notification.subject(payloads), text, f"<html><body>{body}</body></html>"
 
 
 class EmailChannel(BaseChannel):

@@ -7,7 +7,7 @@ import re
 import urllib.error
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from alerts import messages
+from alerts import messages, notification
 from alerts.channels.base import (
     SECRET_DESTINATION,
     BaseChannel,
@@ -64,13 +64,13 @@ def message(payloads: list[dict], dashboard_url: str) -> dict:
     ps = messages.ordered(payloads)
     blocks: list[dict[str, Any]] = []
     if len(ps) > 1:
-        header = messages.trim(messages.subject(ps), 150)
+        header = messages.trim(notification.subject(ps), 150)
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
     room = MAX_BLOCKS - len(blocks) - 2
     for p in ps[:room]:
         icon = messages.SEV_ICON.get(p.get("severity"), "")
-        body = f"{icon} *{_escape(messages.headline(p))}*\n" + "\n".join(
-            _escape(x) for x in messages.detail_lines(p)
+        body = f"{icon} *{_escape(notification.headline(p))}*\n" + "\n".join(
+            _escape(x) for x in notification.lines(p)
         )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:SECTION_MAX]}})
     if len(ps) > room:
@@ -80,7 +80,7 @@ def message(payloads: list[dict], dashboard_url: str) -> dict:
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{dashboard_url}|Open the dashboard>"}]}
     )
     # The top-level text is mrkdwn too (notifications, clients without blocks): escaped alike.
-    return {"text": _escape(messages.trim(messages.subject(ps), 2000)), "blocks": blocks}
+    return {"text": _escape(messages.trim(notification.subject(ps), 2000)), "blocks": blocks}
 
 
 class SlackChannel(BaseChannel):

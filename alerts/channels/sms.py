@@ -12,7 +12,7 @@ import logging
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from alerts import messages
+from alerts import messages, notification
 from alerts.channels.base import (
     BaseChannel,
     ChannelSettings,
@@ -63,11 +63,11 @@ def message(payloads: list[dict], dashboard_url: str) -> str:
     """
     ps = messages.ordered(payloads)
     p = ps[0]
-    first = f"{messages.scope(p.get('bot'))}: {messages.what(p)}"
+    first = f"{messages.scope(p.get('bot'))}: {notification.what(p)}"
     if len(ps) == 1:
-        text = f"{str(p.get('severity')).upper()} {messages.kind_word(p)} {first}"
+        text = f"{str(p.get('severity')).upper()} {notification.state(p)} {first}"
     else:
-        text = f"{len(ps)} alerts ({messages.counts(ps)}). First: {messages.kind_word(p)} {first}"
+        text = f"{len(ps)} alerts ({messages.counts(ps)}). First: {notification.state(p)} {first}"
     text = _ascii(" ".join(text.split()))
     tail = _ascii(f" {dashboard_url}")
     if len(text) + len(tail) <= MAX_CHARS:

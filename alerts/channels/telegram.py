@@ -14,7 +14,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar
 
-from alerts import messages
+from alerts import messages, notification
 from alerts.channels.base import (
     BaseChannel,
     ChannelSettings,
@@ -54,8 +54,8 @@ class TelegramSettings(
 
 def _block(p: dict) -> str:
     icon = messages.SEV_ICON.get(p.get("severity"), "")
-    head = html.escape(messages.headline(p), quote=False)
-    facts = "\n".join(html.escape(x, quote=False) for x in messages.detail_lines(p))
+    head = html.escape(notification.headline(p), quote=False)
+    facts = "\n".join(html.escape(x, quote=False) for x in notification.lines(p))
     return f"{icon} <b>{head}</b>\n{facts}"
 
 

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
-from alerts import messages
+from alerts import notification
 from alerts.channels.base import (
     SECRET,
     SECRET_DESTINATION,
@@ -45,15 +45,12 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def body(payload: dict, idem: str, dashboard_url: str) -> dict:
-    """The generic JSON body: stable field names, one alert per request."""
-    return {
-        "version": 1,
-        "idempotency_key": idem,
-        "dashboard_url": dashboard_url,
-        "text": messages.headline(payload),
-        "what": messages.what(payload),  # the fact alone (the all-clear for a resolve)
-        "alert": payload,
-    }
+    """The generic JSON body: stable field names, one notification per request, its ``kind`` named.
+
+    The words come from the notification's renderer (alerts/notification.py): an
+    alert's headline, a test's, a report's title with its ``lines``.
+    """
+    return notification.json_body(payload, idem, dashboard_url)
 
 
 class WebhookChannel(BaseChannel):

@@ -20,6 +20,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
+from alerts.read_model import AlertStatus
 from app.dashboard import commands, layout
 from app.dashboard.alerts_sections import STORES as ALERT_STORES
 from app.dashboard.alerts_sections import alert_status
@@ -62,7 +63,7 @@ def install(
     settings: DashboardSettings,
     *,
     listen_info: dict,
-    alerts_status: Callable[[], dict] | None = None,
+    alerts_status: Callable[[], AlertStatus] | None = None,
     alerts: object | None = None,
     reconfigure: Reconfigurable | None = None,
     admin: commands.BotAdmin | None = None,

@@ -20,9 +20,13 @@ from typing import Any
 from dash import html
 
 from alerts.channels import registry as channel_registry
+from alerts.read_model import ChannelResult
 from app.dashboard import form_parse, form_render
 from app.dashboard.alerts_sections import channel_text, zone_of
 from app.settings_changes import Reconfigurable
+
+#: A channel with no row yet: the test is on its way.
+SENDING = ChannelResult(state="sending")
 
 TEST_COOLDOWN_S = 10.0  # a second Test Alert within this is refused (per channel for the per-channel buttons)
 TEST_WATCH_S = 12.0  # how long the page follows a test's results
@@ -90,13 +94,13 @@ class AlertCommands:
         kinds = {n: getattr(c.cfg, "type", n) for n, c in self.service.channels.items()}
         lines, done = [], True
         for name in run["channels"]:
-            res = results.get(name, {"state": "sending"})
+            res = results.get(name, SENDING)
             text, cls = channel_text(res, zone_of(self.hub), self.clock())
             label = channel_label(name, kinds.get(name, name))
             lines.append(
                 html.Li([html.Strong(label + ": "), html.Span(text, className=cls)], id=f"atab-test-{name}")
             )
-            done = done and res["state"] in ("delivered", "failed", "dead-lettered")
+            done = done and res.state in ("delivered", "failed", "dead-lettered")
         late = self.clock() - run["at"] > TEST_WATCH_S
         return lines, done or late
 

@@ -9,10 +9,9 @@ published snapshot (alerts/snapshot.py): the push thread never reads SQLite.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,8 +19,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from alerts import catalog, messages
-from alerts.catalog import MONITOR
 from alerts.config import Threshold
+from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult, HistoryEntry
 from alerts.snapshot import AlertSnapshot
 from alerts.states import active_order
 from app.dashboard import fmt
@@ -84,20 +83,14 @@ class AlertSections:
         return {"rows": rows}
 
 
-def in_view(bot: Any, view: str) -> bool:
-    """Whether an alert of ``bot`` belongs to a view: all bots, or its own bot plus the monitor's alerts."""
-    return view == ALL_BOTS or bot in (view, MONITOR)
+def view_bot(view: str) -> str | None:
+    """The read model's name of a view: its bot, or None for every bot."""
+    return None if view == ALL_BOTS else view
 
 
 def snapshot_of_view(snap: AlertSnapshot, view: str) -> AlertSnapshot:
     """The part of a snapshot one view shows (the rows are then made as for all bots)."""
-    if view == ALL_BOTS:
-        return snap
-    return dataclasses.replace(
-        snap,
-        active=tuple(a for a in snap.active if in_view(a.alert.get("bot"), view)),
-        history=tuple(e for e in snap.history if in_view(e.get("bot"), view)),
-    )
+    return snap.of_view(view_bot(view))
 
 
 def metrics_of_view(metrics: Any, view: str) -> Any:
@@ -107,36 +100,30 @@ def metrics_of_view(metrics: Any, view: str) -> Any:
     return msgspec.structs.replace(metrics, bots={b: m for b, m in metrics.bots.items() if b == view})
 
 
-def alert_status(service: Any) -> dict[str, Any]:
+def alert_status(service: Any) -> AlertStatus:
     """The alert status of the published snapshot, with the firing alerts counted per bot.
 
     The broadcaster narrows the status bar's firing count to a view with it
-    (broadcaster.alerts_for_view); the count and the Alerts tab come from one snapshot.
+    (``AlertStatus.for_view``); the count and the Alerts tab come from one snapshot.
     """
-    snap = service.snapshot()
-    status = snap.status()
-    by_bot: dict[str, int] = {}
-    for a in snap.active:
-        if a.alert.get("status") == "firing":
-            bot = str(a.alert.get("bot"))
-            by_bot[bot] = by_bot.get(bot, 0) + 1
-    status["firing_by_bot"] = by_bot
-    return status
+    return service.snapshot().status
 
 
-def channel_text(res: dict, zone: ZoneInfo | None = None, now: float | None = None) -> tuple[str, str]:
+def channel_text(
+    res: ChannelResult, zone: ZoneInfo | None = None, now: float | None = None
+) -> tuple[str, str]:
     """A channel's delivery state as words and a css class (pos / warn / neg); times in ``zone``."""
-    state = res.get("state")
+    state = res.state
     if state == "delivered":
         return "delivered", "pos"
     if state == "retrying":
         return (
-            f"retrying (attempt {res.get('attempt')}, "
-            f"next try {fmt.when(res.get('next_try'), zone or UTC, time.time() if now is None else now)}): "
-            f"{res.get('error')}"
+            f"retrying (attempt {res.attempt}, "
+            f"next try {fmt.when(res.next_try, zone or UTC, time.time() if now is None else now)}): "
+            f"{res.error}"
         ), "warn"
     if state in ("failed", "dead-lettered"):
-        return f"{state}: {res.get('error')}", "neg"
+        return f"{state}: {res.error}", "neg"
     return "sending…", "muted"
 
 
@@ -162,8 +149,8 @@ def _day(now: float, zone: ZoneInfo) -> str:
 def active_section(snap: AlertSnapshot, zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
     """Open alerts, most severe first (then firing before pending, then the oldest first)."""
     now = time.time() if now is None else now
-    alerts = sorted(snap.active, key=lambda a: active_order(a.alert))
-    return {"rows": [_active_row(a.alert, a.delivered, zone, now) for a in alerts]}
+    alerts = sorted(snap.active, key=active_order)
+    return {"rows": [_active_row(a, zone, now) for a in alerts]}
 
 
 def history_section(snap: AlertSnapshot, zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
@@ -174,56 +161,52 @@ def history_section(snap: AlertSnapshot, zone: ZoneInfo = UTC, now: float | None
     return {"rows": rows, "bots": [[b, messages.scope(b)] for b in bots]}  # [value, name shown]
 
 
-def _active_row(
-    a: Mapping[str, Any], delivered: tuple[str, ...], zone: ZoneInfo = UTC, now: float | None = None
-) -> dict[str, Any]:
+def _active_row(a: ActiveAlert, zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
     """One open alert: severity as a word, the bot, the rule's name, the fact once, since when."""
     now = time.time() if now is None else now
-    status = "acknowledged" if a.get("acked_at") else a.get("status")
-    if a.get("verifying"):  # carried over a restart; held until its bot's state caught up
+    status = "acknowledged" if a.acknowledged else a.status
+    if a.verifying:  # carried over a restart; held until its bot's state caught up
         status = f"{status}, verifying after restart"
-    acked = f"by {a.get('acked_by')} at {fmt.when(a.get('acked_at'), zone, now)}" if a.get("acked_at") else ""
+    acked = f"by {a.acked_by} at {fmt.when(a.acked_at, zone, now)}" if a.acknowledged else ""
     return {
-        "id": a["alert_id"],
-        "sev": a.get("severity"),
-        "bot": a.get("bot"),  # the id, as the bot selector knows it
-        "who": messages.scope(a.get("bot")),  # as the table shows it ("monitor" for the monitor's own)
-        "rule": catalog.title(str(a.get("rule"))),
-        "what": a.get("summary") or "",
-        "since": fmt.when(a.get("since"), zone, now),
+        "id": a.alert_id,
+        "sev": a.severity,
+        "bot": a.bot,  # the id, as the bot selector knows it
+        "who": messages.scope(a.bot),  # as the table shows it ("monitor" for the monitor's own)
+        "rule": catalog.title(a.rule),
+        "what": a.summary,
+        "since": fmt.when(a.since, zone, now),
         "status": status,
         "esc": _escalation(a),
-        "delivered": ", ".join(delivered) or ("not yet" if a.get("status") == "firing" else "—"),
-        "ackable": a.get("status") == "firing" and not a.get("acked_at"),
+        "delivered": ", ".join(a.delivered) or ("not yet" if a.status == "firing" else "—"),
+        "ackable": a.status == "firing" and not a.acknowledged,
         "acked": acked,
     }
 
 
-def _escalation(a: Mapping[str, Any]) -> str:
+def _escalation(a: ActiveAlert) -> str:
     """``none``, ``1 of 2 steps``; ``failover`` once every channel was told."""
-    steps = len((a.get("policy") or {}).get("escalate") or ())
-    done = int(a.get("escalations") or 0)
-    text = f"{done} of {steps} step{'s' if steps != 1 else ''}" if steps else "none"
-    return text + (", failover" if a.get("failed_over") else "")
+    steps = len(a.policy.get("escalate") or ())
+    text = f"{a.escalations} of {steps} step{'s' if steps != 1 else ''}" if steps else "none"
+    return text + (", failover" if a.failed_over else "")
 
 
-def _history_row(e: Mapping[str, Any], zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
-    """One notification: when, severity, bot, the rule's name, its state word and the fact it stated."""
+def _history_row(e: HistoryEntry, zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
+    """One notification: when, severity, bot, the rule's name (or the kind's), its state word and its fact."""
     now = time.time() if now is None else now
     chans = [
         [f"{name}: {text}", cls]
-        for name, res in sorted(e["channels"].items())
+        for name, res in sorted(e.channels.items())
         for text, cls in [channel_text(res, zone, now)]
     ]
-    rule = str(e.get("rule") or "")
     return {
-        "t": fmt.when(e.get("created_at"), zone, now),
-        "sev": e.get("severity") or "",
-        "bot": e.get("bot") or "",
-        "who": messages.scope(e.get("bot")) if e.get("bot") else "",
-        "rule": e.get("title") or (catalog.title(rule) if rule else ""),
-        "kind": e.get("state") or str(e.get("kind") or "").upper(),
-        "what": e.get("what") or e.get("summary") or "",
+        "t": fmt.when(e.created_at, zone, now),
+        "sev": e.severity or "",
+        "bot": e.bot or "",
+        "who": messages.scope(e.bot) if e.bot else "",
+        "rule": e.title,
+        "kind": e.state,
+        "what": e.what or e.summary or "",
         "ch": chans,
     }
 

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from alerts.catalog import MONITOR
+from alerts.read_model import AlertStatus
 from app.core.config import MetricsSettings
 from app.core.documents import MetricsDocument, StateDocument
 from app.dashboard.charts import CHARTS, Tracker
@@ -208,16 +208,10 @@ def _keep_chosen_bot(sections: dict[str, Any], view: str) -> None:
         sections["bots"] = sorted([*bots, view])
 
 
-def alerts_for_view(status: dict | None, view: str) -> dict | None:
-    """The alert status as one view sees it: firing counts that view's bot and the monitor's own alerts.
-
-    ``firing_by_bot`` (bot -> firing alerts) comes with the status when the alert service
-    is known (app/dashboard/alerts_sections.alert_status); without it the count stays global.
-    """
-    by_bot = (status or {}).get("firing_by_bot")
-    if status is None or view == ALL or by_bot is None:
-        return status
-    return {**status, "firing": int(by_bot.get(view, 0)) + int(by_bot.get(MONITOR, 0))}
+def alerts_for_view(status: AlertStatus | None, view: str) -> AlertStatus | None:
+    """The alert status as one view sees it: firing counts that view's bot and the monitor's own alerts
+    (the read model's ``firing_by_bot``, alerts/read_model.py)."""
+    return None if status is None else status.for_view(None if view == ALL else view)
 
 
 def chart_inputs(
@@ -247,7 +241,7 @@ class Broadcaster:
         settings: DashboardSettings,
         *,
         listen_info: dict,
-        alerts_status: Callable[[], dict] | None = None,
+        alerts_status: Callable[[], AlertStatus] | None = None,
         extra_sections: Callable[[str, MetricsDocument], dict] | None = None,
     ) -> None:
         self.hub = hub
@@ -370,15 +364,11 @@ class Broadcaster:
         zone as the one that decides "today", whatever changes the settings at run time."""
         return self.hub.under_lock(lambda store: store.config.metrics)
 
-    def _alerts(self) -> dict | None:
+    def _alerts(self) -> AlertStatus | None:
         if self.alerts_status is None:
             return None
         try:
             return self.alerts_status()
         except Exception as exc:  # the alert engine failing must not blank the dashboard
             log.warning("alerts_status() failed: %s", exc)
-            return {
-                "firing": 0,
-                "delivery_failing": True,
-                "channels": {"engine": {"ok": False, "last_error": str(exc), "pending": 0, "dead": 0}},
-            }
+            return AlertStatus.failed(str(exc))

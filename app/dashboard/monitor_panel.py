@@ -7,6 +7,7 @@ from typing import Any
 
 from msgspec import UNSET
 
+from alerts.read_model import AlertStatus
 from app.core.documents import CatchUp, MonitorStatus, PersistenceStatus
 from app.dashboard import fmt
 from app.dashboard.view_input import ViewInput, utc_now
@@ -116,26 +117,21 @@ def _known(value: Any) -> Any:
     return None if value is UNSET else value
 
 
-def alerts_kv(alerts: dict | None) -> list[list[str]]:
+def alerts_kv(alerts: AlertStatus | None) -> list[list[str]]:
     if alerts is None:
         return [["Alerting", "not configured", "muted"]]
-    firing = int(alerts.get("firing") or 0)
     rows = [
-        ["Firing alerts", fmt.integer(firing), "neg" if firing else "pos"],
-        [
-            "Delivery",
-            "FAILING" if alerts.get("delivery_failing") else "ok",
-            "neg" if alerts.get("delivery_failing") else "pos",
-        ],
+        ["Firing alerts", fmt.integer(alerts.firing), "neg" if alerts.firing else "pos"],
+        ["Delivery", *(("FAILING", "neg") if alerts.delivery_failing else ("ok", "pos"))],
     ]
-    store = alerts.get("store") or {"ok": True}
-    if not store.get("ok"):  # the alerts go on in memory; what the file could not take is held
-        held = f"{fmt.integer(store.get('held_notifications'))} notifications held in memory"
-        rows.append(["Alert store", f"FAILING: {store.get('error')} · {held}", "neg"])
+    store = alerts.store
+    if not store.ok:  # the alerts go on in memory; what the file could not take is held
+        held = f"{fmt.integer(store.held_notifications)} notifications held in memory"
+        rows.append(["Alert store", f"FAILING: {store.error} · {held}", "neg"])
     else:
         rows.append(["Alert store", "ok", "pos"])
-    for name, ch in sorted((alerts.get("channels") or {}).items()):
-        text = "ok" if ch.get("ok") else f"failing: {ch.get('last_error') or 'unknown error'}"
-        text += f" · pending {fmt.integer(ch.get('pending'))} · dead {fmt.integer(ch.get('dead'))}"
-        rows.append([f"Channel {name}", text, "pos" if ch.get("ok") else "neg"])
+    for name, ch in sorted(alerts.channels.items()):
+        text = "ok" if ch.ok else f"failing: {ch.last_error or 'unknown error'}"
+        text += f" · pending {fmt.integer(ch.pending)} · dead {fmt.integer(ch.dead)}"
+        rows.append([f"Channel {name}", text, "pos" if ch.ok else "neg"])
     return rows

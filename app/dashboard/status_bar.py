@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alerts.read_model import AlertStatus
 from app.core.documents import BotMetrics
 from app.dashboard import fmt
 from app.dashboard.across_bots import SWITCH_CLASS, age_note, worst_drawdown, youngest_age
@@ -63,10 +64,9 @@ def _connection(
     return conn, text, stale_bots
 
 
-def _alerts_item(alerts: dict) -> tuple[list[str], bool]:
+def _alerts_item(alerts: AlertStatus) -> tuple[list[str], bool]:
     """The bar's Alerts figure, and whether delivery is failing (then the whole bar turns red)."""
-    firing = int(alerts.get("firing") or 0)
-    failing = bool(alerts.get("delivery_failing"))
+    firing, failing = alerts.firing, alerts.delivery_failing
     cls = "neg" if firing else "neutral"
     item = [
         "Alerts",

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from alerts.read_model import AlertStatus
 from app.core.documents import MetricsDocument, StateDocument
 from app.dashboard import fmt
 
@@ -29,7 +30,7 @@ class ViewInput:
     now: float
     stale_after_s: float
     listen_info: dict
-    alerts: dict | None = None
+    alerts: AlertStatus | None = None
     server: dict = field(default_factory=dict)  # clients, frames/s: the dashboard's own state
     fills_rows: int = 100
     error_rows: int = 20

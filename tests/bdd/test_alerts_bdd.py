@@ -134,7 +134,7 @@ def evaluate_for(world, seconds):
 @when(parsers.parse('the alert is acknowledged by "{who}"'))
 def acknowledge(world, who):
     (alert,) = world.service().active()
-    assert world.service().ack(alert["alert_id"], by=who)
+    assert world.service().ack(alert.alert_id, by=who)
 
 
 @then("an alert is sent via each configured channel")
@@ -145,7 +145,7 @@ def sent_everywhere(world):
     )
     assert len(world.sink.messages) == 1
     assert all("350" in req.get_data(as_text=True) for req, _ in world.http.log)
-    assert world.service().status()["firing"] == 1
+    assert world.service().status().firing == 1
 
 
 @then(parsers.parse('the webhook has received "{expected}"'))

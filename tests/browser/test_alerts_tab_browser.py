@@ -124,17 +124,17 @@ def test_acknowledge_stops_escalation(dash_duo, mon: AlertsMonitor) -> None:
         wait_xpath(dash_duo, row, 5)
         dash_duo.driver.execute_script("arguments[0].click();", dash_duo.find_element(row, attribute="XPATH"))
         dash_duo.wait_for_contains_text("#atab-ack-status", "acknowledged", timeout=5)
-        alerts = {a["rule"]: a for a in mon.alerts.active() if a["bot"] == "ack-bot"}
+        alerts = {a.rule: a for a in mon.alerts.active() if a.bot == "ack-bot"}
         acked_alert, control = alerts["kill_switch"], alerts["circuit_breaker"]
-        assert acked_alert["acked_by"] == "dashboard" and control["acked_by"] is None
-        assert acked_alert["fired_at"] == control["fired_at"]
+        assert acked_alert.acked_by == "dashboard" and control.acked_by is None
+        assert acked_alert.fired_at == control.fired_at
         # the control alert (not acknowledged) escalates to e-mail after 4 s; the acked one must not
         WebDriverWait(dash_duo.driver, 10).until(
             until(lambda: any("circuit breaker" in str(m["Subject"]) for m in mon.inbox.messages))
         )
         assert not [m for m in mon.inbox.messages if "kill switch" in str(m["Subject"])]
-        escalated = [r["kind"] for r in mon.alerts.outbox.notifications_of(acked_alert["alert_id"])]
+        escalated = [r.kind for r in mon.alerts.outbox.notifications_of(acked_alert.alert_id)]
         assert "escalation" not in escalated
-        now = next(a for a in mon.alerts.active() if a["alert_id"] == acked_alert["alert_id"])
-        assert now["escalations"] == 0
+        now = next(a for a in mon.alerts.active() if a.alert_id == acked_alert.alert_id)
+        assert now.escalations == 0
         dash_duo.wait_for_contains_text("#atab-active", "acknowledged", timeout=5)

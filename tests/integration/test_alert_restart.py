@@ -13,6 +13,7 @@ import itertools
 import sqlite3
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from alerts import messages
@@ -34,9 +35,8 @@ def _sent(svc) -> list[tuple[str, str]]:
 
 
 def _rows(svc) -> list[dict]:
-    import json
 
-    return [dict(r, payload=json.loads(r["payload"])) for r in svc.outbox.notifications()]
+    return [msgspec.structs.asdict(r) for r in svc.outbox.notifications()]
 
 
 def _run(svc, clock: FakeClock, seconds: float, each=None, step: float = 1.0) -> None:
@@ -70,9 +70,9 @@ def test_firing_alert_stays_firing_with_its_history_and_sends_nothing(tmp_path):
     _run(b, clock, 120, each=lambda: fed.account(80_000.0))
     assert _sent(b) == [("max_drawdown", "firing")]
     after = b.active()[0]
-    assert (after["alert_id"], after["fired_at"], after["status"]) == (
-        before["alert_id"],
-        before["fired_at"],
+    assert (after.alert_id, after.fired_at, after.status) == (
+        before.alert_id,
+        before.fired_at,
         "firing",
     )
     fed.account(100_000.0)  # the drawdown ends while the monitor runs: an ordinary resolve
@@ -106,7 +106,7 @@ def test_condition_false_during_the_outage_resolves_once_saying_so(tmp_path):
     assert f"stopped at about {messages.utc(p['after_restart']['stopped_at'])}" in text
     assert f"restarted at {messages.utc(restarted)}" in text
     assert p["note"] in text
-    assert b.active() == []
+    assert b.active() == ()
 
 
 def test_graceful_stop_records_the_exact_stop_time(tmp_path):
@@ -150,7 +150,7 @@ def test_counter_alerts_are_not_refired_and_keep_their_hold(tmp_path):
     again = fed.restored()
     c = make_service(again, cfg, tmp_path)
     _run(c, clock, 200, each=again.health)
-    assert len(_rows(c)) == 4 and c.active() == []
+    assert len(_rows(c)) == 4 and c.active() == ()
 
 
 def test_counter_hold_ending_during_the_outage_resolves_once_as_outage(tmp_path):
@@ -216,7 +216,7 @@ def test_pending_for_timer_continues_from_before_the_restart(tmp_path):
     a.evaluate()
     since = clock()
     _run(a, clock, 30, each=lambda: feed.account(80_000.0))
-    assert _rows(a) == [] and [x["status"] for x in a.active()] == ["pending"]
+    assert _rows(a) == [] and [x.status for x in a.active()] == ["pending"]
     clock.advance(10)  # down 10 s
     fed = feed.restored()
     b = make_service(fed, cfg, tmp_path)
@@ -238,7 +238,7 @@ def test_alert_of_a_bot_unknown_after_restart_ends_once_as_unverified(tmp_path):
     _run(b, clock, 1)
     _run(b, clock, 300)
     rows = _rows(b)
-    assert [r["kind"] for r in rows] == ["firing", "resolved"] and b.active() == []
+    assert [r["kind"] for r in rows] == ["firing", "resolved"] and b.active() == ()
     p = rows[1]["payload"]
     assert p["after_restart"]["why"] == "unknown_bot"
     text = "\n".join([messages.headline(p), *messages.detail_lines(p)])
@@ -260,7 +260,7 @@ def test_bot_without_saved_state_that_reports_again_is_evaluated_but_never_clear
     rows = _rows(b)
     assert [(r["payload"]["rule"], r["kind"]) for r in rows[2:]] == [("max_drawdown", "resolved")]
     assert rows[2]["payload"]["after_restart"]["why"] == "unknown_bot"  # not an all-clear
-    assert [x["rule"] for x in b.active()] == ["kill_switch"]  # still true: still firing, not re-sent
+    assert [x.rule for x in b.active()] == ["kill_switch"]  # still true: still firing, not re-sent
 
 
 def test_no_stale_alert_for_a_bot_that_is_heard_again_after_the_restart(tmp_path):
@@ -274,7 +274,7 @@ def test_no_stale_alert_for_a_bot_that_is_heard_again_after_the_restart(tmp_path
     b = make_service(fed, cfg, tmp_path)
     _run(b, clock, 2)  # the bot's next event takes a moment to arrive
     _run(b, clock, 100, each=fed.health)
-    assert _rows(b) == [] and b.active() == []
+    assert _rows(b) == [] and b.active() == ()
 
 
 def test_a_bot_dead_during_the_outage_turns_stale_one_stale_period_after_the_restart(tmp_path):
@@ -306,7 +306,7 @@ def test_a_stale_alert_firing_before_the_restart_stays_firing(tmp_path):
     fed = feed.restored()
     b = make_service(fed, cfg, tmp_path)
     _run(b, clock, 200)
-    assert _sent(b) == [("stale", "firing")] and [x["rule"] for x in b.active()] == ["stale"]
+    assert _sent(b) == [("stale", "firing")] and [x.rule for x in b.active()] == ["stale"]
     fed.health()  # it comes back
     _run(b, clock, 1)
     assert _sent(b) == [("stale", "firing"), ("stale", "resolved")]
@@ -368,7 +368,7 @@ def test_a_file_from_before_rule_memory_opens_and_does_not_refire_counters(tmp_p
         fed.health(bot="b2")
 
     _run(b, clock, 100, each=both)  # unchanged counters are not moves: nothing re-fires
-    assert len(_rows(b)) == 3 and [x["bot"] for x in b.active()] == ["b2"]
+    assert len(_rows(b)) == 3 and [x.bot for x in b.active()] == ["b2"]
     _run(b, clock, 1, each=both)  # b2's held from the restart (its last move is not in the file)
     assert clock() == restarted + 100 and _sent(b)[3:] == [("events_lost", "resolved")]
     with sqlite3.connect(tmp_path / "data" / "alerts.sqlite3") as db:

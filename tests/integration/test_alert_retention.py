@@ -36,7 +36,7 @@ def _rows(path: str) -> dict[str, str]:
 
 
 def _ids(box: Outbox, aid: str) -> list[int]:
-    return [r["id"] for r in box.notifications("alert_id=?", (aid,))]
+    return [r.id for r in box.notifications(alert_id=aid)]
 
 
 def _history(box: Outbox, clock: FakeClock) -> None:
@@ -59,7 +59,7 @@ def test_prune_drops_finished_notifications_older_than_the_retention(tmp_path) -
     _history(box, clock)
     assert box.prune(10_000, clock(), 30 * DAY) == 2
     assert _rows(box.path) == {"new-dead": "dead", "open": "sent", "old-pending": "pending"}
-    assert [a["alert_id"] for a in box.history(10)] == ["new-dead", "open"]
+    assert [a.alert_id for a in box.history(10)] == ["new-dead", "open"]
     box.close()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from werkzeug import Response
 
+from alerts.read_model import ChannelStatus
 from tests.support.alerts import FakeClock, Feed, bodies, kinds, make_service, settings, webhook_channel
 
 
@@ -104,7 +105,7 @@ def test_flapping_inside_for_sends_nothing_and_holding_fires(httpserver, tmp_pat
         feed.health(circuit_breaker="closed")
         _run(svc, clock, 5, each=feed.health)
     assert httpserver.log == []
-    assert svc.status()["firing"] == 0
+    assert svc.status().firing == 0
     feed.health(circuit_breaker="open")
     svc.pump()  # the evaluator runs on the change itself
     _run(svc, clock, 29.5, each=feed.health)
@@ -170,7 +171,7 @@ def test_retry_until_recovery_without_duplicates(httpserver, tmp_path):
     t_ok = next(t for t, s in attempts if s == 200)
     assert 4.5 <= t_ok < 4.5 + 3.5  # the next backoff step after recovery
     assert _count(httpserver, "/slack") == 1  # the healthy channel got no duplicate
-    assert svc.status()["channels"]["hook"] == {"ok": True, "last_error": None, "pending": 0, "dead": 0}
+    assert svc.status().channels["hook"] == ChannelStatus(ok=True, last_error=None, pending=0, dead=0)
     svc.stop()
 
 
@@ -197,7 +198,7 @@ def test_retry_after_is_waited_out_exactly(httpserver, tmp_path):
     clock.t = t0 + 7.0
     svc.pump()
     assert seen == [0.0, 7.0]
-    assert svc.status()["channels"]["slack"]["pending"] == 0
+    assert svc.status().channels["slack"].pending == 0
     svc.stop()
 
 
@@ -209,10 +210,10 @@ def test_permanent_error_is_not_retried_and_is_dead_lettered(httpserver, tmp_pat
     feed.health(circuit_breaker="open")
     _run(svc, clock, 120, step=1)
     assert _count(httpserver, "/hook") == 1
-    st = svc.status()["channels"]["hook"]
-    assert st["dead"] == 1 and st["pending"] == 0 and not st["ok"] and "400" in st["last_error"]
-    dead = svc.outbox.notifications("status='dead'")
-    assert len(dead) == 1 and "HTTP 400" in dead[0]["last_error"]
+    st = svc.status().channels["hook"]
+    assert st.dead == 1 and st.pending == 0 and not st.ok and "400" in (st.last_error or "")
+    dead = svc.outbox.notifications(status="dead")
+    assert len(dead) == 1 and "HTTP 400" in (dead[0].last_error or "")
     svc.stop()
 
 
@@ -229,9 +230,9 @@ def test_escalation_after_delay_and_not_after_ack(httpserver, tmp_path):
     feed.health(bot="b1", kill_switch="triggered")
     feed.health(bot="b2", kill_switch="triggered")
     svc.pump()
-    acked = next(a for a in svc.active() if a["bot"] == "b2")
+    acked = next(a for a in svc.active() if a.bot == "b2")
     clock.advance(100)
-    assert svc.ack(acked["alert_id"], by="alice")
+    assert svc.ack(acked.alert_id, by="alice")
     assert not svc.ack("no-such-alert", by="alice")
 
     def keep():
@@ -267,7 +268,7 @@ def test_undeliverable_critical_fails_over_to_other_channels(httpserver, tmp_pat
         for req, _ in httpserver.log
         if req.path == "/slack"
     )
-    assert svc.status()["delivery_failing"] is False
+    assert svc.status().delivery_failing is False
     svc.stop()
 
 
@@ -281,8 +282,8 @@ def test_nothing_can_deliver_raises_the_banner(httpserver, tmp_path, caplog):
     _run(svc, clock, 5, step=1)  # hook dead at once -> failover to slack -> dead too
     assert _count(httpserver, "/slack") == 1
     st = svc.status()
-    assert st["delivery_failing"] is True and st["firing"] == 1
-    assert st["channels"]["hook"]["dead"] == 1 and st["channels"]["slack"]["dead"] == 1
+    assert st.delivery_failing is True and st.firing == 1
+    assert st.channels["hook"].dead == 1 and st.channels["slack"].dead == 1
     assert "event=alert_delivery_failing alerts=1" in caplog.text
     svc.stop()
 
@@ -308,7 +309,7 @@ def test_flood_is_digested_within_rate_limit_without_loss_or_duplicates(httpserv
     sections = [b["text"]["text"] for m in msgs for b in m["blocks"] if b["type"] == "section"]
     named = sorted(s.split(" FIRING ")[1].split(":")[0] for s in sections)
     assert named == sorted(f"bot{i:03d}" for i in range(200))  # every alert once, none twice
-    assert svc.status()["channels"]["slack"]["pending"] == 0
+    assert svc.status().channels["slack"].pending == 0
     svc.stop()
 
 
@@ -348,5 +349,5 @@ def test_stale_bot_fires_and_survives_restart(httpserver, tmp_path):
     restored = feed.restored()  # the monitor restarted on its saved state: the dead bot is still silent
     svc2 = make_service(restored, cfg, tmp_path)
     _run(svc2, clock, 90, step=1)
-    assert [a["rule"] for a in svc2.active()] == ["stale"] and len(httpserver.log) == 1
+    assert [a.rule for a in svc2.active()] == ["stale"] and len(httpserver.log) == 1
     svc2.stop()

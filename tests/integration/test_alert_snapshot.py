@@ -69,7 +69,7 @@ def test_the_push_thread_shows_alerts_with_the_outbox_closed(httpserver, tmp_pat
         feed.hub,
         DashboardSettings(),
         listen_info={"zmq": [], "http": ""},
-        alerts_status=lambda: svc.snapshot().status(),
+        alerts_status=lambda: svc.snapshot().status,
         extra_sections=tab.sections,
     )
     counting = _CountingOutbox(svc.outbox)
@@ -96,11 +96,11 @@ def test_the_outbox_is_read_once_per_change_whatever_the_number_of_alerts(httpse
         svc.snapshots.outbox = counting
         svc.publish()  # nothing changed since the last publish: no query at all
         assert counting.calls == 1  # the change counter only
-        alert_id = svc.snapshot().active[0].alert["alert_id"]
+        alert_id = svc.snapshot().active[0].alert_id
         counting.calls = 0
         assert svc.ack(alert_id, "test")  # a write, then a publish that re-reads the outbox
         calls[n] = counting.calls
-        assert svc.snapshot().active[0].alert["acked_by"] == "test"
+        assert svc.snapshot().active[0].acked_by == "test"
         svc.stop()
     assert calls[1] == calls[6] > 1
 
@@ -108,8 +108,8 @@ def test_the_outbox_is_read_once_per_change_whatever_the_number_of_alerts(httpse
 def test_a_published_snapshot_is_never_changed_by_later_writes(httpserver, tmp_path) -> None:
     svc, _feed = _firing_service(httpserver, tmp_path, ["b1"])
     before = svc.snapshot()
-    assert svc.ack(before.active[0].alert["alert_id"], "test")
+    assert svc.ack(before.active[0].alert_id, "test")
     after = svc.snapshot()
     assert after is not before
-    assert before.active[0].alert["acked_by"] is None and after.active[0].alert["acked_by"] == "test"
+    assert before.active[0].acked_by is None and after.active[0].acked_by == "test"
     svc.stop()

@@ -87,10 +87,10 @@ def test_a_critical_alert_reaches_the_channel_and_the_page_while_the_store_is_fu
     svc.pump()
     assert _kinds(hook) == [("max_drawdown", "firing")]  # sent from memory
     snap = svc.snapshot()
-    assert [a.alert["rule"] for a in snap.active] == ["max_drawdown"]
-    store = snap.status()["store"]
-    assert (store["ok"], store["held_alerts"]) == (False, 1)
-    assert "full" in store["error"]
+    assert [a.rule for a in snap.active] == ["max_drawdown"]
+    store = snap.status.store
+    assert (store.ok, store.held_alerts) == (False, 1)
+    assert "full" in (store.error or "")
     for _ in range(5):  # evaluations go on, failing the same way: said once
         clock.advance(1.5)
         svc.pump()
@@ -100,12 +100,12 @@ def test_a_critical_alert_reaches_the_channel_and_the_page_while_the_store_is_fu
     _free(svc.outbox._db)
     clock.advance(1.5)
     svc.pump()
-    status = svc.snapshot().status()["store"]
-    assert (status["ok"], status["resumed_at"]) == (True, clock())
+    status = svc.snapshot().status.store
+    assert (status.ok, status.resumed_at) == (True, clock())
     assert _log_count(caplog, "alert_store_resumed") == 1
     rows = svc.outbox.notifications()
-    assert [(r["kind"], r["status"]) for r in rows] == [("firing", "sent")]  # written back as delivered
-    assert [a["status"] for a in svc.outbox.history(5)] == ["firing"]
+    assert [(r.kind, r.status) for r in rows] == [("firing", "sent")]  # written back as delivered
+    assert [a.status for a in svc.outbox.history(5)] == ["firing"]
 
     clock.advance(10)
     svc.pump()

@@ -64,7 +64,7 @@ def test_fired_resolved_escalated_acked_delivered_failed_dead_lettered_are_log_l
         clock.advance(1)
         feed.health(circuit_breaker="open")
         svc.pump()
-    alert_id = svc.active()[0]["alert_id"]
+    alert_id = svc.active()[0].alert_id
     assert svc.ack(alert_id, "alice")
     feed.health(circuit_breaker="closed")
     clock.advance(1)

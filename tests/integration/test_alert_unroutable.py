@@ -22,18 +22,18 @@ def _pending_hook(httpserver, tmp_path):
     svc = make_service(feed, cfg, tmp_path)
     feed.health(kill_switch="triggered")
     svc.pump()
-    [row] = svc.outbox.notifications("channel='hook'")
-    assert row["status"] == "pending" and row["attempts"] == 1
+    [row] = svc.outbox.notifications(channel="hook")
+    assert row.status == "pending" and row.attempts == 1
     return svc
 
 
 def test_reload_without_the_channel_dead_letters_its_pending_rows(httpserver, tmp_path) -> None:
     svc = _pending_hook(httpserver, tmp_path)
     svc.reload(settings())
-    [row] = svc.outbox.notifications("channel='hook'")
-    assert (row["status"], row["last_error"]) == ("dead", REASON)
-    assert row["lease_until"] is None
-    assert row_state(row)["state"] == "dead-lettered"
+    [row] = svc.outbox.notifications(channel="hook")
+    assert (row.status, row.last_error) == ("dead", REASON)
+    assert row.lease_until is None
+    assert row_state(row).state == "dead-lettered"
     assert svc.outbox.channel_counts()["hook"] == {"pending": 0, "dead": 1}
     svc.stop()
 
@@ -41,8 +41,8 @@ def test_reload_without_the_channel_dead_letters_its_pending_rows(httpserver, tm
 def test_restart_without_the_channel_dead_letters_its_pending_rows(httpserver, tmp_path) -> None:
     _pending_hook(httpserver, tmp_path).stop()
     again = make_service(Feed(FakeClock()), settings(), tmp_path)  # same SQLite file, no channel
-    [row] = again.outbox.notifications("channel='hook'")
-    assert (row["status"], row["last_error"]) == ("dead", REASON)
+    [row] = again.outbox.notifications(channel="hook")
+    assert (row.status, row.last_error) == ("dead", REASON)
     again.stop()
 
 
@@ -57,7 +57,7 @@ def test_a_removed_destination_is_dead_lettered_and_the_kept_one_is_not(httpserv
     feed.health(kill_switch="triggered")
     svc.pump()
     svc.reload(settings(channels={"hook": webhook_channel(url)}, routes=routes))
-    rows = {r["dest"]: r for r in svc.outbox.notifications("channel='hook'")}
-    assert rows["0"]["status"] == "pending"
-    assert rows["1"]["status"] == "dead" and "is not configured" in rows["1"]["last_error"]
+    rows = {r.dest: r for r in svc.outbox.notifications(channel="hook")}
+    assert rows["0"].status == "pending"
+    assert rows["1"].status == "dead" and "is not configured" in (rows["1"].last_error or "")
     svc.stop()

@@ -52,7 +52,7 @@ def _latencies(mon: Monitor, ms: float, n: int = 20, bot: str = "b1") -> None:
 
 
 def _firing(mon: Monitor) -> set[tuple[str, str]]:
-    return {(a["bot"], a["rule"]) for a in mon.alerts.active() if a["status"] == "firing"}
+    return {(a.bot, a.rule) for a in mon.alerts.active() if a.status == "firing"}
 
 
 def test_a_saved_change_applies_threshold_channel_and_stale_limit(monitor: Monitor, httpserver) -> None:

@@ -38,8 +38,8 @@ def test_registered_type_receives_an_alert_through_outbox_and_worker(jsonl, tmp_
     [line] = toy_channel.lines(out)
     assert line["alert"]["rule"] == "kill_switch" and line["alert"]["kind"] == "firing"
     assert line["idem"].endswith(":audit:default")
-    [row] = svc.outbox.notifications("channel='audit'")
-    assert row["status"] == "sent"
+    [row] = svc.outbox.notifications(channel="audit")
+    assert row.status == "sent"
     svc.stop()
 
 
@@ -50,9 +50,11 @@ def test_registered_type_secret_is_scrubbed_from_the_failure(jsonl, tmp_path) ->
     svc = make_service(feed, _settings(tmp_path / "missing-dir" / "a.jsonl", token), tmp_path)
     feed.health(kill_switch="triggered")
     svc.pump()
-    [row] = svc.outbox.notifications("channel='audit'")
-    assert row["status"] == "dead" and "no directory" in row["last_error"]
-    assert token not in row["last_error"] and token not in (svc.status()["channels"]["audit"]["last_error"])
+    [row] = svc.outbox.notifications(channel="audit")
+    assert row.status == "dead" and "no directory" in (row.last_error or "")
+    assert token not in (row.last_error or "") and token not in (
+        svc.status().channels["audit"].last_error or ""
+    )
     svc.stop()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from alerts import messages
 from tests.support.alerts import FakeClock, Feed, make_service, settings
 
@@ -18,7 +16,7 @@ def _cfg() -> object:
 
 
 def _sent(svc) -> list[tuple[str, str, str]]:
-    rows = [json.loads(r["payload"]) for r in svc.outbox.notifications()]
+    rows = [r.payload for r in svc.outbox.notifications()]
     return [(p["bot"], p["rule"], p["kind"]) for p in rows]
 
 
@@ -36,20 +34,18 @@ def test_forgetting_a_bot_closes_its_alerts_with_the_note_and_only_its_own(tmp_p
         feed.account(100_000.0, bot=bot)
         feed.account(80_000.0, bot=bot)  # a 20 % drawdown: critical
     svc.evaluate()
-    assert sorted(a["bot"] for a in svc.active()) == ["gone", "kept"]
+    assert sorted(a.bot for a in svc.active()) == ["gone", "kept"]
     assert _forget(feed, svc, "gone") == 1
     assert feed.hub.bots() == ["kept"]
     for _ in range(300):  # five repeat periods: nothing more about the forgotten bot
         clock.advance(1.0)
         feed.account(80_000.0, bot="kept")
         svc.evaluate()
-    assert [a["bot"] for a in svc.active()] == ["kept"]
+    assert [a.bot for a in svc.active()] == ["kept"]
     gone = [s for s in _sent(svc) if s[0] == "gone"]
     assert gone == [("gone", "max_drawdown", "firing"), ("gone", "max_drawdown", "resolved")]
     closed = next(
-        json.loads(r["payload"])
-        for r in svc.outbox.notifications()
-        if json.loads(r["payload"])["bot"] == "gone" and r["kind"] == "resolved"
+        r.payload for r in svc.outbox.notifications() if r.payload["bot"] == "gone" and r.kind == "resolved"
     )
     text = "\n".join([messages.headline(closed), *messages.detail_lines(closed)])
     assert closed["note"] == "bot forgotten by the operator" and closed["note"] in text
@@ -80,7 +76,7 @@ def test_a_restart_after_a_forget_keeps_the_bot_forgotten(tmp_path) -> None:
         clock.advance(1.0)
         fed.account(100_000.0, bot="kept")
         again.evaluate()
-    assert fed.hub.bots() == ["kept"] and again.active() == []
+    assert fed.hub.bots() == ["kept"] and again.active() == ()
     assert [s for s in _sent(again) if s[0] == "gone"] == [
         ("gone", "max_drawdown", "firing"),
         ("gone", "max_drawdown", "resolved"),
@@ -100,5 +96,5 @@ def test_alerts_of_a_bot_unknown_after_a_restart_end_once_and_are_not_repeated(t
     for _ in range(600):  # ten repeat periods
         clock.advance(1.0)
         again.evaluate()
-    assert again.active() == []
+    assert again.active() == ()
     assert _sent(again) == [("lost", "max_drawdown", "firing"), ("lost", "max_drawdown", "resolved")]

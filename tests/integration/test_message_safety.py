@@ -117,10 +117,10 @@ def test_a_row_that_cannot_be_built_is_dead_lettered_alone_and_the_digest_goes_o
     outbox.write([], rows, 1.7e9)
     worker = ChannelWorker(ch, outbox, RateLimiter(), settings().delivery, lambda: 1.7e9 + 1)
     worker.run_once()
-    by_alert = {n["alert_id"]: n for n in outbox.notifications()}
-    assert by_alert["broken"]["status"] == "dead", by_alert["broken"]
-    assert "message could not be built" in (by_alert["broken"]["last_error"] or "")
-    assert all(by_alert[p["alert_id"]]["status"] == "sent" for p in good)
+    by_alert = {n.alert_id: n for n in outbox.notifications()}
+    assert by_alert["broken"].status == "dead", by_alert["broken"]
+    assert "message could not be built" in (by_alert["broken"].last_error or "")
+    assert all(by_alert[p["alert_id"]].status == "sent" for p in good)
     assert len(httpserver.log) == 1  # one digest with the three good alerts
     digest = json.dumps(_posted(httpserver)["blocks"])
     assert all(p["alert_id"] in digest for p in good) and "broken" not in digest

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from alerts.outbox import _tuples
+from alerts.alert_store import tuples as _tuples
 from alerts.rules import RuleSet
 from tests.support.alerts import settings
 from tests.support.documents import bot_metrics, metrics_doc

@@ -6,12 +6,12 @@ renders out; the Rules table from settings and a metrics document.
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerts import catalog
-from alerts.snapshot import ActiveAlert, AlertSnapshot
+from alerts.read_model import ActiveAlert, ChannelResult, HistoryEntry
+from alerts.snapshot import AlertSnapshot
 from app.dashboard.alerts_sections import active_section, history_section, rules_rows
 from tests.support.alerts import settings
 from tests.support.documents import bot_metrics, metrics_doc
@@ -37,7 +37,7 @@ def _alert(i: int, severity: str, rule: str, summary: str, since: float, **over:
         "policy": {"escalate": [{"after_s": 300, "channels": ["sms"]}]},
         **over,
     }
-    return ActiveAlert(MappingProxyType(doc), ("slack",))
+    return ActiveAlert(**doc, delivered=("slack",))
 
 
 def _snapshot() -> AlertSnapshot:
@@ -94,43 +94,47 @@ def test_times_are_in_the_configured_zone_with_the_zone_and_the_date_when_not_to
     assert row["status"] == "acknowledged" and row["acked"] == "by dashboard at 24 Nov 07:00:00 JST"
 
 
+def _entry(at: float, bot: str, **over: Any) -> HistoryEntry:
+    fields: dict[str, Any] = {
+        "key": f"a:{at}",
+        "alert_id": "a",
+        "kind": "alert",
+        "event": "firing",
+        "state": "FIRING",
+        "created_at": at,
+        "severity": "critical",
+        "bot": bot,
+        "rule": "circuit_breaker",
+        "title": "Circuit breaker",
+        "summary": "circuit breaker OPEN (was closed)",
+        "what": "circuit breaker OPEN (was closed)",
+        "channels": {},
+    }
+    return HistoryEntry(**{**fields, **over})
+
+
 def test_history_rows_state_what_each_notification_said_newest_first() -> None:
     entries = (
-        {
-            "created_at": NOW - 10,
-            "severity": "critical",
-            "bot": "b1",
-            "rule": "circuit_breaker",
-            "title": "Circuit breaker",
-            "kind": "resolved",
-            "state": "RESOLVED",
-            "summary": "circuit breaker OPEN (was closed)",
-            "what": "circuit breaker closed again",
-            "channels": {"slack": {"state": "delivered"}},
-        },
-        {
-            "created_at": NOW - 100,
-            "severity": "critical",
-            "bot": "b1",
-            "rule": "circuit_breaker",
-            "kind": "firing",
-            "summary": "circuit breaker OPEN (was closed)",
-            "channels": {},
-        },
+        _entry(
+            NOW - 10,
+            "b1",
+            event="resolved",
+            state="RESOLVED",
+            what="circuit breaker closed again",
+            channels={"slack": ChannelResult(state="delivered")},
+        ),
+        _entry(NOW - 100, "b1"),
     )
     rows = history_section(AlertSnapshot(history=entries), TOKYO, NOW)["rows"]
     assert [(r["kind"], r["rule"], r["what"]) for r in rows] == [
         ("RESOLVED", "Circuit breaker", "circuit breaker closed again"),
-        ("FIRING", "Circuit breaker", "circuit breaker OPEN (was closed)"),  # an entry of an older monitor
+        ("FIRING", "Circuit breaker", "circuit breaker OPEN (was closed)"),
     ]
     assert rows[0]["t"] == "06:59:50 JST"
 
 
 def test_the_history_filter_names_the_monitor_as_a_human_reads_it() -> None:
-    entries = tuple(
-        {"created_at": NOW - i, "severity": "critical", "bot": bot, "rule": "journal_failing", "channels": {}}
-        for i, bot in enumerate(("b1", catalog.MONITOR))
-    )
+    entries = tuple(_entry(NOW - i, bot) for i, bot in enumerate(("b1", catalog.MONITOR)))
     bots = history_section(AlertSnapshot(history=entries), TOKYO, NOW)["bots"]
     assert bots == [[catalog.MONITOR, "monitor"], ["b1", "b1"]]  # [value the rows carry, name shown]
 

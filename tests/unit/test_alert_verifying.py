@@ -87,7 +87,7 @@ def _cfg() -> object:
 
 
 def _sent(svc) -> list[tuple[str, str]]:
-    return [(json.loads(r["payload"])["rule"], r["kind"]) for r in svc.outbox.notifications()]
+    return [(r.payload["rule"], r.kind) for r in svc.outbox.notifications()]
 
 
 def _without_last(feed: Feed, n: int) -> Feed:
@@ -111,7 +111,7 @@ def _fired_then_killed(tmp_path):
     feed.account(80_000.0)  # the evidence: seq 2
     a.evaluate()
     assert _sent(a) == [("max_drawdown", "firing")]
-    assert a.active()[0]["evidence_seq"] == 2
+    assert a.active()[0].evidence_seq == 2
     clock.advance(3)  # SIGKILL: no stop()
     fed = _without_last(feed, 1)
     assert fed.hub.metrics().bots["b1"].drawdown == 0.0  # the restored state: no drawdown yet
@@ -141,19 +141,17 @@ def test_an_alert_whose_evidence_the_restore_lacks_is_held_until_the_state_catch
         b.evaluate()
     assert _sent(b) == [("max_drawdown", "firing")]  # no resolve, no re-fire, no repeat, no escalation
     held = b.active()[0]
-    assert held["verifying"] is True
-    assert {k: v for k, v in held.items() if k != "verifying"} == {
-        k: v for k, v in before.items() if k != "verifying"
-    }
-    assert b.snapshot().active[0].alert["verifying"] is True
+    assert held.verifying is True
+    assert msgspec.structs.replace(held, verifying=False) == msgspec.structs.replace(before, verifying=False)
+    assert b.snapshot().active[0].verifying is True
 
     clock.advance(1)
     ((_, _, missing),) = lost  # the collector holds newer live events behind the gap and asks for it:
     fed.hub.apply_batch(missing, len(missing))  # the replay brings the state past the evidence
     b.evaluate()
     after = b.active()[0]
-    assert after["verifying"] is False
-    assert (after["alert_id"], after["status"]) == (before["alert_id"], "firing")
+    assert after.verifying is False
+    assert (after.alert_id, after.status) == (before.alert_id, "firing")
     assert ("max_drawdown", "resolved") not in _sent(b)
 
 
@@ -162,12 +160,12 @@ def test_a_held_alert_is_decided_once_the_catch_up_ended(tmp_path):
     _catch_up(b, "b1", "asking")
     clock.advance(1)
     b.evaluate()
-    assert b.active()[0]["verifying"] is True and _sent(b) == [("max_drawdown", "firing")]
+    assert b.active()[0].verifying is True and _sent(b) == [("max_drawdown", "firing")]
     _catch_up(b, "b1", "lost")  # what the bot no longer holds is gone: decide on what is there
     clock.advance(1)
     b.evaluate()
     assert ("max_drawdown", "resolved") in _sent(b)
-    assert b.active() == []
+    assert b.active() == ()
 
 
 def test_an_alert_whose_evidence_was_committed_is_evaluated_at_once(tmp_path):
@@ -181,7 +179,7 @@ def test_an_alert_whose_evidence_was_committed_is_evaluated_at_once(tmp_path):
     b = make_service(feed.restored(), _cfg(), tmp_path)
     clock.advance(1)
     b.evaluate()
-    assert b.active()[0]["verifying"] is False
+    assert b.active()[0].verifying is False
 
 
 def test_an_alert_whose_resolve_the_restore_lacks_does_not_fire_again(tmp_path):
@@ -203,7 +201,7 @@ def test_an_alert_whose_resolve_the_restore_lacks_does_not_fire_again(tmp_path):
         clock.advance(1)
         b.evaluate()
     assert _sent(b) == [("max_drawdown", "firing"), ("max_drawdown", "resolved")]  # no new episode
-    assert b.active() == []
+    assert b.active() == ()
     ((_, _, missing),) = feed._log.batches[-1:]
     fed.hub.apply_batch(missing, len(missing))  # replayed: the recovery is in the state
     clock.advance(1)
@@ -216,8 +214,10 @@ def test_an_alert_whose_resolve_the_restore_lacks_does_not_fire_again(tmp_path):
 
 
 def test_the_alerts_tab_says_verifying_after_restart() -> None:
+    from alerts.read_model import ActiveAlert
     from app.dashboard.alerts_sections import _active_row
 
-    a = {**_alert().to_dict(), "verifying": True}
-    assert _active_row(a, ())["status"] == "firing, verifying after restart"
-    assert _active_row({**a, "verifying": False}, ())["status"] == "firing"
+    assert (
+        _active_row(ActiveAlert.of(_alert(), verifying=True))["status"] == "firing, verifying after restart"
+    )
+    assert _active_row(ActiveAlert.of(_alert(), verifying=False))["status"] == "firing"

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import time
-from types import MappingProxyType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from alerts.catalog import MONITOR
 from alerts.config import AlertsSettings
-from alerts.snapshot import ActiveAlert, AlertSnapshot
+from alerts.read_model import ActiveAlert, AlertStatus, HistoryEntry
+from alerts.snapshot import AlertSnapshot
 from app.core.config import CoreConfig
 from app.core.store import StateStore
 from app.dashboard import view_of
@@ -26,6 +27,24 @@ from app.dashboard.config import DashboardSettings
 from app.dashboard.view_input import ALL
 from app.hub import Hub
 from collectors.events import Heartbeat
+
+
+def _entry(bot: str) -> HistoryEntry:
+    return HistoryEntry(
+        key=f"a:{bot}",
+        alert_id="a",
+        kind="alert",
+        event="firing",
+        state="FIRING",
+        created_at=1.0,
+        severity="critical",
+        bot=bot,
+        rule="kill_switch",
+        title="Kill switch",
+        summary="kill switch TRIGGERED",
+        what="kill switch TRIGGERED",
+        channels={},
+    )
 
 
 def _alert(i: int, bot: str, status: str = "firing") -> ActiveAlert:
@@ -40,7 +59,7 @@ def _alert(i: int, bot: str, status: str = "firing") -> ActiveAlert:
         "summary": "kill switch TRIGGERED",
         "escalations": 0,
     }
-    return ActiveAlert(MappingProxyType(doc), ())
+    return ActiveAlert(**doc)
 
 
 SNAP = AlertSnapshot(
@@ -51,32 +70,35 @@ SNAP = AlertSnapshot(
         _alert(4, "beta", "pending"),
         _alert(5, MONITOR),
     ),
-    history=tuple(
-        MappingProxyType({"bot": b, "rule": "kill_switch", "channels": {}})
-        for b in ("alpha", "beta", MONITOR)
-    ),
-    firing=4,
+    history=tuple(_entry(b) for b in ("alpha", "beta", MONITOR)),
+    status=AlertStatus(firing=4, firing_by_bot={"alpha": 2, "beta": 1, MONITOR: 1}),
 )
 
 
 def test_a_bots_view_keeps_its_alerts_and_the_monitors_own() -> None:
     part = snapshot_of_view(SNAP, "beta")
-    assert [a.alert["bot"] for a in part.active] == ["beta", "beta", MONITOR]
-    assert [e["bot"] for e in part.history] == ["beta", MONITOR]
+    assert [a.bot for a in part.active] == ["beta", "beta", MONITOR]
+    assert [e.bot for e in part.history] == ["beta", MONITOR]
     assert snapshot_of_view(SNAP, ALL) is SNAP
     assert snapshot_of_view(SNAP, "gamma").active == (SNAP.active[-1],)  # a bot with no alert yet
 
 
 def test_the_firing_count_is_narrowed_to_the_view() -> None:
     status = alert_status(SimpleNamespace(snapshot=lambda: SNAP))
-    assert status["firing_by_bot"] == {"alpha": 2, "beta": 1, MONITOR: 1}  # pending is not firing
-    assert alerts_for_view(status, ALL)["firing"] == 4
-    assert alerts_for_view(status, "alpha")["firing"] == 3
-    assert alerts_for_view(status, "beta")["firing"] == 2
-    assert alerts_for_view(status, "gamma")["firing"] == 1
-    assert status["firing"] == 4  # the shared status is not changed by a view
+    assert alerts_for_view(status, ALL).firing == 4
+    assert alerts_for_view(status, "alpha").firing == 3
+    assert alerts_for_view(status, "beta").firing == 2
+    assert alerts_for_view(status, "gamma").firing == 1
+    assert status.firing == 4  # the shared status is not changed by a view
     assert alerts_for_view(None, "beta") is None
-    assert alerts_for_view({"firing": 4}, "beta") == {"firing": 4}  # no breakdown: nothing to narrow
+    global_only = AlertStatus(firing=4)
+    assert alerts_for_view(global_only, "beta") is global_only  # no breakdown: nothing to narrow
+
+
+def test_the_read_model_counts_firing_alerts_per_bot() -> None:
+    from alerts.read_model import firing_by_bot
+
+    assert firing_by_bot(SNAP.active) == {"alpha": 2, "beta": 1, MONITOR: 1}  # pending is not firing
 
 
 def test_the_rules_tables_current_values_are_the_views_bots() -> None:

@@ -9,6 +9,7 @@ import time
 import msgspec
 import pytest
 
+from alerts.read_model import AlertStatus, ChannelStatus
 from app.core.config import CoreConfig
 from app.core.store import StateStore
 from app.dashboard import fmt
@@ -136,11 +137,9 @@ def test_alerts_shown_only_when_the_engine_exists() -> None:
     hub = hub_with(ev(Account, equity=1.0))
     assert sections_for(hub)["kv-alerts"] == [["Alerting", "not configured", "muted"]]
     assert not any(i[0] == "Alerts" for i in sections_for(hub)["status"]["items"])
-    alerts = {
-        "firing": 2,
-        "delivery_failing": False,
-        "channels": {"slack": {"ok": False, "last_error": "HTTP 500", "pending": 3, "dead": 0}},
-    }
+    alerts = AlertStatus(
+        firing=2, channels={"slack": ChannelStatus(ok=False, last_error="HTTP 500", pending=3)}
+    )
     s = sections_for(hub, alerts=alerts)
     assert ["Alerts", "2 firing", "neg", ""] in s["status"]["items"]
     assert any("HTTP 500" in row[1] for row in s["kv-alerts"])
@@ -149,7 +148,7 @@ def test_alerts_shown_only_when_the_engine_exists() -> None:
 
 def test_failing_alert_delivery_turns_the_bar_into_a_red_banner() -> None:
     hub = hub_with(ev(Account, equity=1.0))
-    alerts = {"firing": 1, "delivery_failing": True, "channels": {}}
+    alerts = AlertStatus(firing=1, delivery_failing=True)
     status = sections_for(hub, alerts=alerts)["status"]
     assert status["warn"] and status["conn"] == "live"
     assert status["text"].startswith("ALERT DELIVERY FAILING")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from alerts.history import channel_results, group
+from alerts.read_model import ChannelResult, DeliveryRow
 from app.dashboard import form_fields, form_parse
 from app.dashboard.alerts_commands import Cooldown
 from app.dashboard.alerts_sections import channel_text
@@ -161,14 +163,17 @@ def test_history_groups_rows_per_notification_and_channel() -> None:
             "payload": "{}",
         },
     ]
+    rows = [
+        DeliveryRow(
+            **{"id": i, "dest": "d", "prio": 0, "due_at": 0.0, **r, "payload": json.loads(r["payload"])}
+        )
+        for i, r in enumerate(rows)
+    ]
     [entry] = group(rows, 200)
-    assert entry["bot"] == "b1" and entry["channels"]["slack"]["state"] == "failed"
-    assert entry["channels"]["tg"] == {
-        "state": "retrying",
-        "attempt": 2,
-        "next_try": 5.0,
-        "error": "HTTP 503: busy",
-    }
+    assert entry.bot == "b1" and entry.channels["slack"].state == "failed"
+    assert entry.channels["tg"] == ChannelResult(
+        state="retrying", attempt=2, next_try=5.0, error="HTTP 503: busy"
+    )
     assert channel_text(channel_results(rows[:1])["slack"]) == ("failed: HTTP 403: invalid_token", "neg")
 
 
