@@ -14,7 +14,7 @@ Every error text shown comes from the delivery workers, which scrub configured s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from dash import html
@@ -24,7 +24,7 @@ from alerts.read_model import ChannelResult
 from app.actions import DASHBOARD, TestSent
 from app.dashboard import form_parse, form_render
 from app.dashboard.alerts_sections import AlertsView, channel_text, zone_of
-from app.settings_changes import Applied, Change
+from app.settings_changes import Reconfigurable
 
 #: A channel with no row yet: the test is on its way.
 SENDING = ChannelResult(state="sending")
@@ -32,8 +32,8 @@ SENDING = ChannelResult(state="sending")
 TEST_WATCH_S = 12.0  # how long the page follows a test's results
 
 
-class AlertsOperator(AlertsView, Protocol):
-    """What the Alerts tab may ask of the operator facade: its reads, its three commands, the settings."""
+class AlertsOperator(AlertsView, Reconfigurable, Protocol):
+    """What the Alerts tab may ask of the operator facade: its reads, its commands, the settings form's."""
 
     def acknowledge(self, alert_id: str, actor: str) -> bool: ...
 
@@ -42,14 +42,6 @@ class AlertsOperator(AlertsView, Protocol):
     def test_results(self, test_id: str) -> dict[str, ChannelResult]: ...
 
     def channel_kinds(self) -> dict[str, str]: ...
-
-    def settings_document(self) -> dict[str, Any]: ...
-
-    def resolved_settings(self, doc: Mapping[str, Any]) -> dict[str, Any] | None: ...
-
-    def apply_settings(
-        self, changes: Iterable[Change], secrets: Mapping[str, str] | None, actor: str
-    ) -> Applied: ...
 
 
 class AlertCommands:
