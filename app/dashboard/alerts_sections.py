@@ -220,7 +220,7 @@ def _history_row(e: HistoryEntry, zone: ZoneInfo = UTC, now: float | None = None
         "who": messages.scope(e.bot) if e.bot else "",
         "rule": e.title,
         "kind": e.state,
-        "what": e.what or e.summary or "",
+        "what": (e.what or e.summary or "") + (f" (by {e.by})" if e.by else ""),  # an operator's action
         "ch": chans,
     }
 
