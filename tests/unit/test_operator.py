@@ -84,3 +84,17 @@ def test_the_test_cooldown_holds_whichever_front_end_presses(rig) -> None:
 def test_a_test_to_an_unknown_channel_is_refused_without_taking_the_cooldown(rig) -> None:
     assert rig.op.send_test(actions.API, "nope").refused == "Channel nope is not configured (save it first)."
     assert rig.op.send_test(actions.API).test_id is not None
+
+
+def test_the_alerts_tab_reads_the_zone_without_the_ingest_lock(rig, monkeypatch) -> None:
+    _firing(rig)
+    tab = AlertsTab(rig.op, rig.feed.hub.metrics, clock=rig.clock)
+
+    def ingest_lock(_fn: object) -> None:
+        raise AssertionError("the page took the ingest lock for the zone")
+
+    monkeypatch.setattr(rig.feed.hub, "under_lock", ingest_lock)
+    for _ in range(3):  # every push tick
+        sections = tab.sections()
+        assert set(sections) == {"at-active", "at-history", "at-rules"}
+    assert tab.timezone_in_force() == "UTC"
