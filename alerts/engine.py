@@ -44,6 +44,8 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 
+import msgspec
+
 from alerts import catalog, messages, states
 from alerts import notices as notices_mod
 from alerts.config import AlertsSettings
@@ -377,11 +379,19 @@ class Engine:
             log.info(line("alert_delivery_failing_resolved"))
         self.failing = failing
 
-    def _commit(self, changed: list[Alert], notices: list[tuple[Alert, Notice]], now: float) -> int:
-        """States, notifications, counter memory and the heartbeat: one transaction."""
+    def _commit(
+        self, changed: list[Alert], notices: list[tuple[Alert, Notice]], now: float, by: str | None = None
+    ) -> int:
+        """States, notifications, counter memory and the heartbeat: one transaction.
+
+        ``by``: the operator whose action caused these notices (recorded in their payload).
+        """
         memory = self.rules.take_memory()
         alive = now - self._alive_at >= HEARTBEAT_S
-        rows = self.gate([notices_mod.of_alert(a, n, self.payload(a, n.kind, now)) for a, n in notices], now)
+        actor = {"by": by} if by else {}
+        rows = self.gate(
+            [notices_mod.of_alert(a, n, {**self.payload(a, n.kind, now), **actor}) for a, n in notices], now
+        )
         if not self.held.failing and not changed and not rows and not memory:
             if alive:
                 self._store(lambda: self.outbox.heartbeat(now), now)
@@ -471,11 +481,12 @@ class Engine:
                     return True
             return False
 
-    def forget(self, bot: str, now: float) -> int:
+    def forget(self, bot: str, now: float, by: str | None = None) -> int:
         """Close every alert of ``bot`` (the operator forgot it); returns how many.
 
         A firing alert that was sent somewhere is resolved there with the note
-        "bot forgotten by the operator", so nobody is left waiting for an all-clear.
+        "bot forgotten by the operator", so nobody is left waiting for an all-clear;
+        ``by`` (the actor: ``dashboard``, ``api``, ``telegram:<id>``) is recorded with it.
         """
         with self._lock:
             self._forgotten.add(bot)
@@ -490,7 +501,7 @@ class Engine:
                 notices += [(new, n) for n in ns]
                 moves.append((old, new))
             if changed or notices:
-                self._commit(changed, notices, now)
+                self._commit(changed, notices, now, by)
             _log_transitions(moves, notices)
             return len(gone)
 
@@ -509,11 +520,15 @@ class Engine:
                 log.info(line("alerts_closed_on_reload", alerts=len(gone), why="their rules were removed"))
                 self._write([states.close(a, now) for a in gone], [], now)
 
-    def enqueue_test(self, channels: list[str], now: float) -> str:
-        """A test notification (kind ``test``) through the real pipeline (gate, outbox, workers, retries)."""
-        return self._enqueue(
-            notices_mod.test("test-" + self.new_id(), channels, now, self.dashboard_url), now
-        )
+    def enqueue_test(self, channels: list[str], now: float, by: str | None = None) -> str:
+        """A test notification (kind ``test``) through the real pipeline (gate, outbox, workers, retries).
+
+        ``by``: who asked for it, recorded in its payload (the history shows it).
+        """
+        n = notices_mod.test("test-" + self.new_id(), channels, now, self.dashboard_url)
+        if by:
+            n = msgspec.structs.replace(n, payload={**n.payload, "by": by})
+        return self._enqueue(n, now)
 
     def enqueue_report(self, report: Report, channels: list[str], now: float) -> str:
         """A report (kind ``report``: a title and label/value lines) through the same pipeline."""

@@ -80,4 +80,5 @@ def _entry(key: str, rows: list[DeliveryRow]) -> HistoryEntry:
         summary=payload.get("summary"),
         what=words.what(payload),  # the fact this notification stated (the all-clear for a resolve)
         channels=channel_results(rows),
+        by=payload.get("by"),
     )

@@ -123,6 +123,9 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     summary: str | None
     what: str
     channels: dict[str, ChannelResult]
+    #: the operator whose action made this notification (a Test Alert, a forget): ``dashboard``,
+    #: ``api``, ``telegram:<user id>``; None for what the rules sent on their own
+    by: str | None = None
 
 
 class StoreStatus(msgspec.Struct, frozen=True, kw_only=True):

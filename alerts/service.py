@@ -161,13 +161,14 @@ class AlertService:
 
     # ---- the runtime's API ----------------------------------------------
     def ack(self, alert_id: str, by: str) -> bool:
+        """Acknowledge a firing alert; ``by`` is the actor (``dashboard``, ``api``, ``telegram:<id>``)."""
         acked = self.engine.ack(alert_id, by, self.clock())
         self.publish()  # the page shows "acknowledged" at its next frame, not after the next evaluation
         return acked
 
-    def forget(self, bot: str) -> int:
-        """Close every alert of a bot the operator forgot; how many were closed."""
-        closed = self.engine.forget(bot, self.clock())
+    def forget(self, bot: str, by: str | None = None) -> int:
+        """Close every alert of a bot the operator forgot; how many were closed; ``by`` is the actor."""
+        closed = self.engine.forget(bot, self.clock(), by)
         self._wake_all()  # resolved notices go out now, not at the next tick
         self.publish()
         return closed
@@ -212,10 +213,14 @@ class AlertService:
         """Per channel, where a test notification is: sending, delivered, retrying, failed."""
         return history_mod.channel_results(self.outbox.notifications_of(test_id))
 
-    def send_test(self, channels: list[str] | None = None) -> str:
-        """Queue a test notification to ``channels`` (default: all); returns its alert id."""
+    def channel_kinds(self) -> dict[str, str]:
+        """Configured channel name -> its type (``slack``, ``telegram``...), in settings order."""
+        return {name: str(getattr(ch.cfg, "type", name)) for name, ch in self.channels.items()}
+
+    def send_test(self, channels: list[str] | None = None, by: str | None = None) -> str:
+        """Queue a test notification to ``channels`` (default: all); its alert id. ``by``: the actor."""
         names = list(self.channels) if channels is None else [c for c in channels if c in self.channels]
-        test_id = self.engine.enqueue_test(names, self.clock())
+        test_id = self.engine.enqueue_test(names, self.clock(), by)
         self.publish()
         self._wake_all()
         return test_id

@@ -17,7 +17,7 @@ import zmq
 
 from app import datadir
 from app.datadir import DataDirLock
-from app.settings import SettingsError, load_settings
+from app.settings import Settings, SettingsError, load_settings
 from collectors.logline import line
 
 if TYPE_CHECKING:
@@ -63,24 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from alerts.outbox import SchemaError
-    from app import gc_policy
-    from app.persistence import DurabilityError
-    from app.runtime import Monitor  # heavy imports only once settings are known to be valid
-    from app.server import serve
-    from collectors.curve import KeyFileError
+    from app import gc_policy  # heavy imports only once settings are known to be valid
 
     lock = _claim_data_dir(Path(settings.storage.data_dir))
     if lock is None:
         return 2
     gc_policy.apply()  # before the restore, which allocates the whole state
-    try:
-        monitor = Monitor(settings, demo=args.demo, accept_empty_state=args.accept_empty_state)
-    except (DurabilityError, SchemaError) as exc:
-        print(f"cannot restore the monitor's state: {exc}", file=sys.stderr)
-        return 2
-    except KeyFileError as exc:
-        print(f"cannot load the collector's CURVE keys: {exc}", file=sys.stderr)
+    monitor = _build(settings, args)
+    if monitor is None:
         return 2
     try:
         monitor.start()
@@ -88,6 +78,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot open ZeroMQ endpoint(s) {monitor.listen_info['zmq']}: {exc}", file=sys.stderr)
         return 3
     log = logging.getLogger("app")
+    _serve(monitor, settings, args, log)
+    log.info(line("exit", code=0))
+    lock.release()
+    return 0
+
+
+def _build(settings: Settings, args: argparse.Namespace) -> Monitor | None:
+    """The monitor with its state restored; None (after saying why on stderr) when it cannot be."""
+    from alerts.outbox import SchemaError
+    from app.persistence import DurabilityError
+    from app.runtime import Monitor
+    from collectors.curve import KeyFileError
+
+    try:
+        return Monitor(settings, demo=args.demo, accept_empty_state=args.accept_empty_state)
+    except (DurabilityError, SchemaError) as exc:
+        print(f"cannot restore the monitor's state: {exc}", file=sys.stderr)
+    except KeyFileError as exc:
+        print(f"cannot load the collector's CURVE keys: {exc}", file=sys.stderr)
+    return None
+
+
+def _serve(monitor: Monitor, settings: Settings, args: argparse.Namespace, log: logging.Logger) -> None:
+    """Serve HTTP until a signal (or Ctrl-C) asks to stop, then stop every thread."""
+    from app.server import serve
+
     log.info(
         line(
             "monitor_listening",
@@ -109,9 +125,6 @@ def main(argv: list[str] | None = None) -> int:
         log.info(line("shutdown_requested", reason="keyboard_interrupt", pid=os.getpid()))
     finally:
         stop(monitor, log)
-    log.info(line("exit", code=0))
-    lock.release()
-    return 0
 
 
 def _claim_data_dir(data_dir: Path) -> DataDirLock | None:

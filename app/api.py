@@ -1,22 +1,39 @@
-"""The Metrics API: /api/metrics, /api/state, /api/health (an edge: HTTP).
+"""The Metrics API: /api/metrics, /api/state, /api/health, and the operator's actions (an edge: HTTP).
 
 The documents are the typed Structs of app/core/documents.py, encoded as they
 are by msgspec (fast, and it writes NaN/inf as null, so a consumer never
 receives invalid JSON).  Nothing here computes: every number comes from the
 hub, the same source the dashboard and the alerts read.
+
+The actions (``POST /api/alerts/<id>/ack``) go to the operator facade
+(app/operator.py) through :class:`Acknowledger`, with the actor ``"api"``, as the
+page's go with ``"dashboard"``.  Being POSTs, they pass the web guard's rules for
+every state-changing request (app/web_guard.py): same origin and the page's CSRF
+token, so a site the trader visits cannot acknowledge anything.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Protocol
 
 import msgspec
 from flask import Blueprint, Response, request
 from msgspec import UNSET
 
+from app.actions import API
 from app.hub import Hub
 
 _encode = msgspec.json.Encoder().encode
+#: An alert id as the engine makes them (and ``test-...``): anything else is no alert.
+ALERT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+
+
+class Acknowledger(Protocol):
+    """What the API may ask of the operator facade: acknowledge a firing alert, naming the actor."""
+
+    def acknowledge(self, alert_id: str, actor: str) -> bool: ...
 
 
 def json_response(doc: object, status: int = 200) -> Response:
@@ -25,9 +42,11 @@ def json_response(doc: object, status: int = 200) -> Response:
     )
 
 
-def create_api(hub: Hub, collector_alive: Callable[[], bool]) -> Blueprint:
-    """Build the blueprint; ``collector_alive`` tells /api/health whether ingest runs."""
+def create_api(hub: Hub, alive: Callable[[], bool], operator: Acknowledger | None = None) -> Blueprint:
+    """The blueprint; ``alive`` tells /api/health whether ingest runs; ``operator`` adds the actions."""
     api = Blueprint("api", __name__, url_prefix="/api")
+    if operator is not None:
+        _register_actions(api, operator)
 
     @api.get("/metrics")
     def metrics() -> Response:
@@ -48,17 +67,28 @@ def create_api(hub: Hub, collector_alive: Callable[[], bool]) -> Blueprint:
         doc = hub.metrics()
         bots = doc.bots.values()
         ages = [b.last_event_age_s for b in bots if b.last_event_age_s is not None]
-        alive = collector_alive()
+        running = alive()
         restarts = doc.collector.restarts
         body = {
-            "status": "ok" if alive else "failing",
-            "collector_alive": alive,
+            "status": "ok" if running else "failing",
+            "collector_alive": running,
             "collector_restarts": 0 if restarts is UNSET else restarts,
             "last_event_age_s": min(ages) if ages else None,
             "bots": len(doc.bots),
             "bots_stale": sum(1 for b in bots if b.stale),
             "uptime_s": None if doc.monitor is UNSET else doc.monitor.uptime_s,
         }
-        return json_response(body, 200 if alive else 503)
+        return json_response(body, 200 if running else 503)
 
     return api
+
+
+def _register_actions(api: Blueprint, operator: Acknowledger) -> None:
+    @api.post("/alerts/<alert_id>/ack")
+    def ack(alert_id: str) -> Response:
+        """Stop a firing alert's repeats and escalation, as the page's Acknowledge does."""
+        if not ALERT_ID.fullmatch(alert_id):
+            return json_response({"error": "not an alert id"}, 400)
+        if not operator.acknowledge(alert_id, API):
+            return json_response({"error": "no firing alert with this id", "alert_id": alert_id}, 404)
+        return json_response({"acknowledged": True, "alert_id": alert_id, "by": API})

@@ -20,11 +20,13 @@ from flask import Flask
 
 from alerts.service import AlertService
 from app import dashboard, web_guard
+from app.actions import DASHBOARD
 from app.api import create_api, json_response
 from app.core.documents import CollectorThread, EdgeStatus, JournalStatus, MonitorStatus, PersistenceStatus
 from app.core.store import StateStore
 from app.hub import Hub
 from app.liveness_log import LivenessWatcher
+from app.operator import Operator
 from app.persistence import Journal
 from app.settings import Settings, SettingsError, substitute_env
 from app.settings_changes import Applied, Change
@@ -60,8 +62,54 @@ def _curve(settings: Settings) -> CurveConfig | None:
     return CurveConfig(public, secret, {k.encode("ascii"): frozenset(bots) for k, bots in keys.items()})
 
 
+def _restore(
+    settings: Settings, clock: Callable[[], float], accept_empty: bool
+) -> tuple[Journal | None, Hub]:
+    """The journal (when enabled) and the hub over the state restored from it, attached to it."""
+    js = settings.storage.journal
+    journal = Journal(settings.storage.data_dir, js, clock=clock) if js.enabled else None
+    core = settings.core()
+    store = journal.restore(core, clock, accept_empty=accept_empty) if journal else StateStore(core, clock)
+    hub = Hub(store)
+    if journal is not None:
+        journal.attach(hub)
+    return journal, hub
+
+
+def _collector(settings: Settings, hub: Hub, endpoints: list[Endpoint]) -> CollectorSupervisor:
+    """The ZeroMQ collector on ``endpoints``, restarted by its supervisor when it dies."""
+    c = settings.collector
+    return CollectorSupervisor(
+        Collector(
+            hub,
+            endpoints,
+            c.max_message_bytes,
+            recovery_timeout_s=c.recovery_timeout_s,
+            recovery_max_held=c.recovery_max_held,
+            curve=_curve(settings),
+        ),
+        restart_delay_s=c.restart_delay_s,
+    )
+
+
+def _guard(flask_app: Flask, settings: Settings) -> web_guard.WebGuard:
+    """The HTTP edge's gate (app/web_guard.py), installed before any route."""
+    return web_guard.install(
+        flask_app,
+        bind_host=settings.server.host,
+        port=settings.server.port,
+        public_url=settings.server.public_url,
+        allowed_hosts=settings.server.allowed_hosts,
+        key_dir=settings.storage.data_dir,
+    )
+
+
 class Monitor:
-    """The whole monitor in one process; ``start()`` then serve ``flask_app``."""
+    """The whole monitor in one process; ``start()`` then serve ``flask_app``.
+
+    ``operator`` (app/operator.py) is the one way in for every operator action; the
+    page and the API are given it, never the parts it acts on.
+    """
 
     def __init__(
         self,
@@ -76,44 +124,13 @@ class Monitor:
         self.clock = clock
         # The state is restored before anything can read it or write to it: no socket is open
         # yet and no alert is evaluated until start() (docs/architecture.md, Durability).
-        journal_settings = settings.storage.journal
-        self.journal = (
-            Journal(settings.storage.data_dir, journal_settings, clock=clock)
-            if journal_settings.enabled
-            else None
-        )
-        core = settings.core()
-        store = (
-            self.journal.restore(core, clock, accept_empty=accept_empty_state)
-            if self.journal is not None
-            else StateStore(core, clock)
-        )
-        self.hub = Hub(store, extras=self._extras)
-        if self.journal is not None:
-            self.journal.attach(self.hub)
+        self.journal, self.hub = _restore(settings, clock, accept_empty_state)
+        self.hub.set_extras(self._extras)
         self.liveness = LivenessWatcher(self.hub)
         endpoints = [Endpoint(e.url, e.mode) for e in settings.collector.endpoints]
-        self.collector = CollectorSupervisor(
-            Collector(
-                self.hub,
-                endpoints,
-                settings.collector.max_message_bytes,
-                recovery_timeout_s=settings.collector.recovery_timeout_s,
-                recovery_max_held=settings.collector.recovery_max_held,
-                curve=_curve(settings),
-            ),
-            restart_delay_s=settings.collector.restart_delay_s,
-        )
+        self.collector = _collector(settings, self.hub, endpoints)
         self.flask_app = Flask("app")
-        self.web_guard = web_guard.install(  # before any route: it answers for all of them
-            self.flask_app,
-            bind_host=settings.server.host,
-            port=settings.server.port,
-            public_url=settings.server.public_url,
-            allowed_hosts=settings.server.allowed_hosts,
-            key_dir=settings.storage.data_dir,
-        )
-        self.flask_app.register_blueprint(create_api(self.hub, lambda: self.collector.alive))
+        self.web_guard = _guard(self.flask_app, settings)  # before any route: it answers for all of them
         self.alerts = AlertService(
             self.hub,
             settings.alerts,
@@ -122,34 +139,43 @@ class Monitor:
             stale_after_s=settings.collector.stale_after_s,
             clock=clock,
         )
-        self.flask_app.add_url_rule(  # the alert read model, as the Alerts tab shows it
-            "/api/alerts", "alerts", lambda: json_response(self.alerts.snapshot().document())
-        )
         # the alerts' bots are caught up too, with the state's: a bot may have open alerts only
         self.collector.collector.catch_up_also(a.bot for a in self.alerts.active())
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
         path = _settings_file(settings)
         self._writer = SettingsWriter(path) if path is not None else None
-        self.dashboard = dashboard.install(
+        self.operator = Operator(
+            self.alerts, self.hub, self if self._writer else None, timezone=settings.metrics.timezone
+        )
+        self.dashboard = self._mount_web()
+        self._demo_stop = threading.Event()
+        self._demo_thread = self._demo_bot(endpoints) if demo else None
+        self._process = psutil.Process()
+
+    def _mount_web(self) -> dashboard.DashboardHandle:
+        """The API's routes and the dashboard on the Flask app; both act through the operator facade."""
+        alive = lambda: self.collector.alive  # noqa: E731
+        self.flask_app.register_blueprint(create_api(self.hub, alive, self.operator))
+        self.flask_app.add_url_rule(  # the alert read model, as the Alerts tab shows it
+            "/api/alerts", "alerts", lambda: json_response(self.alerts.snapshot().document())
+        )
+        return dashboard.install(
             self.flask_app,
             self.hub,
-            settings.dashboard,
+            self.settings.dashboard,
             listen_info=self.listen_info,
-            alerts_status=lambda: self.alerts.snapshot().status,
-            alerts=self.alerts,
-            reconfigure=self if self._writer is not None else None,
-            admin=self,
+            alerts_status=lambda: self.operator.snapshot().status,
+            alerts=self.operator if self.operator.can_reconfigure else None,
+            admin=self.operator,
         )
-        self._demo_stop = threading.Event()
-        self._demo_thread: threading.Thread | None = None
-        if demo:
-            bind = next((e for e in endpoints if e.mode == "bind" and e.url.startswith("tcp://")), None)
-            if bind is None:
-                raise ValueError("--demo needs a tcp bind endpoint for the simulated bot to connect to")
-            self._demo_thread = threading.Thread(
-                target=self._run_demo, args=(connect_url(bind),), name="demo-bot", daemon=True
-            )
-        self._process = psutil.Process()
+
+    def _demo_bot(self, endpoints: list[Endpoint]) -> threading.Thread:
+        bind = next((e for e in endpoints if e.mode == "bind" and e.url.startswith("tcp://")), None)
+        if bind is None:
+            raise ValueError("--demo needs a tcp bind endpoint for the simulated bot to connect to")
+        return threading.Thread(
+            target=self._run_demo, args=(connect_url(bind),), name="demo-bot", daemon=True
+        )
 
     def _run_demo(self, url: str) -> None:
         try:
@@ -201,15 +227,44 @@ class Monitor:
         except SettingsError:
             return None
 
-    def apply_settings(self, changes: Iterable[Change], secrets: Mapping[str, str] | None = None) -> Applied:
+    def apply_settings(
+        self, changes: Iterable[Change], secrets: Mapping[str, str] | None = None, *, actor: str = DASHBOARD
+    ) -> Applied:
         """Validate a change like start-up would, write the file atomically, then apply it live.
 
         Applied live: the stale threshold (store, page and stale rule at once),
         the alert rules, routes and channels (engine and delivery workers).
         The rest of the file (server, collector endpoints...) takes effect at
-        the next start.  Invalid -> nothing written, nothing applied.
+        the next start.  Invalid -> nothing written, nothing applied.  Front ends
+        reach this through the operator facade (``operator.apply_settings``), which
+        names the ``actor``; it is logged with the reload.
         """
         writer = self._require_writer()
+        saved = self._save(writer, changes, secrets)
+        if isinstance(saved, Applied):
+            return saved
+        try:
+            self._apply(saved)
+        except Exception as exc:  # saved but not applied: say so, loudly
+            log.exception(line("settings_reload_failed", error=type(exc).__name__))
+            return Applied(True, f"Saved, but the alert engine could not reload: {type(exc).__name__}: {exc}")
+        log.info(
+            line(
+                "settings_reloaded",
+                source=actor,
+                stale_after_s=saved.collector.stale_after_s,
+                rules=len(saved.alerts.rules),
+                channels=len(saved.alerts.channels),
+            )
+        )
+        done = f"Saved to {writer.path.name} (previous version in {writer.backup_path.name})"
+        return Applied(True, done + "; alert engine reloaded.")
+
+    @staticmethod
+    def _save(
+        writer: SettingsWriter, changes: Iterable[Change], secrets: Mapping[str, str] | None
+    ) -> Settings | Applied:
+        """The settings as saved, or why nothing was written (an ``Applied`` saying so)."""
         try:
             report = writer.save_report(changes, secrets)
         except SettingsError as exc:  # the key only: a refused value may be a secret
@@ -218,45 +273,9 @@ class Monitor:
         except OSError as exc:
             log.error(line("settings_not_saved", file=str(writer.path), error=exc.strerror))
             return Applied(False, f"Not saved: cannot write {writer.path}: {exc.strerror}")
-        log.info(
-            line(
-                "settings_saved",
-                file=str(writer.path),
-                keys=",".join(report.keys) or None,
-                secrets=",".join(report.secrets) or None,
-            )
-        )
-        settings = report.settings
-        try:
-            self._apply(settings)
-        except Exception as exc:  # saved but not applied: say so, loudly
-            log.exception(line("settings_reload_failed", error=type(exc).__name__))
-            return Applied(True, f"Saved, but the alert engine could not reload: {type(exc).__name__}: {exc}")
-        log.info(
-            line(
-                "settings_reloaded",
-                source="dashboard",
-                stale_after_s=settings.collector.stale_after_s,
-                rules=len(settings.alerts.rules),
-                channels=len(settings.alerts.channels),
-            )
-        )
-        saved = f"Saved to {writer.path.name} (previous version in {writer.backup_path.name})"
-        return Applied(True, saved + "; alert engine reloaded.")
-
-    def forget_bot(self, bot: str) -> str:
-        """The operator's "forget bot" (Health tab): out of the state, journaled, its alerts closed.
-
-        The store first, so no evaluation after this can see the bot and raise
-        its alerts again; then its open alerts are closed with the note
-        "bot forgotten by the operator".
-        """
-        known = self.hub.forget(bot)
-        closed = self.alerts.forget(bot)
-        log.warning(line("bot_forgotten", bot=bot, known=known, alerts_closed=closed))
-        if not known and not closed:
-            return f"{bot} is not known to the monitor"
-        return f"{bot} forgotten; {closed} alert(s) closed"
+        keys, secret_keys = ",".join(report.keys) or None, ",".join(report.secrets) or None
+        log.info(line("settings_saved", file=str(writer.path), keys=keys, secrets=secret_keys))
+        return report.settings
 
     def _apply(self, settings: Settings) -> None:
         stale = settings.collector.stale_after_s

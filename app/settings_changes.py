@@ -1,10 +1,10 @@
 """The vocabulary of an edit to the settings file: shared by the form that proposes it and its owner.
 
 Pure (no file, no YAML library): the dashboard's form turns what a trader typed
-into :data:`Change` s and secrets, and hands them to whoever owns the running
-configuration through :class:`Reconfigurable` (in the monitor, the composition
-root's ``Monitor``).  The form so never touches the settings loader or writer,
-and the one place that validates, writes and applies a change is the owner.
+into :data:`Change` s and secrets, and hands them, with its actor, to the operator
+facade through :class:`Reconfigurable` (app/operator.py, which passes them to the
+composition root's ``Monitor``).  The form so never touches the settings loader or
+writer, and the one place that validates, writes and applies a change is the owner.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ class Reconfigurable(Protocol):
         """``doc`` with ``${VAR}`` references resolved (only to show masks); None if unresolvable."""
         ...
 
-    def apply_settings(self, changes: Iterable[Change], secrets: Mapping[str, str]) -> Applied:
-        """Validate, write and apply; nothing is written or applied when the result is invalid."""
+    def apply_settings(
+        self, changes: Iterable[Change], secrets: Mapping[str, str] | None, actor: str
+    ) -> Applied:
+        """Validate, write and apply (``actor`` logged); nothing is written or applied when invalid."""
         ...

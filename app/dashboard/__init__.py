@@ -22,6 +22,7 @@ from simple_websocket import ConnectionClosed
 
 from alerts.read_model import AlertStatus
 from app.dashboard import commands, layout
+from app.dashboard.alerts_commands import AlertsOperator
 from app.dashboard.alerts_sections import STORES as ALERT_STORES
 from app.dashboard.alerts_sections import alert_status
 from app.dashboard.alerts_tab import AlertsTab
@@ -29,7 +30,6 @@ from app.dashboard.broadcaster import Broadcaster, ClientSlot
 from app.dashboard.config import DashboardSettings
 from app.dashboard.view_input import ALL
 from app.hub import Hub
-from app.settings_changes import Reconfigurable
 from collectors.events import ID_PATTERN
 
 __all__ = ["DashboardHandle", "DashboardSettings", "install"]
@@ -64,18 +64,17 @@ def install(
     *,
     listen_info: dict,
     alerts_status: Callable[[], AlertStatus] | None = None,
-    alerts: object | None = None,
-    reconfigure: Reconfigurable | None = None,
+    alerts: AlertsOperator | None = None,
     admin: commands.BotAdmin | None = None,
 ) -> DashboardHandle:
     """Mount the dashboard at / and its WebSocket at /ws on ``server`` (leaves /api/* alone).
 
-    With ``alerts`` (the AlertService) and ``reconfigure`` (the owner of the running
-    configuration, which saves and applies the form's changes) the Alerts tab is
-    added: its sections ride on the same frames as the others.  With ``admin`` the
-    Health tab has the "Forget bot" command.
+    With ``alerts`` (the operator facade, app/operator.py, when there is a settings
+    file to edit) the Alerts tab is added: its sections ride on the same frames as
+    the others and its commands go to the facade.  With ``admin`` (the same facade)
+    the Health tab has the "Forget bot" command.
     """
-    tab = AlertsTab(alerts, reconfigure, hub) if alerts is not None and reconfigure is not None else None
+    tab = AlertsTab(alerts, hub.metrics) if alerts is not None else None
     if alerts is not None:  # the same status, with the firing alerts per bot: a bot's view counts its own
         alerts_status = functools.partial(alert_status, alerts)
     broadcaster = Broadcaster(

@@ -1,101 +1,81 @@
 """The Alerts tab's commands: Acknowledge, Test Alert and Save.
 
-Acknowledge is the alert engine's ack: it stops escalation and repeats -- it is not a
-trading control; nothing here talks to a bot.  Save hands the form's values to the
-configuration's owner through :class:`~app.settings_changes.Reconfigurable`, which
-validates, writes settings.yaml atomically and applies it.  Test Alert enqueues a test
-notification through the real outbox and workers; its per-channel results are then read
-by the page for at most :data:`TEST_WATCH_S`: command feedback, not a data feed.
+Every command goes to the operator facade (app/operator.py) through
+:class:`AlertsOperator`, with the actor ``"dashboard"``: the facade records it in the
+alert history and enforces what must hold whichever front end asks (the Test Alert
+cooldown).  Acknowledge is the alert engine's ack: it stops escalation and repeats --
+it is not a trading control; nothing here talks to a bot.  Save hands the form's
+values to the configuration's owner, which validates, writes settings.yaml atomically
+and applies it.  A Test Alert's per-channel results are then read by the page for at
+most :data:`TEST_WATCH_S`: command feedback, not a data feed.
 
 Every error text shown comes from the delivery workers, which scrub configured secrets out of it.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from dash import html
 
 from alerts.channels import registry as channel_registry
 from alerts.read_model import ChannelResult
+from app.actions import DASHBOARD, TestSent
 from app.dashboard import form_parse, form_render
-from app.dashboard.alerts_sections import channel_text, zone_of
+from app.dashboard.alerts_sections import AlertsView, channel_text, zone_of
 from app.settings_changes import Reconfigurable
 
 #: A channel with no row yet: the test is on its way.
 SENDING = ChannelResult(state="sending")
 
-TEST_COOLDOWN_S = 10.0  # a second Test Alert within this is refused (per channel for the per-channel buttons)
 TEST_WATCH_S = 12.0  # how long the page follows a test's results
 
 
-class Cooldown:
-    """At most one press per ``seconds`` per key, across every open page (server-side)."""
+class AlertsOperator(AlertsView, Reconfigurable, Protocol):
+    """What the Alerts tab may ask of the operator facade: its reads, its commands, the settings form's."""
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds, self.clock = seconds, clock
-        self._last: dict[str, float] = {}
-        self._lock = threading.Lock()
+    def acknowledge(self, alert_id: str, actor: str) -> bool: ...
 
-    def take(self, key: str) -> float:
-        """0.0 when allowed (and recorded), else the seconds still to wait."""
-        with self._lock:
-            now = self.clock()
-            wait = self._last.get(key, -1e18) + self.seconds - now
-            if wait > 0:
-                return wait
-            self._last[key] = now
-            return 0.0
+    def send_test(self, actor: str, channel: str | None = None) -> TestSent: ...
+
+    def test_results(self, test_id: str) -> dict[str, ChannelResult]: ...
+
+    def channel_kinds(self) -> dict[str, str]: ...
 
 
 class AlertCommands:
     """The command side of the Alerts tab (a mixin of :class:`~app.dashboard.alerts_tab.AlertsTab`)."""
 
-    service: Any
-    settings: Reconfigurable
-    hub: Any
+    alerts: AlertsOperator
     clock: Callable[[], float]
-    cooldown: Cooldown
 
     def timezone_in_force(self) -> str | None:
         """The zone the running store counts days in (a saved change waits for the next start)."""
-        if self.hub is None:
-            return None
-        return str(self.hub.under_lock(lambda store: store.config.metrics.timezone))
+        return self.alerts.timezone
 
     # ---- commands ---------------------------------------------------------------------
     def ack(self, alert_id: str) -> str:
-        if self.service.ack(alert_id, "dashboard"):
+        if self.alerts.acknowledge(alert_id, DASHBOARD):
             return f"Alert {alert_id} acknowledged: no more repeats or escalation."
         return f"Alert {alert_id} is not firing any more (nothing to acknowledge)."
 
     def send_test(self, channel: str | None = None) -> tuple[dict | None, str]:
-        """(run to watch, message). Refused within the cooldown, or with no channel configured."""
-        names = list(self.service.channels) if channel is None else [channel]
-        if not names or (channel is not None and channel not in self.service.channels):
-            return (
-                None,
-                "No channel configured (save the channel first)."
-                if channel is None
-                else f"Channel {channel} is not configured (save it first).",
-            )
-        wait = self.cooldown.take(channel or "*")
-        if wait > 0:
-            return None, f"Test refused: one was sent less than {TEST_COOLDOWN_S:g} s ago; wait {wait:.0f} s."
-        test_id = self.service.send_test(names)
-        return {"id": test_id, "channels": names, "at": self.clock()}, ""
+        """(run to watch, message). Refused (by the facade) within the cooldown, or with no channel."""
+        sent = self.alerts.send_test(DASHBOARD, channel)
+        if sent.test_id is None:
+            return None, sent.refused
+        return {"id": sent.test_id, "channels": list(sent.channels), "at": self.clock()}, ""
 
     def test_report(self, run: dict) -> tuple[list, bool]:
         """(lines to show, finished?) for a test run."""
-        results = self.service.test_results(run["id"])
-        kinds = {n: getattr(c.cfg, "type", n) for n, c in self.service.channels.items()}
+        results = self.alerts.test_results(run["id"])
+        kinds = self.alerts.channel_kinds()
+        zone = zone_of(self.alerts.timezone)
         lines, done = [], True
         for name in run["channels"]:
             res = results.get(name, SENDING)
-            text, cls = channel_text(res, zone_of(self.hub), self.clock())
+            text, cls = channel_text(res, zone, self.clock())
             label = channel_label(name, kinds.get(name, name))
             lines.append(
                 html.Li([html.Strong(label + ": "), html.Span(text, className=cls)], id=f"atab-test-{name}")
@@ -105,8 +85,8 @@ class AlertCommands:
         return lines, done or late
 
     def form_children(self) -> list:
-        doc = self.settings.settings_document()
-        return form_render.render(doc, self.settings.resolved_settings(doc), self.timezone_in_force())
+        doc = self.alerts.settings_document()
+        return form_render.render(doc, self.alerts.resolved_settings(doc), self.timezone_in_force())
 
     def save(self, values: dict[str, Any]) -> tuple[dict[str, str], str, bool]:
         """(field errors, message, saved?). Invalid -> nothing written, nothing applied.
@@ -114,12 +94,12 @@ class AlertCommands:
         The message says everything the trader must know of what was saved: a threshold
         kept while its rule is off, a timezone that waits for the next start.
         """
-        doc = self.settings.settings_document()
+        doc = self.alerts.settings_document()
         parsed = form_parse.parse(values, doc)
         if parsed.errors:
             n = len(parsed.errors)
             return parsed.errors, f"Not saved: fix the {n} field{'s' if n > 1 else ''} marked in red.", False
-        applied = self.settings.apply_settings(parsed.changes, parsed.secrets)
+        applied = self.alerts.apply_settings(parsed.changes, parsed.secrets, DASHBOARD)
         key = form_parse.error_field(applied.key, doc) if applied.key is not None else None
         message = applied.message
         if applied.saved:

@@ -13,13 +13,13 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import msgspec
 
 from alerts import catalog, messages
-from alerts.config import Threshold
+from alerts.config import AlertsSettings, Threshold
 from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult, HistoryEntry
 from alerts.snapshot import AlertSnapshot
 from alerts.states import active_order
@@ -34,6 +34,20 @@ STORES = ("at-active", "at-history", "at-rules")
 UTC = ZoneInfo("UTC")
 
 
+class AlertsView(Protocol):
+    """What the pushed sections read of the operator facade (app/operator.py): answers, no objects."""
+
+    def snapshot(self) -> AlertSnapshot: ...
+
+    def alert_settings(self) -> AlertsSettings: ...
+
+    @property
+    def stale_after_s(self) -> float: ...
+
+    @property
+    def timezone(self) -> str | None: ...
+
+
 class AlertSections:
     """The pushed part of the Alerts tab (a mixin of :class:`~app.dashboard.alerts_tab.AlertsTab`).
 
@@ -41,8 +55,8 @@ class AlertSections:
     snapshot unchanged costs one dictionary lookup.
     """
 
-    service: Any
-    hub: Any
+    alerts: AlertsView
+    metrics_of: Callable[[], Any] | None
     clock: Callable[[], float]
     _rows_of: tuple[AlertSnapshot | None, dict[str, tuple[dict, dict]]]
 
@@ -53,7 +67,7 @@ class AlertSections:
         concerns whoever is watching), and the Rules table's current values of that bot only.
         """
         try:
-            active, history = self._snapshot_sections(self.service.snapshot(), view)
+            active, history = self._snapshot_sections(self.alerts.snapshot(), view)
             return {"at-active": active, "at-history": history, "at-rules": self.rules_section(view, metrics)}
         except Exception:  # a failing engine must not stop the other sections
             log.exception("alerts tab sections failed")
@@ -67,7 +81,7 @@ class AlertSections:
         if snap is not cached:
             by_view = {}
             self._rows_of = (snap, by_view)
-        zone, now = zone_of(self.hub), self.clock()
+        zone, now = zone_of(self.alerts.timezone), self.clock()
         key = f"{view}|{zone.key}|{_day(now, zone)}"  # times show the zone, and the date when not today
         if key not in by_view:
             part = snapshot_of_view(snap, view)
@@ -75,10 +89,10 @@ class AlertSections:
         return by_view[key]
 
     def rules_section(self, view: str = ALL_BOTS, metrics: Any = None) -> dict[str, Any]:
-        if metrics is None and self.hub is not None:
-            metrics = self.hub.metrics()
+        if metrics is None and self.metrics_of is not None:
+            metrics = self.metrics_of()
         rows = rules_rows(
-            self.service.settings, self.service.engine.stale_after_s, metrics_of_view(metrics, view)
+            self.alerts.alert_settings(), self.alerts.stale_after_s, metrics_of_view(metrics, view)
         )
         return {"rows": rows}
 
@@ -100,7 +114,7 @@ def metrics_of_view(metrics: Any, view: str) -> Any:
     return msgspec.structs.replace(metrics, bots={b: m for b, m in metrics.bots.items() if b == view})
 
 
-def alert_status(service: Any) -> AlertStatus:
+def alert_status(service: AlertsView) -> AlertStatus:
     """The alert status of the published snapshot, with the firing alerts counted per bot.
 
     The broadcaster narrows the status bar's firing count to a view with it
@@ -127,17 +141,17 @@ def channel_text(
     return "sending…", "muted"
 
 
-def zone_of(hub: Any) -> ZoneInfo:
-    """The ``metrics.timezone`` in force, read where the store counts "today" with it.
+def zone_of(timezone: str | None) -> ZoneInfo:
+    """The ``metrics.timezone`` in force (the operator facade's answer, fixed for the run).
 
-    The same source as the rest of the page's times (the broadcaster's), so every
-    table shows one clock; UTC without a hub (the tab tested alone).
+    The same zone as the rest of the page's times (the broadcaster's), so every
+    table shows one clock; UTC without one (the tab tested alone).
     """
-    if hub is None:
+    if not timezone:
         return UTC
     try:
-        return ZoneInfo(hub.under_lock(lambda store: store.config.metrics.timezone))
-    except Exception:  # a hub without that setting: times stay readable, in UTC and saying so
+        return ZoneInfo(timezone)
+    except Exception:  # an unknown zone: times stay readable, in UTC and saying so
         return UTC
 
 
@@ -206,7 +220,7 @@ def _history_row(e: HistoryEntry, zone: ZoneInfo = UTC, now: float | None = None
         "who": messages.scope(e.bot) if e.bot else "",
         "rule": e.title,
         "kind": e.state,
-        "what": e.what or e.summary or "",
+        "what": (e.what or e.summary or "") + (f" (by {e.by})" if e.by else ""),  # an operator's action
         "ch": chans,
     }
 

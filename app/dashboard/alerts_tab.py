@@ -20,23 +20,24 @@ from dash import ALL, ClientsideFunction, Dash, Input, Output, State, callback_c
 
 from alerts import catalog
 from alerts.snapshot import HISTORY_LIMIT, AlertSnapshot
-from app.dashboard.alerts_commands import TEST_COOLDOWN_S, AlertCommands, Cooldown, channel_label, save_tone
+from app.dashboard.alerts_commands import AlertCommands, AlertsOperator, channel_label, save_tone
 from app.dashboard.alerts_sections import STORES, AlertSections
-from app.settings_changes import Reconfigurable
 
 
 class AlertsTab(AlertSections, AlertCommands):
-    """The tab for one AlertService and the owner of the settings it edits."""
+    """The tab for the operator facade (app/operator.py): its reads, commands and settings.
+
+    ``metrics_of`` gives the metrics document the Rules table shows current values
+    from (the hub's ``metrics``); without it the column is empty.
+    """
 
     def __init__(
         self,
-        service: Any,
-        settings: Reconfigurable,
-        hub: Any = None,
+        alerts: AlertsOperator,
+        metrics_of: Callable[[], Any] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.service, self.settings, self.hub, self.clock = service, settings, hub, clock
-        self.cooldown = Cooldown(TEST_COOLDOWN_S)
+        self.alerts, self.metrics_of, self.clock = alerts, metrics_of, clock
         #: the snapshot the rows were made of, and per view its (active, history) sections
         self._rows_of: tuple[AlertSnapshot | None, dict[str, tuple[dict, dict]]] = (None, {})
 
@@ -139,7 +140,7 @@ class AlertsTab(AlertSections, AlertCommands):
             return _save_outputs(errors, message, saved, fids, eids, version)
 
     def test_buttons(self) -> list:
-        kinds = {n: getattr(c.cfg, "type", n) for n, c in self.service.channels.items()}
+        kinds = self.alerts.channel_kinds()
         if not kinds:
             return [html.Span("No channel saved yet: configure one below.", className="small text-muted")]
         return [html.Span("Send test to one channel: ", className="small me-1")] + [

@@ -1,8 +1,8 @@
 """Operator commands of the Health tab: "forget bot".
 
-The page never touches the state: it hands the command to whoever owns it
-through :class:`BotAdmin` (in the monitor, the composition root's ``Monitor``),
-as the settings form does through ``Reconfigurable``.  The command is a Dash
+The page never touches the state: it hands the command, with the actor
+``"dashboard"``, to the operator facade (app/operator.py) through :class:`BotAdmin`,
+as every other operator command goes.  The command is a Dash
 callback, so it is a same-origin POST carrying the page's CSRF token: the web
 guard refuses it from anywhere else before this code runs.
 """
@@ -14,14 +14,15 @@ from typing import Protocol
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, html, no_update
 
+from app.actions import DASHBOARD
 from app.dashboard.view_input import ALL
 
 
 class BotAdmin(Protocol):
     """What the Health tab may do to the set of bots."""
 
-    def forget_bot(self, bot: str) -> str:
-        """Drop ``bot`` from the state and close its alerts; a sentence saying what happened."""
+    def forget_bot(self, bot: str, actor: str) -> str:
+        """Drop ``bot`` and close its alerts, recording ``actor``; a sentence saying what happened."""
         ...
 
 
@@ -59,4 +60,4 @@ def register(app: Dash, admin: BotAdmin) -> None:
             return no_update
         if not bot or bot == ALL:
             return "select one bot first"
-        return admin.forget_bot(str(bot))
+        return admin.forget_bot(str(bot), DASHBOARD)

@@ -9,7 +9,8 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.support.alerts_tab import AlertsMonitor, click, open_alerts_tab, tab_of, until
+from app.actions import Cooldown
+from tests.support.alerts_tab import AlertsMonitor, click, open_alerts_tab, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,7 +28,8 @@ def mon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlertsMonitor]:
 def _fresh(mon: AlertsMonitor) -> None:
     """Each scenario starts with an empty inbox and no Test Alert cooldown."""
     mon.inbox.messages.clear()
-    tab_of(mon).cooldown = type(tab_of(mon).cooldown)(10.0)
+    assert mon.monitor is not None
+    mon.monitor.operator.test_cooldown = Cooldown(10.0)  # the facade's: whichever front end presses
 
 
 @given("valid email and Slack webhook in alerts config")

@@ -17,6 +17,7 @@ from app.dashboard.alerts_tab import AlertsTab
 from app.dashboard.broadcaster import Broadcaster
 from app.dashboard.config import DashboardSettings
 from app.dashboard.view_input import ALL
+from app.operator import Operator
 from tests.support.alerts import FakeClock, Feed, make_service, settings, webhook_channel
 
 
@@ -64,7 +65,8 @@ def _frame(broadcaster: Broadcaster) -> dict:
 
 def test_the_push_thread_shows_alerts_with_the_outbox_closed(httpserver, tmp_path) -> None:
     svc, feed = _firing_service(httpserver, tmp_path, ["b1"])
-    tab = AlertsTab(svc, _NoSettings(), feed.hub)
+    view = Operator(svc, feed.hub, _NoSettings(), timezone="UTC")  # type: ignore[arg-type]
+    tab = AlertsTab(view, feed.hub.metrics)
     broadcaster = Broadcaster(
         feed.hub,
         DashboardSettings(),

@@ -21,7 +21,7 @@ def _sent(svc) -> list[tuple[str, str, str]]:
 
 
 def _forget(feed: Feed, svc, bot: str) -> int:
-    """What the monitor's ``forget_bot`` does: the store first (journaled), then the alerts."""
+    """What the operator facade's ``forget_bot`` does: the store first (journaled), then the alerts."""
     assert feed.hub.forget(bot) is True
     return svc.forget(bot)
 

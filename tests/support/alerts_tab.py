@@ -161,7 +161,7 @@ def set_field(dash_duo: Any, key: str, text: str) -> None:
 
 
 def tab_of(mon: AlertsMonitor) -> Any:
-    """The page's AlertsTab object (its cooldown is reset between scenarios)."""
+    """The page's AlertsTab object."""
     assert mon.monitor is not None
     return mon.monitor.dashboard.broadcaster.extra_sections.__self__
 

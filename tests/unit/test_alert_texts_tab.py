@@ -133,6 +133,18 @@ def test_history_rows_state_what_each_notification_said_newest_first() -> None:
     assert rows[0]["t"] == "06:59:50 JST"
 
 
+def test_a_history_row_names_the_operator_who_caused_it() -> None:
+    entries = (
+        _entry(NOW - 10, "b1", event="resolved", state="RESOLVED", what="bot forgotten", by="telegram:12345"),
+        _entry(NOW - 100, "b1"),
+    )
+    rows = history_section(AlertSnapshot(history=entries), TOKYO, NOW)["rows"]
+    assert [r["what"] for r in rows] == [
+        "bot forgotten (by telegram:12345)",
+        "circuit breaker OPEN (was closed)",  # what the rules sent on their own names nobody
+    ]
+
+
 def test_the_history_filter_names_the_monitor_as_a_human_reads_it() -> None:
     entries = tuple(_entry(NOW - i, bot) for i, bot in enumerate(("b1", catalog.MONITOR)))
     bots = history_section(AlertSnapshot(history=entries), TOKYO, NOW)["bots"]

@@ -141,9 +141,9 @@ def _frame(broadcaster: Broadcaster, slot: Any) -> dict:
 def test_each_view_gets_its_own_alerts_firing_count_and_selector_entry() -> None:
     hub = _hub("alpha", "beta")
     service = SimpleNamespace(
-        snapshot=lambda: SNAP, settings=AlertsSettings(), engine=SimpleNamespace(stale_after_s=600.0)
+        snapshot=lambda: SNAP, alert_settings=AlertsSettings, stale_after_s=600.0, timezone="UTC"
     )
-    tab = AlertsTab(service, settings=None, hub=hub)  # type: ignore[arg-type]
+    tab = AlertsTab(service, hub.metrics)  # type: ignore[arg-type]
     broadcaster = Broadcaster(
         hub,
         DashboardSettings(),

@@ -12,8 +12,8 @@ import pytest
 
 from alerts.history import channel_results, group
 from alerts.read_model import ChannelResult, DeliveryRow
+from app.actions import Cooldown
 from app.dashboard import form_fields, form_parse
-from app.dashboard.alerts_commands import Cooldown
 from app.dashboard.alerts_sections import channel_text
 from app.settings import SettingsError, load_settings
 from app.settings_writer import SettingsWriter, plain

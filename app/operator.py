@@ -1,0 +1,149 @@
+"""The operator facade: the one way in for every operator action, whichever front end asks.
+
+The page, the API and any later front end (a chat bot) call only :class:`Operator`,
+each through the narrow Protocol it declares for its own need.  Every action takes
+its *actor* (``"dashboard"``, ``"api"``, ``"telegram:<user id>"``: app/actions.py)
+and is recorded with it: an acknowledgement's "by", a forget's resolve notice and a
+Test Alert's entry in the alert history name who acted and from where.  Rules that
+must hold whoever asks (the Test Alert cooldown) live here, not in a front end.
+
+Built and owned by the composition root (app/runtime.py), next to the settings'
+owner it hands ``apply_settings`` to.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from alerts.config import AlertsSettings
+from alerts.read_model import ChannelResult
+from alerts.service import AlertService
+from alerts.snapshot import AlertSnapshot
+from app.actions import Cooldown, TestSent
+from app.hub import Hub
+from app.settings_changes import Applied, Change
+from collectors.logline import line
+
+log = logging.getLogger(__name__)
+
+#: A second Test Alert within this is refused (per channel for the per-channel buttons).
+TEST_COOLDOWN_S = 10.0
+
+
+class SettingsOwner(Protocol):
+    """The owner of the running configuration (the composition root): reads, validates, writes, applies."""
+
+    def settings_document(self) -> dict[str, Any]: ...
+
+    def resolved_settings(self, doc: Mapping[str, Any]) -> dict[str, Any] | None: ...
+
+    def apply_settings(
+        self, changes: Iterable[Change], secrets: Mapping[str, str] | None = None, *, actor: str
+    ) -> Applied: ...
+
+
+class Operator:
+    """Acknowledge, forget a bot, send a test, apply settings; and the read-only answers a front end needs.
+
+    Silencing is the next action to come: ``silence(...)`` and ``unsilence(...)`` plug
+    in here as two more methods taking the actor like the others (recorded in the
+    history the same way), and each front end's Protocol gains them where it offers them.
+    """
+
+    def __init__(
+        self,
+        alerts: AlertService,
+        hub: Hub,
+        settings: SettingsOwner | None,
+        *,
+        timezone: str,
+        clock: Callable[[], float] = time.monotonic,
+        test_cooldown_s: float = TEST_COOLDOWN_S,
+    ) -> None:
+        self._alerts, self._hub, self._settings = alerts, hub, settings
+        self._timezone = timezone
+        self.test_cooldown = Cooldown(test_cooldown_s, clock)
+
+    # ---- actions ------------------------------------------------------------------------
+    def acknowledge(self, alert_id: str, actor: str) -> bool:
+        """Stop a firing alert's repeats and escalation, recording ``actor`` as who acknowledged it."""
+        return self._alerts.ack(alert_id, actor)
+
+    def forget_bot(self, bot: str, actor: str) -> str:
+        """Drop ``bot`` from the state (journaled), then close its alerts; a sentence saying what happened.
+
+        The store first, so no evaluation after this can see the bot and raise its
+        alerts again; the resolve notices of its alerts name ``actor``.
+        """
+        known = self._hub.forget(bot)
+        closed = self._alerts.forget(bot, by=actor)
+        log.warning(line("bot_forgotten", bot=bot, known=known, alerts_closed=closed, by=actor))
+        if not known and not closed:
+            return f"{bot} is not known to the monitor"
+        return f"{bot} forgotten; {closed} alert(s) closed"
+
+    def send_test(self, actor: str, channel: str | None = None) -> TestSent:
+        """A test notification to ``channel`` (default: every channel), refused within the cooldown."""
+        kinds = self._alerts.channel_kinds()
+        if channel is None and not kinds:
+            return TestSent(None, refused="No channel configured (save the channel first).")
+        if channel is not None and channel not in kinds:
+            return TestSent(None, refused=f"Channel {channel} is not configured (save it first).")
+        wait = self.test_cooldown.take(channel or "*")
+        if wait > 0:
+            seconds = self.test_cooldown.seconds
+            return TestSent(
+                None, refused=f"Test refused: one was sent less than {seconds:g} s ago; wait {wait:.0f} s."
+            )
+        names = list(kinds) if channel is None else [channel]
+        return TestSent(self._alerts.send_test(names, by=actor), tuple(names))
+
+    def apply_settings(
+        self, changes: Iterable[Change], secrets: Mapping[str, str] | None, actor: str
+    ) -> Applied:
+        """Validate, write and apply a settings change like start-up would (the owner's rules)."""
+        return self._owner().apply_settings(changes, secrets, actor=actor)
+
+    # ---- read-only answers ----------------------------------------------------------------
+    def settings_document(self) -> dict[str, Any]:
+        return self._owner().settings_document()
+
+    def resolved_settings(self, doc: Mapping[str, Any]) -> dict[str, Any] | None:
+        return self._owner().resolved_settings(doc)
+
+    @property
+    def can_reconfigure(self) -> bool:
+        """False when running on built-in defaults: there is no settings file to change."""
+        return self._settings is not None
+
+    @property
+    def timezone(self) -> str:
+        """The ``metrics.timezone`` in force (fixed for the run: a saved change waits for the next start)."""
+        return self._timezone
+
+    @property
+    def stale_after_s(self) -> float:
+        """The liveness threshold in force (a settings change moves it live)."""
+        return self._hub.stale_after_s
+
+    def alert_settings(self) -> AlertsSettings:
+        """The alert rules, routes and channels in force."""
+        return self._alerts.settings
+
+    def channel_kinds(self) -> dict[str, str]:
+        """Configured channel name -> its type (``slack``, ``telegram``...), in settings order."""
+        return self._alerts.channel_kinds()
+
+    def test_results(self, test_id: str) -> dict[str, ChannelResult]:
+        return self._alerts.test_results(test_id)
+
+    def snapshot(self) -> AlertSnapshot:
+        return self._alerts.snapshot()
+
+    def _owner(self) -> SettingsOwner:
+        if self._settings is None:
+            raise RuntimeError("running on built-in defaults: there is no settings file to change")
+        return self._settings
