@@ -33,7 +33,7 @@ check that must see every message (a silence, a route) belongs in that one metho
 
 An operator running the monitor headless reads its log: every alert fired,
 resolved, escalated, failed over or acknowledged is one ``key=value`` line
-(collectors/logline.py), written once the transition is on disk.
+(common/logline.py), written once the transition is on disk.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from alerts.outbox import NewRow, Outbox
 from alerts.rules import Evaluation, Observation, RuleSet, identity
 from alerts.states import FIRING, Alert, Notice, StreamPosition
 from app.core.documents import MetricsDocument
-from collectors.logline import line
+from common.logline import line
 
 log = logging.getLogger("alerts.engine")
 

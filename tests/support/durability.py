@@ -18,8 +18,8 @@ from typing import IO, Any
 import msgspec
 from hypothesis import strategies as st
 
-from alerts.config import JournalSettings
 from app.core.config import CoreConfig, MetricsSettings
+from app.core.storage_settings import JournalSettings
 from app.core.store import StateStore
 from app.hub import Hub
 from app.persistence import Journal, Opener
