@@ -24,7 +24,8 @@ from alerts import channels as channel_mod
 from alerts import history as history_mod
 from alerts.config import AlertsSettings
 from alerts.delivery import ChannelWorker, RateLimiter, WorkerThread
-from alerts.engine import Engine, EvaluatorThread
+from alerts.engine import Engine
+from alerts.evaluator import EvaluatorThread
 from alerts.held import HeldStore
 from alerts.notification import Report
 from alerts.outbox import Outbox
