@@ -35,7 +35,6 @@ class EvaluatorThread(threading.Thread):
         super().__init__(name="alerts-evaluator", daemon=True)
         self.engine, self.hub, self.clock, self.stop = engine, hub, clock, stop
         self.on_enqueued, self.on_evaluated = on_enqueued, on_evaluated
-        self.evaluations = 0
 
     #: Ended alerts kept in the outbox (with their delivered notifications); older ones are pruned
     #: hourly so the SQLite file stays bounded, as is every finished notification (delivered or
@@ -54,7 +53,6 @@ class EvaluatorThread(threading.Thread):
                 now = self.clock()
                 if self.engine.evaluate(self.hub.metrics(), now):
                     self.on_enqueued()
-                self.evaluations += 1
                 if now >= next_prune and not self.engine.held.failing:
                     retention_s = self.engine.settings.delivery.retention_days * 86400.0
                     self.engine.outbox.prune(self.KEEP_ENDED_ALERTS, now, retention_s)

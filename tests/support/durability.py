@@ -303,7 +303,6 @@ class RawBot:
     def __init__(self, endpoint: str) -> None:
         import zmq
 
-        self._zmq = zmq
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.XPUB)
         self.sock.setsockopt(zmq.XPUB_VERBOSE, 1)
