@@ -61,12 +61,14 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
 	fi
 
-# Style, format and the import contract ([tool.importlinter] in pyproject.toml: the layers of
-# docs/architecture.md).  Part of `make test`.
+# Style, format, the import contract ([tool.importlinter] in pyproject.toml: the layers of
+# docs/architecture.md) and no dead code (vulture; vulture_whitelist.py names what only a framework
+# or a test runner uses).  Part of `make test`.
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/vulture  # paths and what it ignores: [tool.vulture] in pyproject.toml
 
 bench: $(VENV)/.installed-test browser
 	$(PY) bench/ingest.py

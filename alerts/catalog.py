@@ -280,7 +280,6 @@ MAX_APIS_DOWN_ALERTS = 5
 MAX_ALERTS_PER_BOT = 20
 
 THRESHOLD: dict[str, ThresholdRule] = {t.name: t for t in THRESHOLDS}
-EVENT: dict[str, EventRule] = {e.name: e for e in EVENTS}
 
 #: The test notification's rule name (Test Alert on the Alerts tab).
 TEST_RULE = "test"

@@ -1,4 +1,6 @@
-"""Settings of the alert engine (``alerts:``) and of durable storage (``storage:``).
+"""Settings of the alert engine (``alerts:``).
+
+The ``storage:`` section is the app's: ``app.core.storage_settings``.
 
 Plain msgspec Structs so that ``app.settings`` can mount them into the one
 settings document and report a bad key with its file and path, and so tests can
@@ -95,27 +97,6 @@ class AlertsSettings(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
     def route(self, severity: str) -> Route:
         """The route of a severity; a missing severity is dashboard-only."""
         return self.routes.get(severity, Route())  # type: ignore[call-overload]
-
-
-class JournalSettings(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``storage.journal``: the monitor's state journal and checkpoints (docs/architecture.md)."""
-
-    enabled: bool = True
-    #: Longest time an applied event waits before it is on disk (fsync); SIGKILL loses at most this.
-    commit_interval_s: Annotated[float, msgspec.Meta(gt=0, le=1)] = 1.0
-    #: A checkpoint of the whole state is written this often...
-    snapshot_interval_s: Annotated[float, msgspec.Meta(ge=1)] = 300.0
-    #: ...or as soon as the journal since the last one reaches this size.
-    snapshot_journal_mb: Annotated[float, msgspec.Meta(gt=0)] = 32.0
-    #: Events waiting for the writer; beyond it the journal is marked failing (ingest never waits).
-    queue_events: Annotated[int, msgspec.Meta(ge=1000)] = 1_000_000
-
-
-class StorageSettings(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The ``storage:`` section: where the SQLite files and the state journal live."""
-
-    data_dir: str = "./data"
-    journal: JournalSettings = JournalSettings()
 
 
 def with_channel_types(alerts: Any) -> Any:

@@ -13,7 +13,7 @@ not write wait in memory (alerts/held.py): each pass sends those first, with the
 same limits, retries and results, and a claimed row's outcome that the file
 refuses is kept and written before the worker claims again.
 
-Every outcome is one ``key=value`` log line per notification (collectors/logline.py):
+Every outcome is one ``key=value`` log line per notification (common/logline.py):
 ``alert_delivered``, ``alert_delivery_failed`` (with the attempt and the error's
 class), ``alert_dead_lettered``.  A line never carries a destination or an error's
 full text: a webhook URL or a token may be in them, and a class (``HTTP 503``,
@@ -33,7 +33,7 @@ from alerts.channels.base import DELIVERED, PERMANENT, BaseChannel, Limit, Resul
 from alerts.config import Delivery
 from alerts.held import HeldStore
 from alerts.outbox import Outbox, Row
-from collectors.logline import line
+from common.logline import line
 
 log = logging.getLogger("alerts.delivery")
 

@@ -5,25 +5,11 @@
 version, however many changes happened meanwhile) and on a periodic tick for
 time-based rules.  It never talks to a channel: it only writes to SQLite and
 wakes the workers, so a dead Slack cannot slow it, let alone ingest.  After each
-evaluation it republishes the dashboard's alert snapshot (alerts/snapshot.py).
+evaluation it republishes the dashboard's alert snapshot (alerts/snapshot.py); the
+thread is alerts/evaluator.py.
 
-A restart changes no alert.  The engine takes back from SQLite the open alerts
-(same id, ``fired_at``, repeat and escalation counts), the counter rules' memory and
-the previous run's last heartbeat, and must be started only once the store is
-restored.  Alerts carried over a restart are *unconfirmed* until their bot is heard
-again: a carried alert whose condition is false by then resolves once, worded as
-resolved while the monitor was down; its repeats wait for that confirmation (at
-most ``stale_after_s``); a bot the restarted monitor does not know at all gets the
-same ``stale_after_s`` to report before its alerts end as unverified; and no bot
-is called stale before it had that time to be heard after the restart.
-
-An alert is never decided on older evidence than the evidence that set it.  Each
-alert remembers the position in its bot's stream (run, seq) of the evidence that
-last changed it.  The restored state can be older than that (the previous run
-evaluated events the journal had not committed yet): such a carried alert is
-*verifying after restart* and stays exactly as it is (no resolve, no re-fire, no
-repeat, no escalation) until the state has caught up past that position or the
-bot's catch-up ended (alerts/states.py, ``behind_evidence``).
+A restart changes no alert: how the engine takes back the previous run's alerts and
+verifies them against the restored state is alerts/restart_checks.py.
 
 Every notice becomes outbox rows in one place, :meth:`Engine.gate`: an alert's firing,
 repeat, escalation, failover and resolve, a Test Alert, a report.  Each arrives there
@@ -33,7 +19,7 @@ check that must see every message (a silence, a route) belongs in that one metho
 
 An operator running the monitor headless reads its log: every alert fired,
 resolved, escalated, failed over or acknowledged is one ``key=value`` line
-(collectors/logline.py), written once the transition is on disk.
+(common/logline.py, worded by alerts/alert_log.py), written once the transition is on disk.
 """
 
 from __future__ import annotations
@@ -46,16 +32,18 @@ from collections.abc import Callable, Iterable
 
 import msgspec
 
-from alerts import catalog, messages, states
 from alerts import notices as notices_mod
+from alerts import states
+from alerts.alert_log import fields, log_transitions
 from alerts.config import AlertsSettings
 from alerts.held import HeldStore
 from alerts.notification import Notification, Report
 from alerts.outbox import NewRow, Outbox
-from alerts.rules import Evaluation, Observation, RuleSet, identity
-from alerts.states import FIRING, Alert, Notice, StreamPosition
+from alerts.restart_checks import RestartChecks, position
+from alerts.rules import Evaluation, RuleSet, identity
+from alerts.states import FIRING, Alert, Notice
 from app.core.documents import MetricsDocument
-from collectors.logline import line
+from common.logline import line
 
 log = logging.getLogger("alerts.engine")
 
@@ -74,16 +62,13 @@ _MATERIAL = (
 
 #: Seconds between two heartbeats written to the outbox: the "stopped at about" of the next start.
 HEARTBEAT_S = 1.0
-#: Alerts resolved this long before the previous run's last heartbeat are checked after a restart
-#: (the journal loses at most its commit interval, 1 s at most, of the events behind a resolve).
-ENDED_LOOKBACK_S = 60.0
 
 
 def _material(a: Alert | None) -> tuple | None:
     return None if a is None else tuple(getattr(a, f) for f in _MATERIAL)
 
 
-class Engine:
+class Engine(RestartChecks):
     """Alert states of every identity, persisted through the outbox. Thread-safe."""
 
     def __init__(
@@ -125,38 +110,11 @@ class Engine:
         self._init_verifying()
         self._lock = threading.RLock()
 
-    def _init_verifying(self) -> None:
-        """What the first evaluations compare with the restored state (see ``_behind``)."""
-        # alerts that ended just before the restart: their resolve's evidence may be missing too
-        self._ended = self._recently_ended()
-        # carried (and just ended) alerts whose evidence the restored state was not compared with yet
-        self._unverified: set[str] = {
-            k for k, a in self.alerts.items() if a.evidence_seq is not None and a.bot != catalog.MONITOR
-        } | set(self._ended)
-        self._restored_at: dict[str, StreamPosition] = {}  # each bot's position as restored
-        # carried alerts held because their bot's state is behind (all of them until the first evaluation)
-        self.verifying: frozenset[str] = frozenset(self._unverified)  # (ended ones: no new episode yet)
-        self._said_held: set[str] = set()  # held alerts whose alert_verifying line is written
-
     def start(self, now: float) -> None:
         """The evaluator starts: events arriving from now on are this run's ("heard again")."""
         with self._lock:
             if self.started_at is None:
                 self.started_at = now
-
-    def _recently_ended(self) -> dict[str, Alert]:
-        """Alerts of a bot resolved in the last minute of the previous run, newest per identity.
-
-        A restored state that lacks the events which ended one would show its condition
-        still true: a new episode must not fire on that older evidence.
-        """
-        since = (self.previous.last_alive or 0.0) - ENDED_LOOKBACK_S
-        ended = {a.key: a for a in self.outbox.load_ended_since(since)}
-        return {
-            k: a
-            for k, a in ended.items()
-            if k not in self.alerts and a.evidence_seq is not None and a.bot != catalog.MONITOR
-        }
 
     def _seed(self, rule: str, bot: str) -> float | None:
         """Memory of a counter from a file that never saved it: seen, moved now if its alert is open."""
@@ -172,7 +130,7 @@ class Engine:
                 self._drop_forgotten(ev)
             if not self._begun:
                 self._begin(ev, now)
-                self._restored_at = {b: _position(metrics, b) for b in metrics.bots}
+                self._restored_at = {b: position(metrics, b) for b in metrics.bots}
             heard = self._heard_since_start(metrics, now)
             active = self._restart_grace(ev, heard, now)
             self.verifying = self._behind(metrics, ev) if self._unverified else frozenset()
@@ -194,112 +152,19 @@ class Engine:
                     new, more = states.due(new, now, repeat=not self._unconfirmed(key, now))
                     ns += more
                 if new is not None and _material(new) != _material(old):
-                    new = states.with_evidence(new, _position(metrics, new.bot))
+                    new = states.with_evidence(new, position(metrics, new.bot))
                 self._track(key, old, new, changed)
                 notices += [(new, n) for n in ns]
                 moves.append((old, new))
             self._failover(now, changed, notices)
             n = self._commit(changed, notices, now)
-            _log_transitions(moves, notices)
+            log_transitions(moves, notices)
             return n
-
-    def _behind(self, metrics: MetricsDocument, ev: Evaluation) -> frozenset[str]:
-        """Carried alerts whose bot's state is still older than their evidence (held as they are).
-
-        An alert leaves this set for good once its bot's state caught up or its catch-up
-        ended; one whose bot the store does not know is left to ``_unknown_bot``.
-        """
-        held = set()
-        for key in sorted(self._unverified):
-            a = self.alerts.get(key) or self._ended.get(key)
-            if a is None or a.bot not in ev.bots:
-                self._unverified.discard(key)
-                continue
-            pos = _position(metrics, a.bot) or StreamPosition(None, None)
-            catch_up = metrics.collector.catch_up.get(a.bot)
-            restored = self._restored_at.get(a.bot, pos)
-            if states.behind_evidence(a, pos, catch_up.state if catch_up else None, restored):
-                if key not in self._said_held:
-                    self._said_held.add(key)
-                    log.warning(line("alert_verifying", **_fields(a), **_behind_fields(a, pos)))
-                held.add(key)
-            else:
-                self._unverified.discard(key)
-                self._ended.pop(key, None)
-                if key in self._said_held:
-                    log.info(line("alert_verified", **_fields(a), run=pos.run, seq=pos.seq))
-        return frozenset(held)
 
     def _drop_forgotten(self, ev: Evaluation) -> None:
         """A document read before a bot was forgotten must not raise its alerts again."""
         ev.active = {k: o for k, o in ev.active.items() if o.bot not in self._forgotten}
         self._forgotten &= ev.bots  # once a document without the bot was seen, it is an ordinary bot again
-
-    def _begin(self, ev: Evaluation, now: float) -> None:
-        """The first evaluation of this run: note which carried alerts' bots the store did not restore."""
-        self._begun = True
-        if self.started_at is None:
-            self.started_at = now
-        known = ev.bots if self._restored is None else self._restored
-        self.stateless = frozenset(
-            self.alerts[k].bot for k in self.carried if self.alerts[k].bot not in known
-        )
-
-    def _because(self, key: str, old: Alert | None) -> str | None:
-        """How a clear of this alert is worded: ordinary, at a restart, or unverifiable."""
-        if key not in self.carried or old is None:
-            return None
-        return states.UNKNOWN_BOT if old.bot in self.stateless else states.OUTAGE
-
-    def _settle(
-        self, key: str, obs: Observation | None, old: Alert | None, heard: frozenset[str], now: float
-    ) -> None:
-        """A carried alert stops being one once it cleared, or was seen true with its bot heard again
-        (or through the whole grace: the restored facts are then all there will be)."""
-        if obs is None or old is None or old.bot in heard or not self._in_grace(now):
-            self.carried.discard(key)
-
-    def _in_grace(self, now: float) -> bool:
-        """The first ``stale_after_s`` of this run: the time any bot gets to be heard again."""
-        return self.started_at is not None and now - self.started_at < self.stale_after_s
-
-    def _heard_since_start(self, metrics: MetricsDocument, now: float) -> frozenset[str]:
-        """Bots with an event that arrived during this run (not only restored from before it)."""
-        up = now - (self.started_at if self.started_at is not None else now)
-        return frozenset(
-            b for b, d in metrics.bots.items() if d.last_event_age_s is not None and d.last_event_age_s <= up
-        )
-
-    def _restart_grace(self, ev: Evaluation, heard: frozenset[str], now: float) -> dict[str, Observation]:
-        """No *new* stale alert for a bot not yet heard in this run's first ``stale_after_s``.
-
-        Its age counts from its last event before the restart, and while the monitor
-        was down nothing could arrive: a live bot would look stale until its next
-        event.  An alert already open (a bot silent before the restart) is unaffected.
-        """
-        if not self._in_grace(now):
-            return ev.active
-        return {
-            k: o
-            for k, o in ev.active.items()
-            if not (o.rule == "stale" and k not in self.alerts and o.bot not in heard)
-        }
-
-    def _unknown_bot(self, key: str, old: Alert, now: float) -> tuple[Alert | None, list[Notice]]:
-        """An alert whose bot the store does not know (restarted without its state).
-
-        Kept as it is for ``stale_after_s`` (the bot may report and be evaluated), then
-        ended once, as unverified: repeating it forever would cry wolf about a bot
-        nothing is known of, and resolving it silently would hide that.
-        """
-        if self._in_grace(now):
-            return old, []
-        self.carried.discard(key)
-        return states.clear(old, now, states.UNKNOWN_BOT)
-
-    def _unconfirmed(self, key: str, now: float) -> bool:
-        """A carried alert's repeat waits until its bot is heard again (at most ``stale_after_s``)."""
-        return key in self.carried and self._in_grace(now)
 
     def _track(self, key: str, old: Alert | None, new: Alert | None, changed: list[Alert]) -> None:
         if new is None:
@@ -351,7 +216,7 @@ class Engine:
                 log.error(
                     line(
                         "alert_failover",
-                        **_fields(a),
+                        **fields(a),
                         not_delivered_by=",".join(a.notified),
                         why="all dead-lettered" if all_dead else f"no delivery within {deadline:g} s",
                     )
@@ -477,7 +342,7 @@ class Engine:
                     self.alerts[key] = new
                     self._write([new], [], now)
                     if new is not a:
-                        log.info(line("alert_acknowledged", by=by, **_fields(new)))
+                        log.info(line("alert_acknowledged", by=by, **fields(new)))
                     return True
             return False
 
@@ -502,7 +367,7 @@ class Engine:
                 moves.append((old, new))
             if changed or notices:
                 self._commit(changed, notices, now, by)
-            _log_transitions(moves, notices)
+            log_transitions(moves, notices)
             return len(gone)
 
     def reload(self, settings: AlertsSettings, now: float) -> None:
@@ -544,98 +409,3 @@ class Engine:
         """Open alerts in display order (``states.active_order``) and the keys held as verifying."""
         with self._lock:
             return sorted(self.alerts.values(), key=states.active_order), self.verifying
-
-
-def _position(metrics: MetricsDocument, bot: str) -> StreamPosition | None:
-    """Where the document's state of ``bot`` stands in its stream; None for the monitor's own."""
-    d = metrics.bots.get(bot)
-    return None if d is None else StreamPosition(d.events.run, d.events.last_seq)
-
-
-def _behind_fields(a: Alert, pos: StreamPosition) -> dict[str, object]:
-    return {"evidence_run": a.evidence_run, "evidence_seq": a.evidence_seq, "run": pos.run, "seq": pos.seq}
-
-
-def _fields(a: Alert) -> dict[str, object]:
-    """The fields every alert log line carries (the alert, the bot, the rule, the severity)."""
-    return {"alert_id": a.alert_id, "bot": a.bot, "rule": a.rule, "severity": a.severity}
-
-
-#: Notices that are a log line of their own (firing and resolve are logged as transitions,
-#: a failover where it is decided).
-_NOTICE_EVENTS = {"escalation": "alert_escalated", "repeat": "alert_repeated"}
-
-
-def _log_transitions(
-    moves: list[tuple[Alert | None, Alert | None]], notices: list[tuple[Alert, Notice]]
-) -> None:
-    """One line per alert that fired or resolved, and per escalation, failover and repeat sent."""
-    for old, new in moves:
-        was = old.status if old is not None else None
-        if new is None or new.status == was:
-            continue
-        if new.status == FIRING:
-            log.warning(line("alert_fired", **_fields(new), what=new.summary))
-        elif new.status == states.RESOLVED and was == FIRING:
-            what = messages.what({"kind": "resolved", **new.to_dict(), **_why(new)})
-            because = new.resolved_because or "cleared"
-            level = logging.WARNING if because == states.UNKNOWN_BOT else logging.INFO  # not an all-clear
-            log.log(level, line("alert_resolved", **_fields(new), because=because, what=what))
-    for a, n in notices:
-        event = _NOTICE_EVENTS.get(n.kind)
-        if event:
-            log.warning(line(event, **_fields(a), channels=",".join(n.channels)))
-
-
-def _why(a: Alert) -> dict:
-    return {"after_restart": {"why": a.resolved_because}} if a.resolved_because else {}
-
-
-class EvaluatorThread(threading.Thread):
-    """Evaluates on every hub change (coalesced) and every ``tick_s``; survives its own errors.
-
-    ``on_enqueued`` wakes the delivery workers; ``on_evaluated`` publishes the state
-    just committed (the alerts snapshot), so readers never query the outbox themselves.
-    """
-
-    def __init__(
-        self,
-        engine: Engine,
-        hub,
-        clock: Callable[[], float],
-        stop: threading.Event,
-        on_enqueued: Callable[[], None],
-        on_evaluated: Callable[[], object] = lambda: None,
-    ) -> None:
-        super().__init__(name="alerts-evaluator", daemon=True)
-        self.engine, self.hub, self.clock, self.stop = engine, hub, clock, stop
-        self.on_enqueued, self.on_evaluated = on_enqueued, on_evaluated
-        self.evaluations = 0
-
-    #: Ended alerts kept in the outbox (with their delivered notifications); older ones are pruned
-    #: hourly so the SQLite file stays bounded, as is every finished notification (delivered or
-    #: dead-lettered) older than ``alerts.delivery.retention_days``.
-    KEEP_ENDED_ALERTS = 10_000
-    PRUNE_EVERY_S = 3600.0
-
-    def run(self) -> None:
-        version = -1
-        next_prune = 0.0
-        while not self.stop.is_set():
-            version = self.hub.wait_for_change(version, timeout=self.engine.settings.tick_s)
-            if self.stop.is_set():
-                break
-            try:
-                now = self.clock()
-                if self.engine.evaluate(self.hub.metrics(), now):
-                    self.on_enqueued()
-                self.evaluations += 1
-                if now >= next_prune and not self.engine.held.failing:
-                    retention_s = self.engine.settings.delivery.retention_days * 86400.0
-                    self.engine.outbox.prune(self.KEEP_ENDED_ALERTS, now, retention_s)
-                    next_prune = now + self.PRUNE_EVERY_S
-                self.on_evaluated()
-                self.stop.wait(self.engine.settings.min_interval_s)  # coalesce bursts of changes
-            except Exception:  # the safety net must not die of one bad document
-                log.exception("alert evaluation failed")
-                self.stop.wait(0.5)

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.catalog import urgent_first
-from alerts.outbox import HeldRow, NewRow, Row
 from alerts.read_model import StoreStatus
+from alerts.rows import HeldRow, NewRow, Row
 from alerts.states import Alert
-from collectors.logline import line
+from common.logline import line
 
 log = logging.getLogger("alerts.store")
 

@@ -22,59 +22,17 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from alerts import alert_store
 from alerts.alert_store import AlertStore, Memory
 from alerts.catalog import urgent_first
 from alerts.read_model import DeliveryRow
+from alerts.rows import HeldRow, NewRow, Row
 from alerts.states import FIRING, PENDING, Alert
 from alerts.store_schema import SCHEMA_VERSION, PreviousRun, SchemaError, Tx, connect, migrate
 
 __all__ = ["SCHEMA_VERSION", "HeldRow", "NewRow", "Outbox", "PreviousRun", "Row", "SchemaError"]
-
-
-@dataclass(frozen=True, slots=True)
-class NewRow:
-    """A notification to enqueue for one channel destination."""
-
-    idem: str
-    alert_id: str
-    channel: str
-    dest: str
-    kind: str
-    severity: str
-    payload: dict
-
-
-@dataclass(frozen=True, slots=True)
-class HeldRow:
-    """A notification held in memory while the store failed, with how far its delivery went."""
-
-    new: NewRow
-    status: str  # pending | sent | dead
-    attempts: int
-    created_at: float
-    due_at: float
-    sent_at: float | None
-    last_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """A claimed notification."""
-
-    id: int
-    idem: str
-    alert_id: str
-    channel: str
-    dest: str
-    kind: str
-    prio: int
-    payload: dict
-    created_at: float
-    attempts: int
 
 
 class Outbox:

@@ -22,15 +22,17 @@ from collections.abc import Callable
 
 from alerts import channels as channel_mod
 from alerts import history as history_mod
-from alerts.config import AlertsSettings, StorageSettings
+from alerts.config import AlertsSettings
 from alerts.delivery import ChannelWorker, RateLimiter, WorkerThread
-from alerts.engine import Engine, EvaluatorThread
+from alerts.engine import Engine
+from alerts.evaluator import EvaluatorThread
 from alerts.held import HeldStore
 from alerts.notification import Report
 from alerts.outbox import Outbox
 from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult
 from alerts.snapshot import AlertSnapshot, SnapshotPublisher
-from collectors.logline import line
+from app.core.storage_settings import StorageSettings
+from common.logline import line
 
 log = logging.getLogger("alerts")
 

@@ -120,7 +120,6 @@ class SnapshotPublisher:
         self.outbox, self.engine, self.workers = outbox, engine, workers
         self.store_status = store_status
         self.current = AlertSnapshot()
-        self.builds = 0  # snapshots built (a reader's cost is nil; tests count the writers' work)
         self.reads = 0  # times the stored part was read from SQLite
         self._stored: _Stored | None = None
         self._lock = threading.Lock()
@@ -130,7 +129,6 @@ class SnapshotPublisher:
         with self._lock:
             try:
                 new = self._build()
-                self.builds += 1
                 if new != self.current:  # an unchanged state keeps its object: readers' caches stay valid
                     self.current = new
             except Exception:  # a closed or failing outbox must not kill the thread that publishes

@@ -18,7 +18,7 @@ import zmq
 from app import datadir
 from app.datadir import DataDirLock
 from app.settings import Settings, SettingsError, load_settings
-from collectors.logline import line
+from common.logline import line
 
 if TYPE_CHECKING:
     from app.runtime import Monitor

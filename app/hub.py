@@ -17,10 +17,11 @@ from typing import Protocol, TypeVar
 import msgspec
 
 from app.core.documents import EdgeStatus, MetricsDocument, StateDocument
+from app.core.forget import ForgetBot
 from app.core.store import AppliedReject, StateStore
 from collectors.events import Event
-from collectors.logline import line
-from collectors.sink import ForgetBot, RejectedMessage
+from collectors.sink import RejectedMessage
+from common.logline import line
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from collectors.logline import line
+from common.logline import line
 
 if TYPE_CHECKING:
     from app.hub import Hub

@@ -25,7 +25,7 @@ from alerts.snapshot import AlertSnapshot
 from app.actions import Cooldown, TestSent
 from app.hub import Hub
 from app.settings_changes import Applied, Change
-from collectors.logline import line
+from common.logline import line
 
 log = logging.getLogger(__name__)
 

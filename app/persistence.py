@@ -41,10 +41,10 @@ from app.core.config import CoreConfig
 from app.core.documents import JournalStatus, RestoreInfo
 from app.core.store import StateStore
 from app.restore import DurabilityError, EmptyStateRefused, restore
-from collectors.logline import line
+from common.logline import line
 
 if TYPE_CHECKING:
-    from alerts.config import JournalSettings
+    from app.core.storage_settings import JournalSettings
     from app.hub import Hub
 
 log = logging.getLogger(__name__)

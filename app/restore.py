@@ -34,7 +34,7 @@ from pathlib import Path
 from app.core import checkpoint
 from app.core.config import CoreConfig
 from app.core.store import StateStore
-from collectors.logline import line
+from common.logline import line
 
 log = logging.getLogger(__name__)
 

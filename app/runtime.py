@@ -33,8 +33,8 @@ from app.settings_changes import Applied, Change
 from app.settings_writer import SettingsWriter, plain
 from collectors.curve import CurveConfig, load_or_create_server_keys
 from collectors.demo import run_demo
-from collectors.logline import line
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+from common.logline import line
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,9 @@ from ruamel.yaml.error import YAMLError
 
 from alerts import catalog
 from alerts.channels import registry as channel_registry
-from alerts.config import AlertsSettings, StorageSettings, untyped_channel, with_channel_types
+from alerts.config import AlertsSettings, untyped_channel, with_channel_types
 from app.core.config import BotSettings, CoreConfig, LimitsSettings, MetricsSettings
+from app.core.storage_settings import StorageSettings
 from app.dashboard.config import DashboardSettings
 from collectors.events import BotId
 

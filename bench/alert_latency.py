@@ -26,9 +26,10 @@ import zmq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alerts.config import AlertsSettings, StorageSettings
+from alerts.config import AlertsSettings
 from alerts.service import AlertService
 from app.core.config import CoreConfig
+from app.core.storage_settings import StorageSettings
 from app.core.store import StateStore
 from app.hub import Hub
 from collectors.publisher import BotPublisher

@@ -25,9 +25,9 @@ import zmq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alerts.config import JournalSettings
 from app import gc_policy
 from app.core.config import CoreConfig
+from app.core.storage_settings import JournalSettings
 from app.core.store import StateStore
 from app.hub import Hub
 from app.persistence import Journal

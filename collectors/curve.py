@@ -156,7 +156,6 @@ class CurveGuard:
         self._authorized = {z85.decode(k): k for k in config.authorized}
         self._monitor_endpoint = monitor_endpoint
         self.refused = 0  # written by the guard thread only; read by status()
-        self.refused_keys = 0  # of which: a CURVE client whose key is not listed
         self._last_logged: dict[bytes, float] = {}
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -221,7 +220,6 @@ class CurveGuard:
         )
         if not ok:
             self.refused += 1
-            self.refused_keys += 1
             key = frames[6] if len(frames) >= 7 and len(frames[6]) == 32 else b""
             address = frames[3].decode("ascii", "replace") if len(frames) > 3 else "?"
             shown = z85.encode(key).decode("ascii") if key else "(none)"

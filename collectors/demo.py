@@ -25,8 +25,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from collectors.logline import line
 from collectors.publisher import DEFAULT_ENDPOINT, BotPublisher, NotConnected
+from common.logline import line
 
 log = logging.getLogger("collectors.demo")  # the same name run as a module or as the --demo thread
 STATUS_EVERY_S = 5.0

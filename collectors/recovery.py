@@ -356,10 +356,6 @@ class Sequencer:
         return out
 
     # ---- helpers ---------------------------------------------------------
-    def note_replayed(self, bot: str) -> None:
-        """The bot answered with events: it speaks the protocol."""
-        self._answered.add(bot)
-
     def _ask(self, bot: str, first: int, last: int) -> None:
         self.requests.append((bot, first, last, self.runs.get(bot)))
 

@@ -33,16 +33,6 @@ class Recovered(msgspec.Struct, frozen=True, kw_only=True):
     count: int
 
 
-class ForgetBot(msgspec.Struct, frozen=True, kw_only=True):
-    """The operator forgot ``bot``: everything known of it is dropped from the state.
-
-    Not an event of the wire: a command applied in order with the batches and
-    journaled like them, so a replay after a restart forgets the bot again.
-    """
-
-    bot: str
-
-
 class EventSink(Protocol):
     """Receives what was taken off the socket, in arrival order."""
 

@@ -32,7 +32,6 @@ import zmq
 
 from collectors.curve import CurveConfig, CurveGuard, make_server, monitor_events
 from collectors.events import DECODERS, ID_PATTERN, TOPIC_OF, Event, Rejected, decode
-from collectors.logline import line
 from collectors.recovery import (
     LAST_TOPIC,
     UNAVAILABLE_TOPIC,
@@ -42,6 +41,7 @@ from collectors.recovery import (
     encode_request,
 )
 from collectors.sink import EventSink, Recovered, RejectedMessage
+from common.logline import line
 
 log = logging.getLogger(__name__)
 

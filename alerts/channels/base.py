@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 import msgspec
 
 if TYPE_CHECKING:
-    from alerts.outbox import Row
+    from alerts.rows import Row
 
 DELIVERED, TRANSIENT, PERMANENT = "delivered", "transient", "permanent"
 

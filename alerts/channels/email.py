@@ -30,7 +30,7 @@ from alerts.channels.base import (
 )
 
 if TYPE_CHECKING:
-    from alerts.outbox import Row
+    from alerts.rows import Row
 
 #: Left border of an alert in the HTML body, by severity (others: blue).
 COLOR = dict(zip(SEVERITIES, ("#2471a3", "#d68910", "#c0392b"), strict=True))

@@ -25,7 +25,7 @@ from alerts.channels.base import (
 )
 
 if TYPE_CHECKING:
-    from alerts.outbox import Row
+    from alerts.rows import Row
 
 #: Slack API ``error`` codes worth retrying; everything else (invalid_auth, channel_not_found...) is final.
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}

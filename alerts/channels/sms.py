@@ -29,7 +29,7 @@ from alerts.channels.base import (
 )
 
 if TYPE_CHECKING:
-    from alerts.outbox import Row
+    from alerts.rows import Row
 
 TWILIO_ORIGIN = "https://api.twilio.com"
 #: Twilio error codes that mean "later": 20429 too many requests, 20500/20503 server errors.

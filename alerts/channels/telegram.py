@@ -30,7 +30,7 @@ from alerts.channels.base import (
 )
 
 if TYPE_CHECKING:
-    from alerts.outbox import Row
+    from alerts.rows import Row
 
 DEFAULT_API = "https://api.telegram.org"
 MAX_CHARS = 4096

@@ -24,7 +24,7 @@ from alerts.channels.base import (
 )
 
 if TYPE_CHECKING:
-    from alerts.outbox import Row
+    from alerts.rows import Row
 
 SIGNATURE_HEADER = "X-Alert-Signature"
 

@@ -41,6 +41,7 @@ import numpy as np
 from app.core import checkpoint_legacy
 from app.core import checkpoint_schema as schema
 from app.core.config import CoreConfig
+from app.core.forget import ForgetBot
 from app.core.store import AppliedReject, StateStore
 from collectors import sink
 from collectors.events import TOPICS, OrderBody
@@ -214,9 +215,10 @@ _STATE_DECODER = msgspec.msgpack.Decoder(schema.StateSchema)
 
 # ---- journal records ------------------------------------------------------
 def _item_types() -> dict[str, type]:
-    """Every item type a batch may hold: the events, rejects and the sink's own Structs."""
+    """Every item type a batch may hold: the events, rejects, the operator's command, the sink's Structs."""
     types: dict[str, type] = {cls.__name__: cls for cls in TOPICS.values()}
     types[AppliedReject.__name__] = AppliedReject
+    types[ForgetBot.__name__] = ForgetBot  # its tag in journals written before it moved, unchanged
     types[OrderBody.__name__] = OrderBody  # an open order as a snapshot gives it (checkpoints)
     for value in vars(sink).values():
         if isinstance(value, type) and issubclass(value, msgspec.Struct) and value is not msgspec.Struct:

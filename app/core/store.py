@@ -34,6 +34,7 @@ from app.core.documents import (
     StateDocument,
     Totals,
 )
+from app.core.forget import ForgetBot
 from app.core.series import DayClock, EquitySeries
 from app.core.windows import ErrorLog, LatencyWindow, _Samples
 from collectors.events import (
@@ -50,7 +51,7 @@ from collectors.events import (
     OrderBody,
     Snapshot,
 )
-from collectors.sink import ForgetBot, Recovered
+from collectors.sink import Recovered
 
 RECENT_ROUND_TRIPS = 200
 LATENCY_SERIES_POINTS = 500

@@ -79,10 +79,6 @@ class _Samples:
         if self.key is not None:
             self.key = np.resize(self.key, size)
 
-    @property
-    def newest(self) -> float:
-        return float(self.ts[self.next - 1]) if self.count else float("-inf")
-
     def mask(self, cutoff: float, now: float) -> np.ndarray:
         ts = self.ts[: self.count]
         return (ts > cutoff) & (ts <= now)

@@ -74,7 +74,6 @@ class _Receiver:
     def __init__(self) -> None:
         self.bodies: list[dict] = []
         self.keys: set[str] = set()
-        self.redelivered = 0
         self.firing = threading.Event()
         self.resolved = threading.Event()
         self._lock = threading.Lock()
@@ -83,8 +82,7 @@ class _Receiver:
         body = json.loads(request.get_data())["alert"]
         key = request.headers["Idempotency-Key"]
         with self._lock:
-            if key in self.keys:
-                self.redelivered += 1
+            if key in self.keys:  # a redelivery (same Idempotency-Key): acknowledged, kept once
                 return Response("ok")
             self.keys.add(key)
             self.bodies.append(body)

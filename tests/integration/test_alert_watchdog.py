@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from alerts.config import StorageSettings
 from alerts.service import AlertService
 from app.core.config import CoreConfig
+from app.core.storage_settings import StorageSettings
 from app.core.store import StateStore
 from app.hub import Hub
 from tests.support.alerts import settings

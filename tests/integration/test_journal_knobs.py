@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts.config import JournalSettings
 from app import persistence
+from app.core.storage_settings import JournalSettings
 from app.persistence import Journal
 from tests.support.clock import FakeClock
 from tests.support.durability import CONFIG, committed, feed, new_hub, trading_stream

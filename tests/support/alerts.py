@@ -9,9 +9,10 @@ from typing import Any
 
 import msgspec
 
-from alerts.config import AlertsSettings, StorageSettings
+from alerts.config import AlertsSettings
 from alerts.service import AlertService
 from app.core.config import CoreConfig
+from app.core.storage_settings import StorageSettings
 from app.core.store import StateStore
 from app.hub import Hub
 from collectors.events import Account, Error, Health, Latency

@@ -18,8 +18,8 @@ from typing import IO, Any
 import msgspec
 from hypothesis import strategies as st
 
-from alerts.config import JournalSettings
 from app.core.config import CoreConfig, MetricsSettings
+from app.core.storage_settings import JournalSettings
 from app.core.store import StateStore
 from app.hub import Hub
 from app.persistence import Journal, Opener
@@ -303,7 +303,6 @@ class RawBot:
     def __init__(self, endpoint: str) -> None:
         import zmq
 
-        self._zmq = zmq
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.XPUB)
         self.sock.setsockopt(zmq.XPUB_VERBOSE, 1)

@@ -22,8 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from alerts.config import JournalSettings
 from app.core.config import CoreConfig, MetricsSettings
+from app.core.storage_settings import JournalSettings
 from app.core.store import StateStore
 from app.hub import Hub
 from app.persistence import Journal

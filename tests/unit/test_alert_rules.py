@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from alerts import states
+from alerts import catalog, states
 from alerts.config import Escalation, Route
 from alerts.rules import RuleSet, lookup
 from app.core.documents import BotMetrics
@@ -125,3 +125,9 @@ def test_ack_stops_escalation_and_repeat_but_not_resolve():
     assert states.due(alert, 1000) == (alert, [])
     _, n = states.step(alert, None, 1001, lambda s: route, _ids())
     assert [(x.kind, x.channels) for x in n] == [("resolved", ("a",))]
+
+
+def test_every_unit_of_the_catalogue_is_one_the_presenter_knows() -> None:
+    """A misspelt unit ("pcts") would show a drawdown as a bare 0.124: the catalogue speaks UNITS only."""
+    units = {m.unit for m in catalog.METRICS.values()} | {t.unit for t in catalog.THRESHOLDS}
+    assert units <= set(catalog.UNITS), units - set(catalog.UNITS)

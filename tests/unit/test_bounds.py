@@ -13,10 +13,10 @@ from alerts import catalog
 from alerts.rules import RuleSet
 from app.core import checkpoint
 from app.core.config import CoreConfig, LimitsSettings
+from app.core.forget import ForgetBot
 from app.core.store import StateStore
 from app.settings import SettingsError, validate
 from collectors.events import Error, Fill, Health, Heartbeat, Latency, Mark
-from collectors.sink import ForgetBot
 from tests.support.alerts import settings
 from tests.support.clock import FakeClock
 from tests.support.documents import metrics_of

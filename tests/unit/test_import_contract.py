@@ -1,8 +1,8 @@
 """The layers of docs/architecture.md hold, and the contract that checks them does catch a breach.
 
 The contracts live in pyproject.toml ([tool.importlinter]); ``make lint`` runs them too.
-The second test plants one upward import (the collector importing the hub) in a
-copy of the packages and expects the contract to name it.
+The other tests plant one upward import (the collector importing the hub, the alert engine
+importing the hub) in a copy of the packages and expect the contract to name it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
-PACKAGES = ("app", "alerts", "collectors")
+PACKAGES = ("app", "alerts", "collectors", "common")
 
 
 def _contract_names() -> list[str]:
@@ -49,14 +49,29 @@ def test_every_import_contract_is_kept() -> None:
     assert run.returncode == 0
 
 
-def test_a_collector_importing_the_app_breaks_the_contract(tmp_path: Path) -> None:
+def _with_planted_import(tmp_path: Path, module: str, line: str) -> subprocess.CompletedProcess[str]:
+    """lint-imports over a copy of the packages where ``module`` (a path) gains ``line``."""
     for pkg in PACKAGES:
         shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    collector = tmp_path / "collectors" / "zmq_collector.py"
-    collector.write_text(collector.read_text(encoding="utf-8") + "\nfrom app.hub import Hub  # noqa\n")
-    run = _lint_imports(tmp_path)
+    planted = tmp_path / module
+    planted.write_text(planted.read_text(encoding="utf-8") + f"\n{line}  # noqa\n")
+    return _lint_imports(tmp_path)
+
+
+def test_a_collector_importing_the_app_breaks_the_contract(tmp_path: Path) -> None:
+    run = _with_planted_import(tmp_path, "collectors/zmq_collector.py", "from app.hub import Hub")
     verdicts = _verdicts(run.stdout)
     assert run.returncode != 0
     assert verdicts["The collectors never import the app"] == "BROKEN", run.stdout[-4000:]
     assert "collectors.zmq_collector -> app.hub" in run.stdout
+
+
+def test_the_alert_engine_importing_the_app_above_its_core_breaks_the_contract(tmp_path: Path) -> None:
+    """alerts reads app.core (the documents it evaluates) and nothing of the app that builds it."""
+    run = _with_planted_import(tmp_path, "alerts/engine.py", "from app.hub import Hub")
+    verdicts = _verdicts(run.stdout)
+    assert run.returncode != 0
+    name = "The alert engine imports only the app's pure core, never the app above it"
+    assert verdicts[name] == "BROKEN", run.stdout[-4000:]
+    assert "alerts.engine -> app.hub" in run.stdout
