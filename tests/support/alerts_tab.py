@@ -160,12 +160,6 @@ def set_field(dash_duo: Any, key: str, text: str) -> None:
     el.send_keys(text + "\t")
 
 
-def tab_of(mon: AlertsMonitor) -> Any:
-    """The page's AlertsTab object."""
-    assert mon.monitor is not None
-    return mon.monitor.dashboard.broadcaster.extra_sections.__self__
-
-
 def record_responses(dash_duo: Any) -> None:
     """From now on keep every Dash callback response body and every pushed frame in window.__seen."""
     dash_duo.driver.execute_script("""
