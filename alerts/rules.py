@@ -13,21 +13,22 @@ Each observation states its fact in words a trader reads (alerts/messages.py):
 :meth:`RuleSet.all_clear` words the end of one with the figure as it is now
 (``drawdown 8.10% back within limit 10.00%``).  Words are made here, next to the
 conditions, so a rule and what it says cannot drift apart.
+
+What a metric path means lives in alerts/metric_paths.py (:func:`lookup`,
+:func:`metric_problem`, both importable from here too); the threshold rules
+compiled into checks in alerts/thresholds.py.
 """
 
 from __future__ import annotations
 
-import math
-import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-from msgspec import inspect
-
 from alerts import catalog, messages
-from alerts.rule_settings import Rule, Threshold
+from alerts.metric_paths import lookup
+from alerts.metric_paths import metric_problem as metric_problem  # settings import it from here
+from alerts.thresholds import OPS, Check, comparable, compile_checks
 from app.core.documents import BotMetrics, ErrorEntry, MetricsDocument, PersistenceStatus
 
 if TYPE_CHECKING:
@@ -35,15 +36,6 @@ if TYPE_CHECKING:
 
 #: Severity of each event rule, as the rule table defines it.
 _SEVERITY: dict[str, str] = {e.name: e.severity for e in catalog.EVENTS}
-
-OPS: dict[str, Callable[[Any, Any], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,25 +63,6 @@ def identity(rule: str, bot: str, labels: Iterable[tuple[str, str]] = ()) -> str
     return "|".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class _Check:
-    """A compiled threshold rule: metric path, comparison, limit."""
-
-    rule: str
-    path: tuple[str, ...]
-    op: str
-    value: Any
-    for_s: float
-    severity: str
-    unit: str = ""  # how its values are shown (alerts.catalog.UNITS)
-    bots: frozenset[str] | None = None
-
-    @property
-    def name(self) -> str:
-        """The metric as a trader says it (``latency p95``, ``daily P&L``)."""
-        return catalog.metric(".".join(self.path)).name
-
-
 @dataclass(slots=True)
 class Evaluation:
     """Result of one pass: the true conditions and which bots were seen at all."""
@@ -104,7 +77,7 @@ class RuleSet:
     def __init__(self, settings: AlertsSettings, stale_after_s: float) -> None:
         self.events = settings.events
         self.stale_after_s = stale_after_s
-        self.checks = _compile(settings)
+        self.checks = compile_checks(settings)
         # counter memory: (rule, bot) -> (last value seen, time it last moved)
         self._counters: dict[tuple[str, str], tuple[Any, float | None]] = {}
         self._dirty: set[tuple[str, str]] = set()  # entries changed since the last take_memory()
@@ -187,7 +160,7 @@ class RuleSet:
         check = next((c for c in self.checks if c.rule == rule), None)
         if check is not None:
             now = lookup(doc, check.path)
-            current = now if _comparable(now, check.value) else None
+            current = now if comparable(now, check.value) else None
             return messages.back_within(check.name, current, check.op, check.value, check.unit, doc.currency)
         return self._event_clear(rule, doc, dict(labels))
 
@@ -430,122 +403,9 @@ def _crit_id(crit: ErrorEntry | None) -> tuple[float, str, str] | None:
     return None if crit is None else (crit.ts, crit.component, crit.message)
 
 
-def _compile(settings: AlertsSettings) -> list[_Check]:
-    """The enabled threshold rules of ``alerts.catalog`` and the further rules, as checks."""
-    checks: list[_Check] = []
-    t = settings.thresholds
-    for rule in catalog.THRESHOLDS:
-        spec = getattr(t, rule.name)
-        if spec is None or (isinstance(spec, Threshold) and not spec.enabled):
-            continue
-        if isinstance(spec, Threshold):
-            value, for_s, sev = spec.value, spec.for_s, spec.severity or rule.severity
-        else:
-            value, for_s, sev = float(spec), 0.0, rule.severity
-        checks.append(_Check(rule.name, rule.path(t.latency_stat), rule.op, value, for_s, sev, rule.unit))
-    checks.extend(_rule_check(r) for r in settings.rules if r.enabled)
-    return checks
-
-
-def _rule_check(r: Rule) -> _Check:
-    bots = frozenset(r.bots) if r.bots is not None else None
-    unit = catalog.metric(r.metric).unit
-    return _Check(r.name, tuple(r.metric.split(".")), r.op, r.value, r.for_s, r.severity, unit, bots)
-
-
-def lookup(doc: Any, path: tuple[str, ...]) -> Any:
-    """The value at a dotted path of a bot's metrics, or None when a step is missing.
-
-    Each step is a field of a document Struct or a key of one of its mappings
-    (``latency_ms.by_op.submit.p95``, ``health.apis.binance``): a key absent
-    today (an op not seen in the window) is no data, not an error.
-    """
-    for part in path:
-        if isinstance(doc, msgspec.Struct):
-            doc = getattr(doc, part) if part in doc.__struct_fields__ else None
-        elif isinstance(doc, dict):
-            doc = doc.get(part)
-        else:
-            return None
-    return doc
-
-
-def metric_problem(path: str, value: float | bool | str) -> str | None:
-    """Why a rule on ``path`` compared with ``value`` could never fire, or None if it can.
-
-    Walks the type of a bot's metrics document, so a mistyped path is refused
-    when the settings load instead of silently never crossing.  A mapping
-    (``latency_ms.by_op``, ``errors.by_component``, ``health.apis``) accepts any
-    key; the leaf must be a number for a number, true/false for a bool, a
-    string for a string (bool is not a number).
-    """
-    node: inspect.Type = inspect.type_info(BotMetrics)
-    walked: list[str] = []
-    for part in path.split("."):
-        node = _non_null(node)
-        if isinstance(node, inspect.StructType):
-            member = next((f for f in node.fields if f.encode_name == part), None)
-            if member is None:
-                where = ".".join(walked) or "a bot's metrics"
-                names = ", ".join(f.encode_name for f in node.fields)
-                return f"unknown metric {path!r}: {where} has no {part!r} (it has {names})"
-            node = member.type
-        elif isinstance(node, inspect.DictType):
-            node = node.value_type  # any key: an op, a component, an API
-        else:
-            return f"unknown metric {path!r}: {'.'.join(walked)} is {_kind(node)}, it has no {part!r}"
-        walked.append(part)
-    return _leaf_problem(path, _non_null(node), value)
-
-
-def _non_null(node: inspect.Type) -> inspect.Type:
-    """The type without its null alternative (a null value is "no data" at run time)."""
-    if isinstance(node, inspect.UnionType):
-        kept = [t for t in node.types if not isinstance(t, inspect.NoneType)]
-        if len(kept) == 1:
-            return kept[0]
-    return node
-
-
-def _leaf_problem(path: str, node: inspect.Type, value: float | bool | str) -> str | None:
-    if isinstance(value, bool):
-        ok, wanted = isinstance(node, inspect.BoolType), "true/false"
-    elif isinstance(value, int | float):
-        ok, wanted = isinstance(node, inspect.IntType | inspect.FloatType), "a number"
-    elif isinstance(node, inspect.LiteralType) and all(isinstance(v, str) for v in node.values):
-        if value in node.values:
-            return None
-        choices = ", ".join(map(str, node.values))
-        return f"metric {path!r} is one of {choices}; {_show(value)} never matches"
-    else:
-        ok, wanted = isinstance(node, inspect.StrType), "a string"
-    return (
-        None if ok else f"metric {path!r} is {_kind(node)}, not {wanted} like the rule's value {_show(value)}"
-    )
-
-
-def _show(value: float | bool | str) -> str:
-    """A rule value as the settings file writes it."""
-    return str(value).lower() if isinstance(value, bool) else repr(value)
-
-
-def _kind(node: inspect.Type) -> str:
-    if isinstance(node, inspect.BoolType):
-        return "true/false"
-    if isinstance(node, inspect.IntType | inspect.FloatType):
-        return "a number"
-    if isinstance(node, inspect.StrType | inspect.LiteralType):
-        return "a string"
-    if isinstance(node, inspect.StructType | inspect.DictType):
-        return "a group of metrics"
-    if isinstance(node, inspect.ListType):
-        return "a list"
-    return "not a single value"
-
-
-def _threshold(check: _Check, bot: str, doc: BotMetrics) -> Observation | None:
+def _threshold(check: Check, bot: str, doc: BotMetrics) -> Observation | None:
     value = lookup(doc, check.path)
-    if not _comparable(value, check.value):
+    if not comparable(value, check.value):
         return None  # no data (e.g. no latency sample in the window) is not a crossing
     if not OPS[check.op](value, check.value):
         return None
@@ -559,16 +419,6 @@ def _threshold(check: _Check, bot: str, doc: BotMetrics) -> Observation | None:
         op=check.op,
         for_s=check.for_s,
     )
-
-
-def _comparable(value: Any, limit: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(limit, bool) or isinstance(value, bool):
-        return isinstance(value, bool) and isinstance(limit, bool)
-    if isinstance(limit, (int, float)):
-        return isinstance(value, (int, float)) and math.isfinite(value)
-    return isinstance(value, str)
 
 
 def _back(name: str, state: str | None, normal: str, alarm: str) -> str:

@@ -137,7 +137,19 @@ class BotPublisher:
         self.clock = clock
         self.run = new_run_id()
         self.seq = 0
-        self.replay_rate = replay_rate
+        self._init_replays(replay_events, replay_seconds, replay_max_bytes, replay_rate)
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self._closed = threading.Event()
+        self._open_socket(endpoint, bind, context, (curve_public_key, curve_secret_key, monitor_public_key))
+        if connect_timeout > 0:
+            self.wait_connected(connect_timeout)
+        self._replayer = threading.Thread(target=self._serve_replays, name=f"replay-{bot_id}", daemon=True)
+        self._replayer.start()
+
+    def _init_replays(self, events: int, seconds: float, max_bytes: int, rate: float) -> None:
+        """The sent-events buffer replays are answered from, bounded by count, age and bytes."""
+        self.replay_rate = rate
         #: seq ranges asked for and not re-sent yet (sorted, disjoint), and the one being re-sent
         self._todo: list[tuple[int, int]] = []
         self._serving: list[tuple[int, float, bytes, bytes]] = []
@@ -145,29 +157,26 @@ class BotPublisher:
         self.requests_ignored = 0  # for other bots or other runs
         self._waiting = False  # a send() waits for the socket: the replay yields at once
         self.events_replayed = 0
-        self.replay_events = replay_events
-        self.replay_seconds = replay_seconds
-        self.replay_max_bytes = replay_max_bytes
+        self.replay_events = events
+        self.replay_seconds = seconds
+        self.replay_max_bytes = max_bytes
         # (seq, monotonic time sent, topic, payload), consecutive seqs, oldest first
         self._buffer: deque[tuple[int, float, bytes, bytes]] = deque()
         self._buffer_bytes = 0
         self.replays_answered = 0
-        self._lock = threading.Lock()
-        self._subscribed = threading.Event()
-        self._closed = threading.Event()
+
+    def _open_socket(
+        self, endpoint: str, bind: bool, context: zmq.Context | None, keys: tuple[str | bytes | None, ...]
+    ) -> None:
+        """The XPUB socket, a CURVE client when any key is given, connected (or bound) to ``endpoint``."""
         self._ctx = context or zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.XPUB)
         self._sock.setsockopt(zmq.SNDHWM, SEND_HWM)
         self._sock.setsockopt(zmq.LINGER, 5000)
-        keys = (curve_public_key, curve_secret_key, monitor_public_key)
         self.curve = any(k is not None for k in keys)
         if self.curve:
             self._curve_client(*keys)
         (self._sock.bind if bind else self._sock.connect)(endpoint)
-        if connect_timeout > 0:
-            self.wait_connected(connect_timeout)
-        self._replayer = threading.Thread(target=self._serve_replays, name=f"replay-{bot_id}", daemon=True)
-        self._replayer.start()
 
     def _curve_client(
         self, public: str | bytes | None, secret: str | bytes | None, server: str | bytes | None

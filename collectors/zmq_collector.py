@@ -257,15 +257,15 @@ class Collector:
         except Rejected as rej:
             return rej, topic[:64].decode("ascii", "replace"), payload
         except Exception as exc:  # a decoder surprise must cost one message, never the thread
-            return (
-                Rejected("undecodable", f"{type(exc).__name__}: {exc}"),
-                topic[:64].decode("ascii", "replace"),
-                payload,
-            )
+            why = Rejected("undecodable", f"{type(exc).__name__}: {exc}")
+            return why, topic[:64].decode("ascii", "replace"), payload
 
     def _drain(self, sock: zmq.Socket) -> None:
         """Receive what is waiting (at most ``BATCH`` messages) and hand it to the sink as one batch.
 
+        A hot loop, kept whole: it runs once per message, 100k times a second, and a
+        call per message to a helper costs measurable ingest speed, measured with bench/ingest.py.
+        Only the valid path is inlined; anything else goes to :meth:`_not_an_event`.
         Frames are received without copying (``copy=False``): a frame knows in C whether
         more parts follow, where ``recv_multipart`` asks libzmq through a Python-level
         option lookup per part, which cost ~8 % of ingest.  The parts of one message are
@@ -273,13 +273,8 @@ class Collector:
         """
         items: list = []  # events and rejects, in arrival order (each bot's in seq order)
         received = 0
-        recv = sock.recv
-        max_bytes = self.max_bytes
-        decoders = DECODERS
-        sequencer = self.sequencer
-        expected = sequencer.expected
-        runs = sequencer.runs
-        offer = sequencer.offer
+        recv, max_bytes, decoders = sock.recv, self.max_bytes, DECODERS
+        expected, runs, offer = self.sequencer.expected, self.sequencer.runs, self.sequencer.offer
         bound = self._bound  # None without CURVE: then this costs one test per event
         for _ in range(BATCH):
             try:
@@ -292,7 +287,7 @@ class Collector:
                 items.append(_not_two_parts(first, second, recv))
                 continue
             topic = first.bytes
-            decoder = decoders.get(topic)  # the valid path, inlined: it runs 100k times a second
+            decoder = decoders.get(topic)
             if decoder is not None and len(second) <= max_bytes:
                 try:
                     event = decoder.decode(second)
@@ -303,19 +298,21 @@ class Collector:
                     bot, seq = event.bot, event.seq
                     if bound is not None and bot not in bound.get(_user(first), _NO_BOTS):
                         items.append(_not_bound(_user(first), bot, topic, second.bytes))
-                        continue
-                    if expected.get(bot) == seq and runs.get(bot) == event.run:  # in order: the common case
+                    elif expected.get(bot) == seq and runs.get(bot) == event.run:  # in order: the common case
                         expected[bot] = seq + 1
                         items.append(event)
                     else:
                         items.extend(offer(bot, seq, event, event.run))
                     continue
-            elif topic in (UNAVAILABLE_TOPIC, LAST_TOPIC):
-                self._answer(topic, second.bytes, items, None if bound is None else _user(first))
-                continue
-            user = None if bound is None else _user(first)
-            self._sequenced_reject(self._explain(topic, second.bytes), items, user)
+            self._not_an_event(topic, second.bytes, items, None if bound is None else _user(first))
         self._finish(items, received)
+
+    def _not_an_event(self, topic: bytes, payload: bytes, items: list, user: str | None) -> None:
+        """A replay control message (answered), or one that is not a valid event (rejected, with why)."""
+        if topic in (UNAVAILABLE_TOPIC, LAST_TOPIC):
+            self._answer(topic, payload, items, user)
+        else:
+            self._sequenced_reject(self._explain(topic, payload), items, user)
 
     def _sequenced_reject(self, item: Event | RejectedMessage, items: list, user: str | None = None) -> None:
         """A reject that names its bot and seq takes its place in that bot's sequence.
