@@ -42,7 +42,9 @@ def tmpfs() -> Iterator:
             pytest.skip("a real full filesystem needs root to mount a tmpfs")
         path.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(path)], capture_output=True, text=True
+            ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(path)],
+            capture_output=True,
+            text=True,
         )
         if done.returncode != 0:
             pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
