@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 import msgspec
 
 from app.core.accounting import Book
-from app.core.apply import HANDLERS as _HANDLERS
+from app.core.apply import HANDLERS as _HANDLERS  # the same dict: replacing a handler here replaces it
 from app.core.apply import advance
 from app.core.assemble import metrics_document, state_document
 from app.core.caps import refusal
