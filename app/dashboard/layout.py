@@ -20,6 +20,7 @@ from app.dashboard.charts import CHART_IDS
 from app.dashboard.config import DashboardSettings
 from app.dashboard.view_input import ALL
 
+#: The Trading tab's tables, (section id, title), in the order the tab shows them.
 TABLES_TRADING = (
     ("tb-positions", "Open positions"),
     ("tb-orders", "Open orders"),
@@ -94,17 +95,16 @@ def status_bar() -> html.Div:
 
 
 def trading_tab() -> dbc.Tab:
-    t = dict(TABLES_TRADING)
+    """Today's figures, then every table of :data:`TABLES_TRADING` in its order.
+
+    Full width each: side by side, the round trips' P&L and result did not fit a laptop.
+    """
     return dbc.Tab(
         label="Trading",
         tab_id="tab-trading",
         children=[
             html.Div(id="kv-today", className="kv-strip my-2"),
-            _table_panel("tb-positions", t["tb-positions"]),
-            _table_panel("tb-orders", t["tb-orders"]),
-            # full width each: side by side, the round trips' P&L and result did not fit a laptop
-            _table_panel("tb-fills", t["tb-fills"]),
-            _table_panel("tb-trips", t["tb-trips"]),
+            *(_table_panel(tid, title) for tid, title in TABLES_TRADING),
         ],
     )
 

@@ -86,8 +86,13 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def bot_metrics(**over: Any) -> BotMetrics:
-    """A quiet bot's metrics with ``over`` changed (nested groups are merged, not replaced)."""
-    return msgspec.convert(_merge(QUIET_BOT, over), BotMetrics)
+    """A quiet bot's metrics with ``over`` changed (nested groups are merged, not replaced).
+
+    A field of :class:`BotMetrics` that :data:`QUIET_BOT` does not list (a metric added
+    since) is null, "no data yet", as every new metric may be (docs/extending.md).
+    """
+    unlisted = {name: None for name in BotMetrics.__struct_fields__ if name not in QUIET_BOT}
+    return msgspec.convert(_merge({**QUIET_BOT, **unlisted}, over), BotMetrics)
 
 
 def metrics_doc(bots: dict[str, BotMetrics]) -> MetricsDocument:

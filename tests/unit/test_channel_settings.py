@@ -65,7 +65,7 @@ def test_each_type_names_what_it_needs(tmp_path: Path, cfg: str, needs: str) -> 
 
 def test_secret_and_destination_fields_come_from_the_types() -> None:
     t = registry.TYPES
-    assert set(t) == {"email", "slack", "telegram", "sms", "webhook"}
+    assert {"email", "slack", "telegram", "sms", "webhook"} <= set(t)  # the built-in types; more may be added
     assert (t["email"].secrets, t["email"].destinations) == (("password",), ("host", "port"))
     assert (t["slack"].secrets, t["slack"].destinations) == (
         ("webhook_url", "token"),

@@ -168,7 +168,7 @@ def test_a_failing_section_becomes_an_error_marker_and_the_others_are_built(monk
     }
     assert sections["status"]["conn"] == "live" and sections["bots"] == ["b1"]
     assert sections["tb-fills"]["rows"] == [] and sections["kv-today"]
-    assert len(sections) == len(build_sections(_input(hub), Rates())) == 17
+    assert sections.keys() == build_sections(_input(hub), Rates()).keys()  # every section, the failed one too
 
 
 def test_the_error_marker_goes_out_in_a_frame_and_the_section_comes_back_when_it_builds(monkeypatch) -> None:

@@ -3,13 +3,14 @@
 The recorded JSON under tests/unit/data/documents was produced by the dict-built
 documents the typed ones replaced, from the scenario below; the typed documents
 must encode to the very same bytes.  A deliberate change of a document (a new
-metric) updates both the schema (see REGENERATE) and these files: write
-``_pretty(build())`` of each case over its file and review the diff.
+metric) updates both the schema and these files: ``.venv/bin/python -m
+tests.support.rerecord_documents`` writes both; review the diff.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -223,15 +224,16 @@ def _pretty(doc: object) -> bytes:
 
 
 # ---- same JSON as recorded ----------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("name", "build"),
-    [
-        ("metrics_store.json", lambda: scenario().metrics()),
-        ("metrics.json", lambda: Hub(scenario(), extras=_edge).metrics()),
-        ("state_acct.json", lambda: scenario().state("acct")),
-        ("state_drv.json", lambda: scenario().state("drv")),
-    ],
-)
+#: Each recorded file and the document it holds (tests/support/rerecord_documents.py writes them).
+RECORDED: dict[str, Callable[[], object]] = {
+    "metrics_store.json": lambda: scenario().metrics(),
+    "metrics.json": lambda: Hub(scenario(), extras=_edge).metrics(),
+    "state_acct.json": lambda: scenario().state("acct"),
+    "state_drv.json": lambda: scenario().state("drv"),
+}
+
+
+@pytest.mark.parametrize(("name", "build"), list(RECORDED.items()))
 def test_documents_encode_to_the_recorded_json(name: str, build) -> None:
     recorded = (DATA / name).read_bytes()
     assert _pretty(build()) == recorded

@@ -21,20 +21,10 @@ import pytest
 from alerts import catalog
 from app.dashboard.form_checks import check, threshold_kind
 from app.settings import Settings, SettingsError, validate
+from tests.support import channel_configs
 
-#: The smallest channel of each type that works, to carry a bounded field.
-CHANNELS: dict[str, dict[str, Any]] = {
-    "email": {"sender": "monitor@example.org", "recipients": ["ops@example.org"]},
-    "slack": {"webhook_url": "https://hooks.example.org/T000/B000"},
-    "sms": {
-        "account_sid": "AC1",
-        "auth_token": "t",
-        "from_number": "+15550000001",
-        "to_numbers": ["+15550000002"],
-    },
-    "telegram": {"token": "1:x", "chat_ids": [42]},
-    "webhook": {"urls": ["https://example.org/hook"]},
-}
+#: The smallest channel of each registered type that works, to carry a bounded field.
+CHANNELS: dict[str, dict[str, Any]] = channel_configs.every_type()
 _SYMBOL = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
 
 

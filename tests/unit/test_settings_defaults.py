@@ -28,7 +28,9 @@ def test_an_empty_file_and_the_shipped_file_give_the_same_settings(tmp_path: Pat
 
 def test_safety_rules_are_on_without_any_settings() -> None:
     rules = RuleSet(AlertsSettings(), stale_after_s=10.0)
-    assert {c.rule for c in rules.checks} == {"max_latency_ms", "max_drawdown", "max_errors_5m"}
+    on_by_default = {t.name for t in catalog.THRESHOLDS if t.default is not None}
+    assert {c.rule for c in rules.checks} == on_by_default
+    assert {"max_latency_ms", "max_drawdown", "max_errors_5m"} <= on_by_default  # the safety net itself
     assert {"kill_switch", "circuit_breaker", "stale", "critical_error"} <= rules.rule_names()
     t = AlertsSettings().thresholds
     assert (t.max_latency_ms, t.max_drawdown, t.max_errors_5m, t.min_daily_pnl) == (500.0, 0.10, 20.0, None)
@@ -51,8 +53,11 @@ def test_form_and_rules_table_list_every_rule_of_the_table() -> None:
     assert {f"ev.{e.name}" for e in catalog.EVENTS} <= keys
     rows = rules_rows(AlertsSettings(), 10.0, None)  # no metrics yet
     assert [r[0] for r in rows] == [t.shown for t in catalog.THRESHOLDS] + [e.shown for e in catalog.EVENTS]
-    assert rows[0][:2] == ["Max latency", "latency p95 > 500 ms"] and rows[0][3:5] == ["warning", "on"]
-    assert rows[2][:2] == ["Max drawdown", "drawdown > 10.00%"]  # a fraction reads as a percentage
+    row = {r[0]: r for r in rows}
+    assert row["Max latency"][:2] == ["Max latency", "latency p95 > 500 ms"]
+    assert row["Max latency"][3:5] == ["warning", "on"]
+    # a fraction reads as a percentage
+    assert row["Max drawdown"][:2] == ["Max drawdown", "drawdown > 10.00%"]
 
 
 def test_the_form_shows_the_code_defaults_for_an_empty_file() -> None:
