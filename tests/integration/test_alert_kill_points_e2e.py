@@ -23,10 +23,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 from werkzeug import Request, Response
 
 from collectors.publisher import BotPublisher
+from tests.support.recording_bot import RecordingBot
 from tests.support.waiting import wait_until
 
 #: Seconds after the FIRING's receipt at which the monitor is killed: 20 points in the first 50 ms.
@@ -45,13 +47,16 @@ class _Bot:
         self.equity = 100_000.0
         self.kill_switch = "armed"
         self._stop = threading.Event()
+        self.recording: RecordingBot | None = None
         self._thread = threading.Thread(target=self._run, name="kill-points-bot", daemon=True)
 
     def _run(self) -> None:
         with BotPublisher("b1", self.endpoint, connect_timeout=30) as pub:
+            self.recording = RecordingBot(pub)  # what it sent: the uninterrupted run's input
             while not self._stop.is_set():
-                pub.account(self.equity)
-                pub.health(kill_switch=self.kill_switch)
+                now = time.time()
+                self.recording.send("account", now, {"equity": self.equity})
+                self.recording.send("health", now, {"kill_switch": self.kill_switch})
                 self._stop.wait(0.02)
 
     def __enter__(self) -> _Bot:
@@ -171,6 +176,23 @@ def _recover(mon, bot: _Bot, rec: _Receiver, alert_id: str, kill_after_s: float 
     assert _drawdown_alert(mon) is None  # no new episode on the older state
 
 
+def _same_as_an_uninterrupted_run(mon, bot: _Bot) -> None:
+    """After 24 kills and as many catch-ups, every figure of the bot equals a monitor that never died."""
+    assert bot.recording is not None
+    sent = bot.recording.sent
+    wait_until(
+        lambda: _get(mon.url + "/api/metrics")["bots"]["b1"]["events"]["received"] >= len(sent), timeout=30
+    )
+    live = _get(mon.url + "/api/metrics")["bots"]["b1"]
+    expected = msgspec.json.decode(msgspec.json.encode(bot.recording.reference().metrics().bots["b1"]))
+    assert live["events"]["lost"] == 0 and live["events"]["received"] == len(sent)
+    for doc in (live, expected):
+        for key in ("last_event_age_s", "stale"):  # liveness: wall clock, not the events
+            doc.pop(key)
+        doc["events"].pop("recovered")  # how the events came (live or replayed), not what they say
+    assert live == expected
+
+
 @pytest.mark.slow
 def test_no_false_all_clear_and_no_refire_whatever_the_kill_point(receiver, monitor_process):
     rec, url = receiver
@@ -185,6 +207,7 @@ def test_no_false_all_clear_and_no_refire_whatever_the_kill_point(receiver, moni
             _recover(mon, bot, rec, alert_id, KILL_AFTER_RESOLVED_S.get(i))
         bot.kill_switch = "triggered"  # a last critical alert: whatever was enqueued before it is in
         wait_until(lambda: rec.of("kill_switch"), timeout=30)
+    _same_as_an_uninterrupted_run(mon, bot)
     drawdown = rec.of(RULE)
     assert [b["kind"] for b in drawdown] == ["firing", "resolved"] * len(KILL_AFTER_S)
     assert [b["alert_id"] for b in drawdown] == [i for i in ids for _ in range(2)]

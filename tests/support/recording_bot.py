@@ -40,16 +40,17 @@ class RecordingBot:
                 "price": price,
                 "fee": 0.01,
             }
-            return self._send("fill", ts, fields)
+            return self.send("fill", ts, fields)
         if kind in (1, 2):
-            return self._send("mark", ts, {"prices": {"BTC": price, "ETH": price / 20}})
-        return self._send("account", ts, {"equity": 10_000.0 + (i % 23) * 3.5, "currency": "USD"})
+            return self.send("mark", ts, {"prices": {"BTC": price, "ETH": price / 20}})
+        return self.send("account", ts, {"equity": 10_000.0 + (i % 23) * 3.5, "currency": "USD"})
 
     def heartbeat(self) -> int:
         i, self.i = self.i, self.i + 1
-        return self._send("heartbeat", T0 + i * 0.5, {})
+        return self.send("heartbeat", T0 + i * 0.5, {})
 
-    def _send(self, topic: str, ts: float, fields: dict) -> int:
+    def send(self, topic: str, ts: float, fields: dict) -> int:
+        """Publish one event with its time, and keep it for the reference."""
         seq = self.pub.send(topic, ts=ts, **fields)
         self.sent.append(
             (topic, {"v": 1, "bot": self.pub.bot_id, "run": self.pub.run, "seq": seq, "ts": ts, **fields})
