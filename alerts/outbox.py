@@ -361,32 +361,16 @@ def _prune_older(db: sqlite3.Connection, cutoff: float) -> int:
     return n
 
 
-_ROW_COLUMNS = (
-    "id, idem, alert_id, channel, dest, kind, prio, payload, created_at, due_at, lease_until,"
-    " attempts, status, last_error, sent_at"
-)
+#: The columns a typed query reads: the fields of :class:`DeliveryRow`, named as the columns are.
+_ROW_COLUMNS = ", ".join(DeliveryRow.__struct_fields__)
 
 
 def _delivery_row(r: tuple) -> DeliveryRow:
     """A stored row, its payload decoded (a payload that does not decode reads as empty, never a crash)."""
+    row = dict(zip(DeliveryRow.__struct_fields__, r, strict=True))
     try:
-        payload = json.loads(r[7] or "{}")
+        payload = json.loads(row["payload"] or "{}")
     except ValueError:
         payload = {}
-    return DeliveryRow(
-        id=r[0],
-        idem=r[1],
-        alert_id=r[2],
-        channel=r[3],
-        dest=r[4],
-        kind=r[5],
-        prio=r[6],
-        payload=payload if isinstance(payload, dict) else {},
-        created_at=r[8],
-        due_at=r[9],
-        lease_until=r[10],
-        attempts=r[11],
-        status=r[12],
-        last_error=r[13],
-        sent_at=r[14],
-    )
+    row["payload"] = payload if isinstance(payload, dict) else {}
+    return DeliveryRow(**row)

@@ -25,6 +25,7 @@ from app.core.documents import (
     RejectEntry,
     StateDocument,
     Totals,
+    copied,
 )
 from collectors.events import Fill, Order, OrderBody
 
@@ -156,28 +157,8 @@ def _positions(s: BotState) -> list[Position]:
 
 
 def _open_order(o: Order | OrderBody, ts: float) -> OpenOrder:
-    return OpenOrder(
-        order_id=o.order_id,
-        symbol=o.symbol,
-        side=o.side,
-        type=o.type,
-        qty=o.qty,
-        price=o.price,
-        status=o.status,
-        filled_qty=o.filled_qty,
-        ts=ts,
-    )
+    return copied(OpenOrder, o, ts=ts)
 
 
 def _fill_entry(f: Fill, realized: float) -> FillEntry:
-    return FillEntry(
-        ts=f.ts,
-        fill_id=f.fill_id,
-        order_id=f.order_id,
-        symbol=f.symbol,
-        side=f.side,
-        qty=f.qty,
-        price=f.price,
-        fee=f.fee,
-        realized_pnl=realized,
-    )
+    return copied(FillEntry, f, realized_pnl=realized)

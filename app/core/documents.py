@@ -16,7 +16,7 @@ and are then left out of the JSON, as they were always absent there.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -380,3 +380,17 @@ def json_schema() -> dict[str, Any]:
         "documents": {"/api/metrics": metrics, "/api/state": state},
         "$defs": components,
     }
+
+
+D = TypeVar("D", bound=_Doc)
+
+
+def copied(kind: type[D], source: object, **rest: object) -> D:
+    """A ``kind`` part whose fields are ``source``'s same-named attributes, except those in ``rest``.
+
+    For a part that repeats what an event or a summary already holds (an open order, a
+    fill, the latency figures): the field list stays here, declared once, and is not
+    written out again at each place that fills one in.
+    """
+    own = {name: getattr(source, name) for name in kind.__struct_fields__ if name not in rest}
+    return kind(**own, **rest)

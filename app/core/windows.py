@@ -10,7 +10,7 @@ from collections import Counter, deque
 
 import numpy as np
 
-from app.core.documents import ErrorEntry, ErrorSummary, LatencyStats, LatencySummary, Point
+from app.core.documents import ErrorEntry, ErrorSummary, LatencyStats, LatencySummary, Point, copied
 
 EMPTY_STATS = LatencyStats(count=0, avg=None, p50=None, p95=None, max=None)
 
@@ -160,14 +160,7 @@ class LatencyWindow:
                 by_op[op] = stats(values[lo:hi])
                 live[op] = k
         self.ops = live  # an op not seen for a whole window: forget it
-        return LatencySummary(
-            count=overall.count,
-            avg=overall.avg,
-            p50=overall.p50,
-            p95=overall.p95,
-            max=overall.max,
-            by_op=by_op,
-        )
+        return copied(LatencySummary, overall, by_op=by_op)
 
     def series(self, limit: int) -> list[Point]:
         """The newest samples as [ts, ms] pairs, for the latency chart."""
