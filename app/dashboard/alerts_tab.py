@@ -112,13 +112,7 @@ class AlertsTab(AlertSections, AlertCommands):
             Output("atab-save-toast", "icon"),
             Output("atab-save-toast", "is_open"),
             Input("atab-save", "n_clicks"),
-            State({"type": "af", "key": ALL}, "value"),
-            State({"type": "af", "key": ALL}, "id"),
-            State({"type": "ab", "key": ALL}, "value"),
-            State({"type": "ab", "key": ALL}, "id"),
-            State({"type": "as", "key": ALL}, "value"),
-            State({"type": "as", "key": ALL}, "id"),
-            State({"type": "afe", "key": ALL}, "id"),
+            *_every(State, "af.value", "af.id", "ab.value", "ab.id", "as.value", "as.id", "afe.id"),
             State("atab-form-version", "data"),
             prevent_initial_call=True,
         )
@@ -284,15 +278,9 @@ def _register_switches(app: Dash) -> None:
     off switches that rule on (with a note saying so): in the browser, at once."""
     app.clientside_callback(
         ClientsideFunction(namespace="alertsForm", function_name="switches"),
-        Output({"type": "as", "key": ALL}, "value"),
-        Output({"type": "asw", "key": ALL}, "children"),
-        Output({"type": "asw", "key": ALL}, "className"),
-        Output({"type": "ano", "key": ALL}, "children"),
-        Input({"type": "af", "key": ALL}, "value"),
-        Input({"type": "as", "key": ALL}, "value"),
-        State({"type": "af", "key": ALL}, "id"),
-        State({"type": "as", "key": ALL}, "id"),
-        State({"type": "ano", "key": ALL}, "id"),
+        *_every(Output, "as.value", "asw.children", "asw.className", "ano.children"),
+        *_every(Input, "af.value", "as.value"),
+        *_every(State, "af.id", "as.id", "ano.id"),
         State("atab-form-version", "data"),
     )
 
@@ -353,3 +341,9 @@ def _register_renderers(app: Dash) -> None:
         Input("atab-hist-bot", "value"),
     )
     app.clientside_callback(ClientsideFunction("alerts", "rules"), Input("at-rules", "data"))
+
+
+def _every(dependency: type[Input | Output | State], *fields: str) -> list:
+    """One dependency per ``"kind.property"``, on every form field of that kind (``af`` a
+    threshold, ``ab`` a text box, ``as`` a switch, ``afe`` an error, ``asw``/``ano`` notes)."""
+    return [dependency({"type": k, "key": ALL}, p) for k, p in (f.split(".") for f in fields)]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from app.core.documents import BotMetrics, CatchUp, MetricsDocument, StateDocument
 from app.dashboard import fmt
 from app.dashboard.across_bots import SWITCH_CLASS
-from app.dashboard.tables import Cell, table
+from app.dashboard.tables import Cell, newest_first, table
 from app.dashboard.view_input import utc_now
 
 _STATUS_CLASS = {"up": "pos", "degraded": "warn", "down": "neg"}
@@ -161,8 +161,7 @@ _SEVERITY_CLASS = {"warning": "warn", "error": "neg", "critical": "neg strong"}
 def errors_table(
     states: dict[str, StateDocument], limit: int, when: Callable[[float | None], str] = utc_now
 ) -> dict:
-    errors = [(bot, e) for bot, st in states.items() for e in st.recent_errors]
-    errors.sort(key=lambda be: be[1].ts or 0.0, reverse=True)
+    errors = newest_first(states, lambda st: st.recent_errors, limit)
     rows = [
         [
             when(e.ts),
@@ -171,6 +170,6 @@ def errors_table(
             e.component,
             e.message,
         ]
-        for bot, e in errors[:limit]
+        for bot, e in errors
     ]
     return table(["Time", "Bot", "Severity", "Component", "Message"], rows, "No errors reported")

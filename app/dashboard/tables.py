@@ -6,6 +6,9 @@ is ``str`` or ``[text, css_class]``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol, TypeVar
+
 from app.dashboard import fmt
 
 Cell = str | list[str]
@@ -40,3 +43,28 @@ def with_bot(show_bot: bool, bot: str, cells: list[Cell]) -> list[Cell]:
 
 def bot_head(show_bot: bool, *cols: str) -> list[str]:
     return ["Bot", *cols] if show_bot else list(cols)
+
+
+class _Timed(Protocol):
+    @property
+    def ts(self) -> float: ...
+
+
+S = TypeVar("S")
+T = TypeVar("T", bound=_Timed)
+
+
+def newest_first(
+    states: Mapping[str, S], entries: Callable[[S], Iterable[T]], limit: int
+) -> list[tuple[str, T]]:
+    """Every bot's entries (orders, fills, errors) as ``(bot, entry)``, newest first, at most ``limit``."""
+    pairs = [(bot, e) for bot, st in states.items() for e in entries(st)]
+    pairs.sort(key=lambda be: be[1].ts or 0.0, reverse=True)
+    return pairs[:limit]
+
+
+def bot_rows(
+    show_bot: bool, pairs: list[tuple[str, T]], cells: Callable[[str, T], list[Cell]]
+) -> list[list[Cell]]:
+    """One row per ``(bot, entry)``, the bot column first when the view shows more than one bot."""
+    return [with_bot(show_bot, bot, cells(bot, e)) for bot, e in pairs]

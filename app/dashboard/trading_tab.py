@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.core.documents import BotMetrics, StateDocument
+from app.core.documents import BotMetrics, FillEntry, OpenOrder, StateDocument
 from app.dashboard import fmt
 from app.dashboard.money import Money
-from app.dashboard.tables import bot_head, table, with_bot
+from app.dashboard.tables import Cell, bot_head, bot_rows, newest_first, table, with_bot
 from app.dashboard.view_input import utc_now
 
 
@@ -48,28 +48,22 @@ def positions_table(states: dict[str, StateDocument], show_bot: bool, money: Mon
 def orders_table(
     states: dict[str, StateDocument], show_bot: bool, when: Callable[[float | None], str] = utc_now
 ) -> dict:
-    orders = [(bot, o) for bot, st in states.items() for o in st.open_orders]
-    orders.sort(key=lambda bo: bo[1].ts or 0.0, reverse=True)
-    rows = [
-        with_bot(
-            show_bot,
-            bot,
-            [
-                when(o.ts),
-                o.order_id,
-                o.symbol,
-                _side(o.side),
-                o.type,
-                fmt.qty(o.qty),
-                fmt.qty(o.filled_qty),
-                fmt.price(o.price) if o.price is not None else "market",
-                o.status.replace("_", " "),
-            ],
-        )
-        for bot, o in orders[:500]
-    ]
+    def cells(_bot: str, o: OpenOrder) -> list[Cell]:
+        return [
+            when(o.ts),
+            o.order_id,
+            o.symbol,
+            _side(o.side),
+            o.type,
+            fmt.qty(o.qty),
+            fmt.qty(o.filled_qty),
+            fmt.price(o.price) if o.price is not None else "market",
+            o.status.replace("_", " "),
+        ]
+
+    orders = newest_first(states, lambda st: st.open_orders, 500)
     head = bot_head(show_bot, "Time", "Order", "Symbol", "Side", "Type", "Qty", "Filled", "Price", "Status")
-    return table(head, rows, "No open orders")
+    return table(head, bot_rows(show_bot, orders, cells), "No open orders")
 
 
 def _side(side: str | None) -> list[str]:
@@ -84,25 +78,20 @@ def fills_table(
     money: Money | None = None,
 ) -> dict:
     money = money or Money({})
-    fills = [(bot, f) for bot, st in states.items() for f in st.recent_fills]
-    fills.sort(key=lambda bf: bf[1].ts or 0.0, reverse=True)
-    rows = [
-        with_bot(
-            show_bot,
-            bot,
-            [
-                when(f.ts),
-                f.symbol,
-                _side(f.side),
-                fmt.qty(f.qty),
-                fmt.price(f.price),
-                money.cell(bot, fmt.fee(f.fee)),
-                [money.cell(bot, fmt.signed(f.realized_pnl)), fmt.tone(f.realized_pnl)],
-                f.order_id,
-            ],
-        )
-        for bot, f in fills[:limit]
-    ]
+
+    def cells(bot: str, f: FillEntry) -> list[Cell]:
+        return [
+            when(f.ts),
+            f.symbol,
+            _side(f.side),
+            fmt.qty(f.qty),
+            fmt.price(f.price),
+            money.cell(bot, fmt.fee(f.fee)),
+            [money.cell(bot, fmt.signed(f.realized_pnl)), fmt.tone(f.realized_pnl)],
+            f.order_id,
+        ]
+
+    rows = bot_rows(show_bot, newest_first(states, lambda st: st.recent_fills, limit), cells)
     return table(_fills_head(show_bot, money), rows, "No fills yet")
 
 
