@@ -48,16 +48,15 @@ def _bounded(rule: catalog.ThresholdRule) -> object:
     so everything that reads a threshold (``isinstance(spec, Threshold)``) is unchanged.
     """
     value = Annotated[float, msgspec.Meta(**rule.range.bounds())]
-    long = msgspec.defstruct(
-        f"Threshold_{rule.name}",
-        [("value", value)],
-        bases=(Threshold,),
-        module=__name__,
-        frozen=True,
-        kw_only=True,
-        forbid_unknown_fields=True,
-    )
+    long = _section(f"Threshold_{rule.name}", [("value", value)], Threshold)
     return value | long | None
+
+
+def _section(name: str, fields: list[tuple[str, object, object]], base: type) -> type:
+    """A settings section with one field per catalog row, as strict as every written-out section."""
+    return msgspec.defstruct(
+        name, fields, bases=(base,), module=__name__, frozen=True, kw_only=True, forbid_unknown_fields=True
+    )
 
 
 class _ThresholdOptions(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -66,14 +65,8 @@ class _ThresholdOptions(_S, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 #: The shipped threshold rules, one field per row of ``alerts.catalog.THRESHOLDS``
 #: (default = the row's default, bounds = the row's range); null disables a rule.
-Thresholds = msgspec.defstruct(
-    "Thresholds",
-    [(t.name, _bounded(t), t.default) for t in catalog.THRESHOLDS],
-    bases=(_ThresholdOptions,),
-    module=__name__,
-    frozen=True,
-    kw_only=True,
-    forbid_unknown_fields=True,
+Thresholds = _section(
+    "Thresholds", [(t.name, _bounded(t), t.default) for t in catalog.THRESHOLDS], _ThresholdOptions
 )
 
 
@@ -97,15 +90,7 @@ class _EventOptions(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
 
 #: The event rules, one switch per row of ``alerts.catalog.EVENTS`` (all on by default).
-EventRules = msgspec.defstruct(
-    "EventRules",
-    [(e.name, bool, e.default) for e in catalog.EVENTS],
-    bases=(_EventOptions,),
-    module=__name__,
-    frozen=True,
-    kw_only=True,
-    forbid_unknown_fields=True,
-)
+EventRules = _section("EventRules", [(e.name, bool, e.default) for e in catalog.EVENTS], _EventOptions)
 
 
 class Escalation(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -253,26 +253,13 @@ class RuleSet:
     def _events(self, bot: str, doc: BotMetrics, now: float) -> Iterable[Observation]:
         ev = self.events
         health = doc.health
-        if ev.kill_switch and self._switch("kill_switch", bot, health.kill_switch, "triggered"):
-            yield Observation(
-                "kill_switch",
-                bot,
-                _SEVERITY["kill_switch"],
-                "kill switch TRIGGERED" + self._was("kill_switch", bot),
-                value="triggered",
-                threshold="armed",
-                op="==",
-            )
-        if ev.circuit_breaker and self._switch("circuit_breaker", bot, health.circuit_breaker, "open"):
-            yield Observation(
-                "circuit_breaker",
-                bot,
-                _SEVERITY["circuit_breaker"],
-                "circuit breaker OPEN" + self._was("circuit_breaker", bot),
-                value="open",
-                threshold="closed",
-                op="==",
-            )
+        for on, rule, state, alarm, normal in (
+            (ev.kill_switch, "kill_switch", health.kill_switch, "triggered", "armed"),
+            (ev.circuit_breaker, "circuit_breaker", health.circuit_breaker, "open", "closed"),
+        ):
+            if on and self._switch(rule, bot, state, alarm):
+                said = f"{rule.replace('_', ' ')} {alarm.upper()}{self._was(rule, bot)}"
+                yield Observation(rule, bot, _SEVERITY[rule], said, value=alarm, threshold=normal, op="==")
         if ev.api_down:
             yield from self._apis(bot, health.apis)
         if ev.stale:
