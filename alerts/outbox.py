@@ -267,14 +267,9 @@ class Outbox:
         out: dict[str, dict[str, int]] = {a: {"sent": 0, "pending": 0, "dead": 0} for a in alert_ids}
         if not alert_ids:
             return out
-        marks = ",".join("?" * len(alert_ids))
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT alert_id, status, COUNT(*) FROM notifications WHERE alert_id"
-                f" IN ({marks}) GROUP BY alert_id, status",
-                alert_ids,
-            ).fetchall()
-        for aid, status, n in rows:
+        for aid, status, n in self._of_alerts(
+            "alert_id, status, COUNT(*)", alert_ids, "GROUP BY alert_id, status"
+        ):
             out[aid][status] = n
         return out
 
@@ -299,16 +294,18 @@ class Outbox:
         ids = list(alert_ids)
         if not ids:
             return {}
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT DISTINCT alert_id, channel FROM notifications WHERE status='sent'"
-                f" AND alert_id IN ({','.join('?' * len(ids))})",
-                ids,
-            ).fetchall()
         out: dict[str, set[str]] = {}
-        for aid, channel in rows:
+        for aid, channel in self._of_alerts("DISTINCT alert_id, channel", ids, "AND status='sent'"):
             out.setdefault(aid, set()).add(channel)
         return {aid: tuple(sorted(chans)) for aid, chans in out.items()}
+
+    def _of_alerts(self, columns: str, alert_ids: list[str], rest: str) -> list[tuple]:
+        """``columns`` of the rows of these alerts; ``rest`` (a further condition, a grouping)
+        is this module's own SQL, never a caller's."""
+        marks = ",".join("?" * len(alert_ids))
+        with self._lock:
+            sql = f"SELECT {columns} FROM notifications WHERE alert_id IN ({marks}) {rest}"
+            return self._db.execute(sql, alert_ids).fetchall()
 
     def _rows(self, where_order: str, args: tuple) -> list[DeliveryRow]:
         """Rows of this module's own conditions (never a caller's SQL), typed."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from app.core.accounting import RoundTrip
 from app.core.containment import MISSING, REPLACED
-from app.core.documents import RoundTripEntry
+from app.core.documents import RoundTripEntry, copied
 from app.core.series import DayClock
 from collectors.events import (
     OPEN_ORDER_STATUSES,
@@ -92,16 +92,7 @@ def _count_trip(s: BotState, trip: RoundTrip) -> None:
     pnl = trip.pnl
     s.wins_today += pnl > 0
     s.losses_today += pnl < 0
-    s.trips_today.appendleft(
-        RoundTripEntry(
-            symbol=trip.symbol,
-            side=trip.side,
-            opened_ts=trip.opened_ts,
-            closed_ts=trip.closed_ts,
-            qty=trip.qty,
-            pnl=pnl,
-        )
-    )
+    s.trips_today.appendleft(copied(RoundTripEntry, trip, pnl=pnl))
 
 
 def _mark(store: StateStore, s: BotState, ev: Mark) -> None:

@@ -112,15 +112,8 @@ def _exposure(s: BotState, equity: float | None) -> dict[str, Any]:
 
 
 def _event_counts(s: BotState) -> EventCounts:
-    return EventCounts(
-        received=s.received,
-        rejected=s.rejected,
-        lost=s.lost,
-        seq_resets=s.seq_resets,
-        recovered=s.recovered,
-        run=s.run,
-        last_seq=s.last_seq if s.last_seq is not None and s.last_seq >= 0 else None,
-    )
+    last_seq = s.last_seq if s.last_seq is not None and s.last_seq >= 0 else None
+    return copied(EventCounts, s, last_seq=last_seq)
 
 
 def state_document(bot: str, s: BotState, recent_rejects: Reversible[RejectEntry]) -> StateDocument:
