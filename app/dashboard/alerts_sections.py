@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from alerts import catalog, messages
-from alerts.config import AlertsSettings, Threshold
+from alerts.config import AlertsSettings, Threshold, Thresholds
 from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult, HistoryEntry
 from alerts.snapshot import AlertSnapshot
 from alerts.states import active_order
+from app.core.documents import BotMetrics, MetricsDocument
 from app.dashboard import fmt
 from app.dashboard.view_input import ALL as ALL_BOTS
 
@@ -56,11 +57,11 @@ class AlertSections:
     """
 
     alerts: AlertsView
-    metrics_of: Callable[[], Any] | None
+    metrics_of: Callable[[], MetricsDocument] | None
     clock: Callable[[], float]
     _rows_of: tuple[AlertSnapshot | None, dict[str, tuple[dict, dict]]]
 
-    def sections(self, view: str = ALL_BOTS, metrics: Any = None) -> dict[str, Any]:
+    def sections(self, view: str = ALL_BOTS, metrics: MetricsDocument | None = None) -> dict[str, Any]:
         """``at-active``, ``at-history``, ``at-rules`` of a view: display-ready, diffed by the broadcaster.
 
         A view of one bot shows that bot's alerts and the monitor's own (a failing journal
@@ -88,7 +89,7 @@ class AlertSections:
             by_view[key] = (active_section(part, zone, now), history_section(part, zone, now))
         return by_view[key]
 
-    def rules_section(self, view: str = ALL_BOTS, metrics: Any = None) -> dict[str, Any]:
+    def rules_section(self, view: str = ALL_BOTS, metrics: MetricsDocument | None = None) -> dict[str, Any]:
         if metrics is None and self.metrics_of is not None:
             metrics = self.metrics_of()
         rows = rules_rows(
@@ -107,7 +108,7 @@ def snapshot_of_view(snap: AlertSnapshot, view: str) -> AlertSnapshot:
     return snap.of_view(view_bot(view))
 
 
-def metrics_of_view(metrics: Any, view: str) -> Any:
+def metrics_of_view(metrics: MetricsDocument | None, view: str) -> MetricsDocument | None:
     """The metrics document with only the view's bot (the Rules table's current values)."""
     if metrics is None or view == ALL_BOTS:
         return metrics
@@ -225,12 +226,14 @@ def _history_row(e: HistoryEntry, zone: ZoneInfo = UTC, now: float | None = None
     }
 
 
-def _short(x: Any, unit: str = "", currency: str | None = None) -> str:
+def _short(x: object, unit: str = "", currency: str | None = None) -> str:
     """A value as the cards show it (``10.00%``, ``500 ms``, ``-500.00 USD``); empty for none."""
     return "" if x is None else messages.shown(x, unit, currency)
 
 
-def rules_rows(settings: Any, stale_after_s: float, metrics: Any) -> list[list[str]]:
+def rules_rows(
+    settings: AlertsSettings, stale_after_s: float, metrics: MetricsDocument | None
+) -> list[list[str]]:
     """[rule, condition, for, severity, enabled, current value per bot] for every rule.
 
     The built-in rules come from alerts.catalog in its order, custom rules after the thresholds.
@@ -267,7 +270,9 @@ def rules_rows(settings: Any, stale_after_s: float, metrics: Any) -> list[list[s
     return rows
 
 
-def _threshold_row(rule: catalog.ThresholdRule, thresholds: Any, bots: dict) -> list[str]:
+def _threshold_row(
+    rule: catalog.ThresholdRule, thresholds: Thresholds, bots: dict[str, BotMetrics]
+) -> list[str]:
     spec = getattr(thresholds, rule.name)
     long = spec if isinstance(spec, Threshold) else None
     value = long.value if long else spec
@@ -283,14 +288,14 @@ def _threshold_row(rule: catalog.ThresholdRule, thresholds: Any, bots: dict) -> 
     ]
 
 
-def _current(bots: dict, path: tuple[str, ...], unit: str = "") -> str:
+def _current(bots: dict[str, BotMetrics], path: tuple[str, ...], unit: str = "") -> str:
     """Each bot's value of the rule's metric, like the cards (money in the bot's currency);
     null is "no data" (the rule cannot cross yet)."""
     from alerts.rules import lookup
 
-    def shown(doc: Any) -> str:
+    def shown(doc: BotMetrics) -> str:
         value = lookup(doc, path)
-        return "no data" if value is None else _short(value, unit, getattr(doc, "currency", None)) or "n/a"
+        return "no data" if value is None else _short(value, unit, doc.currency) or "n/a"
 
     vals = [f"{b}: {shown(doc)}" for b, doc in sorted(bots.items())]
     if not vals:

@@ -20,6 +20,7 @@ from dash import ALL, ClientsideFunction, Dash, Input, Output, State, callback_c
 
 from alerts import catalog
 from alerts.snapshot import HISTORY_LIMIT, AlertSnapshot
+from app.core.documents import MetricsDocument
 from app.dashboard.alerts_commands import AlertCommands, AlertsOperator, channel_label, save_tone
 from app.dashboard.alerts_sections import STORES, AlertSections
 
@@ -34,7 +35,7 @@ class AlertsTab(AlertSections, AlertCommands):
     def __init__(
         self,
         alerts: AlertsOperator,
-        metrics_of: Callable[[], Any] | None = None,
+        metrics_of: Callable[[], MetricsDocument] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.alerts, self.metrics_of, self.clock = alerts, metrics_of, clock
