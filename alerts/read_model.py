@@ -64,6 +64,12 @@ class ActiveAlert(msgspec.Struct, frozen=True, kw_only=True):
     def acknowledged(self) -> bool:
         return self.acked_at is not None
 
+    @property
+    def escalation_steps(self) -> int:
+        """How many escalation steps the route in force when it fired has (its ``policy`` stays
+        the engine's own record; readers ask this)."""
+        return len(self.policy.get("escalate") or ())
+
 
 class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
     """One stored notification row (one channel destination) with its delivery so far.

@@ -201,7 +201,7 @@ def _active_row(a: ActiveAlert, zone: ZoneInfo = UTC, now: float | None = None) 
 
 def _escalation(a: ActiveAlert) -> str:
     """``none``, ``1 of 2 steps``; ``failover`` once every channel was told."""
-    steps = len(a.policy.get("escalate") or ())
+    steps = a.escalation_steps
     text = f"{a.escalations} of {steps} step{'s' if steps != 1 else ''}" if steps else "none"
     return text + (", failover" if a.failed_over else "")
 
