@@ -207,10 +207,10 @@ class Engine(RestartChecks):
         from_memory = self.held.delivered()
         for a in cands:
             d = delivery[a.alert_id]
-            if d["sent"] or a.alert_id in from_memory:
+            if d.sent or a.alert_id in from_memory:
                 self._confirmed.add(a.alert_id)
                 continue
-            all_dead = d["dead"] > 0 and d["pending"] == 0
+            all_dead = d.dead > 0 and d.pending == 0
             late = now - (a.fired_at or now) >= deadline
             if (all_dead or late) and not a.failed_over:
                 log.error(

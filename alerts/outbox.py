@@ -27,7 +27,7 @@ from typing import Any
 from alerts import alert_store
 from alerts.alert_store import AlertStore, Memory
 from alerts.catalog import urgent_first
-from alerts.read_model import DeliveryRow
+from alerts.read_model import DeliveryCounts, DeliveryRow
 from alerts.rows import HeldRow, NewRow, Row
 from alerts.states import FIRING, PENDING, Alert
 from alerts.store_schema import SCHEMA_VERSION, PreviousRun, SchemaError, Tx, connect, migrate
@@ -251,27 +251,21 @@ class Outbox:
             ).fetchall()
         return dict(rows)
 
-    def channel_counts(self) -> dict[str, dict[str, int]]:
+    def channel_counts(self) -> dict[str, DeliveryCounts]:
+        """Per channel with any, its rows pending and dead (the Health tab's delivery backlog)."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT channel, status, COUNT(*) FROM notifications"
                 " WHERE status IN ('pending','dead') GROUP BY channel, status"
             ).fetchall()
-        out: dict[str, dict[str, int]] = {}
-        for channel, status, n in rows:
-            out.setdefault(channel, {"pending": 0, "dead": 0})[status] = n
-        return out
+        return _counts(rows, ())
 
-    def delivery_of(self, alert_ids: list[str]) -> dict[str, dict[str, int]]:
+    def delivery_of(self, alert_ids: list[str]) -> dict[str, DeliveryCounts]:
         """Per alert, how many of its notification rows are sent / pending / dead."""
-        out: dict[str, dict[str, int]] = {a: {"sent": 0, "pending": 0, "dead": 0} for a in alert_ids}
         if not alert_ids:
-            return out
-        for aid, status, n in self._of_alerts(
-            "alert_id, status, COUNT(*)", alert_ids, "GROUP BY alert_id, status"
-        ):
-            out[aid][status] = n
-        return out
+            return {}
+        rows = self._of_alerts("alert_id, status, COUNT(*)", alert_ids, "GROUP BY alert_id, status")
+        return _counts(rows, alert_ids)
 
     def notifications(
         self, *, alert_id: str | None = None, channel: str | None = None, status: str | None = None
@@ -371,3 +365,12 @@ def _delivery_row(r: tuple) -> DeliveryRow:
         payload = {}
     row["payload"] = payload if isinstance(payload, dict) else {}
     return DeliveryRow(**row)
+
+
+def _counts(rows: Iterable[tuple[str, str, int]], keys: Iterable[str]) -> dict[str, DeliveryCounts]:
+    """``(key, status, n)`` rows as typed counts per key; each of ``keys`` is there even without a row."""
+    by_key: dict[str, dict[str, int]] = {key: {} for key in keys}
+    for key, status, n in rows:
+        if status in DeliveryCounts.__struct_fields__:
+            by_key.setdefault(key, {})[status] = n
+    return {key: DeliveryCounts(**counts) for key, counts in by_key.items()}

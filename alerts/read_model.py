@@ -95,6 +95,14 @@ class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
     sent_at: float | None = None
 
 
+class DeliveryCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """How many notification rows (of one alert, or one channel) are sent, pending, dead."""
+
+    sent: int = 0
+    pending: int = 0
+    dead: int = 0
+
+
 class ChannelResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One channel's result for one notification: the worst of its destinations.
 

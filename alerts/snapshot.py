@@ -30,6 +30,7 @@ from alerts.read_model import (
     ActiveAlert,
     AlertStatus,
     ChannelStatus,
+    DeliveryCounts,
     DeliveryRow,
     HistoryEntry,
     StoreStatus,
@@ -41,6 +42,8 @@ from alerts.states import Alert
 
 log = logging.getLogger("alerts.snapshot")
 
+#: A channel with no row pending or dead.
+NO_ROWS = DeliveryCounts()
 #: Notifications kept in the snapshot's delivery history (the Alerts tab's table).
 HISTORY_LIMIT = 200
 #: Rows read to group the newest HISTORY_LIMIT notifications (a notification fans out per destination).
@@ -80,7 +83,7 @@ class _Outbox(Protocol):
 
     @property
     def version(self) -> int: ...
-    def channel_counts(self) -> dict[str, dict[str, int]]: ...
+    def channel_counts(self) -> dict[str, DeliveryCounts]: ...
     def latest_notifications(self, limit: int) -> list[DeliveryRow]: ...
     def sent_channels(self, alert_ids: tuple[str, ...]) -> dict[str, tuple[str, ...]]: ...
 
@@ -104,7 +107,7 @@ class _Stored:
     active_ids: tuple[str, ...]
     delivered: Mapping[str, tuple[str, ...]]
     history: tuple[HistoryEntry, ...]
-    counts: Mapping[str, dict[str, int]]
+    counts: Mapping[str, DeliveryCounts]
 
 
 class SnapshotPublisher:
@@ -150,8 +153,8 @@ class SnapshotPublisher:
             name: ChannelStatus(
                 ok=w.health.ok,
                 last_error=w.health.last_error,
-                pending=stored.counts.get(name, {}).get("pending", 0),
-                dead=stored.counts.get(name, {}).get("dead", 0),
+                pending=stored.counts.get(name, NO_ROWS).pending,
+                dead=stored.counts.get(name, NO_ROWS).dead,
             )
             for name, w in self.workers().items()
         }

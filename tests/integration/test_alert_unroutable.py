@@ -5,6 +5,7 @@ from __future__ import annotations
 from werkzeug import Response
 
 from alerts.history import row_state
+from alerts.read_model import DeliveryCounts
 from tests.support.alerts import FakeClock, Feed, make_service, settings, webhook_channel
 
 REASON = "channel 'hook' is not configured: it was removed from the settings"
@@ -34,7 +35,7 @@ def test_reload_without_the_channel_dead_letters_its_pending_rows(httpserver, tm
     assert (row.status, row.last_error) == ("dead", REASON)
     assert row.lease_until is None
     assert row_state(row).state == "dead-lettered"
-    assert svc.outbox.channel_counts()["hook"] == {"pending": 0, "dead": 1}
+    assert svc.outbox.channel_counts()["hook"] == DeliveryCounts(pending=0, dead=1)
     svc.stop()
 
 
