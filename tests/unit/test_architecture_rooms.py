@@ -1,6 +1,7 @@
 """docs/architecture.md names every product module in the room it belongs to.
 
-A room is a row of the "Layers" table, or of "The dashboard's rooms" for app/dashboard/.
+A room is a row of the "Layers" table, or, for the folders of :data:`FOLDER_ROOMS`, of the
+section that lists that folder's modules by file name.
 A row names a module by its path (`alerts/engine.py`), or by a folder it lists
 (`alerts/`, `app/core/*`) together with the module's file name, and its subfolder
 (`channels/`) when it is in one.
@@ -14,7 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("app", "alerts", "collectors", "common")
-DASHBOARD = "app/dashboard"
+#: Folders whose modules a section of their own lists, by file name.
+FOLDER_ROOMS = {"app/dashboard": "### The dashboard's rooms", "alerts/channels": "### The channel types"}
 
 
 def _rows(doc: str, title: str) -> list[str]:
@@ -43,14 +45,15 @@ def _only_a_docstring(path: Path) -> bool:
 def unnamed(root: Path) -> list[str]:
     """Every product module no room names (an ``__init__`` only where it holds more than a docstring)."""
     doc = (root / "docs" / "architecture.md").read_text(encoding="utf-8")
-    layers, dashboard = _rows(doc, "## Layers"), _rows(doc, "### The dashboard's rooms")
+    layers = _rows(doc, "## Layers")
+    folders = {folder: _rows(doc, title) for folder, title in FOLDER_ROOMS.items()}
     missing = []
     for path in sorted(p for pkg in PACKAGES for p in (root / pkg).rglob("*.py")):
         module = path.relative_to(root).as_posix()
         if path.name == "__init__.py" and _only_a_docstring(path):
             continue
-        in_dashboard = path.parent == root / DASHBOARD and any(f"`{path.name}`" in r for r in dashboard)
-        if not in_dashboard and not any(_names(row, module) for row in layers):
+        own = folders.get(path.parent.relative_to(root).as_posix(), [])
+        if not any(f"`{path.name}`" in row for row in own) and not any(_names(row, module) for row in layers):
             missing.append(module)
     return missing
 
