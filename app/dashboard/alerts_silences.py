@@ -52,9 +52,13 @@ class SilenceCommands:
         duration = float(minutes) * 60.0 if isinstance(minutes, int | float) else None
         facade: Silencer = self.alerts
         made = facade.silence(
-            bot or silences.ANY, rule or silences.ANY, severity or silences.ANY, duration,  # type: ignore[arg-type]
-            comment or "", DASHBOARD,
-        )  # fmt: skip
+            bot or silences.ANY,
+            rule or silences.ANY,
+            severity or silences.ANY,
+            duration,  # type: ignore[arg-type]  (None: no end given, refused with the sentence that says so)
+            comment or "",
+            DASHBOARD,
+        )
         if made.silence is None:
             field, _, _rest = made.refused.partition(":")
             return ({field: made.refused} if field in FIELDS else {}), made.refused, False
