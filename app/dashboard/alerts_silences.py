@@ -83,26 +83,7 @@ class SilenceCommands:
 
 
 def silences_panel() -> dbc.Card:
-    """The form (dropdowns with ``*``, a duration, a comment), its messages, and the list."""
-    sev_opts = [{"label": "* (any)", "value": silences.ANY}] + [
-        {"label": s, "value": s} for s in catalog.SEVERITIES
-    ]
-    form = dbc.Row(
-        [
-            _field("bot", "Bot", dcc.Dropdown(id="atab-sil-bot", options=[], value=silences.ANY)),
-            _field("rule", "Rule", dcc.Dropdown(id="atab-sil-rule", options=[], value=silences.ANY)),
-            _field("severity", "Severity", dcc.Dropdown(id="atab-sil-sev", options=sev_opts, value="*")),
-            _field("duration", "For (minutes)", dbc.Input(id="atab-sil-dur", type="number", value=60, min=1)),
-            dbc.Col(
-                [
-                    dbc.Label("Comment", html_for="atab-sil-comment", className="small mb-0"),
-                    dbc.Input(id="atab-sil-comment", maxLength=silences.MAX_COMMENT, size="sm"),
-                ],
-                md=3,
-            ),
-        ],
-        className="g-2 p-2",
-    )
+    """The form, its messages, and the list."""
     return dbc.Card(
         [
             dbc.CardHeader("Silences", className="panel-title"),
@@ -110,7 +91,7 @@ def silences_panel() -> dbc.Card:
                 [
                     dcc.Store(id="atab-unsilence-req"),  # {id, n}: written by an Expire button
                     dcc.Store(id="atab-sil-drawn"),  # how many silences the list shows
-                    form,
+                    _form(),
                     html.Div(
                         [
                             dbc.Button("Silence", id="atab-sil-create", color="secondary", size="sm"),
@@ -124,6 +105,30 @@ def silences_panel() -> dbc.Card:
             ),
         ],
         className="panel mb-3 mt-2",
+    )
+
+
+def _form() -> dbc.Row:
+    """Bot, rule and severity dropdowns (each with ``*``), a duration in minutes, a comment."""
+    any_ = [{"label": "* (any)", "value": silences.ANY}]
+    sev_opts = any_ + [{"label": s, "value": s} for s in catalog.SEVERITIES]
+    return dbc.Row(
+        [
+            _field("bot", "Bot", dcc.Dropdown(id="atab-sil-bot", options=any_, value=silences.ANY)),
+            _field("rule", "Rule", dcc.Dropdown(id="atab-sil-rule", options=any_, value=silences.ANY)),
+            _field(
+                "severity", "Severity", dcc.Dropdown(id="atab-sil-sev", options=sev_opts, value=silences.ANY)
+            ),
+            _field("duration", "For (minutes)", dbc.Input(id="atab-sil-dur", type="number", value=60, min=1)),
+            dbc.Col(
+                [
+                    dbc.Label("Comment", html_for="atab-sil-comment", className="small mb-0"),
+                    dbc.Input(id="atab-sil-comment", maxLength=silences.MAX_COMMENT, size="sm"),
+                ],
+                md=3,
+            ),
+        ],
+        className="g-2 p-2",
     )
 
 
@@ -172,6 +177,12 @@ def register_silences(app: Dash, tab: SilenceCommands) -> None:
         errors, message, made = tab.create_silence(bot, rule, sev, minutes, comment)
         msg = html.Span(message, className="pos" if made else "neg", id="atab-sil-result")
         return (*[errors.get(f, "") for f in FIELDS], msg)
+
+    _register_expire(app, tab)
+
+
+def _register_expire(app: Dash, tab: SilenceCommands) -> None:
+    """Expire: a list row's button hands its silence id to this callback (assets/alerts_silences.js)."""
 
     @app.callback(
         Output("atab-sil-msg", "children", allow_duplicate=True),
