@@ -98,7 +98,7 @@ def test_the_setting_is_validated() -> None:
 names = st.sampled_from(["b1", "b2", "r1", "r2", "info", "critical", ANY])
 
 
-@hsettings(max_examples=300, deadline=None)
+@hsettings(max_examples=200, deadline=None)
 @given(
     bot=names,
     rule=names,
@@ -124,7 +124,7 @@ def test_a_silence_never_matches_outside_its_window_or_matchers(
         assert silences.listed(s, now)
 
 
-@hsettings(max_examples=200, deadline=None)
+@hsettings(max_examples=100, deadline=None)
 @given(
     specs=st.lists(st.tuples(names, names, names, st.floats(0, 100), st.floats(0, 100)), max_size=12),
     q=st.tuples(names, names, names),
