@@ -154,6 +154,9 @@ class Monitor:
 
     def _mount_web(self) -> dashboard.DashboardHandle:
         """The API's routes and the dashboard on the Flask app; both act through the operator facade."""
+        self.alerts.engine.max_silence_s = (
+            self.settings.silences.max_duration_s
+        )  # what front ends are held to
         alive = lambda: self.collector.alive  # noqa: E731
         self.flask_app.register_blueprint(create_api(self.hub, alive, self.operator))
         self.flask_app.add_url_rule(  # the alert read model, as the Alerts tab shows it
@@ -280,6 +283,7 @@ class Monitor:
     def _apply(self, settings: Settings) -> None:
         stale = settings.collector.stale_after_s
         self.alerts.reload(settings.alerts, stale_after_s=stale)
+        self.alerts.engine.max_silence_s = settings.silences.max_duration_s  # the next silence's bound
         self.hub.set_stale_after(stale)  # the page's stale marker follows the same threshold at once
 
     def _require_writer(self) -> SettingsWriter:
