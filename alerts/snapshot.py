@@ -152,6 +152,7 @@ class SnapshotPublisher:
                 last_error=w.health.last_error,
                 pending=stored.counts.get(name, {}).get("pending", 0),
                 dead=stored.counts.get(name, {}).get("dead", 0),
+                failed=w.health.failures,
             )
             for name, w in self.workers().items()
         }
