@@ -17,7 +17,6 @@ from typing import Any
 import msgspec
 import psutil
 from flask import Flask
-from prometheus_client import CollectorRegistry
 
 from alerts.read_model import AlertStatus
 from alerts.service import AlertService
@@ -38,7 +37,7 @@ from app.hub import Hub
 from app.liveness_log import LivenessWatcher
 from app.operator import Operator
 from app.persistence import Journal
-from app.prometheus import create_exporter, registry
+from app.prometheus import Exposition, create_exporter
 from app.settings import Settings, SettingsError, substitute_env
 from app.settings_changes import Applied, Change
 from app.settings_writer import SettingsWriter, plain
@@ -181,9 +180,9 @@ class Monitor:
             admin=self.operator,
         )
 
-    def _exposition(self) -> CollectorRegistry:
+    def _exposition(self) -> Exposition:
         """What ``GET /metrics`` reads per scrape: the documents the API serves, one read each."""
-        return registry(
+        return Exposition(
             [
                 (MetricsDocument, self.hub.metrics),
                 (PositionsDocument, self.hub.positions),

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import msgspec
 import pytest
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.read_model import AlertStatus, ChannelStatus, StoreStatus, status_of
@@ -16,7 +16,7 @@ from app.core.config import CoreConfig, MetricsSettings
 from app.core.documents import BotMetrics, MetricsDocument, PositionsDocument
 from app.core.exposition import counter, gauge, labelled
 from app.core.store import StateStore
-from app.prometheus import DocumentCollector, families, registry
+from app.prometheus import DocumentCollector, Exposition, families
 from collectors.events import Account, Fill, Health, Mark
 from tests.support.documents import bot_metrics, metrics_doc
 
@@ -72,20 +72,24 @@ def _store() -> StateStore:
     return store
 
 
-def _scrape(store: StateStore, alerts: AlertStatus) -> dict[str, dict[tuple, float]]:
-    reg = registry(
-        [
-            (MetricsDocument, store.metrics),
-            (PositionsDocument, store.positions),
-            (AlertStatus, lambda: alerts),
-        ]
-    )
-    text = generate_latest(reg).decode()
+def _sources(store: StateStore, alerts: AlertStatus) -> list:
+    return [
+        (MetricsDocument, store.metrics),
+        (PositionsDocument, store.positions),
+        (AlertStatus, lambda: alerts),
+    ]
+
+
+def parsed(text: str) -> dict[str, dict[tuple, float]]:
     out: dict[str, dict[tuple, float]] = {}
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:
             out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
     return out
+
+
+def _scrape(store: StateStore, alerts: AlertStatus) -> dict[str, dict[tuple, float]]:
+    return parsed(Exposition(_sources(store, alerts)).render().decode())
 
 
 def test_a_scrape_shows_the_documents_figures_and_nothing_else() -> None:
@@ -113,6 +117,35 @@ def test_a_figure_not_yet_known_is_no_sample_rather_than_a_made_up_zero() -> Non
     assert got["botmonitor_equity"] == [] and got["botmonitor_daily_pnl"] == []
     assert got["botmonitor_last_event_age_seconds"] == []
     assert got["botmonitor_drawdown_ratio"] == [(("a",), 0.0)]
+
+
+def families_of(text: str) -> list[tuple]:
+    return [
+        (
+            f.name,
+            f.type,
+            f.documentation,
+            sorted((x.name, sorted(x.labels.items()), x.value) for x in f.samples),
+        )
+        for f in text_string_to_metric_families(text)
+    ]
+
+
+def test_the_served_text_is_what_prometheus_client_writes_for_the_same_collector() -> None:
+    alerts = status_of((), False, StoreStatus(ok=False), {'sl"a\\ck\n': ChannelStatus(ok=True, failed=2)})
+    collector = DocumentCollector(_sources(_store(), alerts))
+    reg = CollectorRegistry()
+    reg.register(collector)
+    reference = generate_latest(reg).decode()
+    assert families_of(collector.text()) == families_of(reference)
+    assert sorted(collector.text().splitlines()) == sorted(_label_order(reference).splitlines())
+
+
+def _label_order(text: str) -> str:
+    """prometheus_client sorts a sample's labels by name; the families here keep their declared order."""
+    return text.replace('{currency="USD",bot="a"}', '{bot="a",currency="USD"}').replace(
+        '{currency="USD",bot="b"}', '{bot="b",currency="USD"}'
+    )
 
 
 class FreshBot(BotMetrics, frozen=True, kw_only=True):
