@@ -22,10 +22,10 @@ import pytest
 from collectors.demo import run_demo
 from tests.support.monitor_process import ROOT, MonitorProcess
 from tests.support.ports import free_port
+from tests.support.prometheus import binary
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
-PROMETHEUS, PROMTOOL = shutil.which("prometheus"), shutil.which("promtool")
 
 
 def _get(url: str) -> bytes:
@@ -37,7 +37,6 @@ class PrometheusServer:
     """``/usr/bin/prometheus`` scraping one target every second, its data in a temp directory."""
 
     def __init__(self, tmp: Path, target: str) -> None:
-        assert PROMETHEUS, "Debian's prometheus is installed by `make test`"
         tmp.mkdir()
         shutil.copy(ROOT / "docs" / "prometheus" / "rules.yml", tmp / "rules.yml")
         config = tmp / "prometheus.yml"
@@ -51,7 +50,7 @@ class PrometheusServer:
         self.log = (tmp / "prometheus.log").open("wb")
         self.proc = subprocess.Popen(
             [
-                PROMETHEUS,
+                binary("prometheus"),
                 f"--config.file={config}",
                 f"--storage.tsdb.path={tmp / 'tsdb'}",
                 f"--web.listen-address={self.url.removeprefix('http://')}",
@@ -109,8 +108,8 @@ def _same(prom: PrometheusServer, mon: MonitorProcess) -> bool:
     return all(prom.by_bot(name) == figures for name, figures in want.items())
 
 
-@pytest.mark.skipif(PROMETHEUS is None or PROMTOOL is None, reason="`make test` installs Debian's prometheus")
 def test_prometheus_stores_per_bot_the_figures_of_the_api(tmp_path: Path) -> None:
+    promtool = binary("promtool")
     mon = MonitorProcess(tmp_path).start()
     prom = PrometheusServer(tmp_path / "prometheus", f"127.0.0.1:{mon.port}")
     stop = threading.Event()
@@ -128,7 +127,7 @@ def test_prometheus_stores_per_bot_the_figures_of_the_api(tmp_path: Path) -> Non
         with urllib.request.urlopen(mon.url + "/metrics", timeout=5) as r:
             assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
             live = r.read()
-        check = subprocess.run([PROMTOOL, "check", "metrics"], input=live, capture_output=True, timeout=30)
+        check = subprocess.run([promtool, "check", "metrics"], input=live, capture_output=True, timeout=30)
         assert (check.returncode, check.stdout + check.stderr) == (0, b"")
         assert _status(mon, "/metrics", host="attacker.example") == 400  # the web guard's Host rule
     finally:

@@ -7,24 +7,18 @@ fails, unless BOTMONITOR_WITHOUT_PROMTOOL=1 says that this machine has none on p
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 
 import pytest
 
 from tests.support.monitor_process import ROOT
+from tests.support.prometheus import binary
 
 DIR = ROOT / "docs" / "prometheus"
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    tool = shutil.which("promtool")
-    if tool is None:
-        if os.environ.get("BOTMONITOR_WITHOUT_PROMTOOL") == "1":
-            pytest.skip("promtool absent and BOTMONITOR_WITHOUT_PROMTOOL=1")
-        pytest.fail("promtool is missing: `make test` installs Debian's prometheus")
-    return subprocess.run([tool, *args], cwd=DIR, capture_output=True, text=True, timeout=60)
+    return subprocess.run([binary("promtool"), *args], cwd=DIR, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize(
