@@ -8,12 +8,11 @@ API does (``hub.metrics()``, the same cached document and lock hold as
 ``/api/metrics``; ``hub.positions()``, one short hold for every bot's positions;
 the published alert snapshot, one attribute read), so no figure has a second copy.
 
-The families are a prometheus_client collector (:class:`DocumentCollector`); the
-route writes them with a faster writer held equal to prometheus_client's by a test, then
-the process collector (CPU, memory, file descriptors) from a ``CollectorRegistry`` of its
-own, never prometheus_client's global one.  The route
-sits behind the web guard's Host rules like every route; it is read-only, so no
-CSRF token.
+The families are a prometheus_client collector (:class:`DocumentCollector`); the route
+writes them with a faster writer held equal to prometheus_client's by a test, then the
+process collector (CPU, memory, file descriptors) from a ``CollectorRegistry`` of its own,
+never prometheus_client's global one.  The route sits behind the web guard's Host rules
+like every route; it is read-only, so no CSRF token.
 """
 
 from __future__ import annotations
@@ -129,7 +128,7 @@ def _samples(info: dict[str, Any], field: str, source: Source) -> Callable[[Any]
 
     def read(doc: Any) -> Iterator[Sample]:
         for labels, parent in source(doc):
-            own = tuple(_text(getattr(parent, name)) for name in siblings)
+            own = tuple(_label_value(getattr(parent, name)) for name in siblings)
             value = getattr(parent, field)
             if when is not None:
                 yield (*labels, *own), float(value == when)
@@ -147,7 +146,7 @@ def _samples(info: dict[str, Any], field: str, source: Source) -> Callable[[Any]
     return read
 
 
-def _text(value: Any) -> str:
+def _label_value(value: Any) -> str:
     return "" if not _present(value) else str(value)
 
 
