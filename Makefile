@@ -54,10 +54,10 @@ lock:
 	$(PYTHON) requirements/check_lock.py
 
 # The Debian packages the tests run for real, as package:command: Chromium and its driver (the
-# headless browser tests), Prometheus with promtool and Alertmanager (the GET /metrics scrape and the
-# rules of docs/prometheus/).  Installed only when one is missing, after an apt-get update.
+# headless browser tests), Prometheus with promtool and Alertmanager with amtool (the GET /metrics scrape
+# and the rules and configs of docs/prometheus/).  Installed only when one is missing, after an apt-get update.
 TEST_DEBS := chromium:chromium chromium-driver:chromedriver prometheus:prometheus prometheus:promtool \
-	prometheus-alertmanager:prometheus-alertmanager
+	prometheus-alertmanager:prometheus-alertmanager prometheus-alertmanager:amtool
 
 test-packages:
 	@missing=""; for pair in $(TEST_DEBS); do \

@@ -1,7 +1,8 @@
 """docs/prometheus/: the rules Prometheus watches the monitor with are valid and do what they say.
 
 ``promtool`` (Debian's prometheus, installed by ``make test``) checks the rules and runs their
-unit tests (rules_test.yml), and checks the example scrape config.  Without promtool the test
+unit tests (rules_test.yml), and checks the example scrape config; ``amtool`` (Debian's
+prometheus-alertmanager) checks the example Alertmanager config.  Without promtool the test
 fails, unless BOTMONITOR_WITHOUT_PROMTOOL=1 says that this machine has none on purpose.
 """
 
@@ -32,4 +33,15 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 )
 def test_promtool_accepts_the_monitor_rules(args: tuple[str, ...]) -> None:
     done = promtool(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_amtool_accepts_the_example_alertmanager_config() -> None:
+    done = subprocess.run(
+        [binary("amtool"), "check-config", "alertmanager.yml"],
+        cwd=DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
