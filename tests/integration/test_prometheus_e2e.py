@@ -119,7 +119,11 @@ def test_prometheus_stores_per_bot_the_figures_of_the_api(tmp_path: Path) -> Non
         scraped = wait_until(lambda: _both(prom.by_bot("botmonitor_events_received_total")), timeout=60)
         assert [float(r["value"][1]) for r in prom.query('up{job="botmonitor"}')] == [1.0]
         # every bot moves on after a scrape, so a stale figure at /metrics could not pass below
-        wait_until(lambda: all(m["events"]["received"] > scraped[b] for b, m in _api(mon)["bots"].items()))
+        wait_until(
+            lambda: all(m["events"]["received"] > scraped[b] for b, m in _api(mon)["bots"].items()),
+            timeout=60,
+            interval=0.1,
+        )
         stop.set()  # the bots pause: from now on the figures hold still
         demo.join(10)
         wait_until(lambda: _same(prom, mon), timeout=30, interval=0.2)
