@@ -6,12 +6,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lock lock-check browser lint bench mutation clean
+.PHONY: run test test-fast lock lock-check test-packages browser lint bench mutation clean
 
 run: $(VENV)/.installed
 	$(PY) -m app --demo
 
-test: $(VENV)/.installed-test browser lint
+test: $(VENV)/.installed-test test-packages lint
 	$(PY) -m pytest
 
 # The quick loop: the unit tests only (pure core, no browser, no servers).
@@ -53,13 +53,23 @@ lock:
 	$(PYTHON) requirements/check_lock.py --stamp
 	$(PYTHON) requirements/check_lock.py
 
-# Debian's Chromium and its driver for the headless browser tests (apt needs an update first).
-browser:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
-		echo "installing Debian chromium and chromium-driver"; \
+# The Debian packages the tests run for real, as package:command: Chromium and its driver (the
+# headless browser tests), Prometheus with promtool and Alertmanager with amtool (the GET /metrics scrape
+# and the rules and configs of docs/prometheus/).  Installed only when one is missing, after an apt-get update.
+TEST_DEBS := chromium:chromium chromium-driver:chromedriver prometheus:prometheus prometheus:promtool \
+	prometheus-alertmanager:prometheus-alertmanager prometheus-alertmanager:amtool
+
+test-packages:
+	@missing=""; for pair in $(TEST_DEBS); do \
+		command -v $${pair#*:} >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian$$missing"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+
+browser: test-packages
 
 # Style, format, the import contract ([tool.importlinter] in pyproject.toml: the layers of
 # docs/architecture.md) and no dead code (vulture; vulture_whitelist.py names what only a framework
@@ -74,6 +84,7 @@ bench: $(VENV)/.installed-test browser
 	$(PY) bench/ingest.py
 	$(PY) bench/push_latency.py
 	$(PY) bench/alert_latency.py
+	$(PY) bench/prometheus_scrape.py
 
 # Mutation testing of the pure core against the unit tests ([tool.mutmut] in pyproject.toml).
 # Results are cached in mutants/: a second run re-tests only what changed.  `mutmut results`

@@ -27,6 +27,7 @@ find_class  # pickle.Unpickler: the allow-list of the first checkpoint format
 load_config, is_parent_alive, handle_quit  # gunicorn's application and worker
 do_POST, log_message  # http.server's request handler (bench)
 handle_DATA  # aiosmtpd's handler (the test SMTP servers)
+collect  # prometheus_client's collector protocol (GET /metrics)
 
 # Parameters a protocol fixes, unused by our implementation of it.
 tb  # __exit__(exc_type, exc, tb)
@@ -35,3 +36,7 @@ flags  # zmq.Socket.recv(flags, copy): the test's fake socket
 # Fixtures requested for their effect only (pytest injects them by name).
 jsonl
 failing_fill
+
+# Document fields read only by the Prometheus exporter, which walks the document types by name.
+firing_by_severity
+orders_sent, queue_age_s  # a test's scratch fields: a metric added after the exporter was written

@@ -81,6 +81,7 @@ class Health:
     last_error: str | None = None
     last_ok_at: float | None = None
     last_error_at: float | None = None
+    failures: int = 0  # failed attempts since start (a counter: GET /metrics)
 
 
 class ChannelWorker:
@@ -225,11 +226,11 @@ class ChannelWorker:
         ids = [r.id for r in rows]
         if result.status == DELIVERED:
             self._outcome("sent", ids, now)
-            self.health = Health(True, None, now, self.health.last_error_at)
+            self.health = Health(True, None, now, self.health.last_error_at, self.health.failures)
             self._log(logging.INFO, "alert_delivered", rows, digest=len(rows))
             return
         error = self.scrub(result.error or result.status)
-        self.health = Health(False, error, self.health.last_ok_at, now)
+        self.health = Health(False, error, self.health.last_ok_at, now, self.health.failures + 1)
         cls = error_class(error)
         tried = max(r.attempts for r in rows)  # attempts before this one (the claim counts this one)
         attempt = tried + 1

@@ -62,7 +62,12 @@ def metric_problem(path: str, value: float | bool | str) -> str | None:
 
 
 def _non_null(node: inspect.Type) -> inspect.Type:
-    """The type without its null alternative (a null value is "no data" at run time)."""
+    """The type without its null alternative (a null value is "no data" at run time).
+
+    A field's metadata (its description, how it is exposed to Prometheus) is no part of its type.
+    """
+    if isinstance(node, inspect.Metadata):
+        node = node.type
     if isinstance(node, inspect.UnionType):
         kept = [t for t in node.types if not isinstance(t, inspect.NoneType)]
         if len(kept) == 1:

@@ -12,13 +12,14 @@ Pure: built from the engine's states and the outbox's rows, no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
-from alerts.catalog import MONITOR
+from alerts.catalog import MONITOR, SEVERITIES
 from alerts.silences import Silence
 from alerts.states import FIRING, Alert
+from app.core.exposition import counter, gauge, labelled
 
 
 class ActiveAlert(msgspec.Struct, frozen=True, kw_only=True):
@@ -167,22 +168,28 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
 class StoreStatus(msgspec.Struct, frozen=True, kw_only=True):
     """The alert store (alerts.sqlite3): ok, or failing with what is held in memory meanwhile."""
 
-    ok: bool = True
+    ok: Annotated[bool, gauge("1 while the alert store accepts writes.", name="alert_store_up")] = True
     error: str | None = None
     failing_since: float | None = None
     resumed_at: float | None = None
     held_alerts: int = 0
-    held_notifications: int = 0
+    held_notifications: Annotated[
+        int,
+        gauge("Notifications held in memory while the store refuses writes.", name="alert_store_held"),
+    ] = 0
     dropped: int = 0
 
 
 class ChannelStatus(msgspec.Struct, frozen=True, kw_only=True):
     """One channel's health and queue as the status banner shows it (never a secret)."""
 
-    ok: bool
+    ok: Annotated[bool, gauge("1 unless the channel's last delivery failed.", name="alert_channel_up")]
     last_error: str | None = None
-    pending: int = 0
-    dead: int = 0
+    pending: Annotated[int, gauge("Notifications waiting to be sent.", name="alert_deliveries_pending")] = 0
+    dead: Annotated[int, gauge("Stored notifications given up on.", name="alert_deliveries_dead")] = 0
+    failed: Annotated[
+        int, counter("Delivery attempts that failed since start.", name="alert_deliveries_failed")
+    ] = 0
 
 
 class AlertStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -195,8 +202,12 @@ class AlertStatus(msgspec.Struct, frozen=True, kw_only=True):
     firing: int = 0
     delivery_failing: bool = False
     store: StoreStatus = StoreStatus()
-    channels: dict[str, ChannelStatus] = {}
+    channels: Annotated[dict[str, ChannelStatus], labelled("Per channel, by name.", "channel")] = {}
     firing_by_bot: dict[str, int] = {}
+    #: Firing alerts per severity, every severity listed (0 when none).
+    firing_by_severity: Annotated[
+        dict[str, int], gauge("Firing alerts by severity.", name="alerts_firing", key_label="severity")
+    ] = {}
 
     def for_view(self, bot: str | None) -> AlertStatus:
         """As a view of one bot sees it (its alerts and the monitor's own); None = every bot."""
@@ -238,10 +249,15 @@ def status_of(
 ) -> AlertStatus:
     """The status of a snapshot, its firing counts taken from its open alerts."""
     by_bot = firing_by_bot(active)
+    by_severity = dict.fromkeys(SEVERITIES, 0)
+    for a in active:
+        if a.status == FIRING:
+            by_severity[a.severity] = by_severity.get(a.severity, 0) + 1
     return AlertStatus(
         firing=sum(by_bot.values()),
         delivery_failing=failing,
         store=store,
         channels=dict(channels),
         firing_by_bot=by_bot,
+        firing_by_severity=by_severity,
     )

@@ -168,6 +168,7 @@ class SnapshotPublisher:
                 last_error=w.health.last_error,
                 pending=stored.counts.get(name, NO_ROWS).pending,
                 dead=stored.counts.get(name, NO_ROWS).dead,
+                failed=w.health.failures,
             )
             for name, w in self.workers().items()
         }

@@ -16,7 +16,7 @@ from typing import Protocol, TypeVar
 
 import msgspec
 
-from app.core.documents import EdgeStatus, MetricsDocument, StateDocument
+from app.core.documents import EdgeStatus, MetricsDocument, PositionsDocument, StateDocument
 from app.core.forget import ForgetBot
 from app.core.store import AppliedReject, StateStore
 from collectors.events import Event
@@ -164,6 +164,11 @@ class Hub:
     def state(self, bot: str) -> StateDocument | None:
         with self._lock:
             return self._store.state(bot)
+
+    def positions(self) -> PositionsDocument:
+        """Every bot's open positions, read under one lock acquisition (``GET /metrics``)."""
+        with self._lock:
+            return self._store.positions()
 
     def bots(self) -> list[str]:
         with self._lock:

@@ -18,16 +18,26 @@ import msgspec
 import psutil
 from flask import Flask
 
+from alerts.read_model import AlertStatus
 from alerts.service import AlertService
 from app import dashboard, web_guard
 from app.actions import DASHBOARD
 from app.api import create_api, json_response
-from app.core.documents import CollectorThread, EdgeStatus, JournalStatus, MonitorStatus, PersistenceStatus
+from app.core.documents import (
+    CollectorThread,
+    EdgeStatus,
+    JournalStatus,
+    MetricsDocument,
+    MonitorStatus,
+    PersistenceStatus,
+    PositionsDocument,
+)
 from app.core.store import StateStore
 from app.hub import Hub
 from app.liveness_log import LivenessWatcher
 from app.operator import Operator
 from app.persistence import Journal
+from app.prometheus import Exposition, create_exporter
 from app.settings import Settings, SettingsError, substitute_env
 from app.settings_changes import Applied, Change
 from app.settings_writer import SettingsWriter, plain
@@ -162,6 +172,7 @@ class Monitor:
         self.flask_app.add_url_rule(  # the alert read model, as the Alerts tab shows it
             "/api/alerts", "alerts", lambda: json_response(self.alerts.snapshot().document())
         )
+        self.flask_app.register_blueprint(create_exporter(self._exposition()))  # GET /metrics
         return dashboard.install(
             self.flask_app,
             self.hub,
@@ -170,6 +181,16 @@ class Monitor:
             alerts_status=lambda: self.operator.snapshot().status,
             alerts=self.operator if self.operator.can_reconfigure else None,
             admin=self.operator,
+        )
+
+    def _exposition(self) -> Exposition:
+        """What ``GET /metrics`` reads per scrape: the documents the API serves, one read each."""
+        return Exposition(
+            [
+                (MetricsDocument, self.hub.metrics),
+                (PositionsDocument, self.hub.positions),
+                (AlertStatus, lambda: self.alerts.snapshot().status),
+            ]
         )
 
     def _demo_bot(self, endpoints: list[Endpoint]) -> threading.Thread:

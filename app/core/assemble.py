@@ -22,6 +22,7 @@ from app.core.documents import (
     MetricsDocument,
     OpenOrder,
     Position,
+    PositionsDocument,
     RejectEntry,
     StateDocument,
     Totals,
@@ -147,6 +148,11 @@ def _positions(s: BotState) -> list[Position]:
             )
         )
     return positions
+
+
+def positions_document(bots: dict[str, BotState]) -> PositionsDocument:
+    """Every bot's open positions (sorted by bot, then symbol), without the rest of its book."""
+    return PositionsDocument(bots={name: _positions(s) for name, s in sorted(bots.items())})
 
 
 def _open_order(o: Order | OrderBody, ts: float) -> OpenOrder:

@@ -16,11 +16,12 @@ and are then left out of the JSON, as they were always absent there.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from app.core.exposition import counter, gauge, labelled
 from collectors.events import (
     ApiStatus,
     BreakerState,
@@ -71,7 +72,7 @@ class ErrorEntry(_Doc, frozen=True, kw_only=True):
 class ErrorSummary(_Doc, frozen=True, kw_only=True):
     """Error counts; ``last_critical`` is the newest critical error, null until one comes."""
 
-    total: int
+    total: Annotated[int, counter("Errors the bot reported.", name="errors")]
     by_component: dict[str, int]
     by_severity: dict[str, int]
     last_5m: int
@@ -87,11 +88,11 @@ class EventCounts(_Doc, frozen=True, kw_only=True):
     the last seq of that run applied (null before the first).
     """
 
-    received: int
-    rejected: int
-    lost: int
-    seq_resets: int
-    recovered: int = 0
+    received: Annotated[int, counter("Events of the bot applied to its state.")]
+    rejected: Annotated[int, counter("Messages of the bot the collector refused.")]
+    lost: Annotated[int, counter("Events missing from the bot's sequence that it could no longer provide.")]
+    seq_resets: Annotated[int, counter("Times the bot's sequence started over (a new run).")]
+    recovered: Annotated[int, counter("Events applied from a replay after a gap.")] = 0
     #: The bot's run the newest applied event belongs to (null while unknown).
     run: str | None = None
     #: Seq of the newest event applied in that run (null before the first): with ``run``, the
@@ -104,22 +105,29 @@ class BotHealth(_Doc, frozen=True, kw_only=True):
 
     apis: dict[str, ApiStatus]
     circuit_breaker: BreakerState | None
-    kill_switch: KillSwitchState | None
+    kill_switch: Annotated[
+        KillSwitchState | None,
+        gauge("1 while the bot's kill switch is triggered.", name="kill_switch_triggered", when="triggered"),
+    ]
 
 
 class BotMetrics(_Doc, frozen=True, kw_only=True):
     """Every metric of one bot (a custom alert rule's ``metric`` is a dotted path in here)."""
 
-    equity: float | None
+    equity: Annotated[float | None, gauge("Equity of the bot, in its currency.", labels=("currency",))]
     equity_source: EquitySource
     currency: str | None
     cash: float | None
-    realized_pnl: float
+    realized_pnl: Annotated[
+        float, gauge("Realized P&L of the bot net of fees, in its currency.", labels=("currency",))
+    ]
     unrealized_pnl: float
     fees: float
-    daily_pnl: float | None
-    drawdown: float
-    max_drawdown: float
+    daily_pnl: Annotated[
+        float | None, gauge("P&L since the start of the bot's day, in its currency.", labels=("currency",))
+    ]
+    drawdown: Annotated[float, gauge("Fraction of equity below its peak now.", unit="ratio")]
+    max_drawdown: Annotated[float, gauge("Largest fraction of equity below its peak so far.", unit="ratio")]
     sharpe: float | None
     #: Returns in the Sharpe window; ``sharpe`` is null while fewer than metrics.sharpe_min_returns.
     sharpe_returns: int
@@ -139,12 +147,17 @@ class BotMetrics(_Doc, frozen=True, kw_only=True):
     latency_ms: LatencySummary
     errors: ErrorSummary
     events: EventCounts
-    position_mismatches: int
+    position_mismatches: Annotated[
+        int, gauge("Symbols whose reported position differs from the one derived from fills.")
+    ]
     last_event_ts: float | None
     health: BotHealth
     # liveness: wall clock, not event time, so refreshed at every read
-    last_event_age_s: float | None
-    stale: bool
+    last_event_age_s: Annotated[
+        float | None,
+        gauge("Seconds since the bot's last event arrived.", name="last_event_age", unit="seconds"),
+    ]
+    stale: Annotated[bool, gauge("1 while the bot is older than collector.stale_after_s.")]
 
 
 class Totals(_Doc, frozen=True, kw_only=True):
@@ -200,12 +213,20 @@ class CollectorThread(_Doc, frozen=True, kw_only=True):
 class CollectorStatus(_Doc, frozen=True, kw_only=True):
     """Ingest counters of the store, plus the thread's status once the monitor adds it."""
 
-    received: int
+    received: Annotated[int, counter("Messages taken off the collector's socket.")]
     rejected: int
-    rejected_by_reason: dict[str, int]
-    rate_per_s: float
-    alive: bool | UnsetType = UNSET
-    restarts: int | UnsetType = UNSET
+    rejected_by_reason: Annotated[
+        dict[str, int],
+        counter("Messages the collector refused, by reason.", name="collector_rejected", key_label="reason"),
+    ]
+    rate_per_s: Annotated[
+        float,
+        gauge("Messages received per second, over the last 5 seconds.", name="ingest_events_per_second"),
+    ]
+    alive: Annotated[bool | UnsetType, gauge("1 while the collector thread runs.", name="collector_up")] = (
+        UNSET
+    )
+    restarts: Annotated[int | UnsetType, counter("Times the collector thread was restarted.")] = UNSET
     last_failure: CollectorFailure | UnsetType | None = UNSET
     endpoints: list[str] | UnsetType = UNSET
     curve: bool | UnsetType = UNSET
@@ -230,11 +251,14 @@ class MonitorStatus(_Doc, frozen=True, kw_only=True):
     """The monitor process itself."""
 
     started_at: float
-    uptime_s: float
+    uptime_s: Annotated[float, gauge("Seconds since the monitor started.", name="uptime", unit="seconds")]
     rss_bytes: int
-    threads: int
+    threads: Annotated[int, gauge("Threads of the monitor process.", name="threads")]
     #: Requests the web guard refused, by reason (host, origin, ws_origin, csrf, too_large).
-    web_refused: dict[str, int] | UnsetType = UNSET
+    web_refused: Annotated[
+        dict[str, int] | UnsetType,
+        counter("Requests the web guard refused, by reason.", name="web_refused", key_label="reason"),
+    ] = UNSET
 
 
 class RestoreInfo(_Doc, frozen=True, kw_only=True):
@@ -253,16 +277,24 @@ class RestoreInfo(_Doc, frozen=True, kw_only=True):
 class JournalStatus(_Doc, frozen=True, kw_only=True):
     """The journal writer: what is durable, and whether it is failing."""
 
-    state: str  # "ok" | "failing" | "off"
+    state: Annotated[  # "ok" | "failing" | "off"
+        str, gauge("1 for the journal's state.", name="journal_state", states=("ok", "failing", "off"))
+    ]
     failure: str | None  # why it is failing (disk full, queue overflow...); None when ok
     committed_batch: int  # newest batch known to be on disk (fsync'd)
-    uncommitted: int  # batches applied but not yet on disk (what a SIGKILL now would lose)
+    uncommitted: Annotated[  # batches applied but not yet on disk (what a SIGKILL now would lose)
+        int, gauge("Batches applied but not yet on disk.", name="journal_uncommitted_batches")
+    ]
     last_commit_at: float | None
-    queued: int  # batches waiting for the writer
-    snapshots: int  # checkpoints written by this process
+    queued: Annotated[int, gauge("Batches waiting for the journal writer.", name="journal_queued_batches")]
+    snapshots: Annotated[  # checkpoints written by this process
+        int, counter("Checkpoints written by this process.", name="journal_checkpoints")
+    ]
     last_snapshot_at: float | None
     last_snapshot_pause_ms: float | None  # time ingest waited while the last checkpoint was taken
-    data_bytes: int  # size of the journal directory
+    data_bytes: Annotated[  # size of the journal directory
+        int, gauge("Size of the journal directory.", name="journal_data", unit="bytes")
+    ]
 
 
 class PersistenceStatus(_Doc, frozen=True, kw_only=True):
@@ -283,7 +315,7 @@ class EdgeStatus(_Doc, frozen=True, kw_only=True):
 class MetricsDocument(_Doc, frozen=True, kw_only=True):
     """``GET /api/metrics``: per bot (sorted by id), totals, ingest, and the monitor itself."""
 
-    bots: dict[str, BotMetrics]
+    bots: Annotated[dict[str, BotMetrics], labelled("Per bot, by id.", "bot", prefix="")]
     total: Totals
     collector: CollectorStatus
     monitor: MonitorStatus | UnsetType = UNSET
@@ -295,10 +327,10 @@ class Position(_Doc, frozen=True, kw_only=True):
     """An open position, marked at the symbol's latest price."""
 
     symbol: str
-    qty: float
+    qty: Annotated[float, gauge("Open position (negative: short).", name="position_quantity")]
     avg_price: float
     mark: float
-    unrealized_pnl: float
+    unrealized_pnl: Annotated[float, gauge("Unrealized P&L of the position at its mark.")]
 
 
 class OpenOrder(_Doc, frozen=True, kw_only=True):
@@ -368,6 +400,18 @@ class StateDocument(_Doc, frozen=True, kw_only=True):
     latency_series: list[Point]
     recent_errors: list[ErrorEntry]
     recent_rejects: list[RejectEntry]
+
+
+class PositionsDocument(_Doc, frozen=True, kw_only=True):
+    """Every bot's open positions at one version (what ``GET /metrics`` shows per symbol).
+
+    Read under one lock acquisition for all bots, without the rest of a bot's book.
+    """
+
+    bots: Annotated[
+        dict[str, list[Position]],
+        labelled("Open positions per bot, by id, then by symbol.", "bot", prefix="", item_label="symbol"),
+    ]
 
 
 def json_schema() -> dict[str, Any]:

@@ -23,13 +23,14 @@ import msgspec
 from app.core.accounting import Book
 from app.core.apply import HANDLERS as _HANDLERS  # the same dict: replacing a handler here replaces it
 from app.core.apply import advance
-from app.core.assemble import metrics_document, state_document
+from app.core.assemble import metrics_document, positions_document, state_document
 from app.core.caps import refusal
 from app.core.config import CoreConfig
 from app.core.containment import RingSaves, copy_bot, event_excerpt, topic_name, undo_orders
 from app.core.documents import (
     CollectorStatus,
     MetricsDocument,
+    PositionsDocument,
     RejectEntry,
     RoundTripEntry,
     StateDocument,
@@ -419,3 +420,7 @@ class StateStore:
         """The /api/state document of one bot, or None if it is unknown."""
         s = self.bots.get(bot)
         return None if s is None else state_document(bot, s, self.recent_rejects)
+
+    def positions(self) -> PositionsDocument:
+        """Every bot's open positions, marked (the per-symbol figures of ``GET /metrics``)."""
+        return positions_document(self.bots)

@@ -284,6 +284,8 @@ def test_nothing_can_deliver_raises_the_banner(httpserver, tmp_path, caplog):
     st = svc.status()
     assert st.delivery_failing is True and st.firing == 1
     assert st.channels["hook"].dead == 1 and st.channels["slack"].dead == 1
+    assert (st.channels["hook"].failed, st.channels["slack"].failed) == (1, 1)  # GET /metrics counts them
+    assert st.firing_by_severity == {"info": 0, "warning": 0, "critical": 1}
     assert "event=alert_delivery_failing alerts=1" in caplog.text
     svc.stop()
 
