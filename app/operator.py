@@ -23,6 +23,7 @@ from alerts.read_model import ChannelResult
 from alerts.service import AlertService
 from alerts.snapshot import AlertSnapshot
 from app.actions import Cooldown, TestSent
+from app.core.documents import MetricsDocument, StateDocument
 from app.hub import Hub
 from app.settings_changes import Applied, Change
 from common.logline import line
@@ -142,6 +143,14 @@ class Operator:
 
     def snapshot(self) -> AlertSnapshot:
         return self._alerts.snapshot()
+
+    def metrics(self) -> MetricsDocument:
+        """The metrics document as ``/api/metrics`` serves it (a chat front end reads it too)."""
+        return self._hub.metrics()
+
+    def state(self, bot: str) -> StateDocument | None:
+        """One bot's state document (positions, orders...); None for an unknown bot."""
+        return self._hub.state(bot)
 
     def _owner(self) -> SettingsOwner:
         if self._settings is None:

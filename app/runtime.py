@@ -31,6 +31,7 @@ from app.persistence import Journal
 from app.settings import Settings, SettingsError, substitute_env
 from app.settings_changes import Applied, Change
 from app.settings_writer import SettingsWriter, plain
+from app.telegram.links import Links
 from collectors.curve import CurveConfig, load_or_create_server_keys
 from collectors.demo import run_demo
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
@@ -148,6 +149,8 @@ class Monitor:
             self.alerts, self.hub, self if self._writer else None, timezone=settings.metrics.timezone
         )
         self.dashboard = self._mount_web()
+        # the Telegram command link: one poller per token, for the monitor's lifetime (not per Save)
+        self.telegram = Links(self.operator, Path(settings.storage.data_dir))
         self._demo_stop = threading.Event()
         self._demo_thread = self._demo_bot(endpoints) if demo else None
         self._process = psutil.Process()
@@ -193,6 +196,7 @@ class Monitor:
                 rss_bytes=self._process.memory_info().rss,
                 threads=threading.active_count(),
                 web_refused=self.web_guard.refused(),
+                telegram=self.telegram.status() or msgspec.UNSET,
             ),
             persistence=self._persistence(),
         )
@@ -281,6 +285,7 @@ class Monitor:
         stale = settings.collector.stale_after_s
         self.alerts.reload(settings.alerts, stale_after_s=stale)
         self.hub.set_stale_after(stale)  # the page's stale marker follows the same threshold at once
+        self.telegram.sync(settings.alerts)
 
     def _require_writer(self) -> SettingsWriter:
         if self._writer is None:
@@ -294,6 +299,7 @@ class Monitor:
         self.collector.start()
         self.liveness.start()
         self.alerts.start()
+        self.telegram.start(self.settings.alerts)
         self.dashboard.start()
         if self._demo_thread is not None:
             self._demo_thread.start()
@@ -303,6 +309,7 @@ class Monitor:
         self._demo_stop.set()
         if self._demo_thread is not None and self._demo_thread.is_alive():
             self._demo_thread.join(3)
+        self.telegram.stop()
         self.dashboard.stop()
         self.alerts.stop()
         self.collector.stop()

@@ -226,6 +226,22 @@ class CollectorStatus(_Doc, frozen=True, kw_only=True):
         )
 
 
+class TelegramLink(_Doc, frozen=True, kw_only=True):
+    """The Telegram command link (long polling), with ``alerts.channels.telegram.operators`` set.
+
+    ``conflict``: another process polls the same bot token (Telegram answered 409), so
+    this monitor's commands and buttons are not read until it stops; ``retrying``: the
+    Bot API could not be reached or refused the token.  ``unauthorized`` counts the
+    messages and presses of users or chats not allowed (none of them answered).
+    """
+
+    state: Literal["starting", "polling", "conflict", "retrying", "stopped"]
+    error: str | None = None
+    since: float | None = None
+    updates: int = 0
+    unauthorized: int = 0
+
+
 class MonitorStatus(_Doc, frozen=True, kw_only=True):
     """The monitor process itself."""
 
@@ -235,6 +251,8 @@ class MonitorStatus(_Doc, frozen=True, kw_only=True):
     threads: int
     #: Requests the web guard refused, by reason (host, origin, ws_origin, csrf, too_large).
     web_refused: dict[str, int] | UnsetType = UNSET
+    #: The Telegram command link, when Telegram operators are configured.
+    telegram: TelegramLink | UnsetType = UNSET
 
 
 class RestoreInfo(_Doc, frozen=True, kw_only=True):

@@ -1,0 +1,30 @@
+"""What the Telegram front end needs of the operator facade: its own narrow Protocol.
+
+Like the page's ``BotAdmin`` and the API's ``Acknowledger``, the chat front end names
+only what it calls; the composition root hands it ``app.operator.Operator``, which
+satisfies it structurally.  Every action takes the actor ``telegram:<user id>``
+(``app.actions.telegram``), recorded with it in the alert history.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from alerts.snapshot import AlertSnapshot
+    from app.core.documents import MetricsDocument, StateDocument
+
+
+class TelegramOperator(Protocol):
+    """Reads (documents, alert read model, zone) and actions (acknowledge) of the chat front end."""
+
+    @property
+    def timezone(self) -> str: ...
+
+    def metrics(self) -> MetricsDocument: ...
+
+    def state(self, bot: str) -> StateDocument | None: ...
+
+    def snapshot(self) -> AlertSnapshot: ...
+
+    def acknowledge(self, alert_id: str, actor: str) -> bool: ...
