@@ -62,7 +62,8 @@ class FakeBotAPI:
     answerCallbackQuery; answers 409 or 429 on request.  ``start()`` / ``stop()`` by the test.
 
     Updates are injected with :meth:`message` and :meth:`press`; what the monitor sent is
-    in ``sent``, ``edited`` and ``answered``; ``calls`` counts every method called.
+    in ``sent``, ``edited`` and ``answered`` (each with ``at``, monotonic, as ``injected_at``
+    for the updates: the bench's clock); ``calls`` times every method called.
     """
 
     def __init__(self, token: str = TG_TOKEN, max_poll_s: float = 1.0) -> None:
@@ -73,6 +74,7 @@ class FakeBotAPI:
         self.edited: list[dict] = []
         self.answered: list[dict] = []
         self.calls: dict[str, list[float]] = {}
+        self.injected_at: dict[int, float] = {}  # update id -> when the test injected it (monotonic)
         self.conflict = False
         self.fail: dict[str, list[tuple[int, dict]]] = {}
         self._next_update = 100
@@ -123,6 +125,7 @@ class FakeBotAPI:
     def _push(self, update: dict) -> dict:
         with self._cond:
             update["update_id"] = self._next_update
+            self.injected_at[self._next_update] = time.monotonic()
             self._next_update += 1
             self.updates.append(update)
             self._cond.notify_all()
@@ -214,11 +217,11 @@ class FakeBotAPI:
         }
         if params.get("reply_markup"):
             msg["reply_markup"] = params["reply_markup"]
-        self.sent.append({**params, "message": msg})
+        self.sent.append({**params, "message": msg, "at": time.monotonic()})
         return msg
 
     def _edit_message_text(self, params: dict) -> dict:
-        self.edited.append(params)
+        self.edited.append({**params, "at": time.monotonic()})
         return {
             "message_id": int(params["message_id"]),
             "date": int(time.time()),
@@ -227,7 +230,7 @@ class FakeBotAPI:
         }
 
     def _answer_callback_query(self, params: dict) -> bool:
-        self.answered.append(params)
+        self.answered.append({**params, "at": time.monotonic()})
         return True
 
 
