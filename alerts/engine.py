@@ -41,6 +41,8 @@ from alerts.notification import Notification, Report
 from alerts.outbox import NewRow, Outbox
 from alerts.restart_checks import RestartChecks, position
 from alerts.rules import Evaluation, RuleSet, identity
+from alerts.silences import DEFAULT_MAX_DURATION_S, SilenceOutcome
+from alerts.silencing import Silencing
 from alerts.states import FIRING, Alert, Notice
 from app.core.documents import MetricsDocument
 from common.logline import line
@@ -57,6 +59,7 @@ _MATERIAL = (
     "failed_over",
     "fired_at",
     "severity",
+    "suppressed",
 )
 
 
@@ -68,7 +71,7 @@ def _material(a: Alert | None) -> tuple | None:
     return None if a is None else tuple(getattr(a, f) for f in _MATERIAL)
 
 
-class Engine(RestartChecks):
+class Engine(RestartChecks, Silencing):
     """Alert states of every identity, persisted through the outbox. Thread-safe."""
 
     def __init__(
@@ -82,9 +85,11 @@ class Engine(RestartChecks):
         new_id: Callable[[], str] | None = None,
         restored_bots: Iterable[str] | None = None,
         held: HeldStore | None = None,
+        max_silence_s: float = DEFAULT_MAX_DURATION_S,
     ) -> None:
         """``restored_bots``: the bots the store holds before any event of this run arrived (what the
-        restore brought back); without it, those the first evaluation sees."""
+        restore brought back); without it, those the first evaluation sees.  ``max_silence_s``: the
+        longest silence allowed (``silences.max_duration_s``)."""
         self.outbox, self.settings, self.dests_of = outbox, settings, dests_of
         self.dashboard_url = dashboard_url
         self.stale_after_s = stale_after_s
@@ -108,6 +113,8 @@ class Engine(RestartChecks):
         # bots forgotten by the operator whose absence no evaluation has seen yet (see forget())
         self._forgotten: set[str] = set()
         self._init_verifying()
+        self.max_silence_s = max_silence_s
+        self._init_silences()
         self._lock = threading.RLock()
 
     def start(self, now: float) -> None:
@@ -156,6 +163,7 @@ class Engine(RestartChecks):
                 self._track(key, old, new, changed)
                 notices += [(new, n) for n in ns]
                 moves.append((old, new))
+            self._release(now, changed, notices)
             self._failover(now, changed, notices)
             n = self._commit(changed, notices, now)
             log_transitions(moves, notices)
@@ -211,7 +219,7 @@ class Engine(RestartChecks):
                 self._confirmed.add(a.alert_id)
                 continue
             all_dead = d["dead"] > 0 and d["pending"] == 0
-            late = now - (a.fired_at or now) >= deadline
+            late = now - (a.released_at or a.fired_at or now) >= deadline  # since it was told
             if (all_dead or late) and not a.failed_over:
                 log.error(
                     line(
@@ -257,6 +265,7 @@ class Engine(RestartChecks):
         rows = self.gate(
             [notices_mod.of_alert(a, n, {**self.payload(a, n.kind, now), **actor}) for a, n in notices], now
         )
+        changed = self._record_muted(changed)
         if not self.held.failing and not changed and not rows and not memory:
             if alive:
                 self._store(lambda: self.outbox.heartbeat(now), now)
@@ -320,6 +329,8 @@ class Engine(RestartChecks):
         """
         rows = []
         for n in notifications:
+            if self.muted(n, now):  # a silence: not sent, and the alert records what it was not told
+                continue
             payload = dict(n.payload)
             for channel in n.channels:
                 for dest in self.dests_of(channel) or ["unconfigured"]:
@@ -369,6 +380,25 @@ class Engine(RestartChecks):
                 self._commit(changed, notices, now, by)
             log_transitions(moves, notices)
             return len(gone)
+
+    def silence(
+        self, bot: str, rule: str, severity: str, duration_s: float | None, comment: str, by: str, now: float
+    ) -> SilenceOutcome:
+        """Mute the notices matching (bot, rule, severity) for ``duration_s``; written before returning."""
+        with self._lock:
+            return self._make_silence(bot, rule, severity, duration_s, comment, by, now)
+
+    def unsilence(self, silence_id: str, by: str, now: float) -> bool:
+        """End a silence now; an alert it muted that still fires is notified at once (``by`` named)."""
+        with self._lock:
+            if not self._expire_silence(silence_id, by, now):
+                return False
+            changed: list[Alert] = []
+            notices: list[tuple[Alert, Notice]] = []
+            self._release(now, changed, notices)
+            if changed or notices:
+                self._commit(changed, notices, now, by)
+            return True
 
     def reload(self, settings: AlertsSettings, now: float) -> None:
         """New rules and routes; firing alerts keep their policy; nothing is re-sent."""

@@ -29,6 +29,7 @@ from alerts.alert_store import AlertStore, Memory
 from alerts.catalog import urgent_first
 from alerts.read_model import DeliveryRow
 from alerts.rows import HeldRow, NewRow, Row
+from alerts.silence_store import SilenceStore
 from alerts.states import FIRING, PENDING, Alert
 from alerts.store_schema import SCHEMA_VERSION, PreviousRun, SchemaError, Tx, connect, migrate
 
@@ -43,6 +44,7 @@ class Outbox:
         self._lock = threading.Lock()
         self.previous = migrate(self._db, self.path)
         self.states = AlertStore(self._db, self._lock)
+        self.silences = SilenceStore(self._db, self._lock)
 
     def close(self) -> None:
         with self._lock:

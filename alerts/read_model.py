@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from alerts.catalog import MONITOR
+from alerts.silences import Silence
 from alerts.states import FIRING, Alert
 
 
@@ -25,6 +26,8 @@ class ActiveAlert(msgspec.Struct, frozen=True, kw_only=True):
 
     ``verifying``: carried over a restart and held until its bot's state caught up.
     ``delivered``: the channels that confirmed delivering it.
+    ``silence_id``, ``silenced_by``, ``silenced_until``: the silence muting its notices now
+    (empty and None when none does); ``suppressed``: a notice of it was muted and not yet made up for.
     """
 
     alert_id: str
@@ -55,10 +58,29 @@ class ActiveAlert(msgspec.Struct, frozen=True, kw_only=True):
     evidence_seq: int | None = None
     verifying: bool = False
     delivered: tuple[str, ...] = ()
+    suppressed: bool = False
+    released_at: float | None = None
+    silence_id: str = ""
+    silenced_by: str = ""
+    silenced_until: float | None = None
 
     @classmethod
-    def of(cls, alert: Alert, *, verifying: bool = False, delivered: Iterable[str] = ()) -> ActiveAlert:
-        return cls(**alert.to_dict(), verifying=verifying, delivered=tuple(delivered))
+    def of(
+        cls,
+        alert: Alert,
+        *,
+        verifying: bool = False,
+        delivered: Iterable[str] = (),
+        silence: Silence | None = None,
+    ) -> ActiveAlert:
+        muted = {}
+        if silence is not None:
+            muted = {
+                "silence_id": silence.id,
+                "silenced_by": silence.author,
+                "silenced_until": silence.ended_at,
+            }
+        return cls(**alert.to_dict(), verifying=verifying, delivered=tuple(delivered), **muted)
 
     @property
     def acknowledged(self) -> bool:

@@ -30,6 +30,7 @@ from alerts.held import HeldStore
 from alerts.notification import Report
 from alerts.outbox import Outbox
 from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult
+from alerts.silences import DEFAULT_MAX_DURATION_S, Silence, SilenceOutcome
 from alerts.snapshot import AlertSnapshot, SnapshotPublisher
 from app.core.storage_settings import StorageSettings
 from common.logline import line
@@ -50,6 +51,7 @@ class AlertService:
         stale_after_s: float,
         clock: Callable[[], float] = time.time,
         rng=None,
+        max_silence_s: float = DEFAULT_MAX_DURATION_S,
     ) -> None:
         self.hub, self.settings, self.clock, self.rng = hub, settings, clock, rng
         self.dashboard_url = dashboard_url
@@ -67,6 +69,7 @@ class AlertService:
             dests_of=self._dests_of,
             restored_bots=hub.bots(),  # built after the store's restore, before any event of this run
             held=self.held,
+            max_silence_s=max_silence_s,
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -174,6 +177,25 @@ class AlertService:
         self._wake_all()  # resolved notices go out now, not at the next tick
         self.publish()
         return closed
+
+    def silence(
+        self, bot: str, rule: str, severity: str, duration_s: float | None, comment: str, by: str
+    ) -> SilenceOutcome:
+        """Make a silence (on disk before this returns), or say why not; ``by`` is the actor."""
+        outcome = self.engine.silence(bot, rule, severity, duration_s, comment, by, self.clock())
+        self.publish()
+        return outcome
+
+    def unsilence(self, silence_id: str, by: str) -> bool:
+        """End a silence now; an alert it muted that still fires is notified at once."""
+        ended = self.engine.unsilence(silence_id, by, self.clock())
+        self._wake_all()
+        self.publish()
+        return ended
+
+    def silences(self) -> tuple[Silence, ...]:
+        """Active silences first, then those ended within 5 days."""
+        return self.engine.listed_silences(self.clock())
 
     def reload(self, settings: AlertsSettings, stale_after_s: float | None = None) -> None:
         """Swap rules, routes and channels; firing alerts keep their policy and are not re-sent.

@@ -37,6 +37,7 @@ from alerts.read_model import (
     plain,
     status_of,
 )
+from alerts.silences import Silence
 from alerts.states import Alert
 
 log = logging.getLogger("alerts.snapshot")
@@ -54,6 +55,8 @@ class AlertSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     history: tuple[HistoryEntry, ...] = ()
     status: AlertStatus = AlertStatus()
     outbox_version: int = -1  # the outbox change counter the stored part was read at
+    #: the silences listed: active first, then those ended within 5 days (alerts/silences.py)
+    silences: tuple[Silence, ...] = ()
 
     @property
     def firing(self) -> int:
@@ -68,6 +71,7 @@ class AlertSnapshot(msgspec.Struct, frozen=True, kw_only=True):
             history=tuple(e for e in self.history if in_view(e.bot, bot)),
             status=self.status.for_view(bot),
             outbox_version=self.outbox_version,
+            silences=self.silences,
         )
 
     def document(self) -> dict[str, Any]:
@@ -89,6 +93,10 @@ class _Engine(Protocol):
     failing: set[str]
 
     def open_alerts(self) -> tuple[list[Alert], frozenset[str]]: ...
+    def silence_of(self, alert: Alert) -> Silence | None: ...
+    def listed_silences(self, now: float) -> tuple[Silence, ...]: ...
+    @property
+    def now(self) -> float: ...
 
 
 class _Worker(Protocol):
@@ -142,7 +150,12 @@ class SnapshotPublisher:
         except sqlite3.DatabaseError:  # the store fails: the alerts in memory are published all the same
             stored = self._stored or _Stored(-1, (), {}, (), {})
         active = tuple(
-            ActiveAlert.of(a, verifying=a.key in verifying, delivered=stored.delivered.get(a.alert_id, ()))
+            ActiveAlert.of(
+                a,
+                verifying=a.key in verifying,
+                delivered=stored.delivered.get(a.alert_id, ()),
+                silence=self.engine.silence_of(a),
+            )
             for a in alerts
         )
         store = self.store_status() if self.store_status else StoreStatus()
@@ -157,7 +170,11 @@ class SnapshotPublisher:
         }
         status = status_of(active, bool(self.engine.failing), store, channels)
         return AlertSnapshot(
-            active=active, history=stored.history, status=status, outbox_version=stored.version
+            active=active,
+            history=stored.history,
+            status=status,
+            outbox_version=stored.version,
+            silences=self.engine.listed_silences(self.engine.now),
         )
 
     def _read_stored(self, active_ids: tuple[str, ...]) -> _Stored:

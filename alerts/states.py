@@ -73,6 +73,10 @@ class Alert:
     # None for a monitor-scoped alert, or one stored by a monitor that did not record it
     evidence_run: str | None = None
     evidence_seq: int | None = None
+    # a silence muted a notice of it (its firing, an escalation, a failover): ``notified`` lacks the
+    # channels not told, and when no silence mutes it any more it is notified once (alerts/silencing.py)
+    suppressed: bool = False
+    released_at: float | None = None  # when a silence's end let its firing be told (failover counts from it)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -55,10 +55,16 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS silences (
+    id TEXT PRIMARY KEY,
+    ended_at REAL NOT NULL,
+    doc TEXT NOT NULL
+);
 """
 
 #: Schema version in ``PRAGMA user_version``: 0 = a file from before rule memory and the
-#: heartbeat (its tables are added in place), 1 = this layout.
+#: heartbeat (its tables are added in place), 1 = this layout.  A table added in place that an
+#: older monitor never reads (``silences``) keeps the version: that monitor opens the file as before.
 SCHEMA_VERSION = 1
 
 

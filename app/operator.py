@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from alerts.config import AlertsSettings
 from alerts.read_model import ChannelResult
 from alerts.service import AlertService
+from alerts.silences import Silence, SilenceOutcome
 from alerts.snapshot import AlertSnapshot
 from app.actions import Cooldown, TestSent
 from app.core.documents import MetricsDocument, StateDocument
@@ -41,17 +42,44 @@ class SettingsOwner(Protocol):
 
     def resolved_settings(self, doc: Mapping[str, Any]) -> dict[str, Any] | None: ...
 
+    def silence(
+        self, bot: str, rule: str, severity: str, duration_s: float, comment: str, actor: str
+    ) -> SilenceOutcome:
+        """Mute the notices of (bot, rule, severity), each a name or ``*``, for ``duration_s``.
+
+        Written to the alert store before this returns; refused (with the sentence
+        saying why) when it would match everything, has no end or too long a one, or
+        names an unknown rule or severity.
+        """
+        return self._alerts.silence(bot, rule, severity, duration_s, comment, actor)
+
+    def silence_alert(
+        self, alert_id: str, duration_s: float, actor: str, comment: str = ""
+    ) -> SilenceOutcome:
+        """Silence one open alert: its bot and its rule, any severity."""
+        alert = next((a for a in self._alerts.active() if a.alert_id == alert_id), None)
+        if alert is None:
+            return SilenceOutcome(None, refused=f"No open alert {alert_id}.")
+        return self.silence(alert.bot, alert.rule, "*", duration_s, comment, actor)
+
+    def unsilence(self, silence_id: str, actor: str) -> bool:
+        """End an active silence now (``actor`` recorded as who expired it); False if none such."""
+        return self._alerts.unsilence(silence_id, actor)
+
+    def silences(self) -> tuple[Silence, ...]:
+        """The silences listed: active first (soonest end first), then those ended within 5 days."""
+        return self._alerts.silences()
+
     def apply_settings(
         self, changes: Iterable[Change], secrets: Mapping[str, str] | None = None, *, actor: str
     ) -> Applied: ...
 
 
 class Operator:
-    """Acknowledge, forget a bot, send a test, apply settings; and the read-only answers a front end needs.
+    """Acknowledge, forget a bot, send a test, silence, apply settings; and the read-only answers.
 
-    Silencing is the next action to come: ``silence(...)`` and ``unsilence(...)`` plug
-    in here as two more methods taking the actor like the others (recorded in the
-    history the same way), and each front end's Protocol gains them where it offers them.
+    A silence records its actor as its author (and an early end's as ``expired_by``);
+    the page shows an alert it mutes as "silenced until ..., by <actor>".
     """
 
     def __init__(
@@ -101,6 +129,34 @@ class Operator:
             )
         names = list(kinds) if channel is None else [channel]
         return TestSent(self._alerts.send_test(names, by=actor), tuple(names))
+
+    def silence(
+        self, bot: str, rule: str, severity: str, duration_s: float, comment: str, actor: str
+    ) -> SilenceOutcome:
+        """Mute the notices of (bot, rule, severity), each a name or ``*``, for ``duration_s``.
+
+        Written to the alert store before this returns; refused (with the sentence
+        saying why) when it would match everything, has no end or too long a one, or
+        names an unknown rule or severity.
+        """
+        return self._alerts.silence(bot, rule, severity, duration_s, comment, actor)
+
+    def silence_alert(
+        self, alert_id: str, duration_s: float, actor: str, comment: str = ""
+    ) -> SilenceOutcome:
+        """Silence one open alert: its bot and its rule, any severity."""
+        alert = next((a for a in self._alerts.active() if a.alert_id == alert_id), None)
+        if alert is None:
+            return SilenceOutcome(None, refused=f"No open alert {alert_id}.")
+        return self.silence(alert.bot, alert.rule, "*", duration_s, comment, actor)
+
+    def unsilence(self, silence_id: str, actor: str) -> bool:
+        """End an active silence now (``actor`` recorded as who expired it); False if none such."""
+        return self._alerts.unsilence(silence_id, actor)
+
+    def silences(self) -> tuple[Silence, ...]:
+        """The silences listed: active first (soonest end first), then those ended within 5 days."""
+        return self._alerts.silences()
 
     def apply_settings(
         self, changes: Iterable[Change], secrets: Mapping[str, str] | None, actor: str

@@ -139,6 +139,7 @@ class Monitor:
             dashboard_url=settings.dashboard_url,
             stale_after_s=settings.collector.stale_after_s,
             clock=clock,
+            max_silence_s=settings.silences.max_duration_s,
         )
         # the alerts' bots are caught up too, with the state's: a bot may have open alerts only
         self.collector.collector.catch_up_also(a.bot for a in self.alerts.active())
@@ -284,6 +285,7 @@ class Monitor:
     def _apply(self, settings: Settings) -> None:
         stale = settings.collector.stale_after_s
         self.alerts.reload(settings.alerts, stale_after_s=stale)
+        self.alerts.engine.max_silence_s = settings.silences.max_duration_s  # the next silence's bound
         self.hub.set_stale_after(stale)  # the page's stale marker follows the same threshold at once
         self.telegram.sync(settings.alerts)
 

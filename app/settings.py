@@ -30,6 +30,7 @@ from ruamel.yaml.error import YAMLError
 from alerts import catalog
 from alerts.channels import registry as channel_registry
 from alerts.config import AlertsSettings, untyped_channel, with_channel_types
+from alerts.silences import SilencesSettings
 from app.core.config import BotSettings, CoreConfig, LimitsSettings, MetricsSettings
 from app.core.storage_settings import StorageSettings
 from app.dashboard.config import DashboardSettings
@@ -116,6 +117,7 @@ class Settings(_S):
     limits: LimitsSettings = LimitsSettings()
     dashboard: DashboardSettings = DashboardSettings()
     alerts: AlertsSettings = AlertsSettings()
+    silences: SilencesSettings = SilencesSettings()
     storage: StorageSettings = StorageSettings()
     logging: LoggingSettings = LoggingSettings()
     secrets_file: str | None = None  # owner-only YAML of NAME: value for ${NAME} (see module doc)

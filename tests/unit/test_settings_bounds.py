@@ -121,6 +121,8 @@ BOUNDS: list[Bound] = [
     _b("Watchdog", "alerts.watchdog.timeout_s", "gt", 0, 0.001),
     _b("AlertsSettings", "alerts.tick_s", "gt", 0, 0.001),
     _b("AlertsSettings", "alerts.min_interval_s", "ge", -0.001, 0),
+    _b("SilencesSettings", "silences.max_duration_s", "gt", 0, 0.001),
+    _b("SilencesSettings", "silences.max_duration_s", "le", 366 * 86400 + 1, 366 * 86400),
     _b("JournalSettings", "storage.journal.commit_interval_s", "gt", 0, 0.001),
     _b("JournalSettings", "storage.journal.commit_interval_s", "le", 1.001, 1),
     _b("JournalSettings", "storage.journal.snapshot_interval_s", "ge", 0.999, 1),
