@@ -18,13 +18,12 @@ from zoneinfo import ZoneInfo
 from alerts.buttons import Press
 from alerts.read_model import ActiveAlert
 from alerts.states import FIRING
+from app.core import present
 from app.telegram import replies
-from app.telegram.commands import Command, help_text, usage
+from app.telegram.commands import Command, duration_s, help_text, usage
 from app.telegram.port import TelegramOperator
 from app.telegram.text import esc
 
-#: What the silence commands and button answer while this version has no silences.
-NO_SILENCES = "Silences are not available in this version of the monitor."
 #: What /report answers while this version has no daily report.
 NO_REPORT = "The daily report is not available in this version of the monitor."
 
@@ -136,21 +135,50 @@ class Dispatcher:
         now = self._now()
         return now.when(now.now)
 
-    def _silence(self, _args: tuple[str, ...], _actor: str) -> str:
-        return NO_SILENCES
+    def _silence(self, args: tuple[str, ...], actor: str) -> str:
+        """/silence <bot|*> <rule|*> <duration> [comment]: any severity; the facade's refusals said."""
+        bot, rule, duration, *comment = args
+        seconds = duration_s(duration)
+        if seconds is None:
+            return esc(usage("silence")) + "\nDurations: 90 (seconds), 30m, 2h, 1d."
+        outcome = self._op.silence(bot, rule, "*", seconds, " ".join(comment), actor)
+        if outcome.silence is None:
+            return f"Not silenced: {esc(outcome.refused)}"
+        return "Silenced " + replies.silence_line(outcome.silence, self._now())
 
     def _silences(self, _args: tuple[str, ...], _actor: str) -> str:
-        return NO_SILENCES
+        return replies.silences(self._op.silences(), self._now())
 
-    def _unsilence(self, _args: tuple[str, ...], _actor: str) -> str:
-        return NO_SILENCES
+    def _unsilence(self, args: tuple[str, ...], actor: str) -> str:
+        if self._op.unsilence(args[0], actor):
+            return f"Silence {esc(args[0])} ended."
+        return f"No active silence {esc(args[0][:64])}: nothing done."
 
     def _report(self, _args: tuple[str, ...], _actor: str) -> str:
         return NO_REPORT
 
     # ---- buttons -----------------------------------------------------------------------------
     def press(self, press: Press, actor: str) -> PressOutcome:
-        """A button press: acknowledge, or silence for an hour (when silences exist)."""
+        """A button press: acknowledge, or silence the alert's bot and rule for ``press.seconds``."""
         if press.action == "ack":
             return self._ack(press.alert_id, actor)
-        return PressOutcome(NO_SILENCES)
+        return self._silence_alert(press.alert_id, press.seconds, actor)
+
+    def _silence_alert(self, alert_id: str, seconds: int, actor: str) -> PressOutcome:
+        """Silence through the facade, unless the alert is gone or a silence already mutes it."""
+        alert = self._open(alert_id)
+        if alert is None:
+            return PressOutcome(f"No open alert {esc(alert_id[:64])}: resolved or unknown, nothing done.")
+        now = self._now()
+        if alert.silence_id:
+            until = now.when(alert.silenced_until)
+            return PressOutcome(
+                f"Already silenced by {esc(alert.silenced_by)} until {until}; nothing changed."
+            )
+        outcome = self._op.silence_alert(alert.alert_id, seconds, actor)
+        if outcome.silence is None:
+            return PressOutcome(f"Not silenced: {esc(outcome.refused)}")
+        what = f"{esc(alert.bot)} {esc(alert.rule)}"
+        until = now.when(outcome.silence.ended_at)
+        note = f"Silenced {what} for {present.duration(seconds)} (until {until}) by {esc(actor)}"
+        return PressOutcome("Silenced.", f"{note} at {self._stamp()}")

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 CONFLICT_BACKOFF_S = 30.0
 #: Longest wait after a network error (doubling from 1 s).
 MAX_BACKOFF_S = 30.0
+#: Updates getUpdates returns at most in one answer (Telegram's default limit).
+BATCH = 100
 #: Longest 429 wait honoured for a reply before it is given up.
 MAX_RETRY_AFTER_S = 60.0
 
@@ -103,7 +105,7 @@ class Poller:
         self._task: asyncio.Task[None] | None = None
         self._thread = threading.Thread(target=self._run, name="telegram-poller", daemon=True)
         self._username = ""
-        self._backlog = True  # the first batch after start: what arrived while the monitor was down
+        self._backlog = True  # what waits at start (read without waiting): sent while the monitor was down
 
     # ---- lifetime ----------------------------------------------------------------------------
     def configure(self, cfg: TelegramSettings) -> None:
@@ -188,7 +190,7 @@ class Poller:
                 self._username = bot.username or ""
             updates = await bot.get_updates(
                 offset=offset,
-                timeout=self.poll_timeout_s,
+                timeout=0 if self._backlog else self.poll_timeout_s,  # the backlog: what waits now
                 allowed_updates=["message", "callback_query"],
             )
         except Conflict:
@@ -209,7 +211,7 @@ class Poller:
             await self._handle(bot, update)
             offset = update.update_id + 1
             self.offsets.save(offset)
-        self._backlog = False
+        self._backlog = self._backlog and len(updates) >= BATCH  # drained: from now on, live updates
         return offset if offset is not None else 0
 
     def _failed(self, state: str, error: str) -> None:
@@ -293,18 +295,12 @@ class Poller:
         outcome = self.dispatcher.press(press, actions.telegram(query.from_user.id))
         await bot.answer_callback_query(query.id, text=outcome.answer[:190])
         if outcome.note is not None and msg is not None:
-            await self._note(bot, msg, outcome.note, press.alert_id)
+            await self._note(bot, msg, outcome.note, press)
 
-    async def _note(self, bot: Any, msg: Any, note: str, alert_id: str) -> None:
-        """Append who acted to the alert message; its buttons for that alert go."""
-        from telegram import InlineKeyboardMarkup
+    async def _note(self, bot: Any, msg: Any, note: str, press: buttons.Press) -> None:
+        """Append who acted to the alert message; the pressed alert's buttons go (after an Ack, both)."""
         from telegram.constants import ParseMode
 
-        keep = [
-            row
-            for row in (msg.reply_markup.inline_keyboard if msg.reply_markup else ())
-            if not any((p := buttons.decode(b.callback_data)) and p.alert_id == alert_id for b in row)
-        ]
         text = f"{msg.text_html}\n\n{note}" if msg.text else note
         if len(text) > MAX_CHARS:
             await self._send(bot, msg.chat.id, note)
@@ -315,5 +311,25 @@ class Poller:
             message_id=msg.message_id,
             parse_mode=ParseMode.HTML,
             disable_web_page_preview=True,
-            reply_markup=InlineKeyboardMarkup(keep) if keep else None,
+            reply_markup=_without(msg.reply_markup, press),
         )
+
+
+def _without(markup: Any, press: buttons.Press) -> Any:
+    """The message's buttons less those the press made pointless; None when none is left."""
+    from telegram import InlineKeyboardMarkup
+
+    def pointless(data: str | None) -> bool:
+        b = buttons.decode(data)
+        return (
+            b is not None
+            and b.alert_id == press.alert_id
+            and (press.action == "ack" or b.action == press.action)
+        )
+
+    rows = [
+        [b for b in row if not pointless(b.callback_data)]
+        for row in (markup.inline_keyboard if markup else ())
+    ]
+    kept = [row for row in rows if row]
+    return InlineKeyboardMarkup(kept) if kept else None

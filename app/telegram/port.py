@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from alerts.silences import Silence, SilenceOutcome
     from alerts.snapshot import AlertSnapshot
     from app.core.documents import MetricsDocument, StateDocument
 
 
 class TelegramOperator(Protocol):
-    """Reads (documents, alert read model, zone) and actions (acknowledge) of the chat front end."""
+    """Reads (documents, alert read model, silences, zone) and actions (acknowledge, silence)."""
 
     @property
     def timezone(self) -> str: ...
@@ -28,3 +29,15 @@ class TelegramOperator(Protocol):
     def snapshot(self) -> AlertSnapshot: ...
 
     def acknowledge(self, alert_id: str, actor: str) -> bool: ...
+
+    def silence(
+        self, bot: str, rule: str, severity: str, duration_s: float, comment: str, actor: str
+    ) -> SilenceOutcome: ...
+
+    def silence_alert(
+        self, alert_id: str, duration_s: float, actor: str, comment: str = ""
+    ) -> SilenceOutcome: ...
+
+    def unsilence(self, silence_id: str, actor: str) -> bool: ...
+
+    def silences(self) -> tuple[Silence, ...]: ...

@@ -15,7 +15,9 @@ from datetime import tzinfo
 
 from msgspec import UNSET
 
+from alerts import silences as silences_mod
 from alerts.read_model import ActiveAlert, AlertStatus
+from alerts.silences import Silence
 from alerts.states import FIRING
 from app.core import present
 from app.core.documents import BotMetrics, MetricsDocument, Position, TelegramLink
@@ -167,3 +169,27 @@ def link_text(link: TelegramLink) -> str:
     if link.unauthorized:
         text += f" · {present.integer(link.unauthorized)} unauthorized attempts"
     return text
+
+
+def _matcher(value: str) -> str:
+    return "every" if value == "*" else esc(value)
+
+
+def silence_line(s: Silence, clock: Clock) -> str:
+    """``b1 max_drawdown (any severity) until 15:03:07 CET · by telegram:1 · deploy · id <code>``."""
+    severity = "any severity" if s.severity == "*" else esc(s.severity)
+    if silences_mod.active(s, clock.now):
+        window = f"until {clock.when(s.ended_at)}"
+    else:
+        window = f"ended {clock.when(s.ended_at)}"
+    text = f"bot {_matcher(s.bot)}, rule {_matcher(s.rule)} ({severity}) {window} · by {esc(s.author)}"
+    if s.comment:
+        text += f" · {esc(s.comment)}"
+    return text + f" · id <code>{esc(s.id)}</code>"
+
+
+def silences(listed: Sequence[Silence], clock: Clock) -> str:
+    """/silences: the active ones first (soonest end first), then those ended lately."""
+    if not listed:
+        return "No silence."
+    return "\n".join(["<b>Silences</b>", *(silence_line(s, clock) for s in listed)])

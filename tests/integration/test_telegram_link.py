@@ -29,7 +29,7 @@ STRANGER, FOREIGN_CHAT = 222, -999
 ONCALL_CHAT = -200  # the escalation's channel: the same bot, another chat, no operators
 
 
-def _yaml(api_url: str, escalate_after_s: float | None = None) -> str:
+def _yaml(api_url: str, escalate_after_s: float | None = None, repeat_s: float = 3600) -> str:
     escalate = ""
     if escalate_after_s:
         escalate = f", escalate: [{{after_s: {escalate_after_s}, channels: [oncall]}}]"
@@ -49,7 +49,7 @@ def _yaml(api_url: str, escalate_after_s: float | None = None) -> str:
         f"      chat_ids: [{ONCALL_CHAT}]\n"
         f"      api_url: '{api_url}'\n"
         "  routes:\n"
-        f"    critical: {{channels: [telegram], repeat_interval_s: 3600{escalate}}}\n"
+        f"    critical: {{channels: [telegram], repeat_interval_s: {repeat_s}{escalate}}}\n"
         "    warning: {channels: []}\n"
         "    info: {channels: []}\n"
     )
@@ -182,8 +182,14 @@ def test_commands_buttons_and_who_may_use_them(fake, monitor_process):
 def test_updates_sent_while_down_are_answered_at_start_and_never_twice(fake, monitor_process):
     fake.message(OPERATOR, CHAT, "/help")
     fake.message(OPERATOR, CHAT, "/alerts", date=time.time() - 3600)  # older than max_update_age_s
+    fake.press(OPERATOR, CHAT, "s:0123456789abcdef:3600")  # a press is not dated: found waiting, too old
+    fake.press(OPERATOR, CHAT, "a:0123456789abcdef")  # an ack is applied if its alert is still open
     mon = monitor_process(extra_yaml=_yaml(fake.url)).start()
-    wait_until(lambda: len(_replies(fake)) == 2, timeout=30)
+    wait_until(lambda: len(_replies(fake)) == 2 and len(fake.answered) == 2, timeout=30)
+    assert [a["text"] for a in fake.answered] == [
+        "Too old, not applied.",
+        "No open alert 0123456789abcdef: resolved or unknown, nothing done.",
+    ]
     first, old = _replies(fake)
     assert "/status" in first and "/silence" in first
     assert old.startswith("/alerts: too old (1 h 00 min ago), not applied")
@@ -211,3 +217,45 @@ def test_conflict_is_shown_and_not_retried_in_a_loop_and_retry_after_is_honoured
     time.sleep(3)
     assert fake.count("getUpdates") == calls  # backs off 30 s, not a tight loop
     assert "telegram_conflict" in mon.log.read_text()
+
+
+def test_silence_button_mutes_the_next_repeat_and_the_silence_commands(fake, monitor_process):
+    mon = monitor_process(extra_yaml=_yaml(fake.url, repeat_s=4)).start()
+    _ask(fake, "/help")  # the link is live: a press from now on is not one found waiting at start
+    with _Bot(mon.zmq) as bot:
+        wait_until(lambda: _get(mon.url, "/api/metrics")["bots"].get("b1", {}).get("equity"), timeout=30)
+        bot.equity = 80_000.0
+        wait_until(lambda: _alert_messages(fake, "Max drawdown"), timeout=30)
+        (fired,) = _alert_messages(fake, "Max drawdown")
+        ack, silence = fired["reply_markup"]["inline_keyboard"][0]
+        fake.press(OPERATOR, CHAT, silence["callback_data"], fired["message"])
+        wait_until(lambda: fake.answered, timeout=20)
+        assert fake.answered[-1]["text"] == "Silenced."
+        wait_until(lambda: fake.edited, timeout=20)
+        (edit,) = fake.edited
+        assert "Silenced b1 max_drawdown for 1 h 00 min (until " in edit["text"]
+        assert f"by telegram:{OPERATOR} at" in edit["text"]
+        assert edit["reply_markup"]["inline_keyboard"] == [[ack]]  # Ack stays: the silence only mutes
+        (alert,) = _get(mon.url, "/api/alerts")["active"]
+        assert alert["silenced_by"] == f"telegram:{OPERATOR}"
+        fake.press(OPERATOR, CHAT, silence["callback_data"], fired["message"])  # a second press
+        wait_until(lambda: len(fake.answered) == 2, timeout=20)
+        assert fake.answered[-1]["text"].startswith(f"Already silenced by telegram:{OPERATOR} until")
+        assert len(fake.edited) == 1
+
+        listed = _ask(fake, "/silences")
+        assert alert["silence_id"] in listed and "bot b1, rule max_drawdown (any severity) until" in listed
+        made = _ask(fake, "/silence * kill_switch 2h deploy <b>")
+        assert made.startswith("Silenced bot every, rule kill_switch") and "deploy &lt;b&gt;" in made
+        assert _ask(fake, "/silence * * 2h").startswith("Not silenced: ")
+        assert _ask(fake, "/silence b1 * soon").startswith("Usage: /silence")
+        listed_now = _get(mon.url, "/api/silences")["silences"]
+        other = next(s["id"] for s in listed_now if s["rule"] == "kill_switch")
+        assert _ask(fake, f"/unsilence {other}") == f"Silence {other} ended."
+        assert _ask(fake, f"/unsilence {other}").startswith(f"No active silence {other}")
+
+        # past the repeat interval, a sentinel alert on the same channel: the repeat never came
+        time.sleep(max(0.0, alert["fired_at"] + 4 + 1.0 - time.time()))
+        bot.kill_switch = "triggered"
+        wait_until(lambda: _alert_messages(fake, "Kill switch"), timeout=30)
+    assert not [s for s in fake.sent if "STILL FIRING" in s["text"]]
