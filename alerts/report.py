@@ -23,8 +23,8 @@ from alerts.read_model import ActiveAlert, HistoryEntry
 from app.core import present
 from app.core.documents import BotMetrics, MetricsDocument
 
-#: ``HH:MM``, 24-hour clock.
-_HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+#: ``HH:MM`` (or ``HH:MM:SS``), 24-hour clock.
+_HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
 #: The history event of a silenced alert (counted as "silenced" in the day's alert counts).
 SILENCED_EVENT = "silenced"
 #: The idempotency prefix of a day's report: one per date, whatever restarts happen.
@@ -35,7 +35,7 @@ class DailyReportSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     """``reports.daily``: when and where the daily report goes."""
 
     enabled: bool = True
-    #: The cut-off, ``HH:MM`` in ``metrics.timezone``.
+    #: The cut-off, ``HH:MM`` (or ``HH:MM:SS``) in ``metrics.timezone``.
     at: _HHMM = "00:00"
     #: Channel names; null: the channels of the ``warning`` route.
     channels: list[str] | None = None
@@ -58,8 +58,8 @@ class AlertCounts(msgspec.Struct, frozen=True, kw_only=True):
 # ---- cut-offs ----------------------------------------------------------------------------------
 def _at(day: date, hhmm: str, zone: tzinfo) -> float:
     """The instant ``hhmm`` reads on ``day`` in ``zone`` (a time a DST change skips: the one after it)."""
-    hour, minute = (int(x) for x in hhmm.split(":"))
-    return datetime.combine(day, time(hour, minute), tzinfo=zone).timestamp()
+    hour, minute, *second = (int(x) for x in hhmm.split(":"))
+    return datetime.combine(day, time(hour, minute, *second), tzinfo=zone).timestamp()
 
 
 def latest_cutoff(now: float, hhmm: str, zone: tzinfo) -> float:

@@ -135,10 +135,12 @@ def test_cutoffs_follow_the_wall_clock_of_the_zone_through_dst_changes() -> None
 
 
 def test_settings_refuse_a_cutoff_that_is_not_a_time_of_day() -> None:
-    for bad in ("24:00", "7:00", "07:60", "noon"):
+    for bad in ("24:00", "7:00", "07:60", "noon", "07:00:60"):
         with pytest.raises(msgspec.ValidationError):
             msgspec.convert({"daily": {"at": bad}}, rep.ReportsSettings)
     assert msgspec.convert({"daily": {"at": "23:59"}}, rep.ReportsSettings).daily.at == "23:59"
+    half_past = rep.next_cutoff(_local(TOKYO, 2024, 3, 10), "00:00:30", ZoneInfo(TOKYO))
+    assert half_past == _local(TOKYO, 2024, 3, 10, 0, 0, 30)
 
 
 # ---- the report is the document, worded ---------------------------------------------------------
