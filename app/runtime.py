@@ -28,6 +28,7 @@ from app.hub import Hub
 from app.liveness_log import LivenessWatcher
 from app.operator import Operator
 from app.persistence import Journal
+from app.report_scheduler import DailyReports, ReportScheduler
 from app.settings import Settings, SettingsError, substitute_env
 from app.settings_changes import Applied, Change
 from app.settings_writer import SettingsWriter, plain
@@ -146,8 +147,14 @@ class Monitor:
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
         path = _settings_file(settings)
         self._writer = SettingsWriter(path) if path is not None else None
+        self.reports = DailyReports(self.alerts, self.hub, settings.metrics.timezone, settings.reports, clock)
+        self.report_scheduler = ReportScheduler(self.reports)
         self.operator = Operator(
-            self.alerts, self.hub, self if self._writer else None, timezone=settings.metrics.timezone
+            self.alerts,
+            self.hub,
+            self if self._writer else None,
+            timezone=settings.metrics.timezone,
+            reports=self.reports,
         )
         self.dashboard = self._mount_web()
         # the Telegram command link: one poller per token, for the monitor's lifetime (not per Save)
@@ -288,6 +295,8 @@ class Monitor:
         self.alerts.engine.max_silence_s = settings.silences.max_duration_s  # the next silence's bound
         self.hub.set_stale_after(stale)  # the page's stale marker follows the same threshold at once
         self.telegram.sync(settings.alerts)
+        self.reports.settings = settings.reports
+        self.report_scheduler.reschedule()
 
     def _require_writer(self) -> SettingsWriter:
         if self._writer is None:
@@ -302,6 +311,7 @@ class Monitor:
         self.liveness.start()
         self.alerts.start()
         self.telegram.start(self.settings.alerts)
+        self.report_scheduler.start()
         self.dashboard.start()
         if self._demo_thread is not None:
             self._demo_thread.start()
@@ -313,6 +323,7 @@ class Monitor:
             self._demo_thread.join(3)
         self.telegram.stop()
         self.dashboard.stop()
+        self.report_scheduler.stop()
         self.alerts.stop()
         self.collector.stop()
         if self.journal is not None:

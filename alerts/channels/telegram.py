@@ -59,10 +59,10 @@ class TelegramSettings(
 
 
 def _block(p: dict) -> str:
-    icon = messages.SEV_ICON.get(p.get("severity"), "")
+    icon = notification.icon(p)
     head = html.escape(notification.headline(p), quote=False)
     facts = "\n".join(html.escape(x, quote=False) for x in notification.lines(p))
-    return f"{icon} <b>{head}</b>\n{facts}"
+    return f"{icon}<b>{head}</b>\n{facts}"
 
 
 def message(payloads: list[dict], dashboard_url: str) -> str:

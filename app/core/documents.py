@@ -145,6 +145,26 @@ class BotMetrics(_Doc, frozen=True, kw_only=True):
     # liveness: wall clock, not event time, so refreshed at every read
     last_event_age_s: float | None
     stale: bool
+    # the bot's calendar day in metrics.timezone (what the daily report says): all reset when its
+    # "now" enters a new day
+    #: P&L realized by today's fills, net of their fees.
+    realized_pnl_today: float | None
+    #: Fees of today's fills.
+    fees_today: float | None
+    #: Equity at the start of the day: the last point before midnight (else the first of the day).
+    equity_day_start: float | None
+    #: Largest fall of equity from its running peak since the start of the day, as a fraction.
+    max_drawdown_today: float | None
+    #: ``wins_today / (wins_today + losses_today)``; null before the day's first win or loss.
+    win_rate_today: float | None
+    #: The most negative P&L of a round trip closed today; null without a losing one.
+    largest_loss_today: float | None
+    #: Symbols with an open position now.
+    open_positions: int | None
+    #: Events lost in sequence gaps found today.
+    events_lost_today: int | None
+    #: Seconds the bot was stale (no arrival for collector.stale_after_s) since the start of its day.
+    stale_s_today: float | None
 
 
 class Totals(_Doc, frozen=True, kw_only=True):
