@@ -24,9 +24,6 @@ from app.telegram.commands import Command, duration_s, help_text, usage
 from app.telegram.port import TelegramOperator
 from app.telegram.text import esc
 
-#: What /report answers while this version has no daily report.
-NO_REPORT = "The daily report is not available in this version of the monitor."
-
 
 @dataclass(frozen=True, slots=True)
 class PressOutcome:
@@ -155,7 +152,7 @@ class Dispatcher:
         return f"No active silence {esc(args[0][:64])}: nothing done."
 
     def _report(self, _args: tuple[str, ...], _actor: str) -> str:
-        return NO_REPORT
+        return replies.report(self._op.report_so_far())
 
     # ---- buttons -----------------------------------------------------------------------------
     def press(self, press: Press, actor: str) -> PressOutcome:

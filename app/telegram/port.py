@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from alerts.notification import Report
     from alerts.silences import Silence, SilenceOutcome
     from alerts.snapshot import AlertSnapshot
     from app.core.documents import MetricsDocument, StateDocument
@@ -41,3 +42,5 @@ class TelegramOperator(Protocol):
     def unsilence(self, silence_id: str, actor: str) -> bool: ...
 
     def silences(self) -> tuple[Silence, ...]: ...
+
+    def report_so_far(self) -> Report: ...

@@ -16,6 +16,7 @@ from datetime import tzinfo
 from msgspec import UNSET
 
 from alerts import silences as silences_mod
+from alerts.notification import Report
 from alerts.read_model import ActiveAlert, AlertStatus
 from alerts.silences import Silence
 from alerts.states import FIRING
@@ -193,3 +194,10 @@ def silences(listed: Sequence[Silence], clock: Clock) -> str:
     if not listed:
         return "No silence."
     return "\n".join(["<b>Silences</b>", *(silence_line(s, clock) for s in listed)])
+
+
+def report(body: Report) -> str:
+    """/report: the report's title, then one ``label: value`` line each (the values already worded)."""
+    lines = [f"<b>{esc(body.title)}</b>"]
+    lines += [f"{esc(x.label)}: {esc(x.value)}" for x in body.lines]
+    return "\n".join(lines)

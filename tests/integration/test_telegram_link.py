@@ -136,6 +136,11 @@ def test_commands_buttons_and_who_may_use_them(fake, monitor_process):
         assert "Telegram commands: polling · 3 unauthorized attempts" in _ask(fake, "/health")
         assert _ask(fake, "/ack") == "Usage: /ack &lt;alert id&gt;"
         assert _ask(fake, "/alerts") == "No open alert."
+        report = _ask(fake, "/report")
+        m = _get(mon.url, "/api/metrics")["bots"]["b1"]
+        assert report.startswith("<b>Report so far, ")
+        assert f"b1 equity: {present.amount(m['equity_day_start'], 'USD')} -&gt; " in report
+        assert "Alerts: fired 0" in report
 
         # nothing at all went to the strangers, and the stranger's press was not answered
         assert _replies(fake, FOREIGN_CHAT) == []

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from alerts import buttons
+from alerts.notification import Report, ReportLine
 from alerts.read_model import ActiveAlert
 from app.core import present
 from app.core.documents import MetricsDocument
@@ -172,3 +173,12 @@ def test_totals_never_add_two_currencies():
     lines = replies.totals(two)
     assert "  EUR: equity 5.00 · daily P&amp;L +1.00" in lines
     assert "  USD: equity 7.00 · daily P&amp;L -2.00" in lines
+
+
+def test_report_is_its_title_then_a_line_per_figure_escaped():
+    body = Report(HOSTILE, (ReportLine(f"{HOSTILE} P&L", "+1.00 USD"), ReportLine("Alerts", "fired 0")))
+    assert replies.report(body).split("\n") == [
+        "<b>&lt;b&gt;x&lt;/b&gt;&amp;amp;</b>",
+        "&lt;b&gt;x&lt;/b&gt;&amp;amp; P&amp;L: +1.00 USD",
+        "Alerts: fired 0",
+    ]
