@@ -168,7 +168,11 @@ class Poller:
         backoff = 1.0
         try:
             while True:
-                wait = await self._poll_once(bot, offset)
+                try:
+                    wait = await self._poll_once(bot, offset)
+                except Exception as exc:  # whatever it was, the link backs off and goes on
+                    self._failed("retrying", f"{type(exc).__name__}")
+                    wait = None
                 if isinstance(wait, int):
                     offset, backoff = wait, 1.0
                     continue
@@ -215,6 +219,8 @@ class Poller:
         return offset if offset is not None else 0
 
     def _failed(self, state: str, error: str) -> None:
+        if self.token:
+            error = error.replace(self.token, "<token>")  # never a secret on the page or in the log
         if self._set(state, error):  # once per change, never once per attempt
             log.warning(line(f"telegram_{state}", error=error))
 
