@@ -9,10 +9,12 @@ import msgspec
 import pytest
 
 from alerts import buttons
+from alerts.channels.telegram import TelegramSettings
 from alerts.notification import Report, ReportLine
 from alerts.read_model import ActiveAlert
 from app.core import present
 from app.core.documents import MetricsDocument
+from app.settings import SettingsError, load_settings
 from app.telegram import replies
 from app.telegram.auth import MAX_REMEMBERED, Gate
 from app.telegram.commands import COMMANDS, Command, Refused, duration_s, help_text, parse, usage
@@ -182,3 +184,30 @@ def test_report_is_its_title_then_a_line_per_figure_escaped():
         "&lt;b&gt;x&lt;/b&gt;&amp;amp; P&amp;L: +1.00 USD",
         "Alerts: fired 0",
     ]
+
+
+# ---- settings ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("extra", "key", "reason"),
+    [
+        ("operators: [-5]", "alerts.channels.telegram.operators[0]", ">= 1"),
+        ("operators: [me]", "alerts.channels.telegram.operators[0]", "Expected `int`"),
+        ("max_update_age_s: 0", "alerts.channels.telegram.max_update_age_s", "> 0"),
+    ],
+)
+def test_invalid_telegram_operator_settings_stop_start_up_naming_file_key_and_reason(
+    tmp_path, extra, key, reason
+):
+    path = tmp_path / "settings.yaml"
+    path.write_text(
+        f"alerts:\n  channels:\n    telegram: {{token: t, chat_ids: [-100], {extra}}}\n", encoding="utf-8"
+    )
+    with pytest.raises(SettingsError) as err:
+        load_settings(path)
+    assert (err.value.path, err.value.key) == (str(path), key)
+    assert reason in err.value.reason
+
+
+def test_operator_settings_default_to_send_only():
+    cfg = msgspec.convert({"token": "t", "chat_ids": [-100]}, TelegramSettings)
+    assert (cfg.operators, cfg.max_update_age_s) == ([], 300.0)
