@@ -212,6 +212,12 @@ def test_conflict_is_shown_and_not_retried_in_a_loop_and_retry_after_is_honoured
     first, second = fake.calls["getUpdates"][:2]
     assert second - first >= 1.9  # waited the 2 s Telegram asked for
 
+    fake.fail["sendMessage"] = [too_many_requests(1)]  # a reply under flood control: sent after 1 s
+    before = len(fake.calls.get("sendMessage", []))
+    _ask(fake, "/help")
+    refused, sent = fake.calls["sendMessage"][before : before + 2]
+    assert sent - refused >= 0.9
+
     fake.conflict = True  # another process now polls the same token
     wait_until(
         lambda: _get(mon.url, "/api/metrics")["monitor"]["telegram"]["state"] == "conflict", timeout=30
