@@ -146,6 +146,8 @@ def test_commands_buttons_and_who_may_use_them(fake, monitor_process):
         assert _replies(fake, FOREIGN_CHAT) == []
         assert fake.answered == []
         assert _get(mon.url, "/api/metrics")["monitor"]["telegram"]["unauthorized"] == 3
+        refusals = [x for x in mon.log.read_text().splitlines() if "event=telegram_unauthorized" in x]
+        assert len(refusals) == 2  # once per user: the stranger's two attempts are one line
 
         # an alert: its message carries Ack / Silence 1h; Ack stops the configured escalation
         bot.equity = 80_000.0
@@ -254,6 +256,10 @@ def test_silence_button_mutes_the_next_repeat_and_the_silence_commands(fake, mon
         assert fake.answered[-1]["text"].startswith(f"Already silenced by telegram:{OPERATOR} until")
         assert len(fake.edited) == 1
 
+        acked = _ask(fake, f"/ack {alert['alert_id']}")
+        assert acked.startswith(f"Acknowledged b1 max_drawdown by telegram:{OPERATOR} at ")
+        assert _get(mon.url, "/api/alerts")["active"][0]["acked_by"] == f"telegram:{OPERATOR}"
+        assert _ask(fake, f"/ack {alert['alert_id']}").startswith("Already acknowledged by telegram:111")
         listed = _ask(fake, "/silences")
         assert alert["silence_id"] in listed and "bot b1, rule max_drawdown (any severity) until" in listed
         made = _ask(fake, "/silence * kill_switch 2h deploy <b>")
