@@ -88,8 +88,7 @@ class Engine(RestartChecks, Silencing):
         max_silence_s: float = DEFAULT_MAX_DURATION_S,
     ) -> None:
         """``restored_bots``: the bots the store holds before any event of this run arrived (what the
-        restore brought back); without it, those the first evaluation sees.  ``max_silence_s``: the
-        longest silence allowed (``silences.max_duration_s``)."""
+        restore brought back); without it, those the first evaluation sees."""
         self.outbox, self.settings, self.dests_of = outbox, settings, dests_of
         self.dashboard_url = dashboard_url
         self.stale_after_s = stale_after_s
@@ -113,8 +112,7 @@ class Engine(RestartChecks, Silencing):
         # bots forgotten by the operator whose absence no evaluation has seen yet (see forget())
         self._forgotten: set[str] = set()
         self._init_verifying()
-        self.max_silence_s = max_silence_s
-        self._init_silences()
+        self._init_silences(max_silence_s)
         self._lock = threading.RLock()
 
     def start(self, now: float) -> None:

@@ -30,7 +30,7 @@ from alerts.held import HeldStore
 from alerts.notification import Report
 from alerts.outbox import Outbox
 from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult
-from alerts.silences import DEFAULT_MAX_DURATION_S, Silence, SilenceOutcome
+from alerts.silences import Silence, SilenceOutcome
 from alerts.snapshot import AlertSnapshot, SnapshotPublisher
 from app.core.storage_settings import StorageSettings
 from common.logline import line
@@ -51,7 +51,6 @@ class AlertService:
         stale_after_s: float,
         clock: Callable[[], float] = time.time,
         rng=None,
-        max_silence_s: float = DEFAULT_MAX_DURATION_S,
     ) -> None:
         self.hub, self.settings, self.clock, self.rng = hub, settings, clock, rng
         self.dashboard_url = dashboard_url
@@ -69,7 +68,6 @@ class AlertService:
             dests_of=self._dests_of,
             restored_bots=hub.bots(),  # built after the store's restore, before any event of this run
             held=self.held,
-            max_silence_s=max_silence_s,
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

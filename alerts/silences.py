@@ -14,7 +14,8 @@ good.  The alert store writes it before the call that made it returns.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import math
+from collections.abc import Collection, Iterable, Mapping
 from typing import Annotated
 
 import msgspec
@@ -86,6 +87,36 @@ def silencing(silences: Iterable[Silence], bot: str, rule: str, severity: str, n
     """The silence that mutes (bot, rule, severity) now, the one ending last if several; or None."""
     found = [s for s in silences if matches(s, bot, rule, severity, now)]
     return max(found, key=lambda s: (s.ended_at, s.id)) if found else None
+
+
+class ActiveIndex:
+    """The silences active at one time, by their three matchers: what the gate asks per notification.
+
+    Built from one version of the silences (a mapping replaced, never changed, when a
+    silence is made or expired) and valid until the first of them ends.  A check reads
+    the eight keys a notice can match (each matcher its name or ``*``), so it costs the
+    same with 1000 silences listed as with none.
+    """
+
+    __slots__ = ("_by_key", "built_at", "source", "valid_until")
+
+    def __init__(self, source: Mapping[str, Silence], now: float) -> None:
+        live = [s for s in source.values() if active(s, now)]
+        later = [s.starts_at for s in source.values() if s.starts_at > now]  # a clock set back
+        self.source, self.built_at = source, now
+        self.valid_until = min([math.inf, *later, *(s.ended_at for s in live)])
+        self._by_key: dict[tuple[str, str, str], list[Silence]] = {}
+        for s in live:
+            self._by_key.setdefault((s.bot, s.rule, s.severity), []).append(s)
+
+    def valid(self, source: Mapping[str, Silence], now: float) -> bool:
+        """Whether it still answers for ``source`` at ``now``."""
+        return source is self.source and self.built_at <= now < self.valid_until
+
+    def silencing(self, bot: str, rule: str, severity: str, now: float) -> Silence | None:
+        """As :func:`silencing`, reading only the silences whose matchers can match."""
+        keys = {(b, r, v) for b in (bot, ANY) for r in (rule, ANY) for v in (severity, ANY)}
+        return silencing([s for k in keys for s in self._by_key.get(k, ())], bot, rule, severity, now)
 
 
 def listed(silence: Silence, now: float) -> bool:

@@ -55,8 +55,11 @@ class Silencing:
     max_silence_s: float
     _now: float
 
-    def _init_silences(self) -> None:
+    def _init_silences(self, max_silence_s: float) -> None:
+        """``max_silence_s``: the longest silence allowed (``silences.max_duration_s``; settable live)."""
+        self.max_silence_s = max_silence_s
         self.silences: dict[str, Silence] = {s.id: s for s in self.outbox.silences.listed(float("-inf"))}
+        self._index: silences.ActiveIndex | None = None
         self._muted: list[tuple[str, str, tuple[str, ...]]] = []  # (alert id, event, channels) of this pass
 
     # ---- the gate's stage ----------------------------------------------------
@@ -65,7 +68,7 @@ class Silencing:
         if n.kind != "alert" or n.event not in MUTED_EVENTS:
             return False
         bot, rule = str(n.payload.get("bot", "")), str(n.payload.get("rule", ""))
-        if silences.silencing(self.silences.values(), bot, rule, n.severity, now) is None:
+        if self._active(now).silencing(bot, rule, n.severity, now) is None:
             return False
         self._muted.append((n.subject, n.event, n.channels))
         return True
@@ -89,7 +92,7 @@ class Silencing:
         for key, a in list(self.alerts.items()):
             if not a.suppressed or a.status != FIRING or key in self.verifying:
                 continue
-            if silences.silencing(self.silences.values(), a.bot, a.rule, a.severity, now) is not None:
+            if self._active(now).silencing(a.bot, a.rule, a.severity, now) is not None:
                 continue
             chans = tuple(c for c in self._due_channels(a) if c not in a.notified)
             new = replace(a, suppressed=False, notified=a.notified + chans, updated_at=now, released_at=now)
@@ -171,6 +174,12 @@ class Silencing:
 
     def silence_of(self, alert: Alert) -> Silence | None:
         """The silence muting ``alert`` at the engine's latest time (what the page says of it)."""
-        return silences.silencing(
-            list(self.silences.values()), alert.bot, alert.rule, alert.severity, self._now
-        )
+        now = self._now
+        return self._active(now).silencing(alert.bot, alert.rule, alert.severity, now)
+
+    def _active(self, now: float) -> silences.ActiveIndex:
+        """The index of the silences active at ``now``, rebuilt when they changed or one ended."""
+        index, source = self._index, self.silences
+        if index is None or not index.valid(source, now):
+            index = self._index = silences.ActiveIndex(source, now)
+        return index

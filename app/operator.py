@@ -44,34 +44,6 @@ class SettingsOwner(Protocol):
 
     def resolved_settings(self, doc: Mapping[str, Any]) -> dict[str, Any] | None: ...
 
-    def silence(
-        self, bot: str, rule: str, severity: str, duration_s: float, comment: str, actor: str
-    ) -> SilenceOutcome:
-        """Mute the notices of (bot, rule, severity), each a name or ``*``, for ``duration_s``.
-
-        Written to the alert store before this returns; refused (with the sentence
-        saying why) when it would match everything, has no end or too long a one, or
-        names an unknown rule or severity.
-        """
-        return self._alerts.silence(bot, rule, severity, duration_s, comment, actor)
-
-    def silence_alert(
-        self, alert_id: str, duration_s: float, actor: str, comment: str = ""
-    ) -> SilenceOutcome:
-        """Silence one open alert: its bot and its rule, any severity."""
-        alert = next((a for a in self._alerts.active() if a.alert_id == alert_id), None)
-        if alert is None:
-            return SilenceOutcome(None, refused=f"No open alert {alert_id}.")
-        return self.silence(alert.bot, alert.rule, "*", duration_s, comment, actor)
-
-    def unsilence(self, silence_id: str, actor: str) -> bool:
-        """End an active silence now (``actor`` recorded as who expired it); False if none such."""
-        return self._alerts.unsilence(silence_id, actor)
-
-    def silences(self) -> tuple[Silence, ...]:
-        """The silences listed: active first (soonest end first), then those ended within 5 days."""
-        return self._alerts.silences()
-
     def apply_settings(
         self, changes: Iterable[Change], secrets: Mapping[str, str] | None = None, *, actor: str
     ) -> Applied: ...

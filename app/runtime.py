@@ -140,7 +140,6 @@ class Monitor:
             dashboard_url=settings.dashboard_url,
             stale_after_s=settings.collector.stale_after_s,
             clock=clock,
-            max_silence_s=settings.silences.max_duration_s,
         )
         # the alerts' bots are caught up too, with the state's: a bot may have open alerts only
         self.collector.collector.catch_up_also(a.bot for a in self.alerts.active())
@@ -165,6 +164,9 @@ class Monitor:
 
     def _mount_web(self) -> dashboard.DashboardHandle:
         """The API's routes and the dashboard on the Flask app; both act through the operator facade."""
+        self.alerts.engine.max_silence_s = (
+            self.settings.silences.max_duration_s
+        )  # what front ends are held to
         alive = lambda: self.collector.alive  # noqa: E731
         self.flask_app.register_blueprint(create_api(self.hub, alive, self.operator))
         self.flask_app.add_url_rule(  # the alert read model, as the Alerts tab shows it

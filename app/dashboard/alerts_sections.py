@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from alerts import catalog, messages
+from alerts import catalog, messages, silences
 from alerts.config import AlertsSettings, Threshold
 from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult, HistoryEntry
+from alerts.silences import Silence
 from alerts.snapshot import AlertSnapshot
 from alerts.states import active_order
 from app.dashboard import fmt
@@ -161,10 +162,32 @@ def _day(now: float, zone: ZoneInfo) -> str:
 
 
 def active_section(snap: AlertSnapshot, zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
-    """Open alerts, most severe first (then firing before pending, then the oldest first)."""
+    """Open alerts, most severe first (then firing before pending, then the oldest first); and the
+    silences listed (the Silences section's table, pushed with the alerts they mute)."""
     now = time.time() if now is None else now
     alerts = sorted(snap.active, key=active_order)
-    return {"rows": [_active_row(a, zone, now) for a in alerts]}
+    listed = [_silence_row(s, zone, now) for s in snap.silences]
+    return {"rows": [_active_row(a, zone, now) for a in alerts], "silences": listed}
+
+
+def _silence_row(s: Silence, zone: ZoneInfo, now: float) -> dict[str, Any]:
+    """One silence: its matchers, its end (in the zone, and as an epoch for the page's "ends in"), who."""
+    live = silences.active(s, now)
+    ended = ""
+    if not live:
+        ended = f"ended {fmt.when(s.ended_at, zone, now)}" + (f", by {s.expired_by}" if s.expired_by else "")
+    return {
+        "id": s.id,
+        "bot": messages.scope(s.bot) if s.bot != silences.ANY else s.bot,
+        "rule": catalog.title(s.rule) if s.rule != silences.ANY else s.rule,
+        "sev": s.severity,
+        "until": fmt.when(s.ended_at, zone, now),
+        "ends_at": s.ended_at,
+        "by": s.author,
+        "comment": s.comment,
+        "active": live,
+        "ended": ended,
+    }
 
 
 def history_section(snap: AlertSnapshot, zone: ZoneInfo = UTC, now: float | None = None) -> dict[str, Any]:
@@ -181,6 +204,8 @@ def _active_row(a: ActiveAlert, zone: ZoneInfo = UTC, now: float | None = None) 
     status = "acknowledged" if a.acknowledged else a.status
     if a.verifying:  # carried over a restart; held until its bot's state caught up
         status = f"{status}, verifying after restart"
+    if a.silence_id:  # its notices are muted; it is still evaluated and shown
+        status = f"{status}, silenced until {fmt.when(a.silenced_until, zone, now)}, by {a.silenced_by}"
     acked = f"by {a.acked_by} at {fmt.when(a.acked_at, zone, now)}" if a.acknowledged else ""
     return {
         "id": a.alert_id,

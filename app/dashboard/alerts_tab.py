@@ -22,9 +22,10 @@ from alerts import catalog
 from alerts.snapshot import HISTORY_LIMIT, AlertSnapshot
 from app.dashboard.alerts_commands import AlertCommands, AlertsOperator, channel_label, save_tone
 from app.dashboard.alerts_sections import STORES, AlertSections
+from app.dashboard.alerts_silences import SilenceCommands, register_silences, silences_panel
 
 
-class AlertsTab(AlertSections, AlertCommands):
+class AlertsTab(AlertSections, AlertCommands, SilenceCommands):
     """The tab for the operator facade (app/operator.py): its reads, commands and settings.
 
     ``metrics_of`` gives the metrics document the Rules table shows current values
@@ -60,6 +61,7 @@ class AlertsTab(AlertSections, AlertCommands):
                         html.Div(id="atab-active", className="table-responsive table-box"),
                     ],
                 ),
+                silences_panel(),
                 _history_panel(),
                 _panel("Rules", html.Div(id="atab-rules", className="table-responsive table-box")),
                 _test_panel(),
@@ -74,6 +76,7 @@ class AlertsTab(AlertSections, AlertCommands):
         self._register_form(app)
         self._register_ack(app)
         self._register_test(app)
+        register_silences(app, self)
 
     def _register_form(self, app: Dash) -> None:
         # Showing the tab asks for the form once, decided in the browser: switching tabs

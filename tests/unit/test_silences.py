@@ -122,3 +122,24 @@ def test_a_silence_never_matches_outside_its_window_or_matchers(
         assert expired is None or now < expired
         assert bot in (ANY, qbot) and rule in (ANY, qrule) and sev in (ANY, qsev)
         assert silences.listed(s, now)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(
+    specs=st.lists(st.tuples(names, names, names, st.floats(0, 100), st.floats(0, 100)), max_size=12),
+    q=st.tuples(names, names, names),
+    now=st.floats(0, 200),
+)
+def test_the_gates_index_answers_as_reading_every_silence(specs: list, q: tuple, now: float) -> None:
+    listed = {
+        f"s{i}": Silence(
+            id=f"s{i}", bot=b, rule=r, severity=v, starts_at=start, ends_at=start + length, author="api"
+        )
+        for i, (b, r, v, start, length) in enumerate(specs)
+    }
+    index = silences.ActiveIndex(listed, now)
+    assert index.valid(listed, now)
+    assert index.silencing(*q, now) == silences.silencing(listed.values(), *q, now)
+    assert not index.valid(dict(listed), now)  # another version of the silences: rebuilt
+    if index.valid_until < math.inf:
+        assert not index.valid(listed, index.valid_until)  # one of them ended: rebuilt
