@@ -308,3 +308,47 @@ def _doc_of_bot(bot: str):
     store = StateStore(CoreConfig(), clock=lambda: 1.7e9)
     store.apply(_bot_fill(bot, 1.7e9))
     return store.metrics()
+
+
+# ---- restored after a restart; refused at start-up -----------------------------------------------
+def test_the_days_figures_survive_a_checkpoint_and_a_day_change_after_it() -> None:
+    from app.core import checkpoint
+
+    midnight = _local(TOKYO, 2024, 3, 10)
+    clock = FakeClock(midnight + 100)
+    config = CoreConfig(metrics=MetricsSettings(timezone=TOKYO), stale_after_s=10.0)
+    store = StateStore(config, clock=clock)
+    for i, ev in enumerate(
+        (
+            _fill(1, midnight - 60, "buy", 1, 100, fee=1),
+            _fill(2, midnight + 10, "sell", 1, 90, fee=1),  # today: -11; its trip -12 (both fees)
+            Mark(v=1, bot="b1", seq=5, ts=midnight + 40, prices={"X": 1}),  # 2 lost today
+        )
+    ):
+        store.apply(ev, arrival=midnight + 30 * i)
+    clone = checkpoint.decode_state(checkpoint.encode_state(store), config, clock)
+    assert metrics_of(clone) == metrics_of(store)
+    m = clone.metrics().bots["b1"]
+    assert (m.realized_pnl_today, m.largest_loss_today, m.events_lost_today) == (-11.0, -12.0, 2)
+    assert m.stale_s_today == pytest.approx(40.0 + 30.0)  # 20 s + 20 s between arrivals, 30 s going on
+    day_after = midnight + 86400 + 5
+    clone.apply(Mark(v=1, bot="b1", seq=6, ts=day_after, prices={"X": 1}), arrival=day_after)
+    m = clone.metrics().bots["b1"]
+    assert (m.realized_pnl_today, m.fees_today, m.largest_loss_today, m.events_lost_today) == (0, 0, None, 0)
+
+
+@pytest.mark.parametrize(
+    ("yaml", "key"),
+    [
+        ("reports:\n  daily:\n    at: '25:00'\n", "reports.daily.at"),
+        ("reports:\n  daily:\n    channels: [nowhere]\n", "reports.daily.channels"),
+    ],
+)
+def test_a_bad_report_setting_stops_start_up_naming_file_and_key(tmp_path, yaml: str, key: str) -> None:
+    from app.settings import SettingsError, load_settings
+
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml)
+    with pytest.raises(SettingsError) as err:
+        load_settings(path, env={})
+    assert err.value.key == key and str(path) in str(err.value)
