@@ -352,3 +352,10 @@ def test_a_bad_report_setting_stops_start_up_naming_file_and_key(tmp_path, yaml:
     with pytest.raises(SettingsError) as err:
         load_settings(path, env={})
     assert err.value.key == key and str(path) in str(err.value)
+
+
+def test_without_a_report_channel_nothing_is_queued(rig) -> None:
+    svc, sched = rig.start()
+    sched.reports.settings = msgspec.convert({"daily": {"channels": []}}, rep.ReportsSettings)
+    assert sched.reports.send_daily(rig.clock()) is False
+    assert not svc.report_queued(rep.report_key(rig.clock(), ZoneInfo(NY)))
