@@ -135,7 +135,7 @@ def test_cutoffs_follow_the_wall_clock_of_the_zone_through_dst_changes() -> None
 
 
 def test_settings_refuse_a_cutoff_that_is_not_a_time_of_day() -> None:
-    for bad in ("24:00", "7:00", "07:60", "noon", "07:00:60"):
+    for bad in ("24:00", "7:00", "07:60", "noon", "07:00:60", "07:00\n"):
         with pytest.raises(msgspec.ValidationError):
             msgspec.convert({"daily": {"at": bad}}, rep.ReportsSettings)
     assert msgspec.convert({"daily": {"at": "23:59"}}, rep.ReportsSettings).daily.at == "23:59"
