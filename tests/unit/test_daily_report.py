@@ -21,6 +21,7 @@ from app import actions
 from app.core import present
 from app.core.config import BotSettings, CoreConfig, MetricsSettings
 from app.core.store import StateStore
+from app.dashboard.alerts_tab import AlertsTab
 from app.operator import Operator
 from app.report_scheduler import DailyReports, ReportScheduler
 from collectors.events import Fill, Mark
@@ -278,11 +279,17 @@ def test_report_so_far_and_send_now_through_the_facade(rig) -> None:
     assert so_far.title.startswith("Report so far, ")
     assert ReportLine("Alerts", "fired 0 · acknowledged 0 · silenced 0") in so_far.lines
     assert op.send_report_now(actions.telegram(42)) == "Report sent to hook."
+    page = AlertsTab(op, clock=rig.clock)  # the Alerts tab's "Send report now", within the cooldown
+    assert page.send_report().startswith("Report refused: one was sent less than 10 s ago")
     svc.deliver()
     (body,) = _reports(rig.server)
     assert body["alert"]["by"] == "telegram:42"
     (entry,) = [e for e in svc.publish().history if e.kind == "report"]
     assert entry.by == "telegram:42"
+    rig.clock.advance(10)
+    assert page.send_report() == "Report sent to hook."
+    svc.deliver()
+    assert [b["alert"]["by"] for b in _reports(rig.server)] == ["telegram:42", "dashboard"]
 
 
 # ---- every channel: a report, not an alert ------------------------------------------------------
