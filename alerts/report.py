@@ -24,7 +24,7 @@ from app.core import present
 from app.core.documents import BotMetrics, MetricsDocument
 
 #: ``HH:MM`` (or ``HH:MM:SS``), 24-hour clock.
-_HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
+_HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$(?!\n)")]
 #: The history event of a silenced alert (counted as "silenced" in the day's alert counts).
 SILENCED_EVENT = "silenced"
 #: The idempotency prefix of a day's report: one per date, whatever restarts happen.

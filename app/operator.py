@@ -144,11 +144,16 @@ class Operator:
         """Today's figures so far to the report channels (a ``report`` notification); a sentence saying so.
 
         ``actor`` is recorded with it (the history's "by").  Unlike the daily report it has
-        no key of its own: each press sends one.
+        no key of its own: each press sends one, at most one per Test Alert cooldown, whichever
+        front end presses.
         """
         channels = self._reports.channels()
         if not channels:
             return "No report channel configured (reports.daily.channels, or the warning route's)."
+        wait = self.test_cooldown.take("report:")  # the Test Alert's cooldown; no channel name has a colon
+        if wait > 0:
+            seconds = self.test_cooldown.seconds
+            return f"Report refused: one was sent less than {seconds:g} s ago; wait {wait:.0f} s."
         report_id = self._reports.send_so_far(actor)
         log.info(line("report_sent_now", by=actor, report_id=report_id, channels=",".join(channels)))
         return f"Report sent to {', '.join(channels)}."

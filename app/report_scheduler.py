@@ -87,12 +87,15 @@ class DailyReports:
     def send_daily(self, cutoff: float, late_at: float | None = None) -> bool:
         """Queue the report of ``cutoff`` once (the outbox key); False if it was already there."""
         key = report_mod.report_key(cutoff, self.zone)
+        channels = self.channels()
+        if not channels:  # nowhere to send it is a setting, not a failure: said once per cut-off
+            log.warning(line("daily_report_skipped", key=key, why="no report channel configured"))
+            return False
         if self._alerts.report_queued(key):
             return False
         title = report_mod.daily_title(cutoff, self.zone, late_at)
         since = report_mod.latest_cutoff(cutoff - 1e-3, self.daily.at, self.zone)
         report = report_mod.build(self._hub.metrics(), self.counts(since, cutoff), title)
-        channels = self.channels()
         self._alerts.send_report(report, channels, report_id=key)
         log.info(line("daily_report_queued", key=key, late=late_at is not None, channels=",".join(channels)))
         return True

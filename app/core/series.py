@@ -79,8 +79,12 @@ class EquitySeries:
         elif self.first_today is None:
             self.first_today = point
         self.last = point
-        if ts >= self.day_start:
-            self._day_point(equity)
+        if ts >= self.day_start:  # today's peak (from the equity at the day's start) and largest fall
+            day_peak = self.day_peak
+            if equity > day_peak:
+                self.day_peak = equity
+            elif day_peak > 0 and (day_peak - equity) / day_peak > self.day_max_drawdown:
+                self.day_max_drawdown = min((day_peak - equity) / day_peak, 1.0)
         if equity > self.peak:
             self.peak = equity
         drawdown = self.drawdown_at(equity) if equity < self.peak else 0.0
@@ -107,15 +111,6 @@ class EquitySeries:
         self.first_today = None
         self.day_peak = self.baseline[1] if self.baseline is not None else -math.inf
         self.day_max_drawdown = 0.0
-
-    def _day_point(self, equity: float) -> None:
-        """Today's peak (from the equity at the day's start) and the largest fall below it."""
-        if equity > self.day_peak:
-            self.day_peak = equity
-        elif self.day_peak > 0:
-            fall = min((self.day_peak - equity) / self.day_peak, 1.0)
-            if fall > self.day_max_drawdown:
-                self.day_max_drawdown = fall
 
     @property
     def day_start_equity(self) -> float | None:

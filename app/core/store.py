@@ -385,8 +385,10 @@ class StateStore:
             advance(self.day_clock, s, ts)
         if s.lost_before_today > lost:  # the gap found by the day's first event is the day's
             s.lost_before_today = lost
-        if since is not None:
-            s.stale_today_s += stale_between(since, s.last_arrival, self.config.stale_after_s, s.day_start)
+        if since is not None:  # stale_between, inlined: the hot path
+            stale = s.last_arrival - max(since + self.config.stale_after_s, s.day_start)
+            if stale > 0:
+                s.stale_today_s += stale
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, s, event)

@@ -21,6 +21,7 @@ from app import actions
 from app.core import present
 from app.core.config import BotSettings, CoreConfig, MetricsSettings
 from app.core.store import StateStore
+from app.dashboard.alerts_tab import AlertsTab
 from app.operator import Operator
 from app.report_scheduler import DailyReports, ReportScheduler
 from collectors.events import Fill, Mark
@@ -135,7 +136,7 @@ def test_cutoffs_follow_the_wall_clock_of_the_zone_through_dst_changes() -> None
 
 
 def test_settings_refuse_a_cutoff_that_is_not_a_time_of_day() -> None:
-    for bad in ("24:00", "7:00", "07:60", "noon", "07:00:60"):
+    for bad in ("24:00", "7:00", "07:60", "noon", "07:00:60", "07:00\n"):
         with pytest.raises(msgspec.ValidationError):
             msgspec.convert({"daily": {"at": bad}}, rep.ReportsSettings)
     assert msgspec.convert({"daily": {"at": "23:59"}}, rep.ReportsSettings).daily.at == "23:59"
@@ -278,11 +279,17 @@ def test_report_so_far_and_send_now_through_the_facade(rig) -> None:
     assert so_far.title.startswith("Report so far, ")
     assert ReportLine("Alerts", "fired 0 · acknowledged 0 · silenced 0") in so_far.lines
     assert op.send_report_now(actions.telegram(42)) == "Report sent to hook."
+    page = AlertsTab(op, clock=rig.clock)  # the Alerts tab's "Send report now", within the cooldown
+    assert page.send_report().startswith("Report refused: one was sent less than 10 s ago")
     svc.deliver()
     (body,) = _reports(rig.server)
     assert body["alert"]["by"] == "telegram:42"
     (entry,) = [e for e in svc.publish().history if e.kind == "report"]
     assert entry.by == "telegram:42"
+    rig.clock.advance(10)
+    assert page.send_report() == "Report sent to hook."
+    svc.deliver()
+    assert [b["alert"]["by"] for b in _reports(rig.server)] == ["telegram:42", "dashboard"]
 
 
 # ---- every channel: a report, not an alert ------------------------------------------------------
@@ -308,3 +315,54 @@ def _doc_of_bot(bot: str):
     store = StateStore(CoreConfig(), clock=lambda: 1.7e9)
     store.apply(_bot_fill(bot, 1.7e9))
     return store.metrics()
+
+
+# ---- restored after a restart; refused at start-up -----------------------------------------------
+def test_the_days_figures_survive_a_checkpoint_and_a_day_change_after_it() -> None:
+    from app.core import checkpoint
+
+    midnight = _local(TOKYO, 2024, 3, 10)
+    clock = FakeClock(midnight + 100)
+    config = CoreConfig(metrics=MetricsSettings(timezone=TOKYO), stale_after_s=10.0)
+    store = StateStore(config, clock=clock)
+    for i, ev in enumerate(
+        (
+            _fill(1, midnight - 60, "buy", 1, 100, fee=1),
+            _fill(2, midnight + 10, "sell", 1, 90, fee=1),  # today: -11; its trip -12 (both fees)
+            Mark(v=1, bot="b1", seq=5, ts=midnight + 40, prices={"X": 1}),  # 2 lost today
+        )
+    ):
+        store.apply(ev, arrival=midnight + 30 * i)
+    clone = checkpoint.decode_state(checkpoint.encode_state(store), config, clock)
+    assert metrics_of(clone) == metrics_of(store)
+    m = clone.metrics().bots["b1"]
+    assert (m.realized_pnl_today, m.largest_loss_today, m.events_lost_today) == (-11.0, -12.0, 2)
+    assert m.stale_s_today == pytest.approx(40.0 + 30.0)  # 20 s + 20 s between arrivals, 30 s going on
+    day_after = midnight + 86400 + 5
+    clone.apply(Mark(v=1, bot="b1", seq=6, ts=day_after, prices={"X": 1}), arrival=day_after)
+    m = clone.metrics().bots["b1"]
+    assert (m.realized_pnl_today, m.fees_today, m.largest_loss_today, m.events_lost_today) == (0, 0, None, 0)
+
+
+@pytest.mark.parametrize(
+    ("yaml", "key"),
+    [
+        ("reports:\n  daily:\n    at: '25:00'\n", "reports.daily.at"),
+        ("reports:\n  daily:\n    channels: [nowhere]\n", "reports.daily.channels"),
+    ],
+)
+def test_a_bad_report_setting_stops_start_up_naming_file_and_key(tmp_path, yaml: str, key: str) -> None:
+    from app.settings import SettingsError, load_settings
+
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml)
+    with pytest.raises(SettingsError) as err:
+        load_settings(path, env={})
+    assert err.value.key == key and str(path) in str(err.value)
+
+
+def test_without_a_report_channel_nothing_is_queued(rig) -> None:
+    svc, sched = rig.start()
+    sched.reports.settings = msgspec.convert({"daily": {"channels": []}}, rep.ReportsSettings)
+    assert sched.reports.send_daily(rig.clock()) is False
+    assert not svc.report_queued(rep.report_key(rig.clock(), ZoneInfo(NY)))
