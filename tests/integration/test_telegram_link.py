@@ -109,78 +109,83 @@ def _alert_messages(fake: FakeBotAPI, rule_title: str) -> list[dict]:
     return [s for s in fake.sent if s.get("reply_markup") and f"rule: {rule_title}" in s["text"]]
 
 
+def _reading_commands(fake: FakeBotAPI, url: str) -> None:
+    """Every reading command's figures, as the presenter words /api/metrics."""
+    status = _ask(fake, "/status")
+    m = _get(url, "/api/metrics")["bots"]["b1"]
+    assert f"equity {present.money(m['equity'])} USD" in status
+    assert f"drawdown {present.drawdown(m['drawdown'])}" in status
+    assert "<b>b1</b> live" in status and "open positions 1 · firing alerts 0" in status
+    assert f"USD: equity {present.money(m['equity'])}" in status
+    pnl = _ask(fake, "/pnl b1")
+    m = _get(url, "/api/metrics")["bots"]["b1"]
+    assert f"realized {present.signed(m['realized_pnl'])} USD" in pnl
+    assert f"fees {present.fee(m['fees'])}" in pnl
+    assert _ask(fake, "/pnl nobody").startswith("Unknown bot nobody")
+    positions = _ask(fake, "/positions")
+    assert f"BTC {present.qty(0.5)} @ {present.price(40_000.0)}" in positions
+    assert "Collector: running" in _ask(fake, "/health")
+    assert "Telegram commands: polling · 3 unauthorized attempts" in _ask(fake, "/health")
+    assert _ask(fake, "/ack") == "Usage: /ack &lt;alert id&gt;"
+    assert _ask(fake, "/alerts") == "No open alert."
+    report = _ask(fake, "/report")
+    m = _get(url, "/api/metrics")["bots"]["b1"]
+    assert report.startswith("<b>Report so far, ")
+    assert f"b1 equity: {present.amount(m['equity_day_start'], 'USD')} -&gt; " in report
+    assert "Alerts: fired 0" in report
+
+
+def _strangers_got_nothing(fake: FakeBotAPI, mon) -> None:
+    """Nothing at all went to the strangers, their press was not answered; counted, logged once each."""
+    assert _replies(fake, FOREIGN_CHAT) == []
+    assert fake.answered == []
+    assert _get(mon.url, "/api/metrics")["monitor"]["telegram"]["unauthorized"] == 3
+    refusals = [x for x in mon.log.read_text().splitlines() if "event=telegram_unauthorized" in x]
+    assert len(refusals) == 2  # once per user: the stranger's two attempts are one line
+
+
+def _ack_button(fake: FakeBotAPI, url: str) -> None:
+    """Ack / Silence 1h under the alert; Ack answered, the message edited; a second press changes nothing."""
+    wait_until(lambda: _alert_messages(fake, "Max drawdown"), timeout=30)
+    (fired,) = _alert_messages(fake, "Max drawdown")
+    (alert,) = _get(url, "/api/alerts")["active"]
+    keyboard = fired["reply_markup"]["inline_keyboard"]
+    assert [[b["text"] for b in row] for row in keyboard] == [["Ack", "Silence 1h"]]
+    assert [b["callback_data"] for b in keyboard[0]] == [
+        buttons.ack_data(alert["alert_id"]),
+        buttons.silence_data(alert["alert_id"]),
+    ]
+    assert alert["alert_id"] in _ask(fake, "/alerts")
+    fake.press(OPERATOR, CHAT, keyboard[0][0]["callback_data"], fired["message"])
+    wait_until(lambda: fake.edited, timeout=20)
+    assert fake.answered[-1]["text"] == "Acknowledged."
+    (edit,) = fake.edited
+    assert f"Acknowledged b1 max_drawdown by telegram:{OPERATOR} at" in edit["text"]
+    assert "reply_markup" not in edit or not edit["reply_markup"]["inline_keyboard"]
+    (acked,) = _get(url, "/api/alerts")["active"]
+    assert acked["acked_by"] == f"telegram:{OPERATOR}"
+    fake.press(OPERATOR, CHAT, keyboard[0][0]["callback_data"], fired["message"])
+    wait_until(lambda: len(fake.answered) == 2, timeout=20)
+    assert fake.answered[-1]["text"].startswith(f"Already acknowledged by telegram:{OPERATOR}")
+    assert len(fake.edited) == 1
+
+
 def test_commands_buttons_and_who_may_use_them(fake, monitor_process):
     mon = monitor_process(extra_yaml=_yaml(fake.url, escalate_after_s=10)).start()
+    oncall = lambda: [s["text"] for s in fake.sent if int(s["chat_id"]) == ONCALL_CHAT]  # noqa: E731
     with _Bot(mon.zmq) as bot:
         wait_until(lambda: _get(mon.url, "/api/metrics")["bots"].get("b1", {}).get("equity"), timeout=30)
         # the strangers first: an unknown user in the operator chat, the operator in a foreign chat
         fake.message(STRANGER, CHAT, "/status")
         fake.message(OPERATOR, FOREIGN_CHAT, "/status")
         fake.press(STRANGER, CHAT, "a:0123456789abcdef")
-
-        status = _ask(fake, "/status")
-        m = _get(mon.url, "/api/metrics")["bots"]["b1"]
-        assert f"equity {present.money(m['equity'])} USD" in status
-        assert f"drawdown {present.drawdown(m['drawdown'])}" in status
-        assert "<b>b1</b> live" in status and "open positions 1 · firing alerts 0" in status
-        assert f"USD: equity {present.money(m['equity'])}" in status
-
-        pnl = _ask(fake, "/pnl b1")
-        m = _get(mon.url, "/api/metrics")["bots"]["b1"]
-        assert f"realized {present.signed(m['realized_pnl'])} USD" in pnl
-        assert f"fees {present.fee(m['fees'])}" in pnl
-        assert _ask(fake, "/pnl nobody").startswith("Unknown bot nobody")
-        positions = _ask(fake, "/positions")
-        assert f"BTC {present.qty(0.5)} @ {present.price(40_000.0)}" in positions
-        assert "Collector: running" in _ask(fake, "/health")
-        assert "Telegram commands: polling · 3 unauthorized attempts" in _ask(fake, "/health")
-        assert _ask(fake, "/ack") == "Usage: /ack &lt;alert id&gt;"
-        assert _ask(fake, "/alerts") == "No open alert."
-        report = _ask(fake, "/report")
-        m = _get(mon.url, "/api/metrics")["bots"]["b1"]
-        assert report.startswith("<b>Report so far, ")
-        assert f"b1 equity: {present.amount(m['equity_day_start'], 'USD')} -&gt; " in report
-        assert "Alerts: fired 0" in report
-
-        # nothing at all went to the strangers, and the stranger's press was not answered
-        assert _replies(fake, FOREIGN_CHAT) == []
-        assert fake.answered == []
-        assert _get(mon.url, "/api/metrics")["monitor"]["telegram"]["unauthorized"] == 3
-        refusals = [x for x in mon.log.read_text().splitlines() if "event=telegram_unauthorized" in x]
-        assert len(refusals) == 2  # once per user: the stranger's two attempts are one line
-
-        # an alert: its message carries Ack / Silence 1h; Ack stops the configured escalation
-        bot.equity = 80_000.0
-        wait_until(lambda: _alert_messages(fake, "Max drawdown"), timeout=30)
-        (fired,) = _alert_messages(fake, "Max drawdown")
-        (alert,) = _get(mon.url, "/api/alerts")["active"]
-        keyboard = fired["reply_markup"]["inline_keyboard"]
-        assert [[b["text"] for b in row] for row in keyboard] == [["Ack", "Silence 1h"]]
-        assert [b["callback_data"] for b in keyboard[0]] == [
-            buttons.ack_data(alert["alert_id"]),
-            buttons.silence_data(alert["alert_id"]),
-        ]
-        assert alert["alert_id"] in _ask(fake, "/alerts")
-
-        fake.press(OPERATOR, CHAT, keyboard[0][0]["callback_data"], fired["message"])
-        wait_until(lambda: fake.edited, timeout=20)
-        assert fake.answered[-1]["text"] == "Acknowledged."
-        (edit,) = fake.edited
-        assert f"Acknowledged b1 max_drawdown by telegram:{OPERATOR} at" in edit["text"]
-        assert "reply_markup" not in edit or not edit["reply_markup"]["inline_keyboard"]
-        (acked,) = _get(mon.url, "/api/alerts")["active"]
-        assert acked["acked_by"] == f"telegram:{OPERATOR}"
-
-        # a second press changes nothing and says so
-        fake.press(OPERATOR, CHAT, keyboard[0][0]["callback_data"], fired["message"])
-        wait_until(lambda: len(fake.answered) == 2, timeout=20)
-        assert fake.answered[-1]["text"].startswith(f"Already acknowledged by telegram:{OPERATOR}")
-        assert len(fake.edited) == 1
-
+        _reading_commands(fake, mon.url)
+        _strangers_got_nothing(fake, mon)
+        bot.equity = 80_000.0  # a critical drawdown, escalated to the on-call chat after 10 s
+        _ack_button(fake, mon.url)
         # a sentinel alert, raised later: its escalation reaches the on-call chat, and the
         # on-call worker delivers in enqueue order, so the acknowledged one's would be in by then
         bot.kill_switch = "triggered"
-        oncall = lambda: [s["text"] for s in fake.sent if int(s["chat_id"]) == ONCALL_CHAT]  # noqa: E731
         wait_until(lambda: any("rule: Kill switch" in t for t in oncall()), timeout=30)
     assert not [t for t in oncall() if "rule: Max drawdown" in t]  # the acknowledged alert never escalated
     assert len(_alert_messages(fake, "Max drawdown")) == 1
@@ -232,6 +237,24 @@ def test_conflict_is_shown_and_not_retried_in_a_loop_and_retry_after_is_honoured
     assert "telegram_conflict" in mon.log.read_text()
 
 
+def _silence_commands(fake: FakeBotAPI, url: str, alert: dict) -> None:
+    """/ack, /silences, /silence (made, refused, bad duration) and /unsilence, as the API sees them."""
+    acked = _ask(fake, f"/ack {alert['alert_id']}")
+    assert acked.startswith(f"Acknowledged b1 max_drawdown by telegram:{OPERATOR} at ")
+    assert _get(url, "/api/alerts")["active"][0]["acked_by"] == f"telegram:{OPERATOR}"
+    assert _ask(fake, f"/ack {alert['alert_id']}").startswith("Already acknowledged by telegram:111")
+    listed = _ask(fake, "/silences")
+    assert alert["silence_id"] in listed and "bot b1, rule max_drawdown (any severity) until" in listed
+    made = _ask(fake, "/silence * kill_switch 2h deploy <b>")
+    assert made.startswith("Silenced bot every, rule kill_switch") and "deploy &lt;b&gt;" in made
+    assert _ask(fake, "/silence * * 2h").startswith("Not silenced: ")
+    assert _ask(fake, "/silence b1 * soon").startswith("Usage: /silence")
+    listed_now = _get(url, "/api/silences")["silences"]
+    other = next(s["id"] for s in listed_now if s["rule"] == "kill_switch")
+    assert _ask(fake, f"/unsilence {other}") == f"Silence {other} ended."
+    assert _ask(fake, f"/unsilence {other}").startswith(f"No active silence {other}")
+
+
 def test_silence_button_mutes_the_next_repeat_and_the_silence_commands(fake, monitor_process):
     mon = monitor_process(extra_yaml=_yaml(fake.url, repeat_s=4)).start()
     _ask(fake, "/help")  # the link is live: a press from now on is not one found waiting at start
@@ -256,20 +279,7 @@ def test_silence_button_mutes_the_next_repeat_and_the_silence_commands(fake, mon
         assert fake.answered[-1]["text"].startswith(f"Already silenced by telegram:{OPERATOR} until")
         assert len(fake.edited) == 1
 
-        acked = _ask(fake, f"/ack {alert['alert_id']}")
-        assert acked.startswith(f"Acknowledged b1 max_drawdown by telegram:{OPERATOR} at ")
-        assert _get(mon.url, "/api/alerts")["active"][0]["acked_by"] == f"telegram:{OPERATOR}"
-        assert _ask(fake, f"/ack {alert['alert_id']}").startswith("Already acknowledged by telegram:111")
-        listed = _ask(fake, "/silences")
-        assert alert["silence_id"] in listed and "bot b1, rule max_drawdown (any severity) until" in listed
-        made = _ask(fake, "/silence * kill_switch 2h deploy <b>")
-        assert made.startswith("Silenced bot every, rule kill_switch") and "deploy &lt;b&gt;" in made
-        assert _ask(fake, "/silence * * 2h").startswith("Not silenced: ")
-        assert _ask(fake, "/silence b1 * soon").startswith("Usage: /silence")
-        listed_now = _get(mon.url, "/api/silences")["silences"]
-        other = next(s["id"] for s in listed_now if s["rule"] == "kill_switch")
-        assert _ask(fake, f"/unsilence {other}") == f"Silence {other} ended."
-        assert _ask(fake, f"/unsilence {other}").startswith(f"No active silence {other}")
+        _silence_commands(fake, mon.url, alert)
 
         # past the repeat interval, a sentinel alert on the same channel: the repeat never came
         time.sleep(max(0.0, alert["fired_at"] + 4 + 1.0 - time.time()))
