@@ -130,6 +130,8 @@ def alerts(active: Sequence[ActiveAlert], clock: Clock) -> str:
         state = a.status.upper()
         if a.acknowledged:
             state += f", acknowledged by {esc(a.acked_by)} at {clock.when(a.acked_at)}"
+        if a.silence_id:
+            state += f", silenced by {esc(a.silenced_by)} until {clock.when(a.silenced_until)}"
         lines.append(f"[{esc(a.severity.upper())}] <b>{esc(a.bot)}</b> {esc(a.rule)}: {state}")
         lines.append(f"  {esc(a.summary)}" if a.summary else "  (no summary)")
         lines.append(f"  since {clock.when(a.fired_at or a.since)} · id <code>{esc(a.alert_id)}</code>")

@@ -211,3 +211,25 @@ def test_invalid_telegram_operator_settings_stop_start_up_naming_file_key_and_re
 def test_operator_settings_default_to_send_only():
     cfg = msgspec.convert({"token": "t", "chat_ids": [-100]}, TelegramSettings)
     assert (cfg.operators, cfg.max_update_age_s) == ([], 300.0)
+
+
+def test_alerts_say_who_acknowledged_and_silenced_them():
+    zone = ZoneInfo("UTC")
+    alert = ActiveAlert(
+        alert_id="a1",
+        key="k",
+        rule="max_drawdown",
+        bot=HOSTILE,
+        severity="critical",
+        status="firing",
+        since=1_700_000_000.0,
+        summary="drawdown 20.00% > limit 10.00%",
+        acked_by="telegram:1",
+        acked_at=1_700_000_060.0,
+        silence_id="s1",
+        silenced_by="dashboard",
+        silenced_until=1_700_003_600.0,
+    )
+    text = replies.alerts([alert], replies.Clock(1_700_000_100.0, zone))
+    assert "acknowledged by telegram:1 at 22:14:20 UTC, silenced by dashboard until 23:13:20 UTC" in text
+    assert "drawdown 20.00% &gt; limit 10.00%" in text and "<code>a1</code>" in text
