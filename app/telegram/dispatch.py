@@ -137,7 +137,7 @@ class Dispatcher:
         bot, rule, duration, *comment = args
         seconds = duration_s(duration)
         if seconds is None:
-            return esc(usage("silence")) + "\nDurations: 90 (seconds), 30m, 2h, 1d."
+            return esc(usage("silence")) + " (durations: 90 seconds, 30m, 2h, 1d)"
         outcome = self._op.silence(bot, rule, "*", seconds, " ".join(comment), actor)
         if outcome.silence is None:
             return f"Not silenced: {esc(outcome.refused)}"

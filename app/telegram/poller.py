@@ -30,6 +30,7 @@ from typing import Any
 from alerts import buttons
 from alerts.channels.telegram import DEFAULT_API, TelegramSettings
 from app import actions
+from app.core import present
 from app.core.documents import TelegramLink
 from app.telegram.auth import Gate
 from app.telegram.commands import Command, Refused, parse
@@ -262,8 +263,6 @@ class Poller:
 
     @staticmethod
     def _too_old(cmd: Command, age: float) -> str:
-        from app.core import present
-
         return f"/{cmd.name}: too old ({present.duration(age)} ago), not applied."
 
     async def _reply(self, bot: Any, chat_id: int, html_text: str) -> None:
