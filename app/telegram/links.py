@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,10 +49,12 @@ class Links:
         self._make = make
         self._pollers: dict[str, Poller] = {}
         self._running = False
+        self._lock = threading.Lock()  # two Saves applied at once still make one poller per token
 
     def start(self, settings: AlertsSettings) -> None:
         """Start the links ``settings`` ask for; from now on every applied Save is followed."""
-        self._running = True
+        with self._lock:
+            self._running = True
         self.sync(settings)
 
     def _offset_file(self, token: str) -> Path:
@@ -60,9 +63,11 @@ class Links:
 
     def sync(self, settings: AlertsSettings) -> None:
         """Make the running pollers match ``settings`` (every applied Save; nothing before start)."""
-        if not self._running:
-            return
-        wanted = operator_channels(settings)
+        with self._lock:
+            if self._running:
+                self._sync(operator_channels(settings))
+
+    def _sync(self, wanted: dict[str, TelegramSettings]) -> None:
         for token in list(self._pollers):
             poller = self._pollers[token]
             cfg = wanted.get(token)
@@ -80,10 +85,12 @@ class Links:
 
     def status(self) -> TelegramLink | None:
         """The link the Health tab shows (the first one; one operator channel is the usual set-up)."""
-        return next((p.status() for p in self._pollers.values()), None)
+        pollers = list(self._pollers.values())  # one C-level copy: a Save may change the dict meanwhile
+        return pollers[0].status() if pollers else None
 
     def stop(self) -> None:
-        self._running = False
-        for poller in self._pollers.values():
-            poller.stop()
-        self._pollers.clear()
+        with self._lock:
+            self._running = False
+            for poller in self._pollers.values():
+                poller.stop()
+            self._pollers.clear()
