@@ -17,9 +17,13 @@ from alerts.channels import build
 from alerts.outbox import Row
 from app.core.documents import MonitorStatus, TelegramLink
 from app.dashboard.monitor_panel import _process_rows
+from app.runtime import Monitor
+from app.settings import load_settings
 from app.telegram.links import Links
 from tests.support.alerts import settings
 from tests.support.channel_fakes import TG_TOKEN, FakeBotAPI
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
 
 BASE = {"severity": "critical", "rule": "max_drawdown", "bot": "b1", "labels": {}, "summary": "dd"}
 
@@ -129,3 +133,30 @@ def test_health_tab_shows_the_link_and_a_conflict():
         "CONFLICT: another process polls this bot token (409 Conflict)",
         "neg",
     ]
+
+
+def test_a_save_through_the_monitor_keeps_the_one_poller(tmp_path, fake):
+    """The real composition: a Save that rebuilds the channels neither stops nor doubles the link."""
+    path = tmp_path / "settings.yaml"
+    path.write_text(
+        "collector:\n"
+        f"  endpoints: [{{url: 'tcp://127.0.0.1:{free_port()}', mode: bind}}]\n"
+        "alerts:\n  channels:\n    telegram:\n"
+        f"      token: '{TG_TOKEN}'\n      chat_ids: [-100]\n      api_url: '{fake.url}'\n"
+        "      operators: [111]\n"
+        f"storage:\n  data_dir: {tmp_path / 'data'}\n",
+        encoding="utf-8",
+    )
+    mon = Monitor(load_settings(path))
+    try:
+        mon.telegram.start(mon.settings.alerts)  # what Monitor.start does for the link
+        wait_until(lambda: fake.count("getUpdates") >= 2)
+        (poller,) = mon.telegram._pollers.values()
+        applied = mon.apply_settings([(("alerts", "channels", "telegram", "chat_ids"), [-100, -300])], {})
+        assert applied.saved, applied.message
+        assert list(mon.telegram._pollers.values()) == [poller]
+        assert poller.gate.chats == {"-100", "-300"}
+        assert fake.count("getMe") == 1  # never a second poller, never a restart of this one
+    finally:
+        mon.stop()
+    assert not poller._thread.is_alive()
