@@ -76,6 +76,7 @@ class FakeBotAPI:
         self.calls: dict[str, list[float]] = {}
         self.injected_at: dict[int, float] = {}  # update id -> when the test injected it (monotonic)
         self.conflict = False
+        self._stopped = False
         self.fail: dict[str, list[tuple[int, dict]]] = {}
         self._next_update = 100
         self._next_message = 1
@@ -114,6 +115,7 @@ class FakeBotAPI:
 
     def stop(self) -> None:
         with self._cond:
+            self._stopped = True  # a long poll in progress answers now
             self._cond.notify_all()
         if self._server is not None:
             self._server.shutdown()
@@ -204,7 +206,7 @@ class FakeBotAPI:
             while True:
                 pending = [u for u in self.updates if u["update_id"] >= offset]
                 left = deadline - time.monotonic()
-                if pending or left <= 0:
+                if pending or left <= 0 or self._stopped:
                     return pending[:100]
                 self._cond.wait(left)
 
