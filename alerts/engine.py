@@ -423,9 +423,25 @@ class Engine(RestartChecks, Silencing):
             n = msgspec.structs.replace(n, payload={**n.payload, "by": by})
         return self._enqueue(n, now)
 
-    def enqueue_report(self, report: Report, channels: list[str], now: float) -> str:
-        """A report (kind ``report``: a title and label/value lines) through the same pipeline."""
-        n = notices_mod.report("report-" + self.new_id(), report, channels, now, self.dashboard_url)
+    def enqueue_report(
+        self,
+        report: Report,
+        channels: list[str],
+        now: float,
+        report_id: str | None = None,
+        by: str | None = None,
+    ) -> str:
+        """A report (kind ``report``: a title and label/value lines) through the same pipeline.
+
+        ``report_id`` is its idempotency key's prefix (the daily report's ``report:daily:<date>``):
+        a second report with the same id is a no-op, across restarts, since the outbox keeps the
+        key.  Without one the report is new.  ``by``: who asked for it (the history shows it).
+        """
+        n = notices_mod.report(
+            report_id or "report-" + self.new_id(), report, channels, now, self.dashboard_url
+        )
+        if by:
+            n = msgspec.structs.replace(n, payload={**n.payload, "by": by})
         return self._enqueue(n, now)
 
     def _enqueue(self, notification: Notification, now: float) -> str:

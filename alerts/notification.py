@@ -180,6 +180,12 @@ def state(p: Mapping[str, Any]) -> str:
     return renderer(p).state(p)
 
 
+def icon(p: Mapping[str, Any]) -> str:
+    """The severity icon a chat message starts with (and its space); none for a report: not an alert."""
+    sign = "" if kind_of(p) == "report" else messages.SEV_ICON.get(p.get("severity"), "")
+    return f"{sign} " if sign else ""
+
+
 def subject(payloads: list[dict]) -> str:
     """One notification: its headline.  A digest: how many of each severity, then the most severe."""
     if len(payloads) == 1:

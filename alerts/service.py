@@ -235,6 +235,19 @@ class AlertService:
         """Per channel, where a test notification is: sending, delivered, retrying, failed."""
         return history_mod.channel_results(self.outbox.notifications_of(test_id))
 
+    def previous_alive(self) -> float | None:
+        """When the run before this one was last known alive (None: this is the first run)."""
+        return self.engine.previous.last_alive
+
+    def report_queued(self, report_id: str) -> bool:
+        """Whether a report of this id is in the outbox (sent, or on its way)."""
+        return bool(self.outbox.notifications_of(report_id))
+
+    def alerts_since(self, since: float) -> tuple[ActiveAlert, ...]:
+        """The alerts open now and those that ended since ``since`` (a day's alert counts)."""
+        stored = self.outbox.load_active() + self.outbox.load_ended_since(since)
+        return tuple(ActiveAlert.of(a) for a in stored)
+
     def channel_kinds(self) -> dict[str, str]:
         """Configured channel name -> its type (``slack``, ``telegram``...), in settings order."""
         return {name: str(getattr(ch.cfg, "type", name)) for name, ch in self.channels.items()}
@@ -247,10 +260,19 @@ class AlertService:
         self._wake_all()
         return test_id
 
-    def send_report(self, report: Report, channels: list[str] | None = None) -> str:
-        """Queue a report (kind ``report``) to ``channels`` (default: all); returns its id."""
+    def send_report(
+        self,
+        report: Report,
+        channels: list[str] | None = None,
+        report_id: str | None = None,
+        by: str | None = None,
+    ) -> str:
+        """Queue a report (kind ``report``) to ``channels`` (default: all); returns its id.
+
+        With ``report_id`` (the daily report's key) a second send of the same id is a no-op.
+        """
         names = list(self.channels) if channels is None else [c for c in channels if c in self.channels]
-        report_id = self.engine.enqueue_report(report, names, self.clock())
+        report_id = self.engine.enqueue_report(report, names, self.clock(), report_id, by)
         self.publish()
         self._wake_all()
         return report_id

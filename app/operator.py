@@ -19,12 +19,15 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from alerts.config import AlertsSettings
+from alerts.notification import Report
 from alerts.read_model import ChannelResult
 from alerts.service import AlertService
 from alerts.silences import Silence, SilenceOutcome
 from alerts.snapshot import AlertSnapshot
 from app.actions import Cooldown, TestSent
+from app.core.documents import MetricsDocument, StateDocument
 from app.hub import Hub
+from app.report_scheduler import DailyReports
 from app.settings_changes import Applied, Change
 from common.logline import line
 
@@ -62,10 +65,12 @@ class Operator:
         timezone: str,
         clock: Callable[[], float] = time.monotonic,
         test_cooldown_s: float = TEST_COOLDOWN_S,
+        reports: DailyReports | None = None,
     ) -> None:
         self._alerts, self._hub, self._settings = alerts, hub, settings
         self._timezone = timezone
         self.test_cooldown = Cooldown(test_cooldown_s, clock)
+        self._reports = reports or DailyReports(alerts, hub, timezone)
 
     # ---- actions ------------------------------------------------------------------------
     def acknowledge(self, alert_id: str, actor: str) -> bool:
@@ -135,7 +140,29 @@ class Operator:
         """Validate, write and apply a settings change like start-up would (the owner's rules)."""
         return self._owner().apply_settings(changes, secrets, actor=actor)
 
+    def send_report_now(self, actor: str) -> str:
+        """Today's figures so far to the report channels (a ``report`` notification); a sentence saying so.
+
+        ``actor`` is recorded with it (the history's "by").  Unlike the daily report it has
+        no key of its own: each press sends one, at most one per Test Alert cooldown, whichever
+        front end presses.
+        """
+        channels = self._reports.channels()
+        if not channels:
+            return "No report channel configured (reports.daily.channels, or the warning route's)."
+        wait = self.test_cooldown.take("report:")  # the Test Alert's cooldown; no channel name has a colon
+        if wait > 0:
+            seconds = self.test_cooldown.seconds
+            return f"Report refused: one was sent less than {seconds:g} s ago; wait {wait:.0f} s."
+        report_id = self._reports.send_so_far(actor)
+        log.info(line("report_sent_now", by=actor, report_id=report_id, channels=",".join(channels)))
+        return f"Report sent to {', '.join(channels)}."
+
     # ---- read-only answers ----------------------------------------------------------------
+    def report_so_far(self) -> Report:
+        """Today's figures so far, as the daily report words them (the chat's ``/report``)."""
+        return self._reports.so_far()
+
     def settings_document(self) -> dict[str, Any]:
         return self._owner().settings_document()
 
@@ -170,6 +197,14 @@ class Operator:
 
     def snapshot(self) -> AlertSnapshot:
         return self._alerts.snapshot()
+
+    def metrics(self) -> MetricsDocument:
+        """The metrics document as ``/api/metrics`` serves it (a chat front end reads it too)."""
+        return self._hub.metrics()
+
+    def state(self, bot: str) -> StateDocument | None:
+        """One bot's state document (positions, orders...); None for an unknown bot."""
+        return self._hub.state(bot)
 
     def _owner(self) -> SettingsOwner:
         if self._settings is None:

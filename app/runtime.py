@@ -38,9 +38,11 @@ from app.liveness_log import LivenessWatcher
 from app.operator import Operator
 from app.persistence import Journal
 from app.prometheus import Exposition, create_exporter
+from app.report_scheduler import DailyReports, ReportScheduler
 from app.settings import Settings, SettingsError, substitute_env
 from app.settings_changes import Applied, Change
 from app.settings_writer import SettingsWriter, plain
+from app.telegram.links import Links
 from collectors.curve import CurveConfig, load_or_create_server_keys
 from collectors.demo import run_demo
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
@@ -154,10 +156,18 @@ class Monitor:
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}
         path = _settings_file(settings)
         self._writer = SettingsWriter(path) if path is not None else None
+        self.reports = DailyReports(self.alerts, self.hub, settings.metrics.timezone, settings.reports, clock)
+        self.report_scheduler = ReportScheduler(self.reports)
         self.operator = Operator(
-            self.alerts, self.hub, self if self._writer else None, timezone=settings.metrics.timezone
+            self.alerts,
+            self.hub,
+            self if self._writer else None,
+            timezone=settings.metrics.timezone,
+            reports=self.reports,
         )
         self.dashboard = self._mount_web()
+        # the Telegram command link: one poller per token, for the monitor's lifetime (not per Save)
+        self.telegram = Links(self.operator, Path(settings.storage.data_dir))
         self._demo_stop = threading.Event()
         self._demo_thread = self._demo_bot(endpoints) if demo else None
         self._process = psutil.Process()
@@ -217,6 +227,7 @@ class Monitor:
                 rss_bytes=self._process.memory_info().rss,
                 threads=threading.active_count(),
                 web_refused=self.web_guard.refused(),
+                telegram=self.telegram.status() or msgspec.UNSET,
             ),
             persistence=self._persistence(),
         )
@@ -306,6 +317,9 @@ class Monitor:
         self.alerts.reload(settings.alerts, stale_after_s=stale)
         self.alerts.engine.max_silence_s = settings.silences.max_duration_s  # the next silence's bound
         self.hub.set_stale_after(stale)  # the page's stale marker follows the same threshold at once
+        self.telegram.sync(settings.alerts)
+        self.reports.settings = settings.reports
+        self.report_scheduler.reschedule()
 
     def _require_writer(self) -> SettingsWriter:
         if self._writer is None:
@@ -319,6 +333,8 @@ class Monitor:
         self.collector.start()
         self.liveness.start()
         self.alerts.start()
+        self.telegram.start(self.settings.alerts)
+        self.report_scheduler.start()
         self.dashboard.start()
         if self._demo_thread is not None:
             self._demo_thread.start()
@@ -328,7 +344,9 @@ class Monitor:
         self._demo_stop.set()
         if self._demo_thread is not None and self._demo_thread.is_alive():
             self._demo_thread.join(3)
+        self.telegram.stop()
         self.dashboard.stop()
+        self.report_scheduler.stop()
         self.alerts.stop()
         self.collector.stop()
         if self.journal is not None:

@@ -30,6 +30,7 @@ from ruamel.yaml.error import YAMLError
 from alerts import catalog
 from alerts.channels import registry as channel_registry
 from alerts.config import AlertsSettings, untyped_channel, with_channel_types
+from alerts.report import ReportsSettings
 from alerts.silences import SilencesSettings
 from app.core.config import BotSettings, CoreConfig, LimitsSettings, MetricsSettings
 from app.core.storage_settings import StorageSettings
@@ -120,6 +121,7 @@ class Settings(_S):
     silences: SilencesSettings = SilencesSettings()
     storage: StorageSettings = StorageSettings()
     logging: LoggingSettings = LoggingSettings()
+    reports: ReportsSettings = ReportsSettings()
     secrets_file: str | None = None  # owner-only YAML of NAME: value for ${NAME} (see module doc)
     source: str = "(defaults)"  # the file these came from, set by load_settings
 
@@ -307,6 +309,11 @@ def _check_semantics(s: Settings, path: str | Path) -> None:
     if not s.collector.endpoints:
         raise SettingsError(path, "collector.endpoints", "at least one endpoint is needed")
     _check_collector_security(s.collector, path)
+    unknown = sorted(set(s.reports.daily.channels or ()) - set(s.alerts.channels))
+    if unknown:
+        raise SettingsError(
+            path, "reports.daily.channels", f"names channels not in alerts.channels: {unknown}"
+        )
     from alerts.rules import metric_problem  # the rule evaluator owns what a metric path means
 
     for i, rule in enumerate(s.alerts.rules):

@@ -68,8 +68,8 @@ def message(payloads: list[dict], dashboard_url: str) -> dict:
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
     room = MAX_BLOCKS - len(blocks) - 2
     for p in ps[:room]:
-        icon = messages.SEV_ICON.get(p.get("severity"), "")
-        body = f"{icon} *{_escape(notification.headline(p))}*\n" + "\n".join(
+        icon = notification.icon(p)
+        body = f"{icon}*{_escape(notification.headline(p))}*\n" + "\n".join(
             _escape(x) for x in notification.lines(p)
         )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:SECTION_MAX]}})

@@ -64,7 +64,9 @@ def message(payloads: list[dict], dashboard_url: str) -> str:
     ps = messages.ordered(payloads)
     p = ps[0]
     first = f"{messages.scope(p.get('bot'))}: {notification.what(p)}"
-    if len(ps) == 1:
+    if len(ps) == 1 and notification.kind_of(p) == "report":  # its title, then the lines that fit
+        text = " | ".join([f"{notification.state(p)} {first}", *notification.lines(p)])
+    elif len(ps) == 1:
         text = f"{str(p.get('severity')).upper()} {notification.state(p)} {first}"
     else:
         text = f"{len(ps)} alerts ({messages.counts(ps)}). First: {notification.state(p)} {first}"

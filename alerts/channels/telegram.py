@@ -12,9 +12,11 @@ import contextlib
 import html
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
-from alerts import messages, notification
+import msgspec
+
+from alerts import buttons, messages, notification
 from alerts.channels.base import (
     BaseChannel,
     ChannelSettings,
@@ -50,13 +52,17 @@ class TelegramSettings(
     token: Secret = None
     chat_ids: list[str | int] = []
     api_url: Destination = None  # default "https://api.telegram.org"
+    #: Telegram user ids allowed to command the monitor and press its buttons; empty = send-only.
+    operators: list[Annotated[int, msgspec.Meta(gt=0)]] = []
+    #: A command older than this when it is read is answered "too old, not applied".
+    max_update_age_s: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 300.0
 
 
 def _block(p: dict) -> str:
-    icon = messages.SEV_ICON.get(p.get("severity"), "")
+    icon = notification.icon(p)
     head = html.escape(notification.headline(p), quote=False)
     facts = "\n".join(html.escape(x, quote=False) for x in notification.lines(p))
-    return f"{icon} <b>{head}</b>\n{facts}"
+    return f"{icon}<b>{head}</b>\n{facts}"
 
 
 def message(payloads: list[dict], dashboard_url: str) -> str:
@@ -77,6 +83,40 @@ def message(payloads: list[dict], dashboard_url: str) -> str:
     if used < len(ps):
         text += f"\n\n... and {len(ps) - used} more on the dashboard"
     return text + link
+
+
+#: The notices of an alert still firing: the ones an operator can acknowledge or silence.
+BUTTON_EVENTS = frozenset({"firing", "repeat", "escalation", "failover"})
+#: Alerts of one digest that get their own pair of buttons (the rest: on the dashboard).
+MAX_BUTTON_ROWS = 10
+
+
+def _label(action: str, p: dict, alone: bool) -> str:
+    """``Ack`` under a single alert; ``Ack bot/rule`` in a digest (button text is never markup)."""
+    return action if alone else messages.trim(f"{action} {p.get('bot')}/{p.get('rule')}", 40)
+
+
+def keyboard(payloads: list[dict]) -> object | None:
+    """Ack / Silence 1h per firing alert of the message (most severe first); None when there is none."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    seen: dict[str, dict] = {}
+    for p in messages.ordered(payloads):
+        aid = str(p.get("alert_id") or "")
+        if notification.kind_of(p) == "alert" and p.get("kind") in BUTTON_EVENTS and aid not in seen:
+            seen[aid] = p
+    rows = []
+    for aid, p in list(seen.items())[:MAX_BUTTON_ROWS]:
+        ack, silence = buttons.ack_data(aid), buttons.silence_data(aid)
+        if ack and silence:
+            alone = len(seen) == 1
+            rows.append(
+                [
+                    InlineKeyboardButton(_label("Ack", p, alone), callback_data=ack),
+                    InlineKeyboardButton(_label("Silence 1h", p, alone), callback_data=silence),
+                ]
+            )
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 class TelegramChannel(BaseChannel):
@@ -121,10 +161,15 @@ class TelegramChannel(BaseChannel):
         )
 
         text = message([r.payload for r in rows], self.dashboard_url)  # one message per digest
+        markup = keyboard([r.payload for r in rows]) if self.cfg.operators else None
         try:
             self._loop.run_until_complete(
                 self.bot.send_message(
-                    chat_id=dest, text=text, parse_mode=ParseMode.HTML, disable_web_page_preview=True
+                    chat_id=dest,
+                    text=text,
+                    parse_mode=ParseMode.HTML,
+                    disable_web_page_preview=True,
+                    reply_markup=markup,
                 )
             )
         except RetryAfter as exc:

@@ -44,6 +44,14 @@ def advance(day_clock: DayClock, s: BotState, ts: float) -> None:
         s.series.roll_day(day)
         s.fills_today = s.round_trips_today = s.wins_today = s.losses_today = 0
         s.trips_today.clear()
+        s.realized_today = s.fees_today = s.stale_today_s = 0.0
+        s.largest_loss_today = None
+        s.lost_before_today = s.lost
+
+
+def stale_between(since: float, until: float, after_s: float, day_start: float) -> float:
+    """Seconds of ``(since, until]`` a bot was stale (no arrival for ``after_s``), within its day."""
+    return max(0.0, until - max(since + after_s, day_start))
 
 
 def _point(s: BotState, ts: float) -> None:
@@ -80,6 +88,8 @@ def _fill(store: StateStore, s: BotState, ev: Fill) -> None:
     s.recent_fills.appendleft((ev, outcome.realized))
     if ev.ts >= s.day_start:
         s.fills_today += 1
+        s.realized_today += outcome.realized
+        s.fees_today += ev.fee
     for trip in outcome.closed:
         _count_trip(s, trip)
     _point(s, ev.ts)
@@ -92,6 +102,8 @@ def _count_trip(s: BotState, trip: RoundTrip) -> None:
     pnl = trip.pnl
     s.wins_today += pnl > 0
     s.losses_today += pnl < 0
+    if pnl < 0 and (s.largest_loss_today is None or pnl < s.largest_loss_today):
+        s.largest_loss_today = pnl
     s.trips_today.appendleft(copied(RoundTripEntry, trip, pnl=pnl))
 
 

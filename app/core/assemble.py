@@ -82,7 +82,24 @@ def bot_metrics(s: BotState, m: MetricsSettings) -> BotMetrics:
         stale=True,
         **_trade_stats(s),
         **_exposure(s, equity),
+        **_day(s),
     )
+
+
+def _day(s: BotState) -> dict[str, Any]:
+    """The bot's calendar day so far (the daily report's figures); stale time grows per read."""
+    decided = s.wins_today + s.losses_today
+    return {
+        "realized_pnl_today": s.realized_today,
+        "fees_today": s.fees_today,
+        "equity_day_start": s.series.day_start_equity,
+        "max_drawdown_today": s.series.day_max_drawdown,
+        "win_rate_today": s.wins_today / decided if decided else None,
+        "largest_loss_today": s.largest_loss_today,
+        "open_positions": len(s.book.open_positions()),
+        "events_lost_today": s.lost - s.lost_before_today,
+        "stale_s_today": s.stale_today_s,
+    }
 
 
 def _trade_stats(s: BotState) -> dict[str, Any]:

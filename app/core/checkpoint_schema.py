@@ -108,6 +108,8 @@ class SeriesSchema(msgspec.Struct, kw_only=True):
     day_start: float = -_INF
     baseline: tuple[float, float] | None = None
     first_today: tuple[float, float] | None = None
+    day_peak: float = -_INF
+    day_max_drawdown: float = 0.0
 
 
 class OpenOrdersSchema(msgspec.Struct, kw_only=True):
@@ -163,6 +165,11 @@ class BotSchema(msgspec.Struct, kw_only=True):
     symbols: list[str] | Unset = UNSET
     circuit_breaker: str | Unset | None = UNSET
     kill_switch: str | Unset | None = UNSET
+    realized_today: float | Unset = UNSET
+    fees_today: float | Unset = UNSET
+    largest_loss_today: float | Unset | None = UNSET
+    lost_before_today: int | Unset = UNSET
+    stale_today_s: float | Unset = UNSET
 
 
 class StateSchema(msgspec.Struct, kw_only=True):
@@ -245,6 +252,7 @@ _BOOK_NUMBERS = (
 )
 _SERIES_PLAIN = ("interval", "window_buckets", "first_bucket", "last", "peak", "max_drawdown", "day_start")
 _SERIES_PLAIN += ("baseline", "first_today")
+_SERIES_PLAIN += ("day_peak", "day_max_drawdown")
 
 
 def _series_to(s: EquitySeries) -> SeriesSchema:

@@ -158,6 +158,26 @@ class BotMetrics(_Doc, frozen=True, kw_only=True):
         gauge("Seconds since the bot's last event arrived.", name="last_event_age", unit="seconds"),
     ]
     stale: Annotated[bool, gauge("1 while the bot is older than collector.stale_after_s.")]
+    # the bot's calendar day in metrics.timezone (what the daily report says): all reset when its
+    # "now" enters a new day
+    #: P&L realized by today's fills, net of their fees.
+    realized_pnl_today: float | None
+    #: Fees of today's fills.
+    fees_today: float | None
+    #: Equity at the start of the day: the last point before midnight (else the first of the day).
+    equity_day_start: float | None
+    #: Largest fall of equity from its running peak since the start of the day, as a fraction.
+    max_drawdown_today: float | None
+    #: ``wins_today / (wins_today + losses_today)``; null before the day's first win or loss.
+    win_rate_today: float | None
+    #: The most negative P&L of a round trip closed today; null without a losing one.
+    largest_loss_today: float | None
+    #: Symbols with an open position now.
+    open_positions: int | None
+    #: Events lost in sequence gaps found today.
+    events_lost_today: int | None
+    #: Seconds the bot was stale (no arrival for collector.stale_after_s) since the start of its day.
+    stale_s_today: float | None
 
 
 class Totals(_Doc, frozen=True, kw_only=True):
@@ -247,6 +267,22 @@ class CollectorStatus(_Doc, frozen=True, kw_only=True):
         )
 
 
+class TelegramLink(_Doc, frozen=True, kw_only=True):
+    """The Telegram command link (long polling), with ``alerts.channels.telegram.operators`` set.
+
+    ``conflict``: another process polls the same bot token (Telegram answered 409), so
+    this monitor's commands and buttons are not read until it stops; ``retrying``: the
+    Bot API could not be reached or refused the token.  ``unauthorized`` counts the
+    messages and presses of users or chats not allowed (none of them answered).
+    """
+
+    state: Literal["starting", "polling", "conflict", "retrying", "stopped"]
+    error: str | None = None
+    since: float | None = None
+    updates: int = 0
+    unauthorized: int = 0
+
+
 class MonitorStatus(_Doc, frozen=True, kw_only=True):
     """The monitor process itself."""
 
@@ -259,6 +295,8 @@ class MonitorStatus(_Doc, frozen=True, kw_only=True):
         dict[str, int] | UnsetType,
         counter("Requests the web guard refused, by reason.", name="web_refused", key_label="reason"),
     ] = UNSET
+    #: The Telegram command link, when Telegram operators are configured.
+    telegram: TelegramLink | UnsetType = UNSET
 
 
 class RestoreInfo(_Doc, frozen=True, kw_only=True):

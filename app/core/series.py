@@ -50,6 +50,11 @@ def _aware_ts(local: datetime, tz: ZoneInfo) -> float:
 class EquitySeries:
     """The equity curve and the statistics derived from it."""
 
+    # the day's running peak and its largest fall below it (class defaults: a series restored
+    # from a checkpoint written before them starts from these)
+    day_peak = -math.inf
+    day_max_drawdown = 0.0
+
     def __init__(self, curve_points: int, sharpe_interval_s: int, sharpe_window_s: int) -> None:
         self.curve: list[tuple[float, float, float]] = []  # (ts, equity, drawdown)
         self._curve_cap = curve_points
@@ -74,6 +79,12 @@ class EquitySeries:
         elif self.first_today is None:
             self.first_today = point
         self.last = point
+        if ts >= self.day_start:  # today's peak (from the equity at the day's start) and largest fall
+            day_peak = self.day_peak
+            if equity > day_peak:
+                self.day_peak = equity
+            elif day_peak > 0 and (day_peak - equity) / day_peak > self.day_max_drawdown:
+                self.day_max_drawdown = min((day_peak - equity) / day_peak, 1.0)
         if equity > self.peak:
             self.peak = equity
         drawdown = self.drawdown_at(equity) if equity < self.peak else 0.0
@@ -98,6 +109,14 @@ class EquitySeries:
         if self.last is not None and self.last[0] < day_start:
             self.baseline = self.last
         self.first_today = None
+        self.day_peak = self.baseline[1] if self.baseline is not None else -math.inf
+        self.day_max_drawdown = 0.0
+
+    @property
+    def day_start_equity(self) -> float | None:
+        """The equity the day started from: the last point before it, else the day's first."""
+        base = self.baseline or self.first_today
+        return None if base is None else base[1]
 
     def drawdown_at(self, equity: float) -> float:
         if self.peak <= 0 or not math.isfinite(self.peak):

@@ -22,7 +22,7 @@ import msgspec
 
 from app.core.accounting import Book
 from app.core.apply import HANDLERS as _HANDLERS  # the same dict: replacing a handler here replaces it
-from app.core.apply import advance
+from app.core.apply import advance, stale_between
 from app.core.assemble import metrics_document, positions_document, state_document
 from app.core.caps import refusal
 from app.core.config import CoreConfig
@@ -65,6 +65,15 @@ class BotState:
     recovered = 0  # events applied from a replay (a class default: older checkpoints lack it)
     #: the bot's current run (None: it sends none); ``last_seq`` is the last applied seq of this run
     run: str | None = None
+    # the bot's day (reset with it, see apply.advance); class defaults: a bot restored from a
+    # checkpoint written before them starts from these
+    realized_today = 0.0
+    fees_today = 0.0
+    largest_loss_today: float | None = None
+    #: ``lost`` when the day started: events lost today are ``lost - lost_before_today``
+    lost_before_today = 0
+    #: stale seconds of the day up to the last arrival (the ongoing stretch is added per read)
+    stale_today_s = 0.0
 
     def __init__(self, bot: str, config: CoreConfig) -> None:
         m = config.metrics
@@ -359,13 +368,14 @@ class StateStore:
         if s is None:
             s = self.bots[event.bot] = BotState(event.bot, self.config)
         self.version += 1
-        seq, ts = event.seq, event.ts
+        seq, ts, lost = event.seq, event.ts, s.lost
         if event.run != s.run:
             s.new_run(event.run)
         if s.last_seq is not None and seq != s.last_seq + 1:
             s.track_seq(seq)
         s.last_seq = seq
         s.received += 1
+        since = s.last_arrival
         s.last_arrival = self.clock() if arrival is None else arrival
         s.last_event_ts = ts
         if s.first_ts is None:
@@ -374,6 +384,12 @@ class StateStore:
             s.series.append(ts, s.starting_equity)
         elif ts > s.now:
             advance(self.day_clock, s, ts)
+        if s.lost_before_today > lost:  # the gap found by the day's first event is the day's
+            s.lost_before_today = lost
+        if since is not None:  # stale_between, inlined: the hot path
+            stale = s.last_arrival - max(since + self.config.stale_after_s, s.day_start)
+            if stale > 0:
+                s.stale_today_s += stale
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, s, event)
@@ -395,9 +411,16 @@ class StateStore:
         replace = msgspec.structs.replace
         bots = {}
         for name, doc in cached.bots.items():
-            arrival = self.bots[name].last_arrival
+            s = self.bots[name]
+            arrival = s.last_arrival
             age = None if arrival is None else max(0.0, now - arrival)
-            bots[name] = replace(doc, last_event_age_s=age, stale=age is None or age > stale_after)
+            stale_now = 0.0 if arrival is None else stale_between(arrival, now, stale_after, s.day_start)
+            bots[name] = replace(
+                doc,
+                last_event_age_s=age,
+                stale=age is None or age > stale_after,
+                stale_s_today=(doc.stale_s_today or 0.0) + stale_now,
+            )
         collector = replace(cached.collector, rate_per_s=self._rate(now))
         return MetricsDocument(bots=bots, total=cached.total, collector=collector)
 

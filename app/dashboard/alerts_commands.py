@@ -39,6 +39,8 @@ class AlertsOperator(AlertsView, Reconfigurable, Protocol):
 
     def send_test(self, actor: str, channel: str | None = None) -> TestSent: ...
 
+    def send_report_now(self, actor: str) -> str: ...
+
     def test_results(self, test_id: str) -> dict[str, ChannelResult]: ...
 
     def channel_kinds(self) -> dict[str, str]: ...
@@ -66,6 +68,10 @@ class AlertCommands:
         if sent.test_id is None:
             return None, sent.refused
         return {"id": sent.test_id, "channels": list(sent.channels), "at": self.clock()}, ""
+
+    def send_report(self) -> str:
+        """Today's figures so far to the report channels now (refused by the facade within its cooldown)."""
+        return self.alerts.send_report_now(DASHBOARD)
 
     def test_report(self, run: dict) -> tuple[list, bool]:
         """(lines to show, finished?) for a test run."""

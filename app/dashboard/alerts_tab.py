@@ -78,6 +78,7 @@ class AlertsTab(AlertSections, AlertCommands, SilenceCommands):
         self._register_ack(app)
         self._register_test(app)
         register_silences(app, self)
+        self._register_report(app)
 
     def _register_form(self, app: Dash) -> None:
         # Showing the tab asks for the form once, decided in the browser: switching tabs
@@ -202,6 +203,15 @@ class AlertsTab(AlertSections, AlertCommands, SilenceCommands):
             lines, done = self.test_report(run)
             return lines, done, ("Test finished." if done else no_update)
 
+    def _register_report(self, app: Dash) -> None:
+        @app.callback(
+            Output("atab-report-msg", "children"),
+            Input("atab-report", "n_clicks"),
+            prevent_initial_call=True,
+        )
+        def send(n: int | None) -> Any:
+            return self.send_report() if n else no_update
+
 
 def _panel(title: str, body: Any) -> dbc.Card:
     return dbc.Card(
@@ -252,6 +262,15 @@ def _test_panel() -> dbc.Card:
             html.Div(id="atab-test-buttons", className="px-2"),
             html.Div(id="atab-test-msg", className="small px-2"),
             html.Ul(id="atab-test-result", className="small"),
+            html.Div(
+                [
+                    dbc.Button(
+                        "Send report now", id="atab-report", color="secondary", size="sm", className="me-2"
+                    ),
+                    html.Span(id="atab-report-msg", className="small", role="status"),
+                ],
+                className="p-2",
+            ),
         ],
     )
 

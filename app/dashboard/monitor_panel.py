@@ -8,7 +8,7 @@ from typing import Any
 from msgspec import UNSET
 
 from alerts.read_model import AlertStatus
-from app.core.documents import CatchUp, MonitorStatus, PersistenceStatus
+from app.core.documents import CatchUp, MonitorStatus, PersistenceStatus, TelegramLink
 from app.dashboard import fmt
 from app.dashboard.view_input import ViewInput, utc_now
 
@@ -78,10 +78,22 @@ def _process_rows(mon: MonitorStatus) -> list[list[str]]:
     """The monitor process: its threads and the web requests its guard refused."""
     refused = mon.web_refused if isinstance(mon.web_refused, dict) else {}
     shown = ", ".join(f"{k} {n}" for k, n in sorted(refused.items()) if n) or "none"
-    return [
+    rows = [
         ["Threads", fmt.integer(mon.threads), "neutral"],
         ["Web requests refused", shown, "neg" if shown != "none" else "neutral"],
     ]
+    if mon.telegram is not UNSET:
+        rows.append(_telegram_row(mon.telegram))
+    return rows
+
+
+def _telegram_row(link: TelegramLink) -> list[str]:
+    """The Telegram command link: polling, or why not (409: another process holds the token)."""
+    bad = link.state in ("conflict", "retrying")
+    text = (link.state.upper() if bad else link.state) + (f": {link.error}" if link.error else "")
+    if link.unauthorized:
+        text += f" · {fmt.integer(link.unauthorized)} unauthorized attempts"
+    return ["Telegram commands", text, "neg" if bad else "pos" if link.state == "polling" else "neutral"]
 
 
 def persistence_rows(p: PersistenceStatus, when: Callable[[float | None], str] = utc_now) -> list[list[str]]:

@@ -131,7 +131,7 @@ def test_the_new_metric_is_in_the_metrics_document(extended: Path) -> None:
         from collectors.events import Account
         store = StateStore(CoreConfig(), time.time)
         store.apply(Account(v=1, bot="b1", seq=0, ts=time.time(), equity=10_000.0))
-        print(store.metrics().bots["b1"].win_rate_today)
+        print(store.metrics().bots["b1"].loss_rate_today)
         """,
     )
     assert out.split() == ["None"]

@@ -91,6 +91,7 @@ class RefBot:
     account_points: list[tuple[float, float]] = field(default_factory=list)
     latencies: list[Latency] = field(default_factory=list)
     errors: list[Error] = field(default_factory=list)
+    fill_realized: list[tuple[float, float]] = field(default_factory=list)  # (ts, P&L net of its fee)
 
     # ------------------------------------------------------------------ events
     def apply(self, ev) -> None:
@@ -99,7 +100,9 @@ class RefBot:
             self.derived_points.append((ev.ts, self.starting_equity))
         self.now = ev.ts if self.now is None else max(self.now, ev.ts)
         if isinstance(ev, Fill):
+            gross_before = self.gross_realized
             self._fill(ev)
+            self.fill_realized.append((ev.ts, self.gross_realized - gross_before - ev.fee))
             self.derived_points.append((ev.ts, self.derived_equity()))
         elif isinstance(ev, Mark):
             for sym, price in ev.prices.items():
@@ -292,6 +295,29 @@ class RefBot:
             "latency_ms": self.latency_stats(),
             "errors": self.error_stats(),
             "last_event_ts": self.now,
+            **self.day_figures(today_trips),
+        }
+
+    def day_figures(self, today_trips: list[RefTrip]) -> dict:
+        """The daily report's figures of the bot's day, from everything it sent (docs/metrics.md)."""
+        midnight = self.midnight()
+        before = [e for t, e in self.curve() if t < midnight]
+        today = [e for t, e in self.curve() if t >= midnight]
+        peak, worst = (before[-1] if before else -math.inf), 0.0
+        for e in today:
+            peak = max(peak, e)
+            if peak > 0:
+                worst = max(worst, min((peak - e) / peak, 1.0))
+        pnls = [t.pnl for t in today_trips]
+        decided = [p for p in pnls if p != 0]
+        return {
+            "realized_pnl_today": sum(r for ts, r in self.fill_realized if ts >= midnight),
+            "fees_today": sum(f.fee for f in self.fills if f.ts >= midnight),
+            "equity_day_start": before[-1] if before else (today[0] if today else None),
+            "max_drawdown_today": worst,
+            "win_rate_today": sum(p > 0 for p in decided) / len(decided) if decided else None,
+            "largest_loss_today": min((p for p in pnls if p < 0), default=None),
+            "open_positions": len(self.open_positions()),
         }
 
 
