@@ -27,6 +27,7 @@ from typing import Any
 from alerts import alert_store
 from alerts.alert_store import AlertStore, Memory
 from alerts.catalog import urgent_first
+from alerts.notification import REFRESH_EVENT
 from alerts.read_model import DeliveryRow
 from alerts.rows import HeldRow, NewRow, Row
 from alerts.states import FIRING, PENDING, Alert
@@ -287,8 +288,12 @@ class Outbox:
         return self._rows(f"{where} ORDER BY id", tuple(v for _, v in terms))
 
     def latest_notifications(self, limit: int) -> list[DeliveryRow]:
-        """The newest ``limit`` rows, newest first (the dashboard's delivery history)."""
-        return self._rows("1=1 ORDER BY id DESC LIMIT ?", (limit,))
+        """The newest ``limit`` rows, newest first (the dashboard's delivery history).
+
+        Without the state re-sends to stateful channels (``refresh``, every minute per alert):
+        the history lists what was said, and a re-send says nothing new.
+        """
+        return self._rows("kind != ? ORDER BY id DESC LIMIT ?", (REFRESH_EVENT, limit))
 
     def notifications_of(self, alert_id: str) -> list[DeliveryRow]:
         """Every row of one alert (or test), oldest first: a Test Alert's per-channel results."""
