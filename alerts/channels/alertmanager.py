@@ -179,11 +179,7 @@ TYPE = ChannelType(
     AlertmanagerSettings,
     AlertmanagerChannel,
     form=(
-        FormField(
-            "urls",
-            "Alertmanager URLs, one per peer (repeats and escalation are Alertmanager's job)",
-            "urls",
-        ),
+        FormField("urls", "Alertmanager URLs, one per peer (never a load balancer)", "urls"),
         FormField("username", "Basic auth user (optional)", "text"),
         FormField("password", "Basic auth password (optional)", "secret"),
         FormField("bearer_token", "Bearer token (optional)", "secret"),
