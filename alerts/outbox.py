@@ -346,6 +346,7 @@ class Outbox:
         with self._tx() as db:
             alert_store.prune_ended(db, keep)
             old = 0 if now is None or retention_s is None else _prune_older(db, now - retention_s)
+            old += 0 if now is None else _prune_refreshes(db, now)
             return (
                 old
                 + db.execute(
@@ -353,6 +354,21 @@ class Outbox:
                     " (SELECT alert_id FROM alerts)"
                 ).rowcount
             )
+
+
+#: A delivered state re-send is kept this long, even of an open alert: it says nothing new.
+REFRESH_KEEP_S = 3600.0
+
+
+def _prune_refreshes(db: sqlite3.Connection, now: float) -> int:
+    """Delete the state re-sends delivered more than :data:`REFRESH_KEEP_S` ago; rows deleted.
+
+    An alert firing for a week re-sent every minute to two peers would otherwise keep 20,000 rows.
+    """
+    return db.execute(
+        "DELETE FROM notifications WHERE kind=? AND status='sent' AND sent_at < ?",
+        (REFRESH_EVENT, now - REFRESH_KEEP_S),
+    ).rowcount
 
 
 def _prune_older(db: sqlite3.Connection, cutoff: float) -> int:

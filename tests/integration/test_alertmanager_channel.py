@@ -17,6 +17,7 @@ from datetime import datetime
 import pytest
 from pytest_httpserver import HTTPServer
 
+from alerts.outbox import REFRESH_KEEP_S
 from alerts.state_refresh import RESOLVED_RESEND_S
 from tests.support.alerts import FakeClock, Feed, make_service, settings
 
@@ -154,5 +155,25 @@ def test_a_test_alert_is_a_short_monitor_test_alert(peers, tmp_path):
         [sent] = _posted(peers[0])
         assert sent["labels"]["alertname"] == "MonitorTestAlert"
         assert _ts(sent["endsAt"]) <= time.time() + RESEND_S + 1
+    finally:
+        svc.stop()
+
+
+def test_delivered_re_sends_older_than_an_hour_are_pruned_even_of_a_firing_alert(peers, tmp_path):
+    _ok(*peers)
+    clock = FakeClock()
+    feed = Feed(clock)
+    svc = make_service(feed, _cfg(peers), tmp_path)
+    try:
+        feed.health(kill_switch="triggered")
+        svc.pump()
+        _run(svc, clock, 25)
+        [alert] = svc.active()
+        outbox = svc.engine.outbox
+        kinds = [r.kind for r in outbox.notifications_of(alert.alert_id)]
+        assert kinds.count("refresh") == 4 and kinds.count("firing") == 2  # two peers each
+        assert outbox.prune(10_000, clock() + REFRESH_KEEP_S - 30, 30 * 86400.0) == 0
+        assert outbox.prune(10_000, clock() + REFRESH_KEEP_S, 30 * 86400.0) == 4
+        assert [r.kind for r in outbox.notifications_of(alert.alert_id)] == ["firing", "firing"]
     finally:
         svc.stop()
