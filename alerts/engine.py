@@ -369,6 +369,7 @@ class Engine(RestartChecks):
                 self._track(old.key, old, new, changed)
                 notices += [(new, n) for n in ns]
                 moves.append((old, new))
+            notices = self.refresh.notices(self.settings, self.alerts.values(), notices, now)
             if changed or notices:
                 self._commit(changed, notices, now, by)
             log_transitions(moves, notices)

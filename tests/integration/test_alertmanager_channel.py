@@ -177,3 +177,20 @@ def test_delivered_re_sends_older_than_an_hour_are_pruned_even_of_a_firing_alert
         assert [r.kind for r in outbox.notifications_of(alert.alert_id)] == ["firing", "firing"]
     finally:
         svc.stop()
+
+
+def test_a_forgotten_bot_s_resolve_is_re_sent_too(peers, tmp_path):
+    _ok(*peers)
+    clock = FakeClock()
+    feed = Feed(clock)
+    svc = make_service(feed, _cfg(peers), tmp_path)
+    try:
+        feed.health(kill_switch="triggered")
+        svc.pump()
+        svc.forget("b1")
+        forgotten_at = clock()
+        _run(svc, clock, 25)
+        ends = [_ts(a["endsAt"]) for a in _posted(peers[1])[1:]]
+        assert ends == [forgotten_at] * 3  # the resolve, then its re-sends at 10 and 20 s
+    finally:
+        svc.stop()
