@@ -8,8 +8,8 @@ its resolve, while one Alertmanager and then one monitor is SIGKILLed in turn: n
 lost (both monitors post to both peers), nothing doubled (Alertmanager's dedup: the same
 labels from both monitors are one alert; the cluster's notification log is one send).
 
-The monitors run without CURVE here: both would need the same key pair (docs/ha.md), which the
-collector tests cover; this test is about the pair and the cluster.
+Both monitors are CURVE servers with one shared key pair (the bot's socket has one server key),
+the bot's public key authorized in both, as docs/ha.md sets the pair up.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import zmq
 
+from collectors import curve
 from collectors.publisher import BotPublisher
 from tests.support.http import get_json
 from tests.support.monitor_process import MonitorProcess
@@ -150,6 +152,25 @@ def _monitor_yaml(ams: list[Alertmanager]) -> str:
     )
 
 
+def _shared_curve_keys(monitors: list[MonitorProcess]) -> dict[str, bytes]:
+    """One monitor key pair for both (a bot's socket has one server key), the bot's pair authorized.
+
+    The first monitor's pair is made as its first start would make it, then copied to the
+    second's data directory (docs/ha.md); the bot's keys, for the publisher.
+    """
+    server_public, _secret = curve.load_or_create_server_keys(monitors[0].config.parent / "data")
+    shutil.copytree(monitors[0].config.parent / "data", monitors[1].config.parent / "data")
+    bot_public, bot_secret = zmq.curve_keypair()
+    keys = f"  curve: {{enabled: true, authorized_keys: {{'{bot_public.decode()}': [b1]}}}}\n"
+    for m in monitors:
+        m.config.write_text(m.config.read_text().replace("collector:\n", "collector:\n" + keys, 1))
+    return {
+        "curve_public_key": bot_public,
+        "curve_secret_key": bot_secret,
+        "monitor_public_key": server_public,
+    }
+
+
 def _firing_in(monitor: MonitorProcess, rule: str) -> bool:
     """The monitor's own alert of ``rule`` is firing (it has decided, and enqueued, the notice)."""
     alerts = get_json(monitor.url + "/api/alerts")[1].get("active", [])
@@ -201,7 +222,7 @@ def test_either_monitor_or_either_alertmanager_can_die_and_each_alert_arrives_on
         MonitorProcess(tmp_path / name, connect_to=bot_endpoint, extra_yaml=_monitor_yaml(ams))
         for name in ("m1", "m2")
     ]
-    bot = BotPublisher("b1", bot_endpoint, bind=True, connect_timeout=0)
+    bot = BotPublisher("b1", bot_endpoint, bind=True, connect_timeout=0, **_shared_curve_keys(monitors))
     try:
         ams[0].start(ams[1].cluster_port)
         ams[1].start(ams[0].cluster_port)
