@@ -17,6 +17,7 @@ settings.yaml and resolved from the environment by the loader.
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated, Any
 
 import msgspec
@@ -82,6 +83,9 @@ class AlertsSettings(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
     watchdog: Watchdog = Watchdog()
     tick_s: Positive = 1.0  # periodic evaluation for time-based rules (stale, for, repeats)
     min_interval_s: NonNeg = 0.05  # at most ~20 evaluations/s however fast events arrive
+    #: This monitor's name (Alertmanager's ``monitor`` label); null = the host name.  The two
+    #: monitors of a highly available pair give the same name, so their alerts are one.
+    instance: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
 
     def __post_init__(self) -> None:
         names = set(self.channels)
@@ -93,6 +97,10 @@ class AlertsSettings(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
         rule_names = [r.name for r in self.rules]
         if len(rule_names) != len(set(rule_names)):
             raise ValueError("rules: names must be unique")
+
+    def monitor_name(self) -> str:
+        """``instance``, or the host name when it is not set."""
+        return self.instance or socket.gethostname()
 
     def route(self, severity: str) -> Route:
         """The route of a severity; a missing severity is dashboard-only."""

@@ -43,6 +43,7 @@ from alerts.restart_checks import RestartChecks, position
 from alerts.rules import Evaluation, RuleSet, identity
 from alerts.silences import DEFAULT_MAX_DURATION_S, SilenceOutcome
 from alerts.silencing import Silencing
+from alerts.state_refresh import StateRefresh
 from alerts.states import FIRING, Alert, Notice
 from app.core.documents import MetricsDocument
 from common.logline import line
@@ -114,6 +115,7 @@ class Engine(RestartChecks, Silencing):
         self._init_verifying()
         self._init_silences(max_silence_s)
         self._lock = threading.RLock()
+        self.refresh = StateRefresh(outbox.load_ended_since)  # state re-sends to stateful channels
 
     def start(self, now: float) -> None:
         """The evaluator starts: events arriving from now on are this run's ("heard again")."""
@@ -163,6 +165,7 @@ class Engine(RestartChecks, Silencing):
                 moves.append((old, new))
             self._release(now, changed, notices)
             self._failover(now, changed, notices)
+            notices = self.refresh.notices(self.settings, self.alerts.values(), notices, now)
             n = self._commit(changed, notices, now)
             log_transitions(moves, notices)
             return n
@@ -339,7 +342,8 @@ class Engine(RestartChecks, Silencing):
     def payload(self, alert: Alert, kind: str, now: float) -> dict:
         """Everything a message needs, frozen at enqueue time, with a restart's facts for its resolve."""
         facts = notices_mod.restart_facts(alert, self.previous.last_alive, self.started_at)
-        return {**notices_mod.alert_payload(alert, kind, now, self.dashboard_url), **facts}
+        payload = notices_mod.alert_payload(alert, kind, now, self.dashboard_url)
+        return {**payload, **facts, "monitor": self.settings.monitor_name()}
 
     # ---- commands -------------------------------------------------------
     def ack(self, alert_id: str, by: str, now: float) -> bool:
@@ -374,6 +378,7 @@ class Engine(RestartChecks, Silencing):
                 self._track(old.key, old, new, changed)
                 notices += [(new, n) for n in ns]
                 moves.append((old, new))
+            notices = self.refresh.notices(self.settings, self.alerts.values(), notices, now)
             if changed or notices:
                 self._commit(changed, notices, now, by)
             log_transitions(moves, notices)
@@ -445,6 +450,8 @@ class Engine(RestartChecks, Silencing):
         return self._enqueue(n, now)
 
     def _enqueue(self, notification: Notification, now: float) -> str:
+        monitor = {"monitor": self.settings.monitor_name()}  # who sent it (Alertmanager's label)
+        notification = msgspec.structs.replace(notification, payload={**notification.payload, **monitor})
         with self._lock:
             self._write([], self.gate([notification], now), now)
             return notification.subject

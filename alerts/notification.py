@@ -29,6 +29,8 @@ KINDS: tuple[str, ...] = get_args(Kind)
 #: The event of a test notification (the row's ``kind`` column, the history's state).
 TEST_EVENT = "test"
 TEST_SUMMARY = "test alert: if you read this, this channel works"
+#: The event of a state re-send to a stateful channel (alerts/state_refresh.py): says nothing new.
+REFRESH_EVENT = "refresh"
 
 
 class ReportLine(msgspec.Struct, frozen=True):

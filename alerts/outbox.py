@@ -27,6 +27,7 @@ from typing import Any
 from alerts import alert_store
 from alerts.alert_store import AlertStore, Memory
 from alerts.catalog import urgent_first
+from alerts.notification import REFRESH_EVENT
 from alerts.read_model import DeliveryCounts, DeliveryRow
 from alerts.rows import HeldRow, NewRow, Row
 from alerts.silence_store import SilenceStore
@@ -278,8 +279,12 @@ class Outbox:
         return self._rows(f"{where} ORDER BY id", tuple(v for _, v in terms))
 
     def latest_notifications(self, limit: int) -> list[DeliveryRow]:
-        """The newest ``limit`` rows, newest first (the dashboard's delivery history)."""
-        return self._rows("1=1 ORDER BY id DESC LIMIT ?", (limit,))
+        """The newest ``limit`` rows, newest first (the dashboard's delivery history).
+
+        Without the state re-sends to stateful channels (``refresh``, every minute per alert):
+        the history lists what was said, and a re-send says nothing new.
+        """
+        return self._rows("kind != ? ORDER BY id DESC LIMIT ?", (REFRESH_EVENT, limit))
 
     def notifications_of(self, alert_id: str) -> list[DeliveryRow]:
         """Every row of one alert (or test), oldest first: a Test Alert's per-channel results."""
@@ -334,6 +339,7 @@ class Outbox:
         with self._tx() as db:
             alert_store.prune_ended(db, keep)
             old = 0 if now is None or retention_s is None else _prune_older(db, now - retention_s)
+            old += 0 if now is None else _prune_refreshes(db, now)
             return (
                 old
                 + db.execute(
@@ -341,6 +347,21 @@ class Outbox:
                     " (SELECT alert_id FROM alerts)"
                 ).rowcount
             )
+
+
+#: A delivered state re-send is kept this long, even of an open alert: it says nothing new.
+REFRESH_KEEP_S = 3600.0
+
+
+def _prune_refreshes(db: sqlite3.Connection, now: float) -> int:
+    """Delete the state re-sends delivered more than :data:`REFRESH_KEEP_S` ago; rows deleted.
+
+    An alert firing for a week re-sent every minute to two peers would otherwise keep 20,000 rows.
+    """
+    return db.execute(
+        "DELETE FROM notifications WHERE kind=? AND status='sent' AND sent_at < ?",
+        (REFRESH_EVENT, now - REFRESH_KEEP_S),
+    ).rowcount
 
 
 def _prune_older(db: sqlite3.Connection, cutoff: float) -> int:

@@ -136,6 +136,9 @@ class ChannelType:
     settings: type[ChannelSettings]
     channel: Callable[[str, Any, str], BaseChannel]  # (name, settings, dashboard_url) -> channel
     form: tuple[FormField, ...] = ()
+    #: The service keeps state, not events: the engine re-sends each alert's state to it
+    #: (alerts/state_refresh.py) and makes no repeat or escalation of its own for it.
+    stateful: bool = False
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Union
 
-from alerts.channels import email, slack, sms, telegram, webhook
+from alerts.channels import alertmanager, apprise, email, slack, sms, telegram, webhook
 from alerts.channels.base import BaseChannel, ChannelType
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ TYPES: dict[str, ChannelType] = {
         telegram.TYPE,
         sms.TYPE,
         webhook.TYPE,
+        alertmanager.TYPE,
+        apprise.TYPE,
     )
 }
 

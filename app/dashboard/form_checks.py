@@ -27,6 +27,10 @@ CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})\Z")
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z", re.IGNORECASE)
 
 
+#: An Apprise URL (``json://host/path``, ``discord://id/token``): any scheme, no spaces.
+APPRISE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S+\Z", re.IGNORECASE)
+
+
 HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,253}\Z")
 
 
@@ -156,6 +160,7 @@ _CHECKS = {
     "url": _one(URL, "an http(s):// URL"),
     "url?": _one(URL, "an http(s):// URL"),  # as "url": an empty value is always accepted
     "urls": _listed(URL, "an http(s):// URL"),
+    "appriseurls": _listed(APPRISE_URL, "an Apprise URL such as json://host/path"),
     "e164": _one(E164, "a phone number in E.164 format, e.g. +14155550123"),
     "e164s": _listed(E164, "a phone number in E.164 format, e.g. +14155550123"),
     "chatids": _listed(CHAT_ID, "a Telegram chat id (a number such as -1001234567890, or @channel)"),

@@ -144,6 +144,7 @@ def _route_fields(doc: Mapping, names: tuple[str, ...]) -> list[Field]:
         route = get_path(doc, ["alerts", "routes", sev]) or {}
         steps = route.get("escalate") or []
         first = steps[0] if steps else {}
+        note = _stateful_note(doc, list(route.get("channels") or []))
         out += [
             Field(
                 f"route.{sev}.channels",
@@ -154,13 +155,13 @@ def _route_fields(doc: Mapping, names: tuple[str, ...]) -> list[Field]:
             ),
             Field(
                 f"route.{sev}.repeat",
-                "repeat every (s, empty = never)",
+                f"repeat every (s, empty = never{note})",
                 "posopt",
                 num_text(route.get("repeat_interval_s", DEFAULT_REPEAT[sev])),
             ),
             Field(
                 f"route.{sev}.escalate_after",
-                "escalate after (s, empty = never)",
+                f"escalate after (s, empty = never{note})",
                 "nonnegopt",
                 num_text(first.get("after_s")),
             ),
@@ -173,6 +174,13 @@ def _route_fields(doc: Mapping, names: tuple[str, ...]) -> list[Field]:
             ),
         ]
     return out
+
+
+def _stateful_note(doc: Mapping, channels: list[str]) -> str:
+    """On a route to a stateful service (Alertmanager), repeats and escalation are that service's job."""
+    kinds = {str((get_path(doc, ["alerts", "channels", c]) or {}).get("type", c)) for c in channels}
+    named = sorted(d.label for k in kinds if (d := registry.TYPES.get(k)) is not None and d.stateful)
+    return f"; {', '.join(named)} repeats and escalates by itself" if named else ""
 
 
 def _channel_fields(doc: Mapping, resolved: Mapping, name: str, kind: str) -> list[Field]:

@@ -24,6 +24,7 @@ SAMPLES: dict[str, Any] = {
     "url": "https://hooks.example.org/T000/B000",
     "url?": "https://api.example.org",
     "urls": ["https://example.org/hook"],
+    "appriseurls": ["json://example.org/hook"],
     "e164": "+15550000001",
     "e164s": ["+15550000002"],
     "chatids": [42],

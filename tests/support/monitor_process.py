@@ -34,14 +34,17 @@ class MonitorProcess:
         refresh_s: float = 1.0,
         extra_yaml: str = "",
         extra_args: tuple[str, ...] = (),
+        connect_to: str | None = None,
     ) -> None:
+        """``connect_to``: a bot's bound endpoint to connect to (``mode: connect``) instead of binding."""
         self.port, self.zmq_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.zmq = f"tcp://127.0.0.1:{self.zmq_port}"
         self.config = tmp / "settings.yaml"
         self.config.write_text(
             f"collector:\n  stale_after_s: {stale_after_s}\n"
-            f"dashboard:\n  push_interval_ms: {push_interval_ms}\n  ws_send_buffer_kb: {send_buffer_kb}\n"
+            + (f"  endpoints: [{{url: '{connect_to}', mode: connect}}]\n" if connect_to else "")
+            + f"dashboard:\n  push_interval_ms: {push_interval_ms}\n  ws_send_buffer_kb: {send_buffer_kb}\n"
             f"  refresh_s: {refresh_s}\n"
             f"storage:\n  data_dir: {tmp / 'data'}\n"
             "logging:\n  level: WARNING\n" + extra_yaml,
@@ -49,6 +52,7 @@ class MonitorProcess:
         )
         self.log = tmp / "monitor.log"
         self.extra_args = extra_args
+        self.connect_to = connect_to
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> MonitorProcess:
@@ -60,8 +64,7 @@ class MonitorProcess:
             str(self.config),
             "--port",
             str(self.port),
-            "--zmq",
-            f"tcp://127.0.0.1:{self.zmq_port}",
+            *(() if self.connect_to else ("--zmq", f"tcp://127.0.0.1:{self.zmq_port}")),
             *self.extra_args,
         ]
         env = dict(os.environ, PYTHONPATH=str(ROOT))

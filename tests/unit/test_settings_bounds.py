@@ -139,6 +139,11 @@ BOUNDS: list[Bound] = [
     for kind in CHANNELS
     for field in ("timeout_s", "rate_per_s")
 ]
+#: How often Alertmanager is told the state of a firing alert.
+BOUNDS += [
+    _b("AlertmanagerSettings", "alerts.channels.c.resend_s", "ge", 0.999, 1),
+    _b("AlertmanagerSettings", "alerts.channels.c.resend_s", "le", 3600.001, 3600),
+]
 #: The long form's ``for`` of every built-in threshold (its value in the middle of its range).
 BOUNDS += [
     _b(
