@@ -366,3 +366,18 @@ def test_without_a_report_channel_nothing_is_queued(rig) -> None:
     sched.reports.settings = msgspec.convert({"daily": {"channels": []}}, rep.ReportsSettings)
     assert sched.reports.send_daily(rig.clock()) is False
     assert not svc.report_queued(rep.report_key(rig.clock(), ZoneInfo(NY)))
+
+
+def test_a_report_of_many_bots_fits_one_telegram_message() -> None:
+    from alerts.channels import telegram
+    from alerts.notices import report as report_notice
+
+    store = StateStore(CoreConfig(), clock=lambda: 1.7e9)
+    for i in range(80):
+        store.apply(_bot_fill(f"bot-{i:02d}-with-a-long-name", 1.7e9))
+    body = rep.build(store.metrics(), rep.AlertCounts(), "Daily report 2024-03-09")
+    p = dict(report_notice("report:daily:2024-03-09", body, ["c"], 1.7e9, "http://m.test").payload)
+    text = telegram.message([p], "http://m.test")
+    assert (
+        len(text) <= telegram.MAX_CHARS and "more lines" in text and "bot-00-with-a-long-name P&amp;L" in text
+    )
