@@ -160,17 +160,21 @@ def _total_line(cur: str, ms: list[BotMetrics]) -> ReportLine:
 
 
 def build(doc: MetricsDocument, counts: AlertCounts, title: str) -> Report:
-    """The report of a metrics document: per bot, totals per currency, the day's alerts."""
-    lines = [line for bot, m in doc.bots.items() for line in bot_lines(bot, m)]
-    if not doc.bots:
-        lines.append(ReportLine("Bots", "none seen yet"))
-    lines += total_lines(doc.bots)
+    """The report of a metrics document: totals per currency, the day's alerts, then each bot.
+
+    The totals come first, so a channel that shortens a long report (SMS, a chat's message
+    limit) keeps what matters most.
+    """
+    lines = total_lines(doc.bots)
     lines.append(
         ReportLine(
             "Alerts",
             f"fired {counts.fired} · acknowledged {counts.acknowledged} · silenced {counts.silenced}",
         )
     )
+    lines += [line for bot, m in doc.bots.items() for line in bot_lines(bot, m)]
+    if not doc.bots:
+        lines.append(ReportLine("Bots", "none seen yet"))
     return Report(title, tuple(lines))
 
 

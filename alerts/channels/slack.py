@@ -59,6 +59,21 @@ def _escape(text: str) -> str:
     return _FORMATTING.sub(_ZWSP + r"\1" + _ZWSP, text)
 
 
+def _sections(p: dict) -> list[str]:
+    """One notification's text in sections of at most SECTION_MAX, cut between whole lines.
+
+    An alert fits in one; a report of many bots takes several, none cut in the middle of a line.
+    """
+    texts = [f"{notification.icon(p)}*{_escape(notification.headline(p))}*"]
+    for x in notification.lines(p):
+        line = _escape(x)
+        if len(texts[-1]) + 1 + len(line) > SECTION_MAX:
+            texts.append(line[:SECTION_MAX])
+        else:
+            texts[-1] += "\n" + line
+    return texts
+
+
 def message(payloads: list[dict], dashboard_url: str) -> dict:
     """Slack Block Kit: one section per alert (<= 3000 chars each), <= 50 blocks."""
     ps = messages.ordered(payloads)
@@ -66,15 +81,15 @@ def message(payloads: list[dict], dashboard_url: str) -> dict:
     if len(ps) > 1:
         header = messages.trim(notification.subject(ps), 150)
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
-    room = MAX_BLOCKS - len(blocks) - 2
-    for p in ps[:room]:
-        icon = notification.icon(p)
-        body = f"{icon}*{_escape(notification.headline(p))}*\n" + "\n".join(
-            _escape(x) for x in notification.lines(p)
-        )
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:SECTION_MAX]}})
-    if len(ps) > room:
-        more = f"... and {len(ps) - room} more on the dashboard"
+    shown = 0
+    for p in ps:
+        texts = _sections(p)
+        if len(blocks) + len(texts) > MAX_BLOCKS - 2:  # room for "and N more" and the link
+            break
+        blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in texts]
+        shown += 1
+    if shown < len(ps):
+        more = f"... and {len(ps) - shown} more on the dashboard"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": more}})
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{dashboard_url}|Open the dashboard>"}]}

@@ -61,8 +61,20 @@ class TelegramSettings(
 def _block(p: dict) -> str:
     icon = notification.icon(p)
     head = html.escape(notification.headline(p), quote=False)
-    facts = "\n".join(html.escape(x, quote=False) for x in notification.lines(p))
-    return f"{icon}<b>{head}</b>\n{facts}"
+    return f"{icon}<b>{head}</b>\n" + "\n".join(_fitting(p, MAX_CHARS - 200 - len(head)))
+
+
+def _fitting(p: dict, room: int) -> list[str]:
+    """The detail lines, escaped, whole, as many as fit in ``room`` (a report of many bots is long)."""
+    lines = [html.escape(x, quote=False) for x in notification.lines(p)]
+    kept: list[str] = []
+    for x in lines:
+        room -= len(x) + 1
+        if room < 0:
+            kept.append(f"... and {len(lines) - len(kept)} more lines")
+            break
+        kept.append(x)
+    return kept
 
 
 def message(payloads: list[dict], dashboard_url: str) -> str:

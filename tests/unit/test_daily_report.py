@@ -306,9 +306,10 @@ def test_every_channel_renders_a_report_without_severity_icon_and_escapes_bot_na
     assert "&lt;b&gt;x&lt;/b&gt;" in slack_text
     assert "&lt;b&gt;x&lt;/b&gt;" in email.message([p], "http://m.test")[2]
     text = sms.message([p], "http://m.test")
-    assert text.startswith("REPORT monitor: Daily report 2024-03-09 | ") and len(text) <= sms.MAX_CHARS
+    assert text.startswith("REPORT monitor: Daily report 2024-03-09 | Total (no currency): realized")
+    assert len(text) <= sms.MAX_CHARS
     hook = webhook.body(p, "k", "http://m.test")
-    assert hook["kind"] == "report" and hook["lines"][0].startswith("<b>x</b>* P&L: realized")
+    assert hook["kind"] == "report" and hook["lines"][2].startswith("<b>x</b>* P&L: realized")
 
 
 def _doc_of_bot(bot: str):
@@ -366,3 +367,24 @@ def test_without_a_report_channel_nothing_is_queued(rig) -> None:
     sched.reports.settings = msgspec.convert({"daily": {"channels": []}}, rep.ReportsSettings)
     assert sched.reports.send_daily(rig.clock()) is False
     assert not svc.report_queued(rep.report_key(rig.clock(), ZoneInfo(NY)))
+
+
+def test_a_report_of_many_bots_fits_one_telegram_message_and_slack_sections() -> None:
+    from alerts import notification
+    from alerts.channels import slack, telegram
+    from alerts.notices import report as report_notice
+
+    store = StateStore(CoreConfig(), clock=lambda: 1.7e9)
+    for i in range(80):
+        store.apply(_bot_fill(f"bot-{i:02d}-with-a-long-name", 1.7e9))
+    body = rep.build(store.metrics(), rep.AlertCounts(), "Daily report 2024-03-09")
+    p = dict(report_notice("report:daily:2024-03-09", body, ["c"], 1.7e9, "http://m.test").payload)
+    text = telegram.message([p], "http://m.test")
+    assert len(text) <= telegram.MAX_CHARS and "more lines" in text
+    assert "bot-00-with-a-long-name P&amp;L" in text
+    assert "Alerts: fired 0" in text  # the totals and the alerts come first: never the ones cut
+    blocks = slack.message([p], "http://m.test")["blocks"]
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert len(sections) > 1 and all(len(t) <= slack.SECTION_MAX for t in sections)
+    lines = [x for t in sections for x in t.split("\n")][1:]  # after the headline: every line, whole
+    assert lines == [slack._escape(x) for x in notification.lines(p)]
