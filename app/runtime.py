@@ -116,6 +116,18 @@ def _guard(flask_app: Flask, settings: Settings) -> web_guard.WebGuard:
     )
 
 
+def _alerts(settings: Settings, hub: Hub, clock: Callable[[], float]) -> AlertService:
+    """The alert service over the restored hub (its store opened, nothing evaluated until start)."""
+    return AlertService(
+        hub,
+        settings.alerts,
+        settings.storage,
+        dashboard_url=settings.dashboard_url,
+        stale_after_s=settings.collector.stale_after_s,
+        clock=clock,
+    )
+
+
 class Monitor:
     """The whole monitor in one process; ``start()`` then serve ``flask_app``.
 
@@ -143,14 +155,7 @@ class Monitor:
         self.collector = _collector(settings, self.hub, endpoints)
         self.flask_app = Flask("app")
         self.web_guard = _guard(self.flask_app, settings)  # before any route: it answers for all of them
-        self.alerts = AlertService(
-            self.hub,
-            settings.alerts,
-            settings.storage,
-            dashboard_url=settings.dashboard_url,
-            stale_after_s=settings.collector.stale_after_s,
-            clock=clock,
-        )
+        self.alerts = _alerts(settings, self.hub, clock)
         # the alerts' bots are caught up too, with the state's: a bot may have open alerts only
         self.collector.collector.catch_up_also(a.bot for a in self.alerts.active())
         self.listen_info = {"zmq": [str(e) for e in endpoints], "http": settings.dashboard_url}

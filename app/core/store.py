@@ -356,9 +356,8 @@ class StateStore:
     def apply(self, event: Event, arrival: float | None = None) -> bool:
         """Apply one valid event; False (and counted) if a bound of ``limits`` refuses it.
 
-        ``arrival`` is the wall-clock receive time (the collector passes one per
-        batch); it only feeds liveness.  This is the ingest hot path, hence the
-        inlined sequence and day bookkeeping.
+        ``arrival`` is the wall-clock receive time (the collector passes one per batch); it only
+        feeds liveness.  This is the ingest hot path, hence the inlined sequence and day bookkeeping.
         """
         s = self.bots.get(event.bot)
         refused = refusal(self.config.limits, self.bots, s, event)
