@@ -40,7 +40,7 @@ from alerts.held import HeldStore
 from alerts.notification import Notification, Report
 from alerts.outbox import NewRow, Outbox
 from alerts.restart_checks import RestartChecks, position
-from alerts.rules import Evaluation, RuleSet, identity
+from alerts.rules import Evaluation, Observation, RuleSet, identity
 from alerts.silences import DEFAULT_MAX_DURATION_S, SilenceOutcome
 from alerts.silencing import Silencing
 from alerts.state_refresh import StateRefresh
@@ -91,8 +91,7 @@ class Engine(RestartChecks, Silencing):
         """``restored_bots``: the bots the store holds before any event of this run arrived (what the
         restore brought back); without it, those the first evaluation sees."""
         self.outbox, self.settings, self.dests_of = outbox, settings, dests_of
-        self.dashboard_url = dashboard_url
-        self.stale_after_s = stale_after_s
+        self.dashboard_url, self.stale_after_s = dashboard_url, stale_after_s
         self.held = held or HeldStore()  # what the store could not write, while it fails
         self.new_id = new_id or (lambda: uuid.uuid4().hex[:16])
         self.alerts: dict[str, Alert] = {a.key: a for a in outbox.load_active()}
@@ -146,20 +145,7 @@ class Engine(RestartChecks, Silencing):
             moves: list[tuple[Alert | None, Alert | None]] = []
             for key in (set(active) | set(self.alerts)) - self.verifying:
                 old = self.alerts.get(key)
-                obs = active.get(key)
-                if obs is None and old is not None and old.bot not in ev.bots:
-                    new, ns = self._unknown_bot(key, old, now)
-                else:
-                    because = self._because(key, old)
-                    ends = obs is None and old is not None and old.status == FIRING
-                    words = self.rules.all_clear(old.rule, old.bot, old.labels, metrics) if ends else None
-                    new, ns = states.step(old, obs, now, self.settings.route, self.new_id, because, words)
-                    self._settle(key, obs, old, heard, now)
-                if new is not None and new.status == FIRING:
-                    new, more = states.due(new, now, repeat=not self._unconfirmed(key, now))
-                    ns += more
-                if new is not None and _material(new) != _material(old):
-                    new = states.with_evidence(new, position(metrics, new.bot))
+                new, ns = self._next(key, old, active.get(key), ev, metrics, heard, now)
                 self._track(key, old, new, changed)
                 notices += [(new, n) for n in ns]
                 moves.append((old, new))
@@ -169,6 +155,32 @@ class Engine(RestartChecks, Silencing):
             n = self._commit(changed, notices, now)
             log_transitions(moves, notices)
             return n
+
+    def _next(
+        self,
+        key: str,
+        old: Alert | None,
+        obs: Observation | None,
+        ev: Evaluation,
+        metrics: MetricsDocument,
+        heard: frozenset[str],
+        now: float,
+    ) -> tuple[Alert | None, list[Notice]]:
+        """One alert's next state and its notices: its step, then its repeats due, then its evidence."""
+        if obs is None and old is not None and old.bot not in ev.bots:
+            new, ns = self._unknown_bot(key, old, now)
+        else:
+            because = self._because(key, old)
+            ends = obs is None and old is not None and old.status == FIRING
+            words = self.rules.all_clear(old.rule, old.bot, old.labels, metrics) if ends else None
+            new, ns = states.step(old, obs, now, self.settings.route, self.new_id, because, words)
+            self._settle(key, obs, old, heard, now)
+        if new is not None and new.status == FIRING:
+            new, more = states.due(new, now, repeat=not self._unconfirmed(key, now))
+            ns += more
+        if new is not None and _material(new) != _material(old):
+            new = states.with_evidence(new, position(metrics, new.bot))
+        return new, ns
 
     def _drop_forgotten(self, ev: Evaluation) -> None:
         """A document read before a bot was forgotten must not raise its alerts again."""

@@ -144,8 +144,7 @@ class Monitor:
         accept_empty_state: bool = False,
     ) -> None:
         self.settings = settings
-        self.started_at = clock()
-        self.clock = clock
+        self.started_at, self.clock = clock(), clock
         # The state is restored before anything can read it or write to it: no socket is open
         # yet and no alert is evaluated until start() (docs/architecture.md, Durability).
         self.journal, self.hub = _restore(settings, clock, accept_empty_state)
