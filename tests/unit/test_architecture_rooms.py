@@ -16,7 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("app", "alerts", "collectors", "common")
 #: Folders whose modules a section of their own lists, by file name.
-FOLDER_ROOMS = {"app/dashboard": "### The dashboard's rooms", "alerts/channels": "### The channel types"}
+FOLDER_ROOMS = {
+    "app/dashboard": "### The dashboard's rooms",
+    "alerts/channels": "### The channel types",
+    "app/telegram": "### The Telegram front end",
+}
 
 
 def _rows(doc: str, title: str) -> list[str]:
