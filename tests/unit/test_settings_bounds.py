@@ -144,6 +144,12 @@ BOUNDS += [
     _b("AlertmanagerSettings", "alerts.channels.c.resend_s", "ge", 0.999, 1),
     _b("AlertmanagerSettings", "alerts.channels.c.resend_s", "le", 3600.001, 3600),
 ]
+#: Who may command the monitor from Telegram (user ids), and how old a command may be.
+BOUNDS += [
+    _b("TelegramSettings", "alerts.channels.c.operators[0]", "gt", 0, 1),
+    _b("TelegramSettings", "alerts.channels.c.max_update_age_s", "gt", 0, 0.001),
+    _b("TelegramSettings", "alerts.channels.c.max_update_age_s", "le", 86400.001, 86400),
+]
 #: The long form's ``for`` of every built-in threshold (its value in the middle of its range).
 BOUNDS += [
     _b(
@@ -177,10 +183,16 @@ def _put(doc: dict[str, Any], dotted: str, value: Any) -> None:
     node: Any = doc
     parts = dotted.replace("[0]", ".0").split(".")
     for part, nxt in zip(parts, [*parts[1:], None], strict=True):
-        if nxt is None:
-            node[int(part) if isinstance(node, list) else part] = value
+        if nxt is None and isinstance(node, list):
+            node[int(part) :] = [value]  # a list the case makes holds only this item
+        elif nxt is None:
+            node[part] = value
         else:
-            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+            node = (
+                node[int(part)]
+                if isinstance(node, list)
+                else node.setdefault(part, [] if nxt.isdigit() else {})
+            )
 
 
 @pytest.mark.parametrize("bound", BOUNDS, ids=lambda b: f"{b.key}-{b.kind}")
@@ -233,7 +245,9 @@ def _from_catalog() -> set[tuple[str, str, str]]:
 
 def test_every_declared_bound_has_a_case() -> None:
     declared = _declared(mi.type_info(Settings), "Settings", "", frozenset())
-    covered = {(b.owner, b.key.rsplit(".", 1)[1], b.kind) for b in BOUNDS} | _from_catalog()
+    covered = {
+        (b.owner, b.key.rsplit(".", 1)[1].removesuffix("[0]"), b.kind) for b in BOUNDS
+    } | _from_catalog()
     assert declared - covered == set(), "bounds without a case in BOUNDS"
     assert covered - declared == set(), "cases for bounds that no longer exist"
 
