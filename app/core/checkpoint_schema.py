@@ -170,6 +170,7 @@ class BotSchema(msgspec.Struct, kw_only=True):
     largest_loss_today: float | Unset | None = UNSET
     lost_before_today: int | Unset = UNSET
     stale_today_s: float | Unset = UNSET
+    rejected_by_reason: dict[str, int] | Unset = UNSET
 
 
 class StateSchema(msgspec.Struct, kw_only=True):

@@ -132,6 +132,7 @@ _TOUCHED_BY: dict[str, frozenset[type]] = {
     "latency": frozenset({Latency}),
     "errors": frozenset({Error}),
     "apis": frozenset({Health}),
+    "rejected_by_reason": frozenset(),  # replaced on each reject, never changed in place: shared
 }
 
 

@@ -89,10 +89,21 @@ class EventCounts(_Doc, frozen=True, kw_only=True):
     """
 
     received: Annotated[int, counter("Events of the bot applied to its state.")]
-    rejected: Annotated[int, counter("Messages of the bot the collector refused.")]
+    #: At /metrics as the sum over reasons of ``events_rejected{bot,reason}`` (one family, so a
+    #: ``sum by (bot)`` counts each reject once).
+    rejected: Annotated[int, msgspec.Meta(description="Messages of the bot the collector refused.")]
     lost: Annotated[int, counter("Events missing from the bot's sequence that it could no longer provide.")]
     seq_resets: Annotated[int, counter("Times the bot's sequence started over (a new run).")]
     recovered: Annotated[int, counter("Events applied from a replay after a gap.")] = 0
+    #: ``rejected`` split by reason (``collectors.events.REASONS``): the values sum to it.
+    rejected_by_reason: Annotated[
+        dict[str, int],
+        counter(
+            "Messages of the bot the collector refused, by reason.",
+            name="events_rejected",
+            key_label="reason",
+        ),
+    ] = {}
     #: The bot's run the newest applied event belongs to (null while unknown).
     run: str | None = None
     #: Seq of the newest event applied in that run (null before the first): with ``run``, the

@@ -74,6 +74,10 @@ class BotState:
     lost_before_today = 0
     #: stale seconds of the day up to the last arrival (the ongoing stretch is added per read)
     stale_today_s = 0.0
+    #: the bot's rejects per reason (``collectors.events.REASONS``, a closed set); a class default
+    #: (older checkpoints lack it) that is replaced on each reject, never changed in place, so
+    #: sharing it (this default, containment's copies, the documents) is safe
+    rejected_by_reason: dict[str, int] = {}
 
     def __init__(self, bot: str, config: CoreConfig) -> None:
         m = config.metrics
@@ -323,6 +327,8 @@ class StateStore:
         state = self.bots.get(bot) if bot else None
         if state is not None:
             state.rejected += 1
+            by_reason = state.rejected_by_reason
+            state.rejected_by_reason = {**by_reason, reason: by_reason.get(reason, 0) + 1}
             if seq is not None:
                 state.track_seq(seq)
         self.version += 1

@@ -149,6 +149,7 @@ def test_rejected_event_keeps_seq_tracking_exact(ingest: Ingest) -> None:
         "lost": 0,
         "seq_resets": 0,
         "recovered": 0,
+        "rejected_by_reason": {"invalid_field": 1},
         "run": pub.run,
         "last_seq": 2,
     }

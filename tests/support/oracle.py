@@ -614,3 +614,24 @@ def compare_positions(actual: list[dict], ref: RefBot) -> list[str]:
             if not _close(p.get(k), v):
                 problems.append(f"position {sym}.{k}: store {p.get(k)!r} != oracle {v!r}")
     return problems
+
+
+# ========================================================================== rejects
+def reference_rejects(items: list) -> dict[str, dict]:
+    """Each bot's refused messages, in total and per reason, the obvious way (docs/metrics.md).
+
+    ``items`` are what the store applies in order: events, and rejects (anything with a
+    ``reason``).  A reject counts for its bot once the monitor holds state for that bot, i.e.
+    after one of its events was applied; before (a message naming no bot, an unknown bot, one
+    over the cap) it counts for the whole collector only.
+    """
+    bots: dict[str, dict] = {}
+    for item in items:
+        reason = getattr(item, "reason", None)
+        if reason is None:
+            bots.setdefault(item.bot, {"rejected": 0, "rejected_by_reason": {}})
+        elif item.bot in bots:
+            counts = bots[item.bot]
+            counts["rejected"] += 1
+            counts["rejected_by_reason"][reason] = counts["rejected_by_reason"].get(reason, 0) + 1
+    return bots

@@ -122,6 +122,17 @@ def test_seq_zero_is_an_announced_restart_not_a_reset() -> None:
     assert (events["seq_resets"], events["lost"]) == (0, 0)
 
 
+def test_a_bots_rejects_are_split_by_reason_from_its_first_event_on() -> None:
+    store = _store(FakeClock())
+    store.reject("invalid_field", "before the bot's first event", bot="b", seq=0)  # no state yet
+    store.apply(Heartbeat(v=1, bot="b", seq=1, ts=MIDNIGHT))
+    for seq, reason in ((2, "invalid_field"), (3, "non_finite"), (4, "invalid_field")):
+        store.reject(reason, "refused", bot="b", seq=seq)
+    events = _bot(store)["events"]
+    assert events["rejected_by_reason"] == {"invalid_field": 2, "non_finite": 1}
+    assert (events["rejected"], events["lost"]) == (3, 0)  # each reject used its seq
+
+
 def test_a_snapshot_with_the_same_qty_but_another_average_price_is_a_mismatch() -> None:
     store = _store(FakeClock())
     store.apply(_fill(0, "buy", 2.0, 100.0))

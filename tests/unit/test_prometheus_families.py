@@ -32,7 +32,7 @@ REQUIRED = {
     "botmonitor_position_quantity": ("bot", "symbol"),
     "botmonitor_unrealized_pnl": ("bot", "symbol"),
     "botmonitor_events_received": ("bot",),
-    "botmonitor_events_rejected": ("bot",),
+    "botmonitor_events_rejected": ("bot", "reason"),
     "botmonitor_events_lost": ("bot",),
     "botmonitor_last_event_age_seconds": ("bot",),
     "botmonitor_kill_switch_triggered": ("bot",),
