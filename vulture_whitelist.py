@@ -11,6 +11,7 @@ reason: anything else vulture reports is dead code, to be deleted.
 win_rate
 snapshot_batch
 last_snapshot_at
+peak_equity  # the fleet totals' sum of peaks (alerts read its drawdown)
 
 # Attributes a library reads after we set them.
 curve_secretkey, curve_publickey, curve_serverkey, curve_server, zap_domain, linger  # zmq options

@@ -28,6 +28,7 @@ from app.core.accounting import Book, RoundTrip
 from app.core.accounting import Position as BookPosition
 from app.core.config import CoreConfig
 from app.core.documents import ErrorEntry, RejectEntry, RoundTripEntry
+from app.core.safety import SafetyState
 from app.core.series import EquitySeries
 from app.core.store import RECENT_ROUND_TRIPS, BotState
 from app.core.windows import ErrorLog, LatencyWindow, _Samples
@@ -163,6 +164,7 @@ class BotSchema(msgspec.Struct, kw_only=True):
     symbols: list[str] | Unset = UNSET
     circuit_breaker: str | Unset | None = UNSET
     kill_switch: str | Unset | None = UNSET
+    safety: SafetyState | Unset = UNSET
 
 
 class StateSchema(msgspec.Struct, kw_only=True):
