@@ -90,8 +90,10 @@ class SafetyRules:
 
     def _orders_open(self, doc: BotMetrics) -> Found | None:
         s, limit = doc.safety, self.cfg.orders_open_after_stop_s
-        since = s.since_kill_switch_s
-        if since is None or since < limit or not s.open_orders_after_kill:
+        if s.since_kill_switch_s is None:
+            return None
+        since = s.since_kill_switch_s + _silent(doc)
+        if since < limit or not s.open_orders_after_kill:
             return None
         n = s.open_orders_after_kill
         listed = ", ".join(s.open_order_ids) + (", ..." if n > len(s.open_order_ids) else "")
@@ -103,8 +105,9 @@ class SafetyRules:
 
     def _protection(self, doc: BotMetrics) -> Found | None:
         limit = self.drawdown_limit
-        if limit is None or not doc.drawdown > limit or doc.health.kill_switch == "triggered":
-            return None
+        switch = doc.health.kill_switch
+        if limit is None or not doc.drawdown > limit or switch in (None, "triggered"):
+            return None  # a bot that never reported a kill switch has no protection of its own to check
         text = (
             f"drawdown {doc.drawdown:.2%} > limit {limit:.2%} on the monitor's own equity (unrealized P&L"
             f" included) and no kill switch within {messages.duration(self.cfg.grace_s)}: the bot's own"
@@ -114,7 +117,7 @@ class SafetyRules:
 
     def _runaway(self, doc: BotMetrics) -> Found | None:
         s, limit = doc.safety, self.cfg.max_orders_per_min
-        resent = s.since_duplicate_s is not None and s.since_duplicate_s < DUPLICATE_HOLD_S
+        resent = s.since_duplicate_s is not None and s.since_duplicate_s + _silent(doc) < DUPLICATE_HOLD_S
         if s.orders_per_min <= limit and not resent:
             return None
         parts = []
@@ -125,8 +128,8 @@ class SafetyRules:
         return _found("runaway_orders", "runaway loop: " + "; ".join(parts), s.orders_per_min, limit, ">")
 
     def _stale_marks(self, doc: BotMetrics) -> Found | None:
-        limit = self.cfg.mark_stale_after_s
-        stale = sorted((a, sym) for sym, a in doc.safety.mark_age_s.items() if a > limit)
+        limit, silent = self.cfg.mark_stale_after_s, _silent(doc)
+        stale = sorted((a + silent, sym) for sym, a in doc.safety.mark_age_s.items() if a + silent > limit)
         if not stale:
             return None
         shown = ", ".join(f"{sym} {messages.duration(a)}" for a, sym in reversed(stale[-_LISTED:]))
@@ -213,6 +216,11 @@ def _fleet_name(rule: catalog.ThresholdRule) -> str:
 
 def _money(currency: str) -> str | None:
     return None if currency == NO_CURRENCY else currency
+
+
+def _silent(doc: BotMetrics) -> float:
+    """Wall-clock time since the bot's newest event: a bot silent after its stop does not stop the clocks."""
+    return doc.last_event_age_s or 0.0
 
 
 def breach_words(b: StopBreach) -> str:

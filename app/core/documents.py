@@ -130,7 +130,8 @@ class BookDisagreement(_Doc, frozen=True, kw_only=True):
 class SafetyMetrics(_Doc, frozen=True, kw_only=True):
     """What the bot does, checked against what it says (docs/alerts.md, "Safety invariants").
 
-    Ages and "since" figures are event time plus the wall-clock age of the bot's last event.
+    Ages and "since" figures are event time, up to the bot's newest event; the wall-clock time since
+    then is ``last_event_age_s`` (the safety rules add it).
     """
 
     #: what stopped the bot (kill switch triggered, breaker open); null while it trades

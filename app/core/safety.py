@@ -8,8 +8,8 @@ events are applied, the facts the safety rules need (alerts/safety_rules.py judg
 them against the settings), so a rule fires at the first evaluation after the event
 that broke an invariant.
 
-Time is the events' own ``ts`` (a replay gives the same facts); the wall-clock age
-of the bot's last event is added when a document is read (:func:`aged`).  Memory is
+Time is the events' own ``ts``, so a replay gives the same facts; the rules add the
+wall-clock age of the bot's last event (``last_event_age_s``) to every "since".  Memory is
 bounded: the newest :data:`MAX_BREACHES` breaches, :data:`MAX_NEW_IDS` recent order
 ids, one bucket per second of the last minute, one mark time per symbol the bot
 holds (the symbol cap, ``limits.max_symbols``, bounds those).
@@ -199,28 +199,6 @@ def safety_metrics(
         oldest_mark_age_s=max(ages.values(), default=None),
         book_disagreements=state.disagreeing,
         disagreements=list(state.disagreements),
-    )
-
-
-def aged(doc: SafetyMetrics, age: float | None) -> SafetyMetrics:
-    """The document read ``age`` seconds after the bot's last event: every "since" grows by it.
-
-    A bot that falls silent after its kill switch must not freeze the clock of the
-    cancel check, nor a mark that stopped coming look fresh.
-    """
-    if not age:
-        return doc
-
-    def plus(x: float | None) -> float | None:
-        return None if x is None else x + age
-
-    return msgspec.structs.replace(
-        doc,
-        since_stop_s=plus(doc.since_stop_s),
-        since_kill_switch_s=plus(doc.since_kill_switch_s),
-        since_duplicate_s=plus(doc.since_duplicate_s),
-        mark_age_s={sym: a + age for sym, a in doc.mark_age_s.items()},
-        oldest_mark_age_s=plus(doc.oldest_mark_age_s),
     )
 
 

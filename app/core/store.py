@@ -35,7 +35,7 @@ from app.core.documents import (
     StateDocument,
 )
 from app.core.forget import ForgetBot
-from app.core.safety import SafetyState, aged
+from app.core.safety import SafetyState
 from app.core.series import DayClock, EquitySeries
 from app.core.windows import ErrorLog, LatencyWindow
 from collectors.events import Event, Fill, Order, OrderBody
@@ -400,12 +400,7 @@ class StateStore:
         for name, doc in cached.bots.items():
             arrival = self.bots[name].last_arrival
             age = None if arrival is None else max(0.0, now - arrival)
-            bots[name] = replace(
-                doc,
-                last_event_age_s=age,
-                stale=age is None or age > stale_after,
-                safety=aged(doc.safety, age),
-            )
+            bots[name] = replace(doc, last_event_age_s=age, stale=age is None or age > stale_after)
         collector = replace(cached.collector, rate_per_s=self._rate(now))
         return MetricsDocument(bots=bots, total=cached.total, collector=collector, fleet=cached.fleet)
 

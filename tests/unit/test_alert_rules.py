@@ -29,10 +29,7 @@ def test_thresholds_fire_only_when_crossed_and_null_disables():
     quiet = rs.evaluate(metrics_doc({"b": bot(latency_ms={"p95": 200.0}, daily_pnl=-100, drawdown=0.1)}), 0)
     assert quiet.active == {}
     hot = rs.evaluate(metrics_doc({"b": bot(latency_ms={"p95": 350.0}, daily_pnl=-101, drawdown=0.2)}), 0)
-    thresholds = sorted(
-        o.rule for o in hot.active.values() if o.rule != "protection_missed"
-    )  # no kill switch
-    assert thresholds == ["max_drawdown", "max_latency_ms", "min_daily_pnl"]
+    assert sorted(o.rule for o in hot.active.values()) == ["max_drawdown", "max_latency_ms", "min_daily_pnl"]
     lat = hot.active["max_latency_ms|b"]
     assert (lat.value, lat.threshold, lat.severity) == (350.0, 200, "warning")
     assert lat.summary == "latency p95 350 ms > limit 200 ms"

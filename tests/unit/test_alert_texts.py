@@ -97,7 +97,8 @@ def _fleet(**over: Any) -> MetricsDocument:
     return msgspec.structs.replace(_doc(), fleet={"USD": totals})
 
 
-#: The safety invariants and the fleet limits (alerts/safety_rules.py).
+#: The safety invariants and the fleet limits (alerts/safety_rules.py); their clocks add the 1 s
+#: since the quiet bot's last event (last_event_age_s).
 SAFETY_CASES: dict[str, Case] = {
     "trading_after_stop": Case(
         "trading_after_stop|b1",
@@ -113,7 +114,7 @@ SAFETY_CASES: dict[str, Case] = {
         lambda: _doc(
             safety={
                 **_STOPPED,
-                "since_kill_switch_s": 45.0,
+                "since_kill_switch_s": 44.0,
                 "open_orders_after_kill": 2,
                 "open_order_ids": ["o-1", "o-2"],
             }
@@ -124,7 +125,7 @@ SAFETY_CASES: dict[str, Case] = {
     ),
     "protection_missed": Case(
         "protection_missed|b1",
-        lambda: _doc(drawdown=0.124),
+        lambda: _doc(drawdown=0.124, health={"kill_switch": "armed"}),
         "drawdown 12.40% > limit 10.00% on the monitor's own equity (unrealized P&L included) and no"
         " kill switch within 2.0 s: the bot's own protection did not act",
         lambda: _doc(drawdown=0.124, health={"kill_switch": "triggered"}),
@@ -144,7 +145,7 @@ SAFETY_CASES: dict[str, Case] = {
     ),
     "stale_mark": Case(
         "stale_mark|b1",
-        lambda: _doc(safety={"mark_age_s": {"BTC-USD": 75.0, "ETH-USD": 3.0}}),
+        lambda: _doc(safety={"mark_age_s": {"BTC-USD": 74.0, "ETH-USD": 3.0}}),
         "no price for an open position (limit 1 min 00 s): BTC-USD 1 min 15 s;"
         " its unrealized P&L and the equity figures that use it are stale",
         lambda: _doc(safety={"mark_age_s": {"BTC-USD": 2.0}}),

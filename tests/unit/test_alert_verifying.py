@@ -83,7 +83,6 @@ def _cfg() -> object:
         channels={"hook": HOOK, "hook2": HOOK},
         routes={"critical": route, "warning": route},
         events={"stale": False},
-        safety={"protection_missed": False},  # no kill switch behind the drawdown: not what is tested here
     )
 
 

@@ -221,6 +221,8 @@ def test_drawdown_without_the_bots_kill_switch_waits_the_grace_then_says_protect
     s.mark(1, BTC_USD=85.0)  # unrealized -1,500 on 10,000: 15 %
     cfg = settings(events={"stale": False})
     rules = RuleSet(cfg, stale_after_s=1e9)
+    assert "protection_missed|b" not in rules.evaluate(s.store.metrics(), s.wall).active  # no switch known
+    s.health(1, kill="armed")  # the bot has a protection of its own
     obs = rules.evaluate(s.store.metrics(), s.wall).active["protection_missed|b"]
     assert obs.for_s == 2.0 and "protection did not act" in obs.summary and "15.00%" in obs.summary
     s.health(2, kill="triggered")
