@@ -24,6 +24,7 @@ from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult, HistoryEn
 from alerts.snapshot import AlertSnapshot
 from alerts.states import active_order
 from app.dashboard import fmt
+from app.dashboard.safety_view import fleet_rows, safety_rows
 from app.dashboard.view_input import ALL as ALL_BOTS
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,7 @@ def rules_rows(settings: Any, stale_after_s: float, metrics: Any) -> list[list[s
                 _current(bots, path, unit) if path else "—",
             ]
         )
-    return rows
+    return rows + safety_rows(settings, bots) + fleet_rows(settings, metrics)
 
 
 def _threshold_row(rule: catalog.ThresholdRule, thresholds: Any, bots: dict) -> list[str]:

@@ -74,7 +74,12 @@ class TradingScene:
     """The monitor and the three bots; ``start()`` publishes the scene, ``stop()`` ends it."""
 
     def __init__(self, tmp: Path) -> None:
-        self.monitor = MonitorProcess(tmp, stale_after_s=600.0, extra_yaml="alerts:\n  tick_s: 0.2\n")
+        # the drawdown breach is the one critical alert: alpha-bot's kill switch, armed and never
+        # triggered, would add "protection did not act" (docs/alerts.md, Safety invariants)
+        safety = "  safety: {protection_missed: false}\n"
+        self.monitor = MonitorProcess(
+            tmp, stale_after_s=600.0, extra_yaml="alerts:\n  tick_s: 0.2\n" + safety
+        )
         self.bots: dict[str, BotPublisher] = {}
 
     def start(self) -> TradingScene:
