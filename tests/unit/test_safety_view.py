@@ -76,3 +76,29 @@ def test_the_rules_table_lists_the_safety_rules_and_fleet_limits_with_their_valu
         "on",
     ]
     assert rows["All bots max exposure"][4] == "off"
+
+
+def test_the_form_saves_the_safety_numbers_and_fleet_limits_and_refuses_what_the_file_would() -> None:
+    from app.dashboard.form_parse import parse
+    from app.settings import SettingsError, validate
+
+    out = parse(
+        {"safety.grace_s": "5", "fleet.min_daily_pnl": "-500", "safety.trading_after_stop": False}, {}
+    )
+    assert sorted(out.changes) == [
+        (("alerts", "fleet", "min_daily_pnl"), -500),
+        (("alerts", "safety", "grace_s"), 5),
+        (("alerts", "safety", "trading_after_stop"), False),
+    ]
+    assert (
+        parse({"safety.grace_s": "2", "fleet.max_exposure": ""}, {}).changes == []
+    )  # the defaults: no change
+    bad = parse({"safety.max_orders_per_min": "0"}, {})
+    reason = safety_catalog.SAFETY_LIMITS[3].range.reason
+    assert bad.errors == {"safety.max_orders_per_min": reason} and bad.changes == []
+    try:  # the settings file refuses the same value
+        validate({"alerts": {"safety": {"max_orders_per_min": 0}}}, "settings.yaml")
+    except SettingsError as err:
+        assert err.key == "alerts.safety.max_orders_per_min"
+    else:
+        raise AssertionError("a file with max_orders_per_min 0 was accepted")
