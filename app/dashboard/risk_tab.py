@@ -8,7 +8,7 @@ from app.core.documents import BotMetrics
 from app.dashboard import fmt
 from app.dashboard.across_bots import age_note, worst_drawdown
 from app.dashboard.money import Money
-from app.dashboard.safety_view import stale_note
+from app.dashboard.safety_view import fleet_cards, stale_note
 from app.dashboard.view_input import ALL, ViewInput
 
 
@@ -40,6 +40,7 @@ def risk_cards(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> list[list[str]
         ["Unrealized P&L", *unrealized, ""],
         ["Fees", total("fees", fmt.fee)[0], "neutral", ""],
         *_drawdown_cards(per_bot, inp.view == ALL),
+        *(fleet_cards(inp.metrics) if inp.view == ALL else ()),
         ["Exposure gross", total("exposure_gross")[0], "neutral", ""],
         ["Exposure net", total("exposure_net", fmt.signed)[0], "neutral", ""],
         _leverage_card(per_bot, one, money),

@@ -105,3 +105,13 @@ def _at(m: BotMetrics, path: list[str]) -> str:
 
 def _on(on: bool) -> str:
     return "on" if on else "off"
+
+
+def fleet_cards(metrics: MetricsDocument) -> list[list[str]]:
+    """The All bots view's card of the fleet drawdown, per currency (what ``alerts.fleet`` checks)."""
+    fleet = metrics.fleet
+    if not fleet:
+        return []
+    text = " · ".join(f"{cur} {fmt.drawdown(t.drawdown)}" for cur, t in fleet.items())
+    tone = "neg" if any(t.drawdown > 0 for t in fleet.values()) else "neutral"
+    return [["All bots drawdown", text, tone, "summed equity below the sum of the bots' peaks"]]

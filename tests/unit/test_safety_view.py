@@ -57,6 +57,8 @@ def test_a_position_at_a_stale_mark_shows_the_marks_age_and_the_equity_cards_say
         notes["Equity"].startswith("1 stale mark inside") and notes["Unrealized P&L"] == "1 stale mark inside"
     )
     assert "stale" not in notes["Fees"]
+    cards = {card[0]: card[1] for card in risk_cards(inp, dict(m.bots))}
+    assert cards["All bots drawdown"] == "(none) 0.00%"  # the fleet's drawdown, per currency
 
 
 def test_the_rules_table_lists_the_safety_rules_and_fleet_limits_with_their_values() -> None:
