@@ -11,6 +11,8 @@ reason: anything else vulture reports is dead code, to be deleted.
 win_rate
 snapshot_batch
 last_snapshot_at
+peak_equity  # the fleet totals' sum of peaks (alerts read its drawdown)
+since_stop_s, oldest_mark_age_s  # safety metrics for custom rules (alerts.rules) and the API
 
 # Attributes a library reads after we set them.
 curve_secretkey, curve_publickey, curve_serverkey, curve_server, zap_domain, linger  # zmq options

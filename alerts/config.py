@@ -28,12 +28,14 @@ from alerts.rule_settings import (
     _S,
     Escalation,
     EventRules,
+    FleetLimits,
     Name,
     NonNeg,
     Op,
     Positive,
     Route,
     Rule,
+    SafetySettings,
     Threshold,
     Thresholds,
     ThresholdValue,
@@ -77,6 +79,8 @@ class AlertsSettings(_S, frozen=True, kw_only=True, forbid_unknown_fields=True):
     thresholds: Thresholds = Thresholds()
     events: EventRules = EventRules()
     rules: list[Rule] = []
+    safety: SafetySettings = SafetySettings()  # what a bot does against what it says (alerts/safety_rules.py)
+    fleet: FleetLimits = FleetLimits()  # limits on the "All bots" totals, per currency
     routes: dict[Severity, Route] = msgspec.field(default_factory=default_routes)
     channels: dict[Name, ChannelConfig] = {}  # type: ignore[valid-type]
     delivery: Delivery = Delivery()

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from alerts import safety_catalog
 from alerts.catalog import MONITOR, SEVERITIES, title, urgent_first
 from app.core import present
 
@@ -160,7 +161,9 @@ def back_within(
 
 # ---- notifications --------------------------------------------------------------------------------
 def scope(bot: object) -> str:
-    """The bot an alert is about, or ``monitor`` for the monitor's own conditions."""
+    """The bot an alert is about; ``monitor`` for the monitor's own conditions, ``all bots`` the fleet's."""
+    if bot == safety_catalog.FLEET_SCOPE:
+        return "all bots"
     return MONITOR_NAME if bot == MONITOR else str(bot)
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from alerts import catalog
+from alerts import catalog, safety_catalog
 from alerts.catalog import SEVERITIES, Severity
 from collectors.events import ID_PATTERN, BotId
 
@@ -116,3 +116,40 @@ def default_routes() -> dict[str, Route]:
         "warning": Route(repeat_interval_s=3600.0),
         "info": Route(),
     }
+
+
+def _limit(limit: safety_catalog.SafetyLimit) -> object:
+    value = Annotated[float, msgspec.Meta(**limit.range.bounds())]
+    return value if limit.default is not None else value | None
+
+
+#: The safety invariants (``alerts.safety``): one switch per row of ``alerts.safety_catalog.SAFETY``
+#: (all on by default) and the numbers they read, one per row of ``SAFETY_LIMITS``.
+SafetySettings = msgspec.defstruct(
+    "SafetySettings",
+    [(r.name, bool, r.default) for r in safety_catalog.SAFETY]
+    + [(x.name, _limit(x), x.default) for x in safety_catalog.SAFETY_LIMITS],
+    bases=(_S,),
+    module=__name__,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+)
+
+
+def _fleet_limit(rule: catalog.ThresholdRule) -> object:
+    """One limit for every currency, or one per currency code (``{USD: -500, EUR: -450}``); null = off."""
+    value = Annotated[float, msgspec.Meta(**rule.range.bounds())]
+    return value | dict[Annotated[str, msgspec.Meta(min_length=1, max_length=16)], value] | None
+
+
+#: Limits on the "All bots" totals per currency (``alerts.fleet``), one per row of ``safety_catalog.FLEET``.
+FleetLimits = msgspec.defstruct(
+    "FleetLimits",
+    [(r.name, _fleet_limit(r), r.default) for r in safety_catalog.FLEET],
+    bases=(_S,),
+    module=__name__,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+)

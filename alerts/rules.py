@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from alerts import catalog, messages
+from alerts import catalog, messages, safety_catalog
 from alerts.metric_paths import lookup
 from alerts.metric_paths import metric_problem as metric_problem  # settings import it from here
+from alerts.safety_rules import SafetyRules
 from alerts.thresholds import OPS, Check, comparable, compile_checks
 from app.core.documents import BotMetrics, ErrorEntry, MetricsDocument, PersistenceStatus
 
@@ -78,6 +79,7 @@ class RuleSet:
         self.events = settings.events
         self.stale_after_s = stale_after_s
         self.checks = compile_checks(settings)
+        self.safety = SafetyRules(settings)  # the safety invariants and fleet limits (alerts/safety_rules.py)
         # counter memory: (rule, bot) -> (last value seen, time it last moved)
         self._counters: dict[tuple[str, str], tuple[Any, float | None]] = {}
         self._dirty: set[tuple[str, str]] = set()  # entries changed since the last take_memory()
@@ -121,7 +123,7 @@ class RuleSet:
         for ev in catalog.EVENTS:
             if getattr(self.events, ev.name):
                 names.update(ev.rule_names)
-        return frozenset(names)
+        return frozenset(names | self.safety.rule_names())
 
     def evaluate(self, metrics: MetricsDocument, now: float) -> Evaluation:
         bots = metrics.bots
@@ -139,6 +141,11 @@ class RuleSet:
             seen |= {catalog.MONITOR}
             for obs in self._monitor(metrics.persistence):
                 out[obs.key] = obs
+        if self.safety.fleet_on:  # the "All bots" totals are a scope of their own
+            seen |= {safety_catalog.FLEET_SCOPE}
+            for found in self.safety.observe_fleet(metrics.fleet):
+                obs = Observation(bot=safety_catalog.FLEET_SCOPE, **found)
+                out[obs.key] = obs
         self._seed = None  # seeding is for the first evaluation after an old file was opened
         if len(self._before) > 2 * len(bots):  # bounded: only bots still in the document
             self._before = {k: v for k, v in self._before.items() if k[1] in bots}
@@ -154,6 +161,8 @@ class RuleSet:
         """
         if bot == catalog.MONITOR:
             return self._monitor_clear(rule)
+        if bot == safety_catalog.FLEET_SCOPE:
+            return self.safety.fleet_clear(rule, dict(labels), metrics.fleet)
         doc = metrics.bots.get(bot)
         if doc is None:
             return None
@@ -162,7 +171,7 @@ class RuleSet:
             now = lookup(doc, check.path)
             current = now if comparable(now, check.value) else None
             return messages.back_within(check.name, current, check.op, check.value, check.unit, doc.currency)
-        return self._event_clear(rule, doc, dict(labels))
+        return self._event_clear(rule, doc, dict(labels)) or self.safety.all_clear(rule, doc)
 
     def _monitor_clear(self, rule: str) -> str | None:
         if rule == "too_many_bots":
@@ -249,6 +258,8 @@ class RuleSet:
                 if obs:
                     yield obs
         yield from self._events(bot, doc, now)
+        for found in self.safety.observe(doc):
+            yield Observation(bot=bot, **found)
 
     def _events(self, bot: str, doc: BotMetrics, now: float) -> Iterable[Observation]:
         ev = self.events

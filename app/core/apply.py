@@ -77,14 +77,18 @@ def _account(store: StateStore, s: BotState, ev: Account) -> None:
 
 
 def _fill(store: StateStore, s: BotState, ev: Fill) -> None:
+    held = s.book.positions.get(ev.symbol)
+    s.safety.on_fill(ev.ts, ev.fill_id, ev.side, ev.qty, ev.symbol, 0.0 if held is None else held.qty)
     outcome = s.book.fill(ev.symbol, ev.side, ev.qty, ev.price, ev.fee, ev.ts)
     if s.book.positions[ev.symbol].qty == 0:  # flat: nothing left to value, drop it
         del s.book.positions[ev.symbol]
         s.marks.pop(ev.symbol, None)
         s.symbols.discard(ev.symbol)
+        s.safety.forget_symbol(ev.symbol)
     else:
         s.marks[ev.symbol] = ev.price
         s.symbols.add(ev.symbol)
+        s.safety.on_prices(ev.ts, (ev.symbol,))
     s.recent_fills.appendleft((ev, outcome.realized))
     if ev.ts >= s.day_start:
         s.fills_today += 1
@@ -110,12 +114,15 @@ def _count_trip(s: BotState, trip: RoundTrip) -> None:
 def _mark(store: StateStore, s: BotState, ev: Mark) -> None:
     s.marks.update(ev.prices)
     s.symbols.update(ev.prices)
+    s.safety.on_prices(ev.ts, ev.prices)
     _point(s, ev.ts)
 
 
 def _order(store: StateStore, s: BotState, ev: Order | OrderBody, ts: float | None = None) -> None:
     """Keep an open order, drop a closed one; every change is logged for containment to undo."""
     orders, undo, oid = s.open_orders, store._orders_undo, ev.order_id
+    if ts is None and ev.status == "new":  # an order event (a snapshot's orders pass their ts)
+        s.safety.on_new_order(ev.ts, oid, ev.side, ev.qty, ev.symbol)  # type: ignore[union-attr]
     if ev.status in OPEN_ORDER_STATUSES:
         if oid not in orders and len(orders) >= s.max_open_orders:
             undo.append((s.bot, *orders.popitem(last=False), True))  # bounded: evict the oldest
@@ -134,10 +141,12 @@ def _health(store: StateStore, s: BotState, ev: Health) -> None:
         s.circuit_breaker = ev.circuit_breaker
     if ev.kill_switch is not None:
         s.kill_switch = ev.kill_switch
+    s.safety.on_health(ev.ts, s.kill_switch, s.circuit_breaker)
 
 
 def _snapshot(store: StateStore, s: BotState, ev: Snapshot) -> None:
     positions = [(p.symbol, p.qty, p.avg_price) for p in ev.positions]
+    s.safety.on_snapshot(ev.ts, s.book.positions, positions)
     s.position_mismatches += s.book.replace(positions, ev.ts)
     s.symbols = set(s.marks) | set(s.book.positions)
     store._orders_undo.append((s.bot, REPLACED, None, False))

@@ -28,6 +28,7 @@ from app.core.documents import (
     Totals,
     copied,
 )
+from app.core.safety import fleet_totals, safety_metrics
 from collectors.events import Fill, Order, OrderBody
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def metrics_document(
         return sum(getattr(b, field) or 0.0 for b in docs.values())  # a bot without equity yet adds 0
 
     totals = Totals(**{field: total(field) for field in Totals.__struct_fields__})
-    return MetricsDocument(bots=docs, total=totals, collector=collector)
+    return MetricsDocument(bots=docs, total=totals, collector=collector, fleet=fleet_totals(bots, docs))
 
 
 def bot_metrics(s: BotState, m: MetricsSettings) -> BotMetrics:
@@ -80,6 +81,7 @@ def bot_metrics(s: BotState, m: MetricsSettings) -> BotMetrics:
         ),
         last_event_age_s=None,  # liveness is filled in per read, see StateStore.metrics()
         stale=True,
+        safety=safety_metrics(s.safety, s.now, s.open_orders, s.book.open_positions()),
         **_trade_stats(s),
         **_exposure(s, equity),
         **_day(s),

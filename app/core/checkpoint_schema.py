@@ -28,6 +28,7 @@ from app.core.accounting import Book, RoundTrip
 from app.core.accounting import Position as BookPosition
 from app.core.config import CoreConfig
 from app.core.documents import ErrorEntry, RejectEntry, RoundTripEntry
+from app.core.safety import SafetyState
 from app.core.series import EquitySeries
 from app.core.store import RECENT_ROUND_TRIPS, BotState
 from app.core.windows import ErrorLog, LatencyWindow, _Samples
@@ -171,6 +172,7 @@ class BotSchema(msgspec.Struct, kw_only=True):
     lost_before_today: int | Unset = UNSET
     stale_today_s: float | Unset = UNSET
     rejected_by_reason: dict[str, int] | Unset = UNSET
+    safety: SafetyState | Unset = UNSET
 
 
 class StateSchema(msgspec.Struct, kw_only=True):

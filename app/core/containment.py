@@ -22,7 +22,7 @@ from app.core.accounting import Book
 from app.core.accounting import Position as BookPosition
 from app.core.series import EquitySeries
 from app.core.windows import _Samples
-from collectors.events import TOPIC_OF, Error, Fill, Health, Latency, Mark, Snapshot
+from collectors.events import TOPIC_OF, Error, Fill, Health, Latency, Mark, Order, Snapshot
 
 if TYPE_CHECKING:
     from app.core.store import BotState
@@ -133,6 +133,7 @@ _TOUCHED_BY: dict[str, frozenset[type]] = {
     "errors": frozenset({Error}),
     "apis": frozenset({Health}),
     "rejected_by_reason": frozenset(),  # replaced on each reject, never changed in place: shared
+    "safety": frozenset({Fill, Mark, Order, Health, Snapshot}),
 }
 
 

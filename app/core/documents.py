@@ -122,6 +122,54 @@ class BotHealth(_Doc, frozen=True, kw_only=True):
     ]
 
 
+class StopBreach(_Doc, frozen=True, kw_only=True):
+    """An order or fill that added risk after the bot reported itself stopped."""
+
+    kind: Literal["order", "fill"]
+    id: str  # the order id (an order) or the fill id (a fill)
+    side: Side
+    qty: float
+    symbol: str
+    ts: float
+    after_s: float  # event time since the stop
+
+
+class BookDisagreement(_Doc, frozen=True, kw_only=True):
+    """A symbol on which the bot's newest snapshot disagreed with the monitor's accounting."""
+
+    symbol: str
+    monitor_qty: float
+    bot_qty: float
+
+
+class SafetyMetrics(_Doc, frozen=True, kw_only=True):
+    """What the bot does, checked against what it says (docs/alerts.md, "Safety invariants").
+
+    Ages and "since" figures are event time, up to the bot's newest event; the wall-clock time since
+    then is ``last_event_age_s`` (the safety rules add it).
+    """
+
+    #: what stopped the bot (kill switch triggered, breaker open); null while it trades
+    stopped_by: Literal["kill_switch", "circuit_breaker"] | None = None
+    since_stop_s: float | None = None
+    since_kill_switch_s: float | None = None
+    #: orders and fills that opened or increased a position since the stop (grace included)
+    new_risk_after_stop: int = 0
+    #: fills that reduced a position since the stop (allowed)
+    exits_after_stop: int = 0
+    breaches: list[StopBreach] = []  # newest first, the last 10
+    open_orders_after_kill: int = 0  # orders open now, while the kill switch is triggered
+    open_order_ids: list[str] = []  # the first 10 of them
+    orders_per_min: int = 0  # new orders in the last 60 s of event time
+    duplicate_orders: int = 0  # order ids re-sent as new
+    last_duplicate: str | None = None
+    since_duplicate_s: float | None = None
+    mark_age_s: dict[str, float] = {}  # per open position: time since its symbol's newest price
+    oldest_mark_age_s: float | None = None
+    book_disagreements: int = 0  # symbols the newest snapshot disagreed on
+    disagreements: list[BookDisagreement] = []  # the first 10 of them
+
+
 class BotMetrics(_Doc, frozen=True, kw_only=True):
     """Every metric of one bot (a custom alert rule's ``metric`` is a dotted path in here)."""
 
@@ -189,6 +237,8 @@ class BotMetrics(_Doc, frozen=True, kw_only=True):
     events_lost_today: int | None
     #: Seconds the bot was stale (no arrival for collector.stale_after_s) since the start of its day.
     stale_s_today: float | None
+    #: safety facts: what the bot does against what it says (stops, runaway orders, stale marks)
+    safety: SafetyMetrics
 
 
 class Totals(_Doc, frozen=True, kw_only=True):
@@ -201,6 +251,25 @@ class Totals(_Doc, frozen=True, kw_only=True):
     fees: float
     exposure_gross: float
     exposure_net: float
+
+
+#: The fleet key of the bots that name no currency (derived equity).
+NO_CURRENCY = "(none)"
+
+
+class FleetTotals(_Doc, frozen=True, kw_only=True):
+    """The "All bots" totals of the bots of one currency: what the fleet-wide limits check.
+
+    ``drawdown`` is the summed equity below the sum of the bots' peaks (each bot's peak of its
+    own curve): never less than the drawdown of the summed curve, equal when the bots peaked together.
+    """
+
+    bots: list[str]
+    equity: float
+    peak_equity: float
+    drawdown: float
+    daily_pnl: float
+    exposure_gross: float
 
 
 class CollectorFailure(_Doc, frozen=True, kw_only=True):
@@ -367,6 +436,8 @@ class MetricsDocument(_Doc, frozen=True, kw_only=True):
     bots: Annotated[dict[str, BotMetrics], labelled("Per bot, by id.", "bot", prefix="")]
     total: Totals
     collector: CollectorStatus
+    #: the "All bots" totals per currency (key: the bots' currency, NO_CURRENCY for those naming none)
+    fleet: dict[str, FleetTotals] = {}
     monitor: MonitorStatus | UnsetType = UNSET
     persistence: PersistenceStatus | UnsetType = UNSET
 

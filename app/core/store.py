@@ -36,6 +36,7 @@ from app.core.documents import (
     StateDocument,
 )
 from app.core.forget import ForgetBot
+from app.core.safety import SafetyState
 from app.core.series import DayClock, EquitySeries
 from app.core.windows import ErrorLog, LatencyWindow
 from collectors.events import Event, Fill, Order, OrderBody
@@ -112,12 +113,14 @@ class BotState:
         self.symbols: set[str] = set()
         self.circuit_breaker: str | None = None
         self.kill_switch: str | None = None
+        self.safety = SafetyState()  # what the bot does against what it says (app/core/safety.py)
 
     def __setstate__(self, state: dict) -> None:
         """A checkpoint from before the symbol count was kept: derive it."""
         self.__dict__.update(state)
         if "symbols" not in state:
             self.symbols = set(self.marks) | set(self.book.positions)
+        self.__dict__.setdefault("safety", SafetyState())  # kept since safety facts exist
 
     @staticmethod
     def _new_series(config: CoreConfig) -> EquitySeries:
@@ -143,6 +146,7 @@ class BotState:
         if self.run is not None:
             self.seq_resets += 1
             self.last_seq = -1
+            self.safety.restarted()
         self.run = run
 
     def unrealized(self) -> float:
@@ -427,7 +431,7 @@ class StateStore:
                 stale_s_today=(doc.stale_s_today or 0.0) + stale_now,
             )
         collector = replace(cached.collector, rate_per_s=self._rate(now))
-        return MetricsDocument(bots=bots, total=cached.total, collector=collector)
+        return MetricsDocument(bots=bots, total=cached.total, collector=collector, fleet=cached.fleet)
 
     def _rate(self, now: float) -> float:
         marks = [m for m in self._rate_marks if now - m[0] <= 5.0]

@@ -83,6 +83,7 @@ def install(
         listen_info=listen_info,
         alerts_status=alerts_status,
         extra_sections=tab.sections if tab else None,
+        mark_stale_after=(lambda: alerts.alert_settings().safety.mark_stale_after_s) if alerts else None,
     )
     app = _dash_app(server, settings)
     _mount_page(app, settings, tab, admin)

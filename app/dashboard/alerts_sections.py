@@ -26,6 +26,7 @@ from alerts.snapshot import AlertSnapshot
 from alerts.states import active_order
 from app.core.documents import BotMetrics, MetricsDocument
 from app.dashboard import fmt
+from app.dashboard.safety_view import fleet_rows, safety_rows
 from app.dashboard.view_input import ALL as ALL_BOTS
 
 log = logging.getLogger(__name__)
@@ -292,7 +293,7 @@ def rules_rows(
                 _current(bots, path, unit) if path else "—",
             ]
         )
-    return rows
+    return rows + safety_rows(settings, bots) + fleet_rows(settings, metrics)
 
 
 def _threshold_row(

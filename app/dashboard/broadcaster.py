@@ -243,8 +243,11 @@ class Broadcaster:
         listen_info: dict,
         alerts_status: Callable[[], AlertStatus] | None = None,
         extra_sections: Callable[[str, MetricsDocument], dict] | None = None,
+        mark_stale_after: Callable[[], float] | None = None,
     ) -> None:
         self.hub = hub
+        #: the stale-mark limit in force (alerts.safety.mark_stale_after_s), read at every tick
+        self.mark_stale_after = mark_stale_after
         #: the Alerts tab's sections of a view (same frames, same diffing), given the tick's metrics
         self.extra_sections = extra_sections
         self.settings = settings
@@ -353,6 +356,7 @@ class Broadcaster:
                 sharpe_min_returns=m.sharpe_min_returns,
                 sharpe_interval_s=m.sharpe_interval_s,
                 latency_window_s=m.latency_window_s,
+                mark_stale_after_s=self.mark_stale_after() if self.mark_stale_after else None,
             )
             delta, full = stream.tick(inp, extra)
             for slot in slots:

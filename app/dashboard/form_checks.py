@@ -13,7 +13,7 @@ import zoneinfo
 from functools import cache
 from typing import Any
 
-from alerts import catalog
+from alerts import catalog, safety_catalog
 
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+\Z")
 
@@ -168,4 +168,6 @@ _CHECKS = {
     "text": lambda t: (t or None, None),
     "tz": _timezone,
     **{threshold_kind(t): _in_range(t.range) for t in catalog.THRESHOLDS},
+    **{f"safety.{x.name}": _in_range(x.range) for x in safety_catalog.SAFETY_LIMITS},
+    **{f"fleet.{r.name}": _in_range(r.range) for r in safety_catalog.FLEET},
 }

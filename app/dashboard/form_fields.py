@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from alerts import catalog
+from alerts import catalog, safety_catalog
 from alerts.catalog import SEVERITIES, URGENT_FIRST
 from alerts.channels import registry
 from alerts.channels.base import ChannelType, FormField
@@ -113,6 +113,7 @@ def fields(doc: Mapping, resolved: Mapping | None) -> list[Field]:
                 options=SEVERITIES,
             )
         )
+    out += safety_fields(doc)
     names = tuple(channel_names(doc))
     out += _route_fields(doc, names)
     for name, kind in channel_names(doc).items():
@@ -135,6 +136,29 @@ def _threshold_fields(doc: Mapping) -> list[Field]:
             Field(f"thr.{name}.severity", "severity", "severity", sev, options=SEVERITIES),
             Field(f"thr.{name}.for", "for (s)", "nonneg", num_text(long.get("for", 0))),
         ]
+    return out
+
+
+def safety_fields(doc: Mapping) -> list[Field]:
+    """The safety rules' switches and numbers (``alerts.safety``) and the fleet limits (``alerts.fleet``).
+
+    A fleet limit the file gives per currency (a mapping) is not a field: the file keeps it as written.
+    """
+    safety = get_path(doc, ["alerts", "safety"]) or {}
+    out = [
+        Field(f"safety.{r.name}", f"{r.label} ({r.severity})", "switch", bool(safety.get(r.name, r.default)))
+        for r in safety_catalog.SAFETY
+    ]
+    out += [
+        Field(f"safety.{x.name}", x.label, f"safety.{x.name}", num_text(safety.get(x.name, x.default)))
+        for x in safety_catalog.SAFETY_LIMITS
+    ]
+    fleet = get_path(doc, ["alerts", "fleet"]) or {}
+    out += [
+        Field(f"fleet.{r.name}", r.label, f"fleet.{r.name}", num_text(fleet.get(r.name, r.default)))
+        for r in safety_catalog.FLEET
+        if not isinstance(fleet.get(r.name), Mapping)
+    ]
     return out
 
 

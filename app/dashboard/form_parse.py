@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerts import catalog
+from alerts import catalog, safety_catalog
 from alerts.catalog import URGENT_FIRST
 from alerts.channels import registry
 from app.dashboard.form_checks import check
@@ -67,9 +67,29 @@ def parse(values: Mapping[str, Any], doc: Mapping) -> Parsed:
         if f"rule.{i}.enabled" in parsed:
             _emit(out, doc, ("alerts", "rules", i, "enabled"), bool(parsed[f"rule.{i}.enabled"]), True)
             _emit(out, doc, ("alerts", "rules", i, "severity"), parsed[f"rule.{i}.severity"], "warning")
+    _safety(parsed, doc, out)
     if out.errors:
         out.changes, out.secrets, out.notes = [], {}, {}
     return out
+
+
+def _safety(parsed: dict, doc: Mapping, out: Parsed) -> None:
+    """The safety rules' switches and numbers, and the fleet limits (empty = off)."""
+    for r in safety_catalog.SAFETY:
+        if f"safety.{r.name}" in parsed:
+            _emit(out, doc, ("alerts", "safety", r.name), bool(parsed[f"safety.{r.name}"]), r.default)
+    for x in safety_catalog.SAFETY_LIMITS:
+        key = f"safety.{x.name}"
+        if key in parsed and key not in out.errors:
+            value = parsed[key]
+            if value is None and x.default is not None:
+                out.errors[key] = "enter a number"
+                continue
+            _emit(out, doc, ("alerts", "safety", x.name), value, x.default)
+    for r in safety_catalog.FLEET:
+        key = f"fleet.{r.name}"
+        if key in parsed and key not in out.errors:
+            _emit(out, doc, ("alerts", "fleet", r.name), parsed[key], r.default)
 
 
 def _emit(out: Parsed, doc: Mapping, path: tuple, value: Any, default: Any) -> None:

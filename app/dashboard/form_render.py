@@ -161,6 +161,12 @@ def render(doc: Mapping, resolved: Mapping | None, timezone_in_force: str | None
             ],
         ),
         _section("Event rules", [group([by[f"ev.{e.name}"] for e in catalog.EVENTS], width=4)]),
+        _section(
+            "Safety invariants", [group([f for k, f in by.items() if k.startswith("safety.")], width=4)]
+        ),
+        _section(
+            "All bots limits (per currency)", [group([f for k, f in by.items() if k.startswith("fleet.")])]
+        ),
     ]
     rules = [k for k in by if k.startswith("rule.") and k.endswith(".enabled")]
     if rules:

@@ -8,6 +8,7 @@ from app.core.documents import BotMetrics
 from app.dashboard import fmt
 from app.dashboard.across_bots import age_note, worst_drawdown
 from app.dashboard.money import Money
+from app.dashboard.safety_view import fleet_cards, stale_note
 from app.dashboard.view_input import ALL, ViewInput
 
 
@@ -39,6 +40,7 @@ def risk_cards(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> list[list[str]
         ["Unrealized P&L", *unrealized, ""],
         ["Fees", total("fees", fmt.fee)[0], "neutral", ""],
         *_drawdown_cards(per_bot, inp.view == ALL),
+        *(fleet_cards(inp.metrics) if inp.view == ALL else ()),
         ["Exposure gross", total("exposure_gross")[0], "neutral", ""],
         ["Exposure net", total("exposure_net", fmt.signed)[0], "neutral", ""],
         _leverage_card(per_bot, one, money),
@@ -49,7 +51,22 @@ def risk_cards(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> list[list[str]
         ["Closed trades", fmt.integer(trades), "neutral", ""],
         _latency_card(inp, per_bot),
     ]
-    return _mark_old(cards, fresh)
+    return _mark_old(_mark_stale_marks(cards, per_bot, inp), fresh)
+
+
+#: The cards whose figure includes the positions' values at their marks.
+_AT_MARKS = ("Equity", "Unrealized P&L", "Exposure gross", "Exposure net")
+
+
+def _mark_stale_marks(
+    cards: list[list[str]], per_bot: dict[str, BotMetrics], inp: ViewInput
+) -> list[list[str]]:
+    """An equity figure that includes a position valued at a stale mark says so."""
+    note = stale_note(per_bot, inp.mark_stale_after_s)
+    for card in cards if note else ():
+        if card[0] in _AT_MARKS:
+            card[3] = f"{note} · {card[3]}" if card[3] else note
+    return cards
 
 
 def _mark_old(cards: list[list[str]], fresh: str) -> list[list[str]]:

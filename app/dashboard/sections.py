@@ -57,7 +57,7 @@ def build_sections(
     builders: dict[str, Callable[[], Any]] = {
         "status": lambda: status_section(inp, per_bot),
         "bots": lambda: sorted(inp.metrics.bots),
-        "tb-positions": lambda: positions_table(inp.states, show_bot, money),
+        "tb-positions": lambda: positions_table(inp.states, show_bot, money, per_bot, inp.mark_stale_after_s),
         "tb-orders": lambda: orders_table(inp.states, show_bot, when),
         "tb-fills": lambda: fills_table(inp.states, show_bot, inp.fills_rows, when, money),
         "tb-trips": lambda: trips_table(inp.states, show_bot, when, money),

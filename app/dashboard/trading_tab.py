@@ -4,38 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.core.documents import BotMetrics, FillEntry, OpenOrder, StateDocument
+from app.core.documents import BotMetrics, FillEntry, OpenOrder, Position, StateDocument
 from app.dashboard import fmt
 from app.dashboard.money import Money
+from app.dashboard.safety_view import stale_marks
 from app.dashboard.tables import Cell, bot_head, bot_rows, newest_first, table, with_bot
 from app.dashboard.view_input import utc_now
 
 
-def positions_table(states: dict[str, StateDocument], show_bot: bool, money: Money | None = None) -> dict:
+def positions_table(
+    states: dict[str, StateDocument],
+    show_bot: bool,
+    money: Money | None = None,
+    per_bot: dict[str, BotMetrics] | None = None,
+    mark_stale_after_s: float | None = None,
+) -> dict:
+    """Open positions; one valued at a stale mark says so in its P&L, with the mark's age."""
     money = money or Money({})
-    rows = []
-    for bot, st in states.items():
-        for p in st.positions:
-            q, avg, upnl = p.qty, p.avg_price, p.unrealized_pnl
-            basis = abs(q) * avg if q and avg else None
-            rows.append(
-                with_bot(
-                    show_bot,
-                    bot,
-                    [
-                        p.symbol,
-                        ["long", "pos"] if (q or 0) > 0 else ["short", "neg"],
-                        fmt.qty(abs(q) if q is not None else None),
-                        fmt.price(avg, like=p.mark),
-                        fmt.price(p.mark),
-                        [money.cell(bot, fmt.signed(upnl)), fmt.tone(upnl)],
-                        [
-                            fmt.pct(upnl / basis if basis and upnl is not None else None, sign=True),
-                            fmt.tone(upnl),
-                        ],
-                    ],
-                )
-            )
+    stale = stale_marks(per_bot or {}, mark_stale_after_s)
+    rows = [
+        with_bot(
+            show_bot, bot, _position_row(p, money.cell(bot, fmt.signed(p.unrealized_pnl)), stale.get(bot, {}))
+        )
+        for bot, st in states.items()
+        for p in st.positions
+    ]
     return table(
         bot_head(
             show_bot, "Symbol", "Side", "Qty", "Avg entry", "Mark", money.head("Unrealized P&L"), "P&L %"
@@ -43,6 +36,22 @@ def positions_table(states: dict[str, StateDocument], show_bot: bool, money: Mon
         rows,
         "No open positions",
     )
+
+
+def _position_row(p: Position, pnl: str, stale: dict[str, float]) -> list:
+    """One position's cells; ``pnl`` is its unrealized P&L as the view words money."""
+    q, avg, upnl = p.qty, p.avg_price, p.unrealized_pnl
+    basis = abs(q) * avg if q and avg else None
+    old = stale.get(p.symbol)
+    return [
+        p.symbol,
+        ["long", "pos"] if (q or 0) > 0 else ["short", "neg"],
+        fmt.qty(abs(q) if q is not None else None),
+        fmt.price(avg, like=p.mark),
+        fmt.price(p.mark),
+        [pnl, fmt.tone(upnl)] if old is None else [f"{pnl} (stale: mark {fmt.age(old)} old)", "warn"],
+        [fmt.pct(upnl / basis if basis and upnl is not None else None, sign=True), fmt.tone(upnl)],
+    ]
 
 
 def orders_table(

@@ -41,6 +41,8 @@ class ViewInput:
     sharpe_interval_s: int = 60
     #: ``metrics.latency_window_s``: the latency card's window (the chart shows older samples too).
     latency_window_s: float = 300.0
+    #: ``alerts.safety.mark_stale_after_s``: a position valued at an older mark says so (None: the default).
+    mark_stale_after_s: float | None = None
 
     def when(self, ts: float | None) -> str:
         """An event time as the trader reads it (zone, and date when not today)."""

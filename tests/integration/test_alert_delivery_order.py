@@ -19,8 +19,13 @@ from tests.support.alerts import FakeClock, Feed, bodies, kinds, make_service, s
 
 
 def _hook_only(httpserver, **extra: Any):
-    """Every severity to one webhook; the stale rule off (these bots report when the test says)."""
+    """Every severity to one webhook; the stale rule off (these bots report when the test says).
+
+    The safety rules that a position or a snapshot raise besides the counter rules under test
+    (a mark that ages, a snapshot that disagrees) are off: they have tests of their own.
+    """
     extra.setdefault("events", {"stale": False})
+    extra.setdefault("safety", {"stale_mark": False, "book_disagrees": False})
     return settings(
         channels={"hook": webhook_channel(httpserver.url_for("/hook"))},
         routes={

@@ -82,6 +82,9 @@ def test_critical_alert_survives_sigkill_without_resend_or_false_resolve(hook, m
             "    critical: {channels: [hook], repeat_interval_s: 3600}\n"
             "    warning: {channels: []}\n"
             "    info: {channels: []}\n"
+            # the drawdown is the one critical alert here: the bot's armed kill switch would add
+            # "protection did not act" (docs/alerts.md, Safety invariants), not what is tested
+            "  safety: {protection_missed: false}\n"
         )
     ).start()
     with _Bot(mon.zmq) as bot:

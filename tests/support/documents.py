@@ -72,6 +72,7 @@ QUIET_BOT: dict[str, Any] = {
     "health": {"apis": {}, "circuit_breaker": None, "kill_switch": None},
     "last_event_age_s": 1.0,
     "stale": False,
+    "safety": {},
 }
 
 

@@ -74,7 +74,13 @@ class TradingScene:
     """The monitor and the three bots; ``start()`` publishes the scene, ``stop()`` ends it."""
 
     def __init__(self, tmp: Path) -> None:
-        self.monitor = MonitorProcess(tmp, stale_after_s=600.0, extra_yaml="alerts:\n  tick_s: 0.2\n")
+        # the scene's three alerts stay three: alpha-bot's kill switch, armed through its drawdown,
+        # would add "protection did not act", and a long test would see its marks age past a minute
+        # (docs/alerts.md, Safety invariants)
+        safety = "  safety: {protection_missed: false, mark_stale_after_s: 3600}\n"
+        self.monitor = MonitorProcess(
+            tmp, stale_after_s=600.0, extra_yaml="alerts:\n  tick_s: 0.2\n" + safety
+        )
         self.bots: dict[str, BotPublisher] = {}
 
     def start(self) -> TradingScene:

@@ -19,10 +19,10 @@ from typing import Any
 import msgspec
 import pytest
 
-from alerts import catalog, messages
+from alerts import catalog, messages, safety_catalog
 from alerts.channels import email, slack, sms, telegram
 from alerts.rules import RuleSet
-from app.core.documents import JournalStatus, MetricsDocument, PersistenceStatus
+from app.core.documents import FleetTotals, JournalStatus, MetricsDocument, PersistenceStatus
 from tests.support.alerts import settings
 from tests.support.documents import bot_metrics, metrics_doc
 
@@ -78,6 +78,116 @@ class Case:
 
 SUBMIT = {"count": 3, "avg": 300.0, "p50": 300.0, "p95": 400.0, "max": 420.0}
 CRIT = {"ts": T0, "component": "exchange", "severity": "critical", "message": "order book lost"}
+_BREACH = {
+    "kind": "order",
+    "id": "o-17",
+    "side": "buy",
+    "qty": 0.5,
+    "symbol": "BTC-USD",
+    "ts": T0,
+    "after_s": 3.2,
+}
+_STOPPED = {"stopped_by": "kill_switch", "since_stop_s": 3.2, "since_kill_switch_s": 3.2}
+_FLEET_USD = {"bots": ["b1"], "equity": 9000.0, "peak_equity": 10000.0, "drawdown": 0.1, "daily_pnl": -600.0}
+
+
+def _fleet(**over: Any) -> MetricsDocument:
+    """The "All bots" totals of USD, with ``over`` changed."""
+    totals = msgspec.convert({**_FLEET_USD, "exposure_gross": 1000.0, **over}, FleetTotals)
+    return msgspec.structs.replace(_doc(), fleet={"USD": totals})
+
+
+#: The safety invariants and the fleet limits (alerts/safety_rules.py); their clocks add the 1 s
+#: since the quiet bot's last event (last_event_age_s).
+SAFETY_CASES: dict[str, Case] = {
+    "trading_after_stop": Case(
+        "trading_after_stop|b1",
+        lambda: _doc(
+            safety={**_STOPPED, "new_risk_after_stop": 1, "exits_after_stop": 2, "breaches": [_BREACH]}
+        ),
+        "trading 3.2 s after kill switch TRIGGERED: BUY 0.5 BTC-USD, order o-17, 2 exits allowed",
+        lambda: _doc(),
+        "re-armed: trading is allowed again",
+    ),
+    "orders_open_after_kill": Case(
+        "orders_open_after_kill|b1",
+        lambda: _doc(
+            safety={
+                **_STOPPED,
+                "since_kill_switch_s": 44.0,
+                "open_orders_after_kill": 2,
+                "open_order_ids": ["o-1", "o-2"],
+            }
+        ),
+        "2 orders still open 45 s after kill switch TRIGGERED (limit 30 s): o-1, o-2",
+        lambda: _doc(safety={**_STOPPED, "since_kill_switch_s": 46.0}),
+        "no order open any more",
+    ),
+    "protection_missed": Case(
+        "protection_missed|b1",
+        lambda: _doc(drawdown=0.124, health={"kill_switch": "armed"}),
+        "drawdown 12.40% > limit 10.00% on the monitor's own equity (unrealized P&L included) and no"
+        " kill switch within 2.0 s: the bot's own protection did not act",
+        lambda: _doc(drawdown=0.124, health={"kill_switch": "triggered"}),
+        "kill switch TRIGGERED: the bot's protection acted",
+        cfg={
+            "events": {"kill_switch": False},
+            "thresholds": {"max_drawdown": None},
+            "safety": {"max_drawdown": 0.1},
+        },
+    ),
+    "runaway_orders": Case(
+        "runaway_orders|b1",
+        lambda: _doc(safety={"orders_per_min": 150}),
+        "runaway loop: 150 new orders in the last minute > limit 120",
+        lambda: _doc(safety={"orders_per_min": 30}),
+        "30 new orders in the last minute, no order re-sent",
+    ),
+    "stale_mark": Case(
+        "stale_mark|b1",
+        lambda: _doc(safety={"mark_age_s": {"BTC-USD": 74.0, "ETH-USD": 3.0}}),
+        "no price for an open position (limit 1 min 00 s): BTC-USD 1 min 15 s;"
+        " its unrealized P&L and the equity figures that use it are stale",
+        lambda: _doc(safety={"mark_age_s": {"BTC-USD": 2.0}}),
+        "every open position has a fresh price again",
+    ),
+    "book_disagrees": Case(
+        "book_disagrees|b1",
+        lambda: _doc(
+            safety={
+                "book_disagreements": 1,
+                "disagreements": [{"symbol": "BTC-USD", "monitor_qty": 1.0, "bot_qty": 0.75}],
+            }
+        ),
+        "snapshot disagrees with the fills on 1 symbol(s): BTC-USD monitor 1, bot 0.75",
+        lambda: _doc(),
+        "snapshot agrees with the fills again",
+    ),
+    "fleet_min_daily_pnl": Case(
+        f"fleet_min_daily_pnl|{safety_catalog.FLEET_SCOPE}|currency=USD",
+        lambda: _fleet(daily_pnl=-612.4),
+        "USD total daily P&L -612.40 USD < limit -500.00 USD",
+        lambda: _fleet(daily_pnl=-120.0),
+        "USD total daily P&L -120.00 USD back within limit -500.00 USD",
+        cfg={"fleet": {"min_daily_pnl": {"USD": -500}}},
+    ),
+    "fleet_max_drawdown": Case(
+        f"fleet_max_drawdown|{safety_catalog.FLEET_SCOPE}|currency=USD",
+        lambda: _fleet(drawdown=0.25),
+        "USD total drawdown 25.00% > limit 20.00%",
+        lambda: _fleet(drawdown=0.05),
+        "USD total drawdown 5.00% back within limit 20.00%",
+        cfg={"fleet": {"max_drawdown": 0.2}},
+    ),
+    "fleet_max_exposure": Case(
+        f"fleet_max_exposure|{safety_catalog.FLEET_SCOPE}|currency=USD",
+        lambda: _fleet(exposure_gross=900.0),
+        "USD total gross exposure 900.00 USD > limit 500.00 USD",
+        lambda: _fleet(exposure_gross=400.0),
+        "USD total gross exposure 400.00 USD back within limit 500.00 USD",
+        cfg={"fleet": {"max_exposure": 500}},
+    ),
+}
 CASES: dict[str, Case] = {
     "max_latency_ms": Case(
         "max_latency_ms|b1",
@@ -194,6 +304,7 @@ CASES: dict[str, Case] = {
         lambda: _monitor(),
         "state journal writing again",
     ),
+    **SAFETY_CASES,
 }
 
 
@@ -243,6 +354,9 @@ def _payload(obs: Any, kind: str, all_clear: str | None = None) -> dict[str, Any
 # ---- every rule of the catalog, firing and resolved ------------------------------------------
 def test_every_rule_of_the_catalog_has_a_text_case() -> None:
     rules = {t.name for t in catalog.THRESHOLDS} | {n for e in catalog.EVENTS for n in e.rule_names}
+    rules |= {r.name for r in safety_catalog.SAFETY} | {
+        safety_catalog.FLEET_PREFIX + r.name for r in safety_catalog.FLEET
+    }
     assert rules == set(CASES), "a rule without a text case: add it to CASES"
 
 
@@ -258,7 +372,7 @@ def test_a_rule_fires_and_resolves_with_its_fact_in_words(rule: str) -> None:
 def test_the_headlines_name_the_state_the_bot_and_the_fact_once(rule: str) -> None:
     case = CASES[rule]
     obs, all_clear, _ = _fire_and_clear(case)
-    who = "monitor" if obs.bot == catalog.MONITOR else "b1"
+    who = {catalog.MONITOR: "monitor", safety_catalog.FLEET_SCOPE: "all bots"}.get(obs.bot, "b1")
     sev = obs.severity.upper()
     firing, resolved = _payload(obs, "firing"), _payload(obs, "resolved", all_clear)
     assert messages.headline(firing) == f"[{sev}] FIRING {who}: {case.fired}"

@@ -18,7 +18,7 @@ import msgspec
 import msgspec.inspect as mi
 import pytest
 
-from alerts import catalog
+from alerts import catalog, safety_catalog
 from app.dashboard.form_checks import check, threshold_kind
 from app.settings import Settings, SettingsError, validate
 from tests.support import channel_configs
@@ -161,6 +161,30 @@ BOUNDS += [
         **{f"alerts.thresholds.{rule.name}.value": (rule.range.low + rule.range.high) / 2},
     )
     for rule in catalog.THRESHOLDS
+]
+
+
+def _edge(rng: catalog.Range, kind: str) -> tuple[float, float]:
+    """(just outside, just inside) a catalog range's bound of ``kind``."""
+    step = 0.001
+    return {
+        "ge": (rng.low - max(step, abs(rng.low) * 0.01), rng.low),
+        "gt": (rng.low, rng.low + step),
+        "le": (rng.high + max(step, abs(rng.high) * 0.01), rng.high),
+        "lt": (rng.high, rng.high - step),
+    }[kind]
+
+
+#: The safety rules' numbers and the fleet limits: each bound from its catalog row's range.
+BOUNDS += [
+    _b("SafetySettings", limit.settings_key, kind, *_edge(limit.range, kind))
+    for limit in safety_catalog.SAFETY_LIMITS
+    for kind in limit.range.bounds()
+]
+BOUNDS += [
+    _b("FleetLimits", f"alerts.fleet.{rule.name}", kind, *_edge(rule.range, kind))
+    for rule in safety_catalog.FLEET
+    for kind in rule.range.bounds()
 ]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import msgspec
 
-from alerts import catalog, messages
+from alerts import catalog, messages, safety_catalog
 from alerts.config import AlertsSettings, EventRules, Thresholds
 from alerts.rules import RuleSet
 from app.dashboard import form_fields, form_parse
@@ -52,7 +52,10 @@ def test_form_and_rules_table_list_every_rule_of_the_table() -> None:
     assert {f"thr.{t.name}.value" for t in catalog.THRESHOLDS} <= keys
     assert {f"ev.{e.name}" for e in catalog.EVENTS} <= keys
     rows = rules_rows(AlertsSettings(), 10.0, None)  # no metrics yet
-    assert [r[0] for r in rows] == [t.shown for t in catalog.THRESHOLDS] + [e.shown for e in catalog.EVENTS]
+    safety = [r.title for r in safety_catalog.SAFETY] + [r.shown for r in safety_catalog.FLEET]
+    assert [r[0] for r in rows] == [t.shown for t in catalog.THRESHOLDS] + [
+        e.shown for e in catalog.EVENTS
+    ] + safety
     row = {r[0]: r for r in rows}
     assert row["Max latency"][:2] == ["Max latency", "latency p95 > 500 ms"]
     assert row["Max latency"][3:5] == ["warning", "on"]
