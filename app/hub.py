@@ -16,8 +16,9 @@ from typing import Protocol, TypeVar
 
 import msgspec
 
-from app.core.documents import EdgeStatus, MetricsDocument, PositionsDocument, StateDocument
+from app.core.documents import MetricsDocument, PositionsDocument, StateDocument
 from app.core.forget import ForgetBot
+from app.core.monitor_documents import EdgeStatus
 from app.core.store import AppliedReject, StateStore
 from collectors.events import Event
 from collectors.sink import RejectedMessage

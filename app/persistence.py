@@ -38,7 +38,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from app.core import checkpoint
 from app.core.config import CoreConfig
-from app.core.documents import JournalStatus, RestoreInfo
+from app.core.monitor_documents import JournalStatus, RestoreInfo
 from app.core.store import StateStore
 from app.restore import DurabilityError, EmptyStateRefused, restore
 from common.logline import line

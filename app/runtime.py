@@ -23,14 +23,13 @@ from alerts.service import AlertService
 from app import dashboard, web_guard
 from app.actions import DASHBOARD
 from app.api import create_api, json_response
-from app.core.documents import (
+from app.core.documents import MetricsDocument, PositionsDocument
+from app.core.monitor_documents import (
     CollectorThread,
     EdgeStatus,
     JournalStatus,
-    MetricsDocument,
     MonitorStatus,
     PersistenceStatus,
-    PositionsDocument,
 )
 from app.core.store import StateStore
 from app.hub import Hub

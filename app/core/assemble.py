@@ -16,7 +16,6 @@ from app.core.config import MetricsSettings
 from app.core.documents import (
     BotHealth,
     BotMetrics,
-    CollectorStatus,
     EventCounts,
     FillEntry,
     MetricsDocument,
@@ -28,6 +27,7 @@ from app.core.documents import (
     Totals,
     copied,
 )
+from app.core.monitor_documents import CollectorStatus
 from app.core.safety import fleet_totals, safety_metrics
 from collectors.events import Fill, Order, OrderBody
 

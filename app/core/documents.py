@@ -1,6 +1,8 @@
 """The documents the monitor serves: /api/metrics and /api/state, as typed Structs (pure).
 
-One module owns their shape.  The store builds them, the hub adds the edge
+One module owns their shape (with its two neighbours: app/core/document_base.py, the base
+of every part, and app/core/monitor_documents.py, the monitor's own status parts).  The store
+builds them, the hub adds the edge
 status, the API encodes them as they are, and the dashboard and the alert
 rules read attributes, so a field renamed or retyped here is caught by every
 reader instead of silently reading ``None``.  Attribute names equal the JSON
@@ -21,7 +23,9 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from app.core.document_base import DocPart
 from app.core.exposition import counter, gauge, labelled
+from app.core.monitor_documents import CollectorStatus, MonitorStatus, PersistenceStatus
 from collectors.events import (
     ApiStatus,
     BreakerState,
@@ -39,12 +43,8 @@ EquitySource = Literal["account", "derived"]
 TripSide = Literal["long", "short"]
 
 
-class _Doc(msgspec.Struct, frozen=True, kw_only=True):
-    """Base of every document part: immutable (shared by all readers of a version)."""
-
-
 # ---- /api/metrics -----------------------------------------------------------
-class LatencyStats(_Doc, frozen=True, kw_only=True):
+class LatencyStats(DocPart, frozen=True, kw_only=True):
     """Latency over the window: all null (count 0) without a sample."""
 
     count: int
@@ -60,7 +60,7 @@ class LatencySummary(LatencyStats, frozen=True, kw_only=True):
     by_op: dict[str, LatencyStats]
 
 
-class ErrorEntry(_Doc, frozen=True, kw_only=True):
+class ErrorEntry(DocPart, frozen=True, kw_only=True):
     """One error a bot reported."""
 
     ts: float
@@ -69,7 +69,7 @@ class ErrorEntry(_Doc, frozen=True, kw_only=True):
     message: str
 
 
-class ErrorSummary(_Doc, frozen=True, kw_only=True):
+class ErrorSummary(DocPart, frozen=True, kw_only=True):
     """Error counts; ``last_critical`` is the newest critical error, null until one comes."""
 
     total: Annotated[int, counter("Errors the bot reported.", name="errors")]
@@ -79,7 +79,7 @@ class ErrorSummary(_Doc, frozen=True, kw_only=True):
     last_critical: ErrorEntry | None
 
 
-class EventCounts(_Doc, frozen=True, kw_only=True):
+class EventCounts(DocPart, frozen=True, kw_only=True):
     """A bot's own counters: events applied, refused, missing from its sequence, restarts.
 
     ``recovered`` counts the applied events that came from a replay after a gap
@@ -111,7 +111,7 @@ class EventCounts(_Doc, frozen=True, kw_only=True):
     last_seq: int | None = None
 
 
-class BotHealth(_Doc, frozen=True, kw_only=True):
+class BotHealth(DocPart, frozen=True, kw_only=True):
     """What the bot last said about its APIs and switches; null until it says so."""
 
     apis: dict[str, ApiStatus]
@@ -122,7 +122,7 @@ class BotHealth(_Doc, frozen=True, kw_only=True):
     ]
 
 
-class StopBreach(_Doc, frozen=True, kw_only=True):
+class StopBreach(DocPart, frozen=True, kw_only=True):
     """An order or fill that added risk after the bot reported itself stopped."""
 
     kind: Literal["order", "fill"]
@@ -134,7 +134,7 @@ class StopBreach(_Doc, frozen=True, kw_only=True):
     after_s: float  # event time since the stop
 
 
-class BookDisagreement(_Doc, frozen=True, kw_only=True):
+class BookDisagreement(DocPart, frozen=True, kw_only=True):
     """A symbol on which the bot's newest snapshot disagreed with the monitor's accounting."""
 
     symbol: str
@@ -142,7 +142,7 @@ class BookDisagreement(_Doc, frozen=True, kw_only=True):
     bot_qty: float
 
 
-class SafetyMetrics(_Doc, frozen=True, kw_only=True):
+class SafetyMetrics(DocPart, frozen=True, kw_only=True):
     """What the bot does, checked against what it says (docs/alerts.md, "Safety invariants").
 
     Ages and "since" figures are event time, up to the bot's newest event; the wall-clock time since
@@ -170,7 +170,7 @@ class SafetyMetrics(_Doc, frozen=True, kw_only=True):
     disagreements: list[BookDisagreement] = []  # the first 10 of them
 
 
-class BotMetrics(_Doc, frozen=True, kw_only=True):
+class BotMetrics(DocPart, frozen=True, kw_only=True):
     """Every metric of one bot (a custom alert rule's ``metric`` is a dotted path in here)."""
 
     equity: Annotated[float | None, gauge("Equity of the bot, in its currency.", labels=("currency",))]
@@ -241,7 +241,7 @@ class BotMetrics(_Doc, frozen=True, kw_only=True):
     safety: SafetyMetrics
 
 
-class Totals(_Doc, frozen=True, kw_only=True):
+class Totals(DocPart, frozen=True, kw_only=True):
     """Sums across bots (a bot without equity yet counts 0)."""
 
     equity: float
@@ -257,7 +257,7 @@ class Totals(_Doc, frozen=True, kw_only=True):
 NO_CURRENCY = "(none)"
 
 
-class FleetTotals(_Doc, frozen=True, kw_only=True):
+class FleetTotals(DocPart, frozen=True, kw_only=True):
     """The "All bots" totals of the bots of one currency: what the fleet-wide limits check.
 
     ``drawdown`` is the summed equity below the sum of the bots' peaks (each bot's peak of its
@@ -272,165 +272,7 @@ class FleetTotals(_Doc, frozen=True, kw_only=True):
     exposure_gross: float
 
 
-class CollectorFailure(_Doc, frozen=True, kw_only=True):
-    """Why the collector thread last died (it was restarted)."""
-
-    at: float
-    error: str
-    trace: str
-
-
-class CatchUp(_Doc, frozen=True, kw_only=True):
-    """One bot's catch-up after a start: asked for everything after its last applied seq.
-
-    ``asked`` counts the requests sent (the end is open, so the number of events asked for
-    is not known before the bot answers), ``received`` the events applied from its replay,
-    ``lost`` those it could no longer provide.  ``done``: it answered; ``lost``: it never did
-    within ``collector.recovery_timeout_s``, or it started a new run first.
-    """
-
-    state: Literal["asking", "done", "lost"]
-    asked: int
-    received: int
-    lost: int
-
-
-class CollectorThread(_Doc, frozen=True, kw_only=True):
-    """The collector thread as its supervisor sees it (known only in the running monitor)."""
-
-    alive: bool
-    restarts: int
-    last_failure: CollectorFailure | None
-    endpoints: list[str]
-    #: The collector authenticates bots with ZeroMQ CURVE (collector.curve.enabled).
-    curve: bool = False
-    #: Connections CURVE refused since start (unlisted key, no CURVE, wrong monitor key).
-    unauthorized: int = 0
-    #: Per bot asked to catch up after the start (see :class:`CatchUp`).
-    catch_up: dict[str, CatchUp] = {}
-
-
-class CollectorStatus(_Doc, frozen=True, kw_only=True):
-    """Ingest counters of the store, plus the thread's status once the monitor adds it."""
-
-    received: Annotated[int, counter("Messages taken off the collector's socket.")]
-    rejected: int
-    rejected_by_reason: Annotated[
-        dict[str, int],
-        counter("Messages the collector refused, by reason.", name="collector_rejected", key_label="reason"),
-    ]
-    rate_per_s: Annotated[
-        float,
-        gauge("Messages received per second, over the last 5 seconds.", name="ingest_events_per_second"),
-    ]
-    alive: Annotated[bool | UnsetType, gauge("1 while the collector thread runs.", name="collector_up")] = (
-        UNSET
-    )
-    restarts: Annotated[int | UnsetType, counter("Times the collector thread was restarted.")] = UNSET
-    last_failure: CollectorFailure | UnsetType | None = UNSET
-    endpoints: list[str] | UnsetType = UNSET
-    curve: bool | UnsetType = UNSET
-    unauthorized: int | UnsetType = UNSET
-    #: Per bot asked to catch up after the start (filled from the monitor's construction on).
-    catch_up: dict[str, CatchUp] = {}
-
-    def with_thread(self, thread: CollectorThread) -> CollectorStatus:
-        return msgspec.structs.replace(
-            self,
-            alive=thread.alive,
-            restarts=thread.restarts,
-            last_failure=thread.last_failure,
-            endpoints=thread.endpoints,
-            curve=thread.curve,
-            unauthorized=thread.unauthorized,
-            catch_up=thread.catch_up,
-        )
-
-
-class TelegramLink(_Doc, frozen=True, kw_only=True):
-    """The Telegram command link (long polling), with ``alerts.channels.telegram.operators`` set.
-
-    ``conflict``: another process polls the same bot token (Telegram answered 409), so
-    this monitor's commands and buttons are not read until it stops; ``retrying``: the
-    Bot API could not be reached or refused the token.  ``unauthorized`` counts the
-    messages and presses of users or chats not allowed (none of them answered).
-    """
-
-    state: Literal["starting", "polling", "conflict", "retrying", "stopped"]
-    error: str | None = None
-    since: float | None = None
-    updates: int = 0
-    unauthorized: int = 0
-
-
-class MonitorStatus(_Doc, frozen=True, kw_only=True):
-    """The monitor process itself."""
-
-    started_at: float
-    uptime_s: Annotated[float, gauge("Seconds since the monitor started.", name="uptime", unit="seconds")]
-    rss_bytes: int
-    threads: Annotated[int, gauge("Threads of the monitor process.", name="threads")]
-    #: Requests the web guard refused, by reason (host, origin, ws_origin, csrf, too_large).
-    web_refused: Annotated[
-        dict[str, int] | UnsetType,
-        counter("Requests the web guard refused, by reason.", name="web_refused", key_label="reason"),
-    ] = UNSET
-    #: The Telegram command link, when Telegram operators are configured.
-    telegram: TelegramLink | UnsetType = UNSET
-
-
-class RestoreInfo(_Doc, frozen=True, kw_only=True):
-    """How the monitor rebuilt its state at start-up (docs/architecture.md, Durability)."""
-
-    at: float  # wall-clock time the restore finished
-    snapshot: str | None  # checkpoint file restored from; None = started empty
-    snapshot_batch: int  # last journal batch contained in that checkpoint
-    journal_batches: int  # batches replayed from the journal after it
-    journal_events: int  # items (events and rejects) in those batches
-    duration_s: float
-    lost_bytes: int  # journal bytes cut off as torn or corrupt
-    problems: list[str]  # each recovery step taken (corrupt checkpoint skipped, tail cut...)
-
-
-class JournalStatus(_Doc, frozen=True, kw_only=True):
-    """The journal writer: what is durable, and whether it is failing."""
-
-    state: Annotated[  # "ok" | "failing" | "off"
-        str, gauge("1 for the journal's state.", name="journal_state", states=("ok", "failing", "off"))
-    ]
-    failure: str | None  # why it is failing (disk full, queue overflow...); None when ok
-    committed_batch: int  # newest batch known to be on disk (fsync'd)
-    uncommitted: Annotated[  # batches applied but not yet on disk (what a SIGKILL now would lose)
-        int, gauge("Batches applied but not yet on disk.", name="journal_uncommitted_batches")
-    ]
-    last_commit_at: float | None
-    queued: Annotated[int, gauge("Batches waiting for the journal writer.", name="journal_queued_batches")]
-    snapshots: Annotated[  # checkpoints written by this process
-        int, counter("Checkpoints written by this process.", name="journal_checkpoints")
-    ]
-    last_snapshot_at: float | None
-    last_snapshot_pause_ms: float | None  # time ingest waited while the last checkpoint was taken
-    data_bytes: Annotated[  # size of the journal directory
-        int, gauge("Size of the journal directory.", name="journal_data", unit="bytes")
-    ]
-
-
-class PersistenceStatus(_Doc, frozen=True, kw_only=True):
-    """Durability of the monitor's state: its restore at start-up and its journal."""
-
-    restore: RestoreInfo | None
-    journal: JournalStatus
-
-
-class EdgeStatus(_Doc, frozen=True, kw_only=True):
-    """What the running monitor adds to the store's document (see ``Hub.metrics``)."""
-
-    collector: CollectorThread | None = None
-    monitor: MonitorStatus | None = None
-    persistence: PersistenceStatus | None = None
-
-
-class MetricsDocument(_Doc, frozen=True, kw_only=True):
+class MetricsDocument(DocPart, frozen=True, kw_only=True):
     """``GET /api/metrics``: per bot (sorted by id), totals, ingest, and the monitor itself."""
 
     bots: Annotated[dict[str, BotMetrics], labelled("Per bot, by id.", "bot", prefix="")]
@@ -443,7 +285,7 @@ class MetricsDocument(_Doc, frozen=True, kw_only=True):
 
 
 # ---- /api/state -------------------------------------------------------------
-class Position(_Doc, frozen=True, kw_only=True):
+class Position(DocPart, frozen=True, kw_only=True):
     """An open position, marked at the symbol's latest price."""
 
     symbol: str
@@ -453,7 +295,7 @@ class Position(_Doc, frozen=True, kw_only=True):
     unrealized_pnl: Annotated[float, gauge("Unrealized P&L of the position at its mark.")]
 
 
-class OpenOrder(_Doc, frozen=True, kw_only=True):
+class OpenOrder(DocPart, frozen=True, kw_only=True):
     """An order still working; ``ts`` is its event's (or its snapshot's) time."""
 
     order_id: str
@@ -467,7 +309,7 @@ class OpenOrder(_Doc, frozen=True, kw_only=True):
     ts: float
 
 
-class FillEntry(_Doc, frozen=True, kw_only=True):
+class FillEntry(DocPart, frozen=True, kw_only=True):
     """A fill and the P&L it realized (net of its fee)."""
 
     ts: float
@@ -481,7 +323,7 @@ class FillEntry(_Doc, frozen=True, kw_only=True):
     realized_pnl: float
 
 
-class RoundTripEntry(_Doc, frozen=True, kw_only=True):
+class RoundTripEntry(DocPart, frozen=True, kw_only=True):
     """A round trip closed today."""
 
     symbol: str
@@ -492,7 +334,7 @@ class RoundTripEntry(_Doc, frozen=True, kw_only=True):
     pnl: float
 
 
-class RejectEntry(_Doc, frozen=True, kw_only=True):
+class RejectEntry(DocPart, frozen=True, kw_only=True):
     """A message the collector refused (``at`` is the wall-clock time it arrived)."""
 
     at: float
@@ -503,7 +345,7 @@ class RejectEntry(_Doc, frozen=True, kw_only=True):
     excerpt: str
 
 
-class StateDocument(_Doc, frozen=True, kw_only=True):
+class StateDocument(DocPart, frozen=True, kw_only=True):
     """``GET /api/state?bot=``: one bot's book, newest first, and its chart series.
 
     ``recent_rejects`` are the collector's last rejects of all bots;
@@ -522,7 +364,7 @@ class StateDocument(_Doc, frozen=True, kw_only=True):
     recent_rejects: list[RejectEntry]
 
 
-class PositionsDocument(_Doc, frozen=True, kw_only=True):
+class PositionsDocument(DocPart, frozen=True, kw_only=True):
     """Every bot's open positions at one version (what ``GET /metrics`` shows per symbol).
 
     Read under one lock acquisition for all bots, without the rest of a bot's book.
@@ -546,7 +388,7 @@ def json_schema() -> dict[str, Any]:
     }
 
 
-D = TypeVar("D", bound=_Doc)
+D = TypeVar("D", bound=DocPart)
 
 
 def copied(kind: type[D], source: object, **rest: object) -> D:

@@ -27,15 +27,9 @@ from app.core.assemble import metrics_document, positions_document, state_docume
 from app.core.caps import refusal
 from app.core.config import CoreConfig
 from app.core.containment import RingSaves, copy_bot, event_excerpt, topic_name, undo_orders
-from app.core.documents import (
-    CollectorStatus,
-    MetricsDocument,
-    PositionsDocument,
-    RejectEntry,
-    RoundTripEntry,
-    StateDocument,
-)
+from app.core.documents import MetricsDocument, PositionsDocument, RejectEntry, RoundTripEntry, StateDocument
 from app.core.forget import ForgetBot
+from app.core.monitor_documents import CollectorStatus
 from app.core.safety import SafetyState
 from app.core.series import DayClock, EquitySeries
 from app.core.windows import ErrorLog, LatencyWindow

@@ -9,7 +9,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from app.core.documents import BotMetrics, CatchUp, MetricsDocument, StateDocument
+from app.core.documents import BotMetrics, MetricsDocument, StateDocument
+from app.core.monitor_documents import CatchUp
 from app.dashboard import fmt
 from app.dashboard.across_bots import SWITCH_CLASS
 from app.dashboard.tables import Cell, newest_first, table

@@ -31,7 +31,7 @@ from alerts import buttons
 from alerts.channels.telegram import DEFAULT_API, TelegramSettings
 from app import actions
 from app.core import present
-from app.core.documents import TelegramLink
+from app.core.monitor_documents import TelegramLink
 from app.telegram.auth import Gate
 from app.telegram.commands import Command, Refused, parse
 from app.telegram.dispatch import Dispatcher

@@ -21,7 +21,8 @@ from alerts.read_model import ActiveAlert, AlertStatus
 from alerts.silences import Silence
 from alerts.states import FIRING
 from app.core import present
-from app.core.documents import BotMetrics, MetricsDocument, Position, TelegramLink
+from app.core.documents import BotMetrics, MetricsDocument, Position
+from app.core.monitor_documents import TelegramLink
 from app.telegram.text import esc
 
 

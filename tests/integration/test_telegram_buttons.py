@@ -15,7 +15,7 @@ import pytest
 from alerts import buttons
 from alerts.channels import build
 from alerts.outbox import Row
-from app.core.documents import MonitorStatus, TelegramLink
+from app.core.monitor_documents import MonitorStatus, TelegramLink
 from app.dashboard.monitor_panel import _process_rows
 from app.runtime import Monitor
 from app.settings import load_settings

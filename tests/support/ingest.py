@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 
 from app.api import create_api
 from app.core.config import CoreConfig
-from app.core.documents import CollectorThread, EdgeStatus
+from app.core.monitor_documents import CollectorThread, EdgeStatus
 from app.core.store import StateStore
 from app.hub import Hub
 from collectors.curve import CurveConfig

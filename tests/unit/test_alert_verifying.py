@@ -19,7 +19,7 @@ import pytest
 from alerts import states
 from alerts.states import Alert, StreamPosition
 from app.core.config import CoreConfig
-from app.core.documents import CatchUp
+from app.core.monitor_documents import CatchUp
 from app.core.store import StateStore
 from tests.support.alerts import STALE_AFTER_S, FakeClock, Feed, make_service, settings
 

@@ -19,14 +19,8 @@ import pytest
 
 from alerts.rules import RuleSet, lookup, metric_problem
 from app.core.config import BotSettings, CoreConfig, MetricsSettings
-from app.core.documents import (
-    CollectorThread,
-    EdgeStatus,
-    MetricsDocument,
-    MonitorStatus,
-    StateDocument,
-    json_schema,
-)
+from app.core.documents import MetricsDocument, StateDocument, json_schema
+from app.core.monitor_documents import CollectorThread, EdgeStatus, MonitorStatus
 from app.core.store import StateStore
 from app.dashboard.alerts_sections import rules_rows
 from app.hub import Hub
