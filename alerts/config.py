@@ -1,6 +1,6 @@
 """Settings of the alert engine (``alerts:``).
 
-The ``storage:`` section is the app's: ``app.core.storage_settings``.
+The ``storage:`` section is the app's: ``core.storage_settings``.
 
 Plain msgspec Structs so that ``app.settings`` can mount them into the one
 settings document and report a bad key with its file and path, and so tests can

@@ -45,8 +45,8 @@ from alerts.silences import DEFAULT_MAX_DURATION_S, SilenceOutcome
 from alerts.silencing import Silencing
 from alerts.state_refresh import StateRefresh
 from alerts.states import FIRING, Alert, Notice
-from app.core.documents import MetricsDocument
 from common.logline import line
+from core.documents import MetricsDocument
 
 log = logging.getLogger("alerts.engine")
 

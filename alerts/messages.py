@@ -6,7 +6,7 @@ Pure functions.  Two kinds of callers:
   :func:`back_within`, and show values with :func:`shown`, so an alert reads like
   the dashboard's cards: ``drawdown 12.40% > limit 10.00%``, ``latency p95 812 ms >
   limit 500 ms``, ``daily P&L -612.40 USD < limit -500.00 USD``; each value once,
-  worded by the one presenter of figures (``app.core.present``), as on the page;
+  worded by the one presenter of figures (``core.present``), as on the page;
 * every channel and the Alerts tab turn notification payloads (dicts written into
   the outbox) into text with :func:`what`, :func:`headline`, :func:`detail_lines`,
   :func:`subject` and :func:`plain_text`.  Each channel module turns these into
@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alerts import safety_catalog
 from alerts.catalog import MONITOR, SEVERITIES, title, urgent_first
-from app.core import present
+from core import present
 
 _UTC = UTC
 SUMMARY_MAX = 500  # raw characters of a bot-supplied text kept in any message

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from msgspec import inspect
 
-from app.core.documents import BotMetrics
+from core.documents import BotMetrics
 
 
 def lookup(doc: Any, path: tuple[str, ...]) -> Any:

@@ -19,7 +19,7 @@ import msgspec
 from alerts.catalog import MONITOR, SEVERITIES
 from alerts.silences import Silence
 from alerts.states import FIRING, Alert
-from app.core.exposition import counter, gauge, labelled
+from core.exposition import counter, gauge, labelled
 
 
 class ActiveAlert(msgspec.Struct, frozen=True, kw_only=True):

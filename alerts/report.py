@@ -2,7 +2,7 @@
 
 Every figure of a report is a figure of the metrics document it is built from
 (the one ``/api/metrics`` served at the cut-off, or now for a report "so far"),
-worded by the one presenter (``app/core/present.py``), so the report and the API
+worded by the one presenter (``core/present.py``), so the report and the API
 can never disagree.  The alert counts of the day come from the typed alert read
 model.  The edge that fires it at ``reports.daily.at`` is ``app/report_scheduler.py``;
 the operator's "report so far" is ``app/operator.py``.
@@ -20,8 +20,8 @@ import msgspec
 
 from alerts.notification import Report, ReportLine
 from alerts.read_model import ActiveAlert, HistoryEntry
-from app.core import present
-from app.core.documents import BotMetrics, MetricsDocument
+from core import present
+from core.documents import BotMetrics, MetricsDocument
 
 #: ``HH:MM`` (or ``HH:MM:SS``), 24-hour clock.
 _HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$(?!\n)")]

@@ -32,8 +32,8 @@ from alerts.alert_log import behind_fields, fields
 from alerts.outbox import Outbox, PreviousRun
 from alerts.rules import Evaluation, Observation
 from alerts.states import Alert, Notice, StreamPosition
-from app.core.documents import MetricsDocument
 from common.logline import line
+from core.documents import MetricsDocument
 
 log = logging.getLogger("alerts.engine")
 

@@ -30,8 +30,8 @@ from alerts.metric_paths import lookup
 from alerts.metric_paths import metric_problem as metric_problem  # settings import it from here
 from alerts.safety_rules import SafetyRules
 from alerts.thresholds import OPS, Check, comparable, compile_checks
-from app.core.documents import BotMetrics, ErrorEntry, MetricsDocument
-from app.core.monitor_documents import PersistenceStatus
+from core.documents import BotMetrics, ErrorEntry, MetricsDocument
+from core.monitor_documents import PersistenceStatus
 
 if TYPE_CHECKING:
     from alerts.config import AlertsSettings

@@ -34,7 +34,7 @@ ORDERS_PER_MIN = Range(1.0, 100_000.0, what="a whole number of orders between 1 
 class SafetyRule:
     """A safety invariant: what a bot does, checked against what it says (``alerts.safety.<name>``).
 
-    Its facts are kept by the pure core as events are applied (app/core/safety.py), so it
+    Its facts are kept by the pure core as events are applied (core/safety.py), so it
     fires at the first evaluation after the event that broke it; its conditions are code
     in alerts/safety_rules.py, its switch, severity, words and metric here.
     """
@@ -137,7 +137,7 @@ SAFETY_LIMITS: tuple[SafetyLimit, ...] = (
 )
 
 #: Limits on the "All bots" totals, one alert per currency (``alerts.fleet.<name>``; off by default).
-#: The metric is a field of a currency's :class:`app.core.documents.FleetTotals`.
+#: The metric is a field of a currency's :class:`core.documents.FleetTotals`.
 FLEET: tuple[ThresholdRule, ...] = (
     ThresholdRule(
         "min_daily_pnl",

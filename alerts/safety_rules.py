@@ -1,6 +1,6 @@
 """The safety invariants and the fleet-wide limits, judged against the settings (pure).
 
-The facts are kept by the pure core as events are applied (app/core/safety.py, in each
+The facts are kept by the pure core as events are applied (core/safety.py, in each
 bot's ``safety`` metrics and the document's ``fleet`` totals); here they meet
 ``alerts.safety`` and ``alerts.fleet`` and become conditions, worded so that the text
 names the culprit: the order, its side, size and symbol, how long after the stop.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from alerts import catalog, messages, safety_catalog
 from alerts.rule_settings import Threshold
 from alerts.thresholds import OPS
-from app.core.documents import NO_CURRENCY, BotMetrics, FleetTotals, StopBreach
+from core.documents import NO_CURRENCY, BotMetrics, FleetTotals, StopBreach
 
 if TYPE_CHECKING:
     from alerts.config import AlertsSettings

@@ -32,8 +32,8 @@ from alerts.outbox import Outbox
 from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult
 from alerts.silences import Silence, SilenceOutcome
 from alerts.snapshot import AlertSnapshot, SnapshotPublisher
-from app.core.storage_settings import StorageSettings
 from common.logline import line
+from core.storage_settings import StorageSettings
 
 log = logging.getLogger("alerts")
 

@@ -1,6 +1,6 @@
 """The Metrics API: /api/metrics, /api/state, /api/health, and the operator's actions (an edge: HTTP).
 
-The documents are the typed Structs of app/core/documents.py, encoded as they
+The documents are the typed Structs of core/documents.py, encoded as they
 are by msgspec (fast, and it writes NaN/inf as null, so a consumer never
 receives invalid JSON).  Nothing here computes: every number comes from the
 hub, the same source the dashboard and the alerts read.

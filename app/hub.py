@@ -16,13 +16,13 @@ from typing import Protocol, TypeVar
 
 import msgspec
 
-from app.core.documents import MetricsDocument, PositionsDocument, StateDocument
-from app.core.forget import ForgetBot
-from app.core.monitor_documents import EdgeStatus
-from app.core.store import AppliedReject, StateStore
 from collectors.events import Event
 from collectors.sink import RejectedMessage
 from common.logline import line
+from core.documents import MetricsDocument, PositionsDocument, StateDocument
+from core.forget import ForgetBot
+from core.monitor_documents import EdgeStatus
+from core.store import AppliedReject, StateStore
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

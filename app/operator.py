@@ -25,11 +25,11 @@ from alerts.service import AlertService
 from alerts.silences import Silence, SilenceOutcome
 from alerts.snapshot import AlertSnapshot
 from app.actions import Cooldown, TestSent
-from app.core.documents import MetricsDocument, StateDocument
 from app.hub import Hub
 from app.report_scheduler import DailyReports
 from app.settings_changes import Applied, Change
 from common.logline import line
+from core.documents import MetricsDocument, StateDocument
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Layout of ``<storage.data_dir>/journal/``:
 
 * ``segment-<first batch>.log``: the journal, append-only.  A header (magic,
   format version), then one framed record per applied batch (length, CRC32,
-  batch number, msgpack payload; :mod:`app.core.checkpoint`).  Batch numbers
+  batch number, msgpack payload; :mod:`core.checkpoint`).  Batch numbers
   are consecutive across segments; a new segment starts after each checkpoint.
 * ``snapshot-<last batch>.ckpt``: a checkpoint of the whole store, written
   atomically (temp file, fsync, rename, fsync of the directory).
@@ -36,16 +36,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from app.core import checkpoint
-from app.core.config import CoreConfig
-from app.core.monitor_documents import JournalStatus, RestoreInfo
-from app.core.store import StateStore
 from app.restore import DurabilityError, EmptyStateRefused, restore
 from common.logline import line
+from core import checkpoint
+from core.config import CoreConfig
+from core.monitor_documents import JournalStatus, RestoreInfo
+from core.store import StateStore
 
 if TYPE_CHECKING:
-    from app.core.storage_settings import JournalSettings
     from app.hub import Hub
+    from core.storage_settings import JournalSettings
 
 log = logging.getLogger(__name__)
 

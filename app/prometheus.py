@@ -1,8 +1,8 @@
 """``GET /metrics``: the Prometheus exposition of the monitor's typed documents (an edge: HTTP).
 
 Nothing here knows a metric.  The families are derived from the document types
-(app/core/documents.py, alerts/read_model.py), where each metric field states its
-kind, unit and help once (app/core/exposition.py); a field added there with that
+(core/documents.py, alerts/read_model.py), where each metric field states its
+kind, unit and help once (core/exposition.py); a field added there with that
 metadata appears here without an edit.  A scrape reads the documents the way the
 API does (``hub.metrics()``, the same cached document and lock hold as
 ``/api/metrics``; ``hub.positions()``, one short hold for every bot's positions;
@@ -31,7 +31,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector, generate_late
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
 
-from app.core.exposition import KEY
+from core.exposition import KEY
 
 PREFIX = "botmonitor_"
 #: The text format Prometheus scrapes (version 0.0.4).

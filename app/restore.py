@@ -31,10 +31,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core import checkpoint
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from common.logline import line
+from core import checkpoint
+from core.config import CoreConfig
+from core.store import StateStore
 
 log = logging.getLogger(__name__)
 

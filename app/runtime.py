@@ -23,15 +23,6 @@ from alerts.service import AlertService
 from app import dashboard, web_guard
 from app.actions import DASHBOARD
 from app.api import create_api, json_response
-from app.core.documents import MetricsDocument, PositionsDocument
-from app.core.monitor_documents import (
-    CollectorThread,
-    EdgeStatus,
-    JournalStatus,
-    MonitorStatus,
-    PersistenceStatus,
-)
-from app.core.store import StateStore
 from app.hub import Hub
 from app.liveness_log import LivenessWatcher
 from app.operator import Operator
@@ -46,6 +37,15 @@ from collectors.curve import CurveConfig, load_or_create_server_keys
 from collectors.demo import run_demo
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
 from common.logline import line
+from core.documents import MetricsDocument, PositionsDocument
+from core.monitor_documents import (
+    CollectorThread,
+    EdgeStatus,
+    JournalStatus,
+    MonitorStatus,
+    PersistenceStatus,
+)
+from core.store import StateStore
 
 log = logging.getLogger(__name__)
 

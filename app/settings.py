@@ -32,10 +32,10 @@ from alerts.channels import registry as channel_registry
 from alerts.config import AlertsSettings, untyped_channel, with_channel_types
 from alerts.report import ReportsSettings
 from alerts.silences import SilencesSettings
-from app.core.config import BotSettings, CoreConfig, LimitsSettings, MetricsSettings
-from app.core.storage_settings import StorageSettings
 from app.dashboard.config import DashboardSettings
 from collectors.events import BotId
+from core.config import BotSettings, CoreConfig, LimitsSettings, MetricsSettings
+from core.storage_settings import StorageSettings
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "settings.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

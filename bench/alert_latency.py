@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alerts.config import AlertsSettings
 from alerts.service import AlertService
-from app.core.config import CoreConfig
-from app.core.storage_settings import StorageSettings
-from app.core.store import StateStore
 from app.hub import Hub
 from collectors.publisher import BotPublisher
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+from core.config import CoreConfig
+from core.storage_settings import StorageSettings
+from core.store import StateStore
 from tests.support.ports import free_port
 
 

@@ -26,12 +26,12 @@ import zmq
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import gc_policy
-from app.core.config import CoreConfig
-from app.core.storage_settings import JournalSettings
-from app.core.store import StateStore
 from app.hub import Hub
 from app.persistence import Journal
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+from core.config import CoreConfig
+from core.storage_settings import JournalSettings
+from core.store import StateStore
 
 T0 = 1_800_000_000.0
 

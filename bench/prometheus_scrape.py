@@ -28,14 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alerts.read_model import AlertStatus
 from app import gc_policy
-from app.core.config import CoreConfig
-from app.core.documents import MetricsDocument, PositionsDocument
-from app.core.store import StateStore
 from app.hub import Hub
 from app.prometheus import Exposition
 from bench.ingest import run_publisher
 from collectors.events import Account, Fill, Mark
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+from core.config import CoreConfig
+from core.documents import MetricsDocument, PositionsDocument
+from core.store import StateStore
 
 T0 = 1_800_000_000.0
 SYMBOLS = ("BTC", "ETH", "SOL")

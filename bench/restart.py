@@ -32,11 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.core.config import CoreConfig  # noqa: E402
-from app.core.storage_settings import JournalSettings  # noqa: E402
 from app.hub import Hub  # noqa: E402
 from app.persistence import Journal  # noqa: E402
 from collectors.events import Error, Fill, Latency, Mark, Order  # noqa: E402
+from core.config import CoreConfig  # noqa: E402
+from core.storage_settings import JournalSettings  # noqa: E402
 
 BOTS = 4
 RATE = 100  # events/s per bot

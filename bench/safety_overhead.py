@@ -1,6 +1,6 @@
 """What the safety facts cost on the write path: events/s of ``StateStore.apply_batch`` alone.
 
-The store's write path (the part of ingest that the safety facts add to, app/core/safety.py),
+The store's write path (the part of ingest that the safety facts add to, core/safety.py),
 without sockets or threads, so the figure moves only with the code: the event mix of
 bench/ingest.py (marks, fills, new orders, latencies, heartbeats; 4 bots) applied in batches
 of 512, best of ``--repeat`` runs.  ``--tree`` runs the same measurement against another
@@ -24,10 +24,10 @@ def main() -> None:
     parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parent.parent)
     args = parser.parse_args()
     sys.path.insert(0, str(args.tree.resolve()))
-    from app.core.config import CoreConfig
-    from app.core.store import StateStore
     from bench.ingest import build_messages
     from collectors.events import decode
+    from core.config import CoreConfig
+    from core.store import StateStore
 
     events = [decode(topic, payload) for topic, payload in build_messages(args.events)]
     rates = []

@@ -12,9 +12,9 @@ import argparse
 import random
 import time
 
-from app.core.config import CoreConfig, MetricsSettings
-from app.core.store import StateStore
 from collectors.events import Fill, Heartbeat, Latency, Mark
+from core.config import CoreConfig, MetricsSettings
+from core.store import StateStore
 
 T0 = 1_800_000_000.0
 

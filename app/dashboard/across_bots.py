@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from app.core.documents import BotMetrics
 from app.dashboard import fmt
+from core.documents import BotMetrics
 
 
 def youngest_age(bots: Iterable[BotMetrics]) -> float | None:

@@ -24,10 +24,10 @@ from alerts.read_model import ActiveAlert, AlertStatus, ChannelResult, HistoryEn
 from alerts.silences import Silence
 from alerts.snapshot import AlertSnapshot
 from alerts.states import active_order
-from app.core.documents import BotMetrics, MetricsDocument
 from app.dashboard import fmt
 from app.dashboard.safety_view import fleet_rows, safety_rows
 from app.dashboard.view_input import ALL as ALL_BOTS
+from core.documents import BotMetrics, MetricsDocument
 
 log = logging.getLogger(__name__)
 

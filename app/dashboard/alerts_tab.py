@@ -20,10 +20,10 @@ from dash import ALL, ClientsideFunction, Dash, Input, Output, State, callback_c
 
 from alerts import catalog
 from alerts.snapshot import HISTORY_LIMIT, AlertSnapshot
-from app.core.documents import MetricsDocument
 from app.dashboard.alerts_commands import AlertCommands, AlertsOperator, channel_label, save_tone
 from app.dashboard.alerts_sections import STORES, AlertSections
 from app.dashboard.alerts_silences import SilenceCommands, register_silences, silences_panel
+from core.documents import MetricsDocument
 
 
 class AlertsTab(AlertSections, AlertCommands, SilenceCommands):

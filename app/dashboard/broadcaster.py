@@ -38,14 +38,14 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from alerts.read_model import AlertStatus
-from app.core.config import MetricsSettings
-from app.core.documents import MetricsDocument, StateDocument
 from app.dashboard.charts import CHARTS, Tracker
 from app.dashboard.config import DashboardSettings
 from app.dashboard.health_tab import Rates
 from app.dashboard.sections import build_sections
 from app.dashboard.view_input import ALL, ViewInput, view_bots
 from app.hub import Hub
+from core.config import MetricsSettings
+from core.documents import MetricsDocument, StateDocument
 
 log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode

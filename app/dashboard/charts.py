@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from app.core.documents import StateDocument
+from core.documents import StateDocument
 
 Point = Sequence[float]  # [ts_seconds, value]
 

@@ -1,4 +1,4 @@
-"""The page's name for the presenter: every figure the page shows is worded by app/core/present.py.
+"""The page's name for the presenter: every figure the page shows is worded by core/present.py.
 
 The page's modules say ``fmt.money(...)``; the functions are the presenter's, the same ones
 the alert texts use, so a figure reads the same on the page and in a message.
@@ -6,7 +6,7 @@ the alert texts use, so a figure reads the same on the page and in a message.
 
 from __future__ import annotations
 
-from app.core.present import (
+from core.present import (
     FEE_DECIMALS,
     LIMIT,
     NA,

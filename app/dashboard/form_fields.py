@@ -29,9 +29,9 @@ from alerts.catalog import SEVERITIES, URGENT_FIRST
 from alerts.channels import registry
 from alerts.channels.base import ChannelType, FormField
 from alerts.config import default_routes
-from app.core.config import CoreConfig
 from app.dashboard.form_checks import threshold_kind
 from app.settings_changes import get_path
+from core.config import CoreConfig
 
 #: Shown and compared with when the file does not set them: the types' own defaults.
 DEFAULT_STALE_AFTER_S = CoreConfig().stale_after_s

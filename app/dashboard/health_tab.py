@@ -9,12 +9,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from app.core.documents import BotMetrics, MetricsDocument, StateDocument
-from app.core.monitor_documents import CatchUp
 from app.dashboard import fmt
 from app.dashboard.across_bots import SWITCH_CLASS
 from app.dashboard.tables import Cell, newest_first, table
 from app.dashboard.view_input import utc_now
+from core.documents import BotMetrics, MetricsDocument, StateDocument
+from core.monitor_documents import CatchUp
 
 _STATUS_CLASS = {"up": "pos", "degraded": "warn", "down": "neg"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.core.documents import BotMetrics
 from app.dashboard import fmt
+from core.documents import BotMetrics
 
 #: A currency code is shown as the bot sent it, cut to this length (a bot's text, kept short).
 CURRENCY_CHARS = 12

@@ -8,9 +8,9 @@ from typing import Any
 from msgspec import UNSET
 
 from alerts.read_model import AlertStatus
-from app.core.monitor_documents import CatchUp, MonitorStatus, PersistenceStatus, TelegramLink
 from app.dashboard import fmt
 from app.dashboard.view_input import ViewInput, utc_now
+from core.monitor_documents import CatchUp, MonitorStatus, PersistenceStatus, TelegramLink
 
 
 def _auth_row(curve: bool | None) -> list[str]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.core.documents import BotMetrics
 from app.dashboard import fmt
 from app.dashboard.across_bots import age_note, worst_drawdown
 from app.dashboard.money import Money
 from app.dashboard.safety_view import fleet_cards, stale_note
 from app.dashboard.view_input import ALL, ViewInput
+from core.documents import BotMetrics
 
 
 def risk_cards(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> list[list[str]]:

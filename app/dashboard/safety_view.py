@@ -12,8 +12,8 @@ from typing import Any
 
 from alerts import catalog, messages, safety_catalog
 from alerts.rule_settings import SafetySettings
-from app.core.documents import BotMetrics, MetricsDocument
 from app.dashboard import fmt
+from core.documents import BotMetrics, MetricsDocument
 
 #: The stale-mark limit when the page is not told one (no settings file): the setting's default.
 DEFAULT_MARK_STALE_AFTER_S: float = SafetySettings().mark_stale_after_s

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from alerts.read_model import AlertStatus
-from app.core.documents import BotMetrics
 from app.dashboard import fmt
 from app.dashboard.across_bots import SWITCH_CLASS, age_note, worst_drawdown, youngest_age
 from app.dashboard.money import Money
 from app.dashboard.view_input import ALL, ViewInput
+from core.documents import BotMetrics
 
 
 def status_section(inp: ViewInput, per_bot: dict[str, BotMetrics]) -> dict:

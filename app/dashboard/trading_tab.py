@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.core.documents import BotMetrics, FillEntry, OpenOrder, Position, StateDocument
 from app.dashboard import fmt
 from app.dashboard.money import Money
 from app.dashboard.safety_view import stale_marks
 from app.dashboard.tables import Cell, bot_head, bot_rows, newest_first, table, with_bot
 from app.dashboard.view_input import utc_now
+from core.documents import BotMetrics, FillEntry, OpenOrder, Position, StateDocument
 
 
 def positions_table(

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from alerts.read_model import AlertStatus
-from app.core.documents import MetricsDocument, StateDocument
 from app.dashboard import fmt
+from core.documents import MetricsDocument, StateDocument
 
 ALL = "__all__"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.core import present
+from core import present
 
 #: Longest command line read; anything beyond is not a command of ours.
 MAX_LINE = 1024

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 from alerts.buttons import Press
 from alerts.read_model import ActiveAlert
 from alerts.states import FIRING
-from app.core import present
 from app.telegram import replies
 from app.telegram.commands import Command, duration_s, help_text, usage
 from app.telegram.port import TelegramOperator
 from app.telegram.text import esc
+from core import present
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from alerts.channels.telegram import TelegramSettings
 from alerts.config import AlertsSettings
-from app.core.monitor_documents import TelegramLink
 from app.telegram.poller import Poller
 from app.telegram.port import TelegramOperator
 from common.logline import line
+from core.monitor_documents import TelegramLink
 
 log = logging.getLogger(__name__)
 

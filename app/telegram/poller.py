@@ -30,14 +30,14 @@ from typing import Any
 from alerts import buttons
 from alerts.channels.telegram import DEFAULT_API, TelegramSettings
 from app import actions
-from app.core import present
-from app.core.monitor_documents import TelegramLink
 from app.telegram.auth import Gate
 from app.telegram.commands import Command, Refused, parse
 from app.telegram.dispatch import Dispatcher
 from app.telegram.port import TelegramOperator
 from app.telegram.text import MAX_CHARS, esc, split
 from common.logline import line
+from core import present
+from core.monitor_documents import TelegramLink
 
 log = logging.getLogger(__name__)
 

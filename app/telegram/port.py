@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from alerts.notification import Report
     from alerts.silences import Silence, SilenceOutcome
     from alerts.snapshot import AlertSnapshot
-    from app.core.documents import MetricsDocument, StateDocument
+    from core.documents import MetricsDocument, StateDocument
 
 
 class TelegramOperator(Protocol):

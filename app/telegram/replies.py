@@ -1,6 +1,6 @@
 """The replies to the reading commands, built from the typed documents (pure).
 
-Figures are worded by the one presenter (app/core/present.py), so ``/status`` says
+Figures are worded by the one presenter (core/present.py), so ``/status`` says
 what the dashboard's cards say: the same values, the same rounding, times in
 ``metrics.timezone`` with the zone.  Inputs are the metrics document, the alert read
 model and the positions of the bots asked about; nothing here reads a clock or a socket.
@@ -20,10 +20,10 @@ from alerts.notification import Report
 from alerts.read_model import ActiveAlert, AlertStatus
 from alerts.silences import Silence
 from alerts.states import FIRING
-from app.core import present
-from app.core.documents import BotMetrics, MetricsDocument, Position
-from app.core.monitor_documents import TelegramLink
 from app.telegram.text import esc
+from core import present
+from core.documents import BotMetrics, MetricsDocument, Position
+from core.monitor_documents import TelegramLink
 
 
 @dataclass(frozen=True, slots=True)

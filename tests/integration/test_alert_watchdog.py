@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 from alerts.service import AlertService
-from app.core.config import CoreConfig
-from app.core.storage_settings import StorageSettings
-from app.core.store import StateStore
 from app.hub import Hub
+from core.config import CoreConfig
+from core.storage_settings import StorageSettings
+from core.store import StateStore
 from tests.support.alerts import settings
 from tests.support.waiting import wait_until
 

@@ -15,14 +15,14 @@ import msgspec
 import pytest
 import zmq
 
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.dashboard.health_tab import Rates, events_table
 from app.hub import Hub
 from app.runtime import Monitor
 from app.settings import load_settings
 from collectors.events import decode
 from collectors.publisher import BotPublisher, NotConnected
+from core.config import CoreConfig
+from core.store import StateStore
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
 

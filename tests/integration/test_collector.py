@@ -187,10 +187,10 @@ def test_api_state_errors(ingest: Ingest) -> None:
 def test_connect_mode_endpoint_reaches_a_bot_that_binds() -> None:
     import time
 
-    from app.core.config import CoreConfig
-    from app.core.store import StateStore
     from app.hub import Hub
     from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+    from core.config import CoreConfig
+    from core.store import StateStore
 
     url = f"tcp://127.0.0.1:{free_port()}"
     hub = Hub(StateStore(CoreConfig(), time.time))

@@ -18,15 +18,15 @@ import pytest
 import zmq
 import zmq.auth
 
-from app.core.config import CoreConfig
-from app.core.documents import MetricsDocument
-from app.core.store import StateStore
 from app.dashboard.monitor_panel import monitor_kv
 from app.dashboard.view_input import ViewInput
 from app.hub import Hub
 from collectors.curve import CurveConfig, load_or_create_server_keys
 from collectors.publisher import BotPublisher
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+from core.config import CoreConfig
+from core.documents import MetricsDocument
+from core.store import StateStore
 from tests.support.documents import metrics_of
 from tests.support.dying_sink import DyingSink
 from tests.support.http import get_json

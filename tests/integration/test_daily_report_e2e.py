@@ -23,8 +23,8 @@ import msgspec
 import pytest
 
 from alerts import report as rep
-from app.core.documents import BotMetrics
 from collectors.publisher import BotPublisher
+from core.documents import BotMetrics
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow

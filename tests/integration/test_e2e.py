@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.config import BotSettings, CoreConfig
+from core.config import BotSettings, CoreConfig
 from tests.support.documents import metrics_of
 from tests.support.http import get_json
 from tests.support.scripted_session import MIDNIGHT, T0

@@ -126,8 +126,8 @@ def test_the_new_metric_is_in_the_metrics_document(extended: Path) -> None:
         extended,
         """
         import time
-        from app.core.config import CoreConfig
-        from app.core.store import StateStore
+        from core.config import CoreConfig
+        from core.store import StateStore
         from collectors.events import Account
         store = StateStore(CoreConfig(), time.time)
         store.apply(Account(v=1, bot="b1", seq=0, ts=time.time(), equity=10_000.0))

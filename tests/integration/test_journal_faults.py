@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.checkpoint import FORMAT_VERSION
 from app.persistence import DurabilityError, EmptyStateRefused, Journal
 from app.restore import QUARANTINE_KEEP, Quarantine
+from core.checkpoint import FORMAT_VERSION
 from tests.support.clock import FakeClock
 from tests.support.durability import (
     CONFIG,

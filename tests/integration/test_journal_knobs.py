@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from app import persistence
-from app.core.storage_settings import JournalSettings
 from app.persistence import Journal
+from core.storage_settings import JournalSettings
 from tests.support.clock import FakeClock
 from tests.support.durability import CONFIG, committed, feed, new_hub, trading_stream
 from tests.support.waiting import wait_until

@@ -13,8 +13,8 @@ import json
 import zmq
 from flask import Flask
 
-from app.core.documents import MetricsDocument, PositionsDocument
 from app.prometheus import Exposition, create_exporter
+from core.documents import MetricsDocument, PositionsDocument
 from tests.support.documents import metrics_of
 from tests.support.ingest import Ingest
 from tests.support.waiting import wait_until

@@ -17,14 +17,14 @@ import msgspec
 import pytest
 import zmq
 
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.dashboard import fmt
 from app.dashboard.health_tab import Rates, events_table
 from app.hub import Hub
 from collectors.publisher import BotPublisher, NotConnected
 from collectors.recovery import encode_last, encode_unavailable
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+from core.config import CoreConfig
+from core.store import StateStore
 from tests.support.dying_sink import DyingSink
 from tests.support.ports import free_port
 from tests.support.recording_bot import T0, RecordingBot

@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.hub import Hub
 from collectors.events import Rejected, decode
+from core.config import CoreConfig
+from core.store import StateStore
 from tests.support.clock import FakeClock
 from tests.support.documents import metrics_of, state_of
 from tests.support.durability import RawBot, new_hub, wire_session

@@ -15,11 +15,11 @@ import pytest
 from alerts import buttons
 from alerts.channels import build
 from alerts.outbox import Row
-from app.core.monitor_documents import MonitorStatus, TelegramLink
 from app.dashboard.monitor_panel import _process_rows
 from app.runtime import Monitor
 from app.settings import load_settings
 from app.telegram.links import Links
+from core.monitor_documents import MonitorStatus, TelegramLink
 from tests.support.alerts import settings
 from tests.support.channel_fakes import TG_TOKEN, FakeBotAPI
 from tests.support.ports import free_port

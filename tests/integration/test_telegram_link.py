@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import pytest
 
 from alerts import buttons
-from app.core import present
 from collectors.publisher import BotPublisher
+from core import present
 from tests.support.channel_fakes import TG_TOKEN, FakeBotAPI, too_many_requests
 from tests.support.waiting import wait_until
 

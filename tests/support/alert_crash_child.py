@@ -17,11 +17,11 @@ import msgspec
 
 from alerts.config import AlertsSettings
 from alerts.service import AlertService
-from app.core.config import CoreConfig
-from app.core.storage_settings import StorageSettings
-from app.core.store import StateStore
 from app.hub import Hub
 from collectors.events import Health
+from core.config import CoreConfig
+from core.storage_settings import StorageSettings
+from core.store import StateStore
 
 
 def main(data_dir: str, url: str, n: int) -> None:

@@ -11,11 +11,11 @@ import msgspec
 
 from alerts.config import AlertsSettings
 from alerts.service import AlertService
-from app.core.config import CoreConfig
-from app.core.storage_settings import StorageSettings
-from app.core.store import StateStore
 from app.hub import Hub
 from collectors.events import Account, Error, Health, Latency
+from core.config import CoreConfig
+from core.storage_settings import StorageSettings
+from core.store import StateStore
 from tests.support.clock import FakeClock
 from tests.support.ports import free_port
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from app.core.documents import BotMetrics, MetricsDocument, StateDocument
+from core.documents import BotMetrics, MetricsDocument, StateDocument
 
 
 class _Source(Protocol):

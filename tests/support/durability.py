@@ -18,9 +18,6 @@ from typing import IO, Any
 import msgspec
 from hypothesis import strategies as st
 
-from app.core.config import CoreConfig, MetricsSettings
-from app.core.storage_settings import JournalSettings
-from app.core.store import StateStore
 from app.hub import Hub
 from app.persistence import Journal, Opener
 from collectors.events import (
@@ -36,6 +33,9 @@ from collectors.events import (
     Snapshot,
 )
 from collectors.sink import Recovered
+from core.config import CoreConfig, MetricsSettings
+from core.storage_settings import JournalSettings
+from core.store import StateStore
 from tests.support.clock import FakeClock
 from tests.support.documents import metrics_of, state_of
 from tests.support.waiting import wait_until

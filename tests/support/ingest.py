@@ -14,12 +14,12 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from app.api import create_api
-from app.core.config import CoreConfig
-from app.core.monitor_documents import CollectorThread, EdgeStatus
-from app.core.store import StateStore
 from app.hub import Hub
 from collectors.curve import CurveConfig
 from collectors.zmq_collector import Collector, CollectorSupervisor, Endpoint
+from core.config import CoreConfig
+from core.monitor_documents import CollectorThread, EdgeStatus
+from core.store import StateStore
 from tests.support.http import get_json
 from tests.support.ports import free_port
 

@@ -1,6 +1,6 @@
 """Reference implementation of the accounting and metrics definitions of docs/metrics.md.
 
-Written from docs/metrics.md only, never from ``app/core``: it is deliberately plain, slow and
+Written from docs/metrics.md only, never from ``core``: it is deliberately plain, slow and
 keeps every event so each metric is recomputed from scratch the obvious way.  The property
 tests compare the real store against it; Sharpe and max drawdown are additionally checked
 against empyrical-reloaded, latency percentiles against numpy.
@@ -27,7 +27,7 @@ ERRORS_WINDOW_S = 300.0
 
 def run(cfg, events: list, wall: float | None = None):
     """Drive the implementation under test (the only place the oracle module touches it)."""
-    from app.core.store import StateStore
+    from core.store import StateStore
 
     wall = events[-1].ts + 1.0 if wall is None else wall
     store = StateStore(cfg, clock=lambda: wall)

@@ -6,11 +6,11 @@ import time
 
 import msgspec
 
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.hub import Hub
 from collectors.events import decode
 from collectors.publisher import BotPublisher
+from core.config import CoreConfig
+from core.store import StateStore
 
 T0 = 1_700_000_000.0
 _encode = msgspec.json.Encoder().encode

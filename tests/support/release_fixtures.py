@@ -22,9 +22,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from app.core.config import CoreConfig, MetricsSettings
-from app.core.storage_settings import JournalSettings
-from app.core.store import StateStore
 from app.hub import Hub
 from app.persistence import Journal
 from collectors.events import (
@@ -42,6 +39,9 @@ from collectors.events import (
     SnapshotPosition,
 )
 from collectors.sink import Recovered
+from core.config import CoreConfig, MetricsSettings
+from core.storage_settings import JournalSettings
+from core.store import StateStore
 from tests.support.clock import FakeClock
 from tests.support.documents import metrics_of, state_of
 from tests.support.waiting import wait_until

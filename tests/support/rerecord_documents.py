@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from app.core.documents import json_schema
+from core.documents import json_schema
 from tests.unit.test_documents import DATA, RECORDED, ROOT, _pretty
 
 

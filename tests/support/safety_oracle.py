@@ -1,6 +1,6 @@
 """Reference model of the safety invariants of docs/alerts.md ("Safety invariants"), from the text only.
 
-Written from the definitions, never from ``app/core/safety.py`` or ``alerts/safety_rules.py``:
+Written from the definitions, never from ``core/safety.py`` or ``alerts/safety_rules.py``:
 it keeps every event of one bot and answers, the obvious way, which invariants the stream
 breaks at its end.  Time is the events' own ``ts`` (the store's "now" is the newest one).
 """

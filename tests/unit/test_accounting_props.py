@@ -10,9 +10,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from app.core.config import BotSettings, CoreConfig, MetricsSettings
-from app.core.store import StateStore
 from collectors.events import Account, Fill, Heartbeat, Mark
+from core.config import BotSettings, CoreConfig, MetricsSettings
+from core.store import StateStore
 from tests.support.documents import metrics_of, state_of
 from tests.support.oracle import (
     PROPS,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.dashboard.health_tab import Rates
 from app.dashboard.sections import build_sections
 from app.dashboard.view_input import ALL, ViewInput
 from app.hub import Hub
 from collectors.events import Account, Health, Heartbeat
+from core.config import CoreConfig
+from core.store import StateStore
 
 T0 = 1_800_000_000.0
 STALE_AFTER_S = 10.0

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from alerts import catalog, states
 from alerts.config import Escalation, Route
 from alerts.rules import RuleSet, lookup
-from app.core.documents import BotMetrics
+from core.documents import BotMetrics
 from tests.support.alerts import settings
 from tests.support.documents import bot_metrics, metrics_doc
 

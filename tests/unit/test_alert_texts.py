@@ -22,8 +22,8 @@ import pytest
 from alerts import catalog, messages, safety_catalog
 from alerts.channels import email, slack, sms, telegram
 from alerts.rules import RuleSet
-from app.core.documents import FleetTotals, MetricsDocument
-from app.core.monitor_documents import JournalStatus, PersistenceStatus
+from core.documents import FleetTotals, MetricsDocument
+from core.monitor_documents import JournalStatus, PersistenceStatus
 from tests.support.alerts import settings
 from tests.support.documents import bot_metrics, metrics_doc
 

@@ -18,9 +18,9 @@ import pytest
 
 from alerts import states
 from alerts.states import Alert, StreamPosition
-from app.core.config import CoreConfig
-from app.core.monitor_documents import CatchUp
-from app.core.store import StateStore
+from core.config import CoreConfig
+from core.monitor_documents import CatchUp
+from core.store import StateStore
 from tests.support.alerts import STALE_AFTER_S, FakeClock, Feed, make_service, settings
 
 HOOK = {"type": "webhook", "urls": ["http://127.0.0.1:9/hook"]}  # never delivered: rows are read

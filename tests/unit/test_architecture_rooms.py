@@ -3,7 +3,7 @@
 A room is a row of the "Layers" table, or, for the folders of :data:`FOLDER_ROOMS`, of the
 section that lists that folder's modules by file name.
 A row names a module by its path (`alerts/engine.py`), or by a folder it lists
-(`alerts/`, `app/core/*`) together with the module's file name, and its subfolder
+(`alerts/`, `core/*`) together with the module's file name, and its subfolder
 (`channels/`) when it is in one.
 """
 
@@ -13,8 +13,10 @@ import ast
 import re
 from pathlib import Path
 
+from tests.support.packages import product_packages
+
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("app", "alerts", "collectors", "common")
+PACKAGES = product_packages()
 #: Folders whose modules a section of their own lists, by file name.
 FOLDER_ROOMS = {
     "app/dashboard": "### The dashboard's rooms",

@@ -17,8 +17,6 @@ from alerts.catalog import MONITOR
 from alerts.config import AlertsSettings
 from alerts.read_model import ActiveAlert, AlertStatus, HistoryEntry
 from alerts.snapshot import AlertSnapshot
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.dashboard import view_of
 from app.dashboard.alerts_sections import alert_status, metrics_of_view, snapshot_of_view
 from app.dashboard.alerts_tab import AlertsTab
@@ -27,6 +25,8 @@ from app.dashboard.config import DashboardSettings
 from app.dashboard.view_input import ALL
 from app.hub import Hub
 from collectors.events import Heartbeat
+from core.config import CoreConfig
+from core.store import StateStore
 
 
 def _entry(bot: str) -> HistoryEntry:

@@ -11,12 +11,12 @@ import pytest
 
 from alerts import catalog
 from alerts.rules import RuleSet
-from app.core import checkpoint
-from app.core.config import CoreConfig, LimitsSettings
-from app.core.forget import ForgetBot
-from app.core.store import StateStore
 from app.settings import SettingsError, validate
 from collectors.events import Error, Fill, Health, Heartbeat, Latency, Mark
+from core import checkpoint
+from core.config import CoreConfig, LimitsSettings
+from core.forget import ForgetBot
+from core.store import StateStore
 from tests.support.alerts import settings
 from tests.support.clock import FakeClock
 from tests.support.documents import metrics_of
@@ -188,7 +188,7 @@ def test_tables_show_at_most_the_row_cap_and_say_how_many_more() -> None:
 def test_a_checkpoint_of_the_former_per_op_rings_is_read_into_the_shared_ring() -> None:
     import pickle
 
-    from app.core.windows import LatencyWindow, _Samples
+    from core.windows import LatencyWindow, _Samples
 
     old = LatencyWindow.__new__(LatencyWindow)
     rings = {"a": _Samples(10), "b": _Samples(10)}

@@ -10,9 +10,9 @@ import zlib
 import msgspec
 import pytest
 
-from app.core import checkpoint
-from app.core.store import AppliedReject, StateStore
 from collectors.events import Fill, Latency, Mark, Order, OrderBody, Snapshot
+from core import checkpoint
+from core.store import AppliedReject, StateStore
 from tests.support.clock import FakeClock
 from tests.support.documents import metrics_of, state_of
 from tests.support.durability import CONFIG

@@ -10,10 +10,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from app.core import checkpoint
-from app.core import checkpoint_schema as schema
-from app.core.store import BotState, StateStore
 from app.hub import Hub
+from core import checkpoint
+from core import checkpoint_schema as schema
+from core.store import BotState, StateStore
 from tests.support import release_fixtures as fx
 from tests.support.clock import FakeClock
 
@@ -31,7 +31,7 @@ def _attributes(bot: BotState) -> set[str]:
 def test_every_attribute_of_a_bot_has_a_field_in_the_checkpoint_schema() -> None:
     missing = _attributes(BotState("b", fx.CONFIG)) - set(schema.BOT_FIELDS)
     assert not missing, (
-        f"BotState attribute(s) {sorted(missing)} missing from app.core.checkpoint_schema.BotSchema: "
+        f"BotState attribute(s) {sorted(missing)} missing from core.checkpoint_schema.BotSchema: "
         "add a field of the same name, default UNSET (a checkpoint would lose them on every restart)"
     )
     assert not set(schema.BOT_FIELDS) - _attributes(BotState("b", fx.CONFIG)) - schema.BOT_DERIVED

@@ -1,4 +1,4 @@
-"""Containment undoes evictions of open orders in their place (app/core/containment.py).
+"""Containment undoes evictions of open orders in their place (core/containment.py).
 
 The open orders are not copied per batch but undone from a log.  An order the
 batch evicted (the bound ``metrics.max_open_orders``) must come back *first*,
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-import app.core.store as store_module
-from app.core.config import CoreConfig, MetricsSettings
-from app.core.store import StateStore
+import core.store as store_module
 from collectors.events import Order
+from core.config import CoreConfig, MetricsSettings
+from core.store import StateStore
 from tests.support.clock import FakeClock
 from tests.support.documents import metrics_of, state_of
 

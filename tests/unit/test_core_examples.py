@@ -16,8 +16,6 @@ import pytest
 
 from alerts.config import AlertsSettings
 from alerts.rules import RuleSet
-from app.core.config import BotSettings, CoreConfig, MetricsSettings
-from app.core.store import StateStore
 from collectors.events import (
     Fill,
     Health,
@@ -28,6 +26,8 @@ from collectors.events import (
     SnapshotPosition,
     decode,
 )
+from core.config import BotSettings, CoreConfig, MetricsSettings
+from core.store import StateStore
 from tests.support.clock import FakeClock
 
 MIDNIGHT = 1_700_006_400.0  # 2023-11-15 00:00 UTC

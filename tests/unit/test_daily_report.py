@@ -18,13 +18,13 @@ from alerts import report as rep
 from alerts.notification import Report, ReportLine
 from alerts.read_model import ActiveAlert, HistoryEntry
 from app import actions
-from app.core import present
-from app.core.config import BotSettings, CoreConfig, MetricsSettings
-from app.core.store import StateStore
 from app.dashboard.alerts_tab import AlertsTab
 from app.operator import Operator
 from app.report_scheduler import DailyReports, ReportScheduler
 from collectors.events import Fill, Mark
+from core import present
+from core.config import BotSettings, CoreConfig, MetricsSettings
+from core.store import StateStore
 from tests.support.alerts import FakeClock, Feed, bodies, make_service, settings, webhook_channel
 from tests.support.documents import metrics_of
 from tests.support.oracle import PROPS, bot_steps, compare_bot, make_events, reference, run
@@ -320,7 +320,7 @@ def _doc_of_bot(bot: str):
 
 # ---- restored after a restart; refused at start-up -----------------------------------------------
 def test_the_days_figures_survive_a_checkpoint_and_a_day_change_after_it() -> None:
-    from app.core import checkpoint
+    from core import checkpoint
 
     midnight = _local(TOKYO, 2024, 3, 10)
     clock = FakeClock(midnight + 100)

@@ -17,8 +17,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import app.dashboard.sections as view_module
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.dashboard import fmt
 from app.dashboard.broadcaster import ViewStream
 from app.dashboard.config import DashboardSettings
@@ -27,6 +25,8 @@ from app.dashboard.sections import build_sections
 from app.dashboard.view_input import ALL, ViewInput
 from app.hub import Hub
 from collectors.events import Account, Error, Fill, Latency, Mark, Order
+from core.config import CoreConfig
+from core.store import StateStore
 
 UTC = ZoneInfo("UTC")
 

@@ -10,8 +10,6 @@ import msgspec
 import pytest
 
 from alerts.read_model import AlertStatus, ChannelStatus
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.dashboard import fmt
 from app.dashboard.broadcaster import Broadcaster, ClientSlot
 from app.dashboard.charts import LatencyTracker, LineTracker, base_layout
@@ -21,6 +19,8 @@ from app.dashboard.sections import build_sections
 from app.dashboard.view_input import ALL, ViewInput
 from app.hub import Hub
 from collectors.events import Account, Fill, Health, Mark
+from core.config import CoreConfig
+from core.store import StateStore
 
 XSS = "<img src=x onerror=alert(1)>"
 

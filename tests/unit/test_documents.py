@@ -18,10 +18,6 @@ import msgspec
 import pytest
 
 from alerts.rules import RuleSet, lookup, metric_problem
-from app.core.config import BotSettings, CoreConfig, MetricsSettings
-from app.core.documents import MetricsDocument, StateDocument, json_schema
-from app.core.monitor_documents import CollectorThread, EdgeStatus, MonitorStatus
-from app.core.store import StateStore
 from app.dashboard.alerts_sections import rules_rows
 from app.hub import Hub
 from app.settings import SettingsError, load_settings, validate
@@ -39,6 +35,10 @@ from collectors.events import (
     Snapshot,
     SnapshotPosition,
 )
+from core.config import BotSettings, CoreConfig, MetricsSettings
+from core.documents import MetricsDocument, StateDocument, json_schema
+from core.monitor_documents import CollectorThread, EdgeStatus, MonitorStatus
+from core.store import StateStore
 from tests.support.alerts import settings
 from tests.support.clock import FakeClock
 from tests.support.documents import bot_metrics, metrics_doc, schema_meaning
@@ -57,7 +57,7 @@ COLLECTOR = {
     "endpoints": ["bind tcp://127.0.0.1:5556"],
 }
 REGENERATE = (
-    '.venv/bin/python -c "import json; from app.core.documents import json_schema; '
+    '.venv/bin/python -c "import json; from core.documents import json_schema; '
     "open('docs/documents.schema.json', 'w').write("
     "json.dumps(json_schema(), indent=2, sort_keys=True) + '\\n')\""
 )

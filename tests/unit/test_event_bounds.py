@@ -13,9 +13,9 @@ import math
 import msgspec
 import pytest
 
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from collectors.events import TS_MAX, TS_MIN, Rejected, decode
+from core.config import CoreConfig
+from core.store import StateStore
 from tests.support.clock import FakeClock
 
 T = 1_700_000_000.0

@@ -12,9 +12,9 @@ from hypothesis import assume, given
 from hypothesis import settings as hsettings
 
 from alerts.rules import RuleSet
-from app.core.config import BotSettings, CoreConfig
-from app.core.store import StateStore
 from collectors.events import Account
+from core.config import BotSettings, CoreConfig
+from core.store import StateStore
 from tests.support.alerts import settings
 from tests.support.oracle import PROPS, bot_steps, make_events, reference
 

@@ -2,7 +2,8 @@
 
 The contracts live in pyproject.toml ([tool.importlinter]); ``make lint`` runs them too.
 The other tests plant one upward import (the collector importing the hub, the alert engine
-importing the hub) in a copy of the packages and expect the contract to name it.
+importing the hub, the pure core importing the alert engine) in a copy of the packages and
+expect the contract to name it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import sys
 import tomllib
 from pathlib import Path
 
+from tests.support.packages import product_packages
+
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
-PACKAGES = ("app", "alerts", "collectors", "common")
+PACKAGES = product_packages()
 
 
 def _contract_names() -> list[str]:
@@ -42,7 +45,7 @@ def _verdicts(output: str) -> dict[str, str]:
 
 def test_every_import_contract_is_kept() -> None:
     names = _contract_names()
-    assert any("collectors never import the app" in n for n in names)
+    assert any("Top-level packages import only downward" in n for n in names)
     assert any("pure core" in n for n in names)
     run = _lint_imports(ROOT)
     assert _verdicts(run.stdout) == dict.fromkeys(names, "KEPT"), run.stdout[-4000:]
@@ -59,19 +62,27 @@ def _with_planted_import(tmp_path: Path, module: str, line: str) -> subprocess.C
     return _lint_imports(tmp_path)
 
 
+TOP_LEVEL = "Top-level packages import only downward: app > alerts > core > collectors > common"
+
+
 def test_a_collector_importing_the_app_breaks_the_contract(tmp_path: Path) -> None:
     run = _with_planted_import(tmp_path, "collectors/zmq_collector.py", "from app.hub import Hub")
-    verdicts = _verdicts(run.stdout)
     assert run.returncode != 0
-    assert verdicts["The collectors never import the app"] == "BROKEN", run.stdout[-4000:]
+    assert _verdicts(run.stdout)[TOP_LEVEL] == "BROKEN", run.stdout[-4000:]
     assert "collectors.zmq_collector -> app.hub" in run.stdout
 
 
-def test_the_alert_engine_importing_the_app_above_its_core_breaks_the_contract(tmp_path: Path) -> None:
-    """alerts reads app.core (the documents it evaluates) and nothing of the app that builds it."""
+def test_the_alert_engine_importing_the_app_breaks_the_contract(tmp_path: Path) -> None:
+    """alerts reads the pure core (the documents it evaluates) and nothing of the app that builds it."""
     run = _with_planted_import(tmp_path, "alerts/engine.py", "from app.hub import Hub")
-    verdicts = _verdicts(run.stdout)
     assert run.returncode != 0
-    name = "The alert engine imports only the app's pure core, never the app above it"
-    assert verdicts[name] == "BROKEN", run.stdout[-4000:]
+    assert _verdicts(run.stdout)[TOP_LEVEL] == "BROKEN", run.stdout[-4000:]
     assert "alerts.engine -> app.hub" in run.stdout
+
+
+def test_the_pure_core_importing_the_alert_engine_breaks_the_contract(tmp_path: Path) -> None:
+    """The two packages that used to import each other cannot again: core is below alerts."""
+    run = _with_planted_import(tmp_path, "core/store.py", "from alerts.rules import RuleSet")
+    assert run.returncode != 0
+    assert _verdicts(run.stdout)[TOP_LEVEL] == "BROKEN", run.stdout[-4000:]
+    assert "core.store -> alerts.rules" in run.stdout

@@ -24,10 +24,10 @@ from typing import Any
 import msgspec
 import zmq
 
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.hub import Hub
 from collectors.zmq_collector import BATCH, Collector, Endpoint
+from core.config import CoreConfig
+from core.store import StateStore
 from tests.support.clock import FakeClock
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261125"))

@@ -6,7 +6,7 @@ import msgspec
 
 from alerts import catalog
 from alerts.rules import RuleSet
-from app.core.monitor_documents import JournalStatus, PersistenceStatus
+from core.monitor_documents import JournalStatus, PersistenceStatus
 from tests.support.alerts import settings
 from tests.support.documents import bot_metrics, metrics_doc
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.hub import Hub
 from app.liveness_log import LivenessLog, LivenessWatcher, Transition
 from collectors.events import Heartbeat
+from core.config import CoreConfig
+from core.store import StateStore
 from tests.support.clock import FakeClock
 
 THRESHOLD = 10.0

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from app.core.config import BotSettings, CoreConfig, MetricsSettings
-from app.core.store import StateStore
 from collectors.events import Account, Error, Fill, Heartbeat, Latency, Mark
+from core.config import BotSettings, CoreConfig, MetricsSettings
+from core.store import StateStore
 from tests.support.documents import metrics_of, state_of
 from tests.support.oracle import (
     PROPS,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.dashboard import fmt
 from app.dashboard.charts import CHARTS
 from app.dashboard.health_tab import Rates
@@ -13,6 +11,8 @@ from app.dashboard.sections import build_sections
 from app.dashboard.view_input import ALL, ViewInput
 from app.hub import Hub
 from collectors.events import Account, Fill, Latency, Mark
+from core.config import CoreConfig
+from core.store import StateStore
 
 T0 = 1_800_000_000.0
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from app.core.monitor_documents import JournalStatus, PersistenceStatus, RestoreInfo
 from app.dashboard.monitor_panel import persistence_rows
 from app.persistence import Journal
+from core.monitor_documents import JournalStatus, PersistenceStatus, RestoreInfo
 from tests.support import release_fixtures as fx
 from tests.support.clock import FakeClock
 

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alerts import messages
-from app.core import present
 from app.dashboard import fmt
+from core import present
 
 FRACTIONS = [0.0, 0.1, 0.124, 0.1234, 0.5, 1.0, -0.0001]
 SECONDS = [0.0, 0.4, 9.95, 12.7, 60.0, 81.0, 300.0, 3600.0, 7380.0, 90000.0]

@@ -12,12 +12,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.read_model import AlertStatus, ChannelStatus, StoreStatus, status_of
-from app.core.config import CoreConfig, MetricsSettings
-from app.core.documents import BotMetrics, MetricsDocument, PositionsDocument
-from app.core.exposition import counter, gauge, labelled
-from app.core.store import StateStore
 from app.prometheus import DocumentCollector, Exposition, families
 from collectors.events import Account, Fill, Health, Mark
+from core.config import CoreConfig, MetricsSettings
+from core.documents import BotMetrics, MetricsDocument, PositionsDocument
+from core.exposition import counter, gauge, labelled
+from core.store import StateStore
 from tests.support.documents import bot_metrics, metrics_doc
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -213,11 +213,11 @@ def test_wire_messages_round_trip() -> None:
 
 
 def test_the_recovered_note_is_counted_by_the_store_and_kept_by_the_journal() -> None:
-    from app.core import checkpoint
-    from app.core.config import CoreConfig
-    from app.core.store import StateStore
     from collectors.events import Heartbeat
     from collectors.sink import Recovered
+    from core import checkpoint
+    from core.config import CoreConfig
+    from core.store import StateStore
 
     items = [Heartbeat(v=1, bot="a", seq=s, ts=1.7e9 + s) for s in range(3)] + [Recovered(bot="a", count=2)]
     record = checkpoint.encode_record(1, 5.0, 3, items)

@@ -16,13 +16,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import app.core.store as store_module
-from app.core import checkpoint
-from app.core.config import CoreConfig
-from app.core.documents import MetricsDocument, PositionsDocument
-from app.core.store import AppliedReject, StateStore
+import core.store as store_module
 from app.prometheus import Exposition
 from collectors.events import REASONS, Mark
+from core import checkpoint
+from core.config import CoreConfig
+from core.documents import MetricsDocument, PositionsDocument
+from core.store import AppliedReject, StateStore
 from tests.support.clock import FakeClock
 from tests.support.oracle import PROPS, reference_rejects
 from tests.unit.test_prometheus_families import parsed

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from app.core import checkpoint
 from app.persistence import Journal
+from core import checkpoint
 from tests.support import release_fixtures as fx
 from tests.support.clock import FakeClock
 

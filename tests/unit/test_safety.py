@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alerts.rules import RuleSet
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from collectors.events import Fill, Health, Mark, Order, Snapshot, SnapshotPosition
+from core.config import CoreConfig
+from core.store import StateStore
 from tests.support.alerts import settings
 from tests.support.oracle import PROPS
 from tests.support.safety_oracle import Limits, judge

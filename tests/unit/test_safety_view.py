@@ -4,13 +4,13 @@ figures that include it, and the safety rules and fleet limits in the Rules tabl
 from __future__ import annotations
 
 from alerts import safety_catalog
-from app.core.config import CoreConfig
-from app.core.store import StateStore
 from app.dashboard.alerts_sections import rules_rows
 from app.dashboard.risk_tab import risk_cards
 from app.dashboard.trading_tab import positions_table
 from app.dashboard.view_input import ALL, ViewInput
 from collectors.events import Fill, Mark
+from core.config import CoreConfig
+from core.store import StateStore
 from tests.support.alerts import settings
 
 T = 1_800_000_000.0

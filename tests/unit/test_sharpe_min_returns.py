@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from app.core.config import CoreConfig, MetricsSettings
-from app.core.store import StateStore
 from app.dashboard.health_tab import Rates
 from app.dashboard.sections import build_sections
 from app.dashboard.view_input import ALL, ViewInput
 from app.settings import SettingsError, validate
 from collectors.events import Account
+from core.config import CoreConfig, MetricsSettings
+from core.store import StateStore
 from tests.support.clock import FakeClock
 
 T0 = 1_800_000_000.0 - 1_800_000_000.0 % 60  # a bucket boundary

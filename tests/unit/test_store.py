@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.config import CoreConfig, LimitsSettings, MetricsSettings
-from app.core.store import StateStore
 from collectors.events import (
     Account,
     Fill,
@@ -19,6 +17,8 @@ from collectors.events import (
     SnapshotAccount,
     SnapshotPosition,
 )
+from core.config import CoreConfig, LimitsSettings, MetricsSettings
+from core.store import StateStore
 from tests.support.documents import metrics_of, state_of
 
 T = 1_800_000_000.0

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-import app.core.store as store_module
-from app.core import checkpoint
-from app.core.config import CoreConfig, MetricsSettings
-from app.core.store import AppliedReject, StateStore
+import core.store as store_module
 from app.hub import Hub
 from collectors.events import Error, Fill, Heartbeat, Latency, Mark, Order
+from core import checkpoint
+from core.config import CoreConfig, MetricsSettings
+from core.store import AppliedReject, StateStore
 from tests.support.clock import FakeClock
 from tests.support.documents import metrics_of, state_of
 

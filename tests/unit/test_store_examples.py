@@ -12,8 +12,6 @@ import math
 import numpy as np
 import pytest
 
-from app.core.config import CoreConfig, LimitsSettings, MetricsSettings
-from app.core.store import StateStore
 from collectors.events import (
     Account,
     Error,
@@ -26,6 +24,8 @@ from collectors.events import (
     SnapshotAccount,
     SnapshotPosition,
 )
+from core.config import CoreConfig, LimitsSettings, MetricsSettings
+from core.store import StateStore
 from tests.support.clock import FakeClock
 from tests.support.documents import metrics_of, state_of
 

@@ -12,13 +12,13 @@ from alerts import buttons
 from alerts.channels.telegram import TelegramSettings
 from alerts.notification import Report, ReportLine
 from alerts.read_model import ActiveAlert
-from app.core import present
-from app.core.documents import MetricsDocument
 from app.settings import SettingsError, load_settings
 from app.telegram import replies
 from app.telegram.auth import MAX_REMEMBERED, Gate
 from app.telegram.commands import COMMANDS, Command, Refused, duration_s, help_text, parse, usage
 from app.telegram.text import MAX_CHARS, esc, split
+from core import present
+from core.documents import MetricsDocument
 from tests.support.documents import bot_metrics, metrics_doc
 
 HOSTILE = "<b>x</b>&amp;"

@@ -7,7 +7,7 @@ directory would run code as the monitor; this one resolves only the names of
 builtins and collections, numpy's array reconstruction, msgspec's Struct
 rebuild and the open-order packing of format 1) and refuses anything else as
 corrupt data.  What it yields is then mapped through the checkpoint schema
-like a live state (``app.core.checkpoint``), so a format 1 checkpoint becomes a
+like a live state (``core.checkpoint``), so a format 1 checkpoint becomes a
 store exactly like a current one.
 """
 
@@ -22,8 +22,8 @@ import msgspec
 import msgspec._utils
 import numpy as np
 
-from app.core import accounting, documents, series, store, windows
 from collectors import events
+from core import accounting, documents, series, store, windows
 
 _RAW_LIST = msgspec.msgpack.Decoder(list[msgspec.Raw])
 _EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in events.TOPICS.values()}
@@ -54,7 +54,8 @@ def _numpy_names() -> dict[tuple[str, str], Any]:
     return out
 
 
-#: Every global a format 1 checkpoint may name, and what it resolves to.
+#: Every global a format 1 checkpoint may name, and what it resolves to.  The module names are
+#: those the first format wrote, when the pure core still lived in ``app.core``.
 ALLOWED: dict[tuple[str, str], Any] = {
     ("app.core.store", "BotState"): store.BotState,
     ("app.core.accounting", "Book"): accounting.Book,

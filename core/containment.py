@@ -1,6 +1,6 @@
 """Containment: the per-batch copy of a bot that lets a failing event be undone (pure core).
 
-:meth:`StateStore.apply_batch <app.core.store.StateStore.apply_batch>` copies each
+:meth:`StateStore.apply_batch <core.store.StateStore.apply_batch>` copies each
 bot once per batch before the batch touches it; when an event raises, the bot is
 restored from that copy and its part of the batch re-applied.  The copy is what
 makes containment affordable, so it copies only what the batch's kinds of event
@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 import msgspec
 import numpy as np
 
-from app.core.accounting import Book
-from app.core.accounting import Position as BookPosition
-from app.core.series import EquitySeries
-from app.core.windows import _Samples
 from collectors.events import TOPIC_OF, Error, Fill, Health, Latency, Mark, Order, Snapshot
+from core.accounting import Book
+from core.accounting import Position as BookPosition
+from core.series import EquitySeries
+from core.windows import _Samples
 
 if TYPE_CHECKING:
-    from app.core.store import BotState
+    from core.store import BotState
 
 _ATOMS = (int, float, str, bool, type(None), tuple, frozenset)
 
@@ -120,7 +120,7 @@ def _fast_copy_bot(s: BotState, kinds: set[type], rings: RingSaves | None = None
 
 #: BotState containers whose items are never mutated in place (immutable events and tuples)
 _SHALLOW = frozenset({"marks", "apis", "recent_fills", "trips_today", "symbols"})
-#: The event kinds whose handlers change a large part of a bot's state (see app.core.apply.HANDLERS);
+#: The event kinds whose handlers change a large part of a bot's state (see core.apply.HANDLERS);
 #: a part not listed here is copied for every batch.
 _TOUCHED_BY: dict[str, frozenset[type]] = {
     "book": frozenset({Fill, Snapshot}),

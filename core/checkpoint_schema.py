@@ -24,15 +24,15 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from app.core.accounting import Book, RoundTrip
-from app.core.accounting import Position as BookPosition
-from app.core.config import CoreConfig
-from app.core.documents import ErrorEntry, RejectEntry, RoundTripEntry
-from app.core.safety import SafetyState
-from app.core.series import EquitySeries
-from app.core.store import RECENT_ROUND_TRIPS, BotState
-from app.core.windows import ErrorLog, LatencyWindow, _Samples
 from collectors.events import Fill, Order, OrderBody
+from core.accounting import Book, RoundTrip
+from core.accounting import Position as BookPosition
+from core.config import CoreConfig
+from core.documents import ErrorEntry, RejectEntry, RoundTripEntry
+from core.safety import SafetyState
+from core.series import EquitySeries
+from core.store import RECENT_ROUND_TRIPS, BotState
+from core.windows import ErrorLog, LatencyWindow, _Samples
 
 _INF = float("inf")
 UNSET = msgspec.UNSET
@@ -40,7 +40,7 @@ Unset = msgspec.UnsetType
 
 
 class RingSchema(msgspec.Struct, array_like=True):
-    """A numpy ring (:class:`app.core.windows._Samples`): its arrays as raw float64 / int64 memory."""
+    """A numpy ring (:class:`core.windows._Samples`): its arrays as raw float64 / int64 memory."""
 
     cap: int = 0
     count: int = 0

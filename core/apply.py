@@ -1,10 +1,10 @@
 """Applying events: what each kind of event does to its bot's state (pure core).
 
-:meth:`StateStore.apply <app.core.store.StateStore.apply>` does the bookkeeping
+:meth:`StateStore.apply <core.store.StateStore.apply>` does the bookkeeping
 every event shares (sequence, liveness, the bot's day) and hands the event to
 its handler in :data:`HANDLERS`.  A handler takes ``(store, bot state, event)``:
 the store for its configuration and for the open orders' undo log that
-containment reads (app/core/containment.py).  Time-based metrics use the
+containment reads (core/containment.py).  Time-based metrics use the
 events' own ``ts``, so replaying the same events gives the same state.
 """
 
@@ -14,10 +14,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from app.core.accounting import RoundTrip
-from app.core.containment import MISSING, REPLACED
-from app.core.documents import RoundTripEntry, copied
-from app.core.series import DayClock
 from collectors.events import (
     OPEN_ORDER_STATUSES,
     Account,
@@ -30,9 +26,13 @@ from collectors.events import (
     OrderBody,
     Snapshot,
 )
+from core.accounting import RoundTrip
+from core.containment import MISSING, REPLACED
+from core.documents import RoundTripEntry, copied
+from core.series import DayClock
 
 if TYPE_CHECKING:
-    from app.core.store import BotState, StateStore
+    from core.store import BotState, StateStore
 
 
 def advance(day_clock: DayClock, s: BotState, ts: float) -> None:
@@ -161,7 +161,7 @@ def _snapshot(store: StateStore, s: BotState, ev: Snapshot) -> None:
 
 
 #: The handler of each kind of event (containment's copy relies on what each changes:
-#: see app/core/containment.py, ``_TOUCHED_BY``).
+#: see core/containment.py, ``_TOUCHED_BY``).
 HANDLERS: dict[type, Callable] = {
     Fill: _fill,
     Mark: _mark,

@@ -1,7 +1,7 @@
 """The documents the monitor serves: /api/metrics and /api/state, as typed Structs (pure).
 
-One module owns their shape (with its two neighbours: app/core/document_base.py, the base
-of every part, and app/core/monitor_documents.py, the monitor's own status parts).  The store
+One module owns their shape (with its two neighbours: core/document_base.py, the base
+of every part, and core/monitor_documents.py, the monitor's own status parts).  The store
 builds them, the hub adds the edge
 status, the API encodes them as they are, and the dashboard and the alert
 rules read attributes, so a field renamed or retyped here is caught by every
@@ -23,9 +23,6 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.core.document_base import DocPart
-from app.core.exposition import counter, gauge, labelled
-from app.core.monitor_documents import CollectorStatus, MonitorStatus, PersistenceStatus
 from collectors.events import (
     ApiStatus,
     BreakerState,
@@ -34,6 +31,9 @@ from collectors.events import (
     OrderStatus,
     Side,
 )
+from core.document_base import DocPart
+from core.exposition import counter, gauge, labelled
+from core.monitor_documents import CollectorStatus, MonitorStatus, PersistenceStatus
 
 #: A chart point: [ts, value].
 Point = tuple[float, float]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from app.core.documents import (
+from core.documents import (
     NO_CURRENCY,
     BookDisagreement,
     BotMetrics,
@@ -34,7 +34,7 @@ from app.core.documents import (
 )
 
 if TYPE_CHECKING:
-    from app.core.accounting import Position
+    from core.accounting import Position
 
 #: Breaches (risk added after a stop) kept per bot, newest last.
 MAX_BREACHES = 10
@@ -50,7 +50,7 @@ _REL_TOL = 1e-9
 
 
 class SafetyState(msgspec.Struct, kw_only=True):
-    """One bot's safety facts; a checkpoint keeps it as it is (see app/core/checkpoint_schema.py)."""
+    """One bot's safety facts; a checkpoint keeps it as it is (see core/checkpoint_schema.py)."""
 
     #: event time the bot reported its kill switch triggered or its breaker open; None = trading
     stopped_at: float | None = None

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from app.core.config import LimitsSettings
 from collectors.events import Error, Event, Fill, Health, Latency, Mark, Snapshot
+from core.config import LimitsSettings
 
 if TYPE_CHECKING:
-    from app.core.store import BotState
+    from core.store import BotState
 
 Refusal = tuple[str, str] | None
 

@@ -10,7 +10,7 @@ from collections import Counter, deque
 
 import numpy as np
 
-from app.core.documents import ErrorEntry, ErrorSummary, LatencyStats, LatencySummary, Point, copied
+from core.documents import ErrorEntry, ErrorSummary, LatencyStats, LatencySummary, Point, copied
 
 EMPTY_STATS = LatencyStats(count=0, avg=None, p50=None, p95=None, max=None)
 

@@ -8,9 +8,9 @@ ts), so replaying the same events gives the same numbers; the injected
 Definitions: docs/metrics.md.
 
 The store is the front of the core's rooms: what each event does to its bot
-is in app/core/apply.py, the bounds checked before it in app/core/caps.py, the
-per-batch copy that lets a failing event be undone in app/core/containment.py,
-and the documents readers get in app/core/assemble.py.
+is in core/apply.py, the bounds checked before it in core/caps.py, the
+per-batch copy that lets a failing event be undone in core/containment.py,
+and the documents readers get in core/assemble.py.
 """
 
 from __future__ import annotations
@@ -20,21 +20,21 @@ from collections.abc import Callable, Iterable
 
 import msgspec
 
-from app.core.accounting import Book
-from app.core.apply import HANDLERS as _HANDLERS  # the same dict: replacing a handler here replaces it
-from app.core.apply import advance, stale_between
-from app.core.assemble import metrics_document, positions_document, state_document
-from app.core.caps import refusal
-from app.core.config import CoreConfig
-from app.core.containment import RingSaves, copy_bot, event_excerpt, topic_name, undo_orders
-from app.core.documents import MetricsDocument, PositionsDocument, RejectEntry, RoundTripEntry, StateDocument
-from app.core.forget import ForgetBot
-from app.core.monitor_documents import CollectorStatus
-from app.core.safety import SafetyState
-from app.core.series import DayClock, EquitySeries
-from app.core.windows import ErrorLog, LatencyWindow
 from collectors.events import Event, Fill, Order, OrderBody
 from collectors.sink import Recovered
+from core.accounting import Book
+from core.apply import HANDLERS as _HANDLERS  # the same dict: replacing a handler here replaces it
+from core.apply import advance, stale_between
+from core.assemble import metrics_document, positions_document, state_document
+from core.caps import refusal
+from core.config import CoreConfig
+from core.containment import RingSaves, copy_bot, event_excerpt, topic_name, undo_orders
+from core.documents import MetricsDocument, PositionsDocument, RejectEntry, RoundTripEntry, StateDocument
+from core.forget import ForgetBot
+from core.monitor_documents import CollectorStatus
+from core.safety import SafetyState
+from core.series import DayClock, EquitySeries
+from core.windows import ErrorLog, LatencyWindow
 
 RECENT_ROUND_TRIPS = 200
 
@@ -107,7 +107,7 @@ class BotState:
         self.symbols: set[str] = set()
         self.circuit_breaker: str | None = None
         self.kill_switch: str | None = None
-        self.safety = SafetyState()  # what the bot does against what it says (app/core/safety.py)
+        self.safety = SafetyState()  # what the bot does against what it says (core/safety.py)
 
     def __setstate__(self, state: dict) -> None:
         """A checkpoint from before the symbol count was kept: derive it."""

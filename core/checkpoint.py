@@ -6,14 +6,14 @@ into bytes and back, and says loudly when bytes are not what they claim.
 * A **checkpoint** is the whole :class:`StateStore` state (every bot's book,
   equity series, windows, counters, last seq and last arrival; the store-wide
   reject counters) in an explicit schema of plain msgspec Structs
-  (:mod:`app.core.checkpoint_schema`) encoded with msgpack, framed by a magic,
+  (:mod:`core.checkpoint_schema`) encoded with msgpack, framed by a magic,
   a format version and a CRC32.  Reading one runs no code from the disk:
   msgpack yields only numbers, strings, bytes and the schema's own types, and
   the mapping to the store's objects is written out in the schema module.
   Floats are copied bit for bit, numpy rings as raw memory.  Format 1 (a
   pickle of the store's objects, written by the first release) still reads,
   but only through an unpickler that admits an explicit allow-list of names
-  (:mod:`app.core.checkpoint_legacy`).
+  (:mod:`core.checkpoint_legacy`).
 * A **journal record** is one batch as the hub applied it: its number, its
   arrival time, the raw message count and the items in applied order, each
   tagged with its type name and encoded with msgpack (events, rejects and any
@@ -38,13 +38,13 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from app.core import checkpoint_legacy
-from app.core import checkpoint_schema as schema
-from app.core.config import CoreConfig
-from app.core.forget import ForgetBot
-from app.core.store import AppliedReject, StateStore
 from collectors import sink
 from collectors.events import TOPICS, OrderBody
+from core import checkpoint_legacy
+from core import checkpoint_schema as schema
+from core.config import CoreConfig
+from core.forget import ForgetBot
+from core.store import AppliedReject, StateStore
 
 #: Bump when the bytes of a checkpoint change meaning (1: the pickle of the first release).
 CHECKPOINT_VERSION = 2

@@ -1,6 +1,6 @@
 """How a document field is exposed to Prometheus: said once, on the field itself (pure).
 
-A field of a typed document (app/core/documents.py, alerts/read_model.py) that is a
+A field of a typed document (core/documents.py, alerts/read_model.py) that is a
 metric carries its kind, unit and help text in its annotation::
 
     equity: Annotated[float | None, gauge("Equity of the bot.", labels=("currency",))]

@@ -2,7 +2,7 @@
 
 These parts say how the monitor itself is doing rather than a bot; the hub adds them to the
 store's document at the edge (the store's own document leaves them ``UNSET``).  Their place in
-the metrics document is declared with the rest in app/core/documents.py; definitions of the
+the metrics document is declared with the rest in core/documents.py; definitions of the
 numbers: docs/metrics.md.
 """
 
@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.core.document_base import DocPart
-from app.core.exposition import counter, gauge
+from core.document_base import DocPart
+from core.exposition import counter, gauge
 
 
 class CollectorFailure(DocPart, frozen=True, kw_only=True):

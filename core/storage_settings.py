@@ -2,7 +2,7 @@
 
 They belong to the app (the journal and checkpoints are the app's durability layer), and they sit
 here, in the lowest layer of the app, because the alert engine needs the one ``data_dir`` too and
-may import only ``app.core`` (see docs/architecture.md).  Plain Structs, so ``app.settings`` mounts
+may import only ``core`` (see docs/architecture.md).  Plain Structs, so ``app.settings`` mounts
 them into the one settings document and tests build them with keyword arguments.
 """
 

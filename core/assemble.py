@@ -3,8 +3,8 @@
 The write path is the hot one, so the store keeps raw state (events, books,
 rings) and builds :class:`MetricsDocument` and :class:`StateDocument` only when
 read; the store caches the metrics document per version and refreshes only its
-wall-clock fields per read (:meth:`StateStore.metrics <app.core.store.StateStore.metrics>`).
-The documents' fields: app/core/documents.py; definitions: docs/metrics.md.
+wall-clock fields per read (:meth:`StateStore.metrics <core.store.StateStore.metrics>`).
+The documents' fields: core/documents.py; definitions: docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Reversible
 from typing import TYPE_CHECKING, Any
 
-from app.core.config import MetricsSettings
-from app.core.documents import (
+from collectors.events import Fill, Order, OrderBody
+from core.config import MetricsSettings
+from core.documents import (
     BotHealth,
     BotMetrics,
     EventCounts,
@@ -27,12 +28,11 @@ from app.core.documents import (
     Totals,
     copied,
 )
-from app.core.monitor_documents import CollectorStatus
-from app.core.safety import fleet_totals, safety_metrics
-from collectors.events import Fill, Order, OrderBody
+from core.monitor_documents import CollectorStatus
+from core.safety import fleet_totals, safety_metrics
 
 if TYPE_CHECKING:
-    from app.core.store import BotState
+    from core.store import BotState
 
 LATENCY_SERIES_POINTS = 500
 

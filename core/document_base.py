@@ -1,8 +1,8 @@
 """The base of every part of the served documents (pure): immutable, keyword-only.
 
 The store caches one document per version and hands the same objects to every reader, so
-every part is frozen; the bot documents (app/core/documents.py) and the monitor's own status
-parts (app/core/monitor_documents.py) derive from it.
+every part is frozen; the bot documents (core/documents.py) and the monitor's own status
+parts (core/monitor_documents.py) derive from it.
 """
 
 from __future__ import annotations
