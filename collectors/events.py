@@ -115,15 +115,15 @@ def _check_run(run: str) -> None:
 
 
 def _unprintable(obj: msgspec.Struct) -> None:
-    """Refuse ``obj``, naming its first field that holds a text that is not printable (slow path)."""
-    name = "a text"
+    """Refuse ``obj``, naming its first field that holds a text that is not printable (slow path).
+
+    Called only once a text of ``obj`` was found unprintable, so one of its fields always is.
+    """
     for field in obj.__struct_fields__:
         value = getattr(obj, field)
         texts = list(value) if isinstance(value, dict) else [value]
         if any(isinstance(t, str) and not t.isprintable() for t in texts):
-            name = field
-            break
-    raise ValueError(f"{name} must be printable text (no control characters)")
+            raise ValueError(f"{field} must be printable text (no control characters)")
 
 
 class _Envelope(msgspec.Struct, frozen=True, kw_only=True):
