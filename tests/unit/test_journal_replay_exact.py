@@ -79,3 +79,25 @@ def test_format1_packed_orders_that_are_not_bytes_are_refused_saying_so() -> Non
     with pytest.raises(pickle.UnpicklingError) as err:
         checkpoint_legacy.load(_format1(["k0"], ["Heartbeat"], "text", [7]))
     assert str(err.value) == "packed open orders are not bytes"
+
+
+BEYOND = "journaled event beyond the contract's bounds: "
+MS_TS = 1.8e12  # a ts in milliseconds: beyond today's bound
+
+
+@pytest.mark.parametrize(
+    ("raw", "bot", "seq", "where"),
+    [
+        ({"v": 1, "bot": "b", "seq": 3, "ts": MS_TS}, "b", 3, "Expected `float` < 4102444800.0 - at `$.ts`"),
+        ({"v": 1, "bot": 5, "seq": True, "ts": MS_TS}, None, None, "Expected `str`, got `int` - at `$.bot`"),
+        ({"v": 1, "bot": "b", "seq": "3", "ts": 1.0}, "b", None, "Expected `int`, got `str` - at `$.seq`"),
+        ([1, 2], None, None, "Expected `object`, got `array`"),
+    ],
+)
+def test_a_journaled_event_beyond_todays_bounds_replays_as_the_reject_it_now_is(
+    raw: Any, bot: str | None, seq: int | None, where: str
+) -> None:
+    payload = msgspec.msgpack.encode((NOW, 1, [("Heartbeat", raw)]))
+    [reject] = checkpoint.decode_record(payload)[2]
+    assert (reject.reason, reject.topic, reject.bot, reject.seq) == ("invalid_field", "heartbeat", bot, seq)
+    assert reject.detail == BEYOND + where
