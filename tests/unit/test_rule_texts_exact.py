@@ -19,7 +19,8 @@ import pytest
 
 from alerts import catalog
 from alerts.rules import RuleSet
-from core.documents import JournalStatus, MetricsDocument, PersistenceStatus
+from core.documents import MetricsDocument
+from core.monitor_documents import JournalStatus, PersistenceStatus
 from tests.support.alerts import settings
 from tests.support.documents import bot_metrics, metrics_doc
 
