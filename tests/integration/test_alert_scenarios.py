@@ -171,7 +171,10 @@ def test_retry_until_recovery_without_duplicates(httpserver, tmp_path):
     t_ok = next(t for t, s in attempts if s == 200)
     assert 4.5 <= t_ok < 4.5 + 3.5  # the next backoff step after recovery
     assert _count(httpserver, "/slack") == 1  # the healthy channel got no duplicate
-    assert svc.status().channels["hook"] == ChannelStatus(ok=True, last_error=None, pending=0, dead=0)
+    failed = [s for _, s in attempts].count(503)  # each failed attempt is counted, none forgotten
+    assert svc.status().channels["hook"] == ChannelStatus(
+        ok=True, last_error=None, pending=0, dead=0, failed=failed
+    )
     svc.stop()
 
 

@@ -36,6 +36,8 @@ def _yaml(api_url: str, escalate_after_s: float | None = None, repeat_s: float =
     return (
         "alerts:\n"
         "  tick_s: 0.2\n"
+        # the bot's own protection is not what these tests watch: one drawdown alert, not two
+        "  safety: {protection_missed: false}\n"
         "  channels:\n"
         "    telegram:\n"
         f"      token: '{TG_TOKEN}'\n"
