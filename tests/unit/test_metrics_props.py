@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -22,6 +21,7 @@ from core.config import BotSettings, CoreConfig, MetricsSettings
 from core.store import StateStore
 from tests.support.documents import metrics_of, state_of
 from tests.support.oracle import (
+    EXAMPLES,
     PROPS,
     TIMEZONES,
     bot_steps,
@@ -323,7 +323,7 @@ def test_liveness_uses_the_injected_wall_clock():
 
 
 @settings(
-    max_examples=int(os.environ.get("ORACLE_EXAMPLES", "200")) // 4,
+    max_examples=EXAMPLES // 4,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
